@@ -1,0 +1,29 @@
+# Two commands: `make run` sets up and runs the app; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test venv admin clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	# face_recognition pins the source build of dlib; we use dlib-bin, so no deps.
+	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) manage.py runapp
+
+admin: venv
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py createsuperuser
+
+test: venv
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) var

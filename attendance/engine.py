@@ -1,0 +1,49 @@
+"""The face engine configured from Django settings: the only place the app calls ``faces``."""
+from django.conf import settings
+
+from faces import detection, enrolment, images, matching
+
+
+def max_pixels() -> int:
+    return settings.MAX_PHOTO_MEGAPIXELS * 1_000_000
+
+
+def decode_photo(data: bytes):
+    """``(H, W, 3) uint8`` RGB array of an uploaded photo; raises ``faces.errors.ImageError``."""
+    return images.load_rgb(data, max_pixels())
+
+
+def check_photo_header(fileobj) -> None:
+    """Fail fast on a file that is not an image or is too large, reading only its header.
+
+    Raises:
+        faces.errors.NotAnImage, faces.errors.ImageTooLarge
+    """
+    position = fileobj.tell() if hasattr(fileobj, "tell") else None
+    try:
+        images.open_image(fileobj, max_pixels())
+    finally:
+        if position is not None:
+            fileobj.seek(position)
+
+
+def find_faces(rgb):
+    """Every face in a photo with its descriptor, using the detection settings."""
+    return detection.find_faces(
+        rgb,
+        upsample=settings.FACE_DETECTION_UPSAMPLE,
+        max_side=settings.FACE_DETECTION_MAX_SIDE,
+        landmark_points=settings.FACE_LANDMARK_POINTS,
+    )
+
+
+def enrolment_face(rgb):
+    """The face to enrol from a photo; raises NoFaceFound or MultipleFacesFound."""
+    return enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO)
+
+
+def match(probes, gallery, labels):
+    """``faces.matching.match_faces`` with the configured threshold and margin."""
+    return matching.match_faces(
+        probes, gallery, labels, threshold=settings.FACE_MATCH_THRESHOLD, margin=settings.FACE_MATCH_MARGIN
+    )

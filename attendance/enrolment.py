@@ -1,0 +1,94 @@
+"""Enrolling students: storing their photos and computing their face descriptors."""
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from faces.errors import ImageError
+
+from . import engine
+from .models import EnrolmentPhoto, SchoolClass, Student, descriptor_to_bytes
+from .zip_enrolment import read_enrolment_zip
+
+log = logging.getLogger(__name__)
+
+
+def add_enrolment_photo(student: Student, uploaded_file) -> EnrolmentPhoto:
+    """Store one enrolment photo (status pending) and queue its encoding after commit."""
+    from .tasks import encode_enrolment_photo_task
+
+    photo = EnrolmentPhoto.objects.create(student=student, image=uploaded_file)
+    encode_enrolment_photo_task.delay_on_commit(photo.pk)
+    return photo
+
+
+@transaction.atomic
+def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
+    """Create a student on a class roster with their enrolment photos (queued for encoding)."""
+    student = Student.objects.create(name=name)
+    school_class.students.add(student)
+    for photo_file in photo_files:
+        add_enrolment_photo(student, photo_file)
+    return student
+
+
+def roster_student(school_class: SchoolClass, name: str) -> Student:
+    """The student of that name on the class roster, created and added if absent."""
+    student = school_class.students.filter(name=name).first()
+    if student is None:
+        student = Student.objects.create(name=name)
+        school_class.students.add(student)
+    return student
+
+
+def encode_enrolment_photo(photo_id: int) -> str:
+    """Find the face in an enrolment photo and store its descriptor, or the reason it failed.
+
+    Idempotent: a photo no longer pending is left as it is, so a task delivered twice
+    changes nothing. Returns the photo's final status.
+    """
+    photo = EnrolmentPhoto.objects.filter(pk=photo_id).first()
+    if photo is None or photo.status != EnrolmentPhoto.PENDING:
+        return photo.status if photo else "deleted"
+    fields = {"processed_at": timezone.now()}
+    try:
+        with photo.image.open("rb") as fh:
+            rgb = engine.decode_photo(fh.read())
+        face = engine.enrolment_face(rgb)
+    except ImageError as exc:
+        fields.update(status=EnrolmentPhoto.FAILED, failure_code=exc.code, failure_reason=str(exc))
+    else:
+        fields.update(
+            status=EnrolmentPhoto.READY,
+            descriptor=descriptor_to_bytes(face.descriptor),
+            face_left=face.box.left,
+            face_top=face.box.top,
+            face_right=face.box.right,
+            face_bottom=face.box.bottom,
+        )
+    # Conditional update: only the first run to finish writes its result.
+    EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
+    log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
+             fields.get("failure_reason", ""))
+    return fields["status"]
+
+
+def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:
+    """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
+
+    Students already on the roster under the same name get the photos added.
+    Nothing is saved if the archive is refused.
+
+    Raises:
+        ZipEnrolmentError: the archive is not usable (the message says why).
+    """
+    photos = read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES * 4)
+    students = {}
+    with transaction.atomic():
+        for item in photos:
+            student = students.get(item.student_name) or roster_student(school_class, item.student_name)
+            students[item.student_name] = student
+            add_enrolment_photo(student, ContentFile(item.data, name=item.filename))
+    return list(students.values())

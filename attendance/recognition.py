@@ -1,0 +1,106 @@
+"""Processing a class photo: faces, descriptors, matching against the roster, records."""
+import logging
+import time
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from faces.errors import ImageError
+
+from . import engine
+from .models import ClassPhoto, DetectedFace, EnrolmentPhoto, descriptor_from_bytes, descriptor_to_bytes
+from .register import write_photo_attendance
+
+log = logging.getLogger(__name__)
+
+#: A photo whose processing was interrupted this many times (worker killed, time limit)
+#: is marked failed instead of being tried again.
+MAX_ATTEMPTS = 3
+
+
+def roster_gallery(school_class) -> tuple[np.ndarray, list[int]]:
+    """The class roster's enrolled descriptors: ``((M, 128) float32, [M student ids])``."""
+    rows = EnrolmentPhoto.objects.filter(
+        student__classes=school_class, status=EnrolmentPhoto.READY
+    ).values_list("student_id", "descriptor")
+    labels = [student_id for student_id, _ in rows]
+    gallery = np.array([descriptor_from_bytes(d) for _, d in rows], dtype=np.float32).reshape(-1, 128)
+    return gallery, labels
+
+
+def claim_class_photo(photo_id: int) -> bool:
+    """Mark a photo as processing; False when it is finished or out of attempts.
+
+    A photo still 'processing' is claimable again: that happens only when the task is
+    re-delivered after its worker died (acks_late), and the run that died wrote nothing.
+    """
+    claimed = ClassPhoto.objects.filter(
+        pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING], attempts__lt=MAX_ATTEMPTS
+    ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1)
+    if not claimed:
+        ClassPhoto.objects.filter(pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).update(
+            status=ClassPhoto.FAILED,
+            error=f"Processing was interrupted {MAX_ATTEMPTS} times; please upload the photo again.",
+            processed_at=timezone.now(),
+        )
+    return bool(claimed)
+
+
+def process_class_photo(photo_id: int) -> str:
+    """Find every face in a class photo, match them to the roster and update the register.
+
+    Idempotent: a finished photo is left alone, and results replace any earlier ones
+    inside one transaction. Returns the photo's final status.
+    """
+    if not claim_class_photo(photo_id):
+        photo = ClassPhoto.objects.filter(pk=photo_id).first()
+        return photo.status if photo else "deleted"
+    photo = ClassPhoto.objects.select_related("session__school_class").get(pk=photo_id)
+    started = time.monotonic()
+    try:
+        with photo.image.open("rb") as fh:
+            rgb = engine.decode_photo(fh.read())
+        faces = engine.find_faces(rgb)
+    except ImageError as exc:
+        ClassPhoto.objects.filter(pk=photo_id).update(
+            status=ClassPhoto.FAILED, error=str(exc), processed_at=timezone.now()
+        )
+        log.info("class photo %s failed: %s", photo_id, exc)
+        return ClassPhoto.FAILED
+
+    gallery, labels = roster_gallery(photo.session.school_class)
+    probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, 128)
+    matches = engine.match(probes, gallery, labels)
+    with transaction.atomic():
+        locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
+        if locked.status != ClassPhoto.PROCESSING:
+            return locked.status
+        locked.faces.all().delete()
+        DetectedFace.objects.bulk_create(
+            DetectedFace(
+                photo=locked,
+                left=face.box.left,
+                top=face.box.top,
+                right=face.box.right,
+                bottom=face.box.bottom,
+                descriptor=descriptor_to_bytes(face.descriptor),
+                decision=match.decision,
+                student_id=match.label,
+                distance=match.distance if np.isfinite(match.distance) else None,
+            )
+            for face, match in zip(faces, matches)
+        )
+        locked.status = ClassPhoto.DONE
+        locked.error = ""
+        locked.height, locked.width = rgb.shape[:2]
+        locked.processed_at = timezone.now()
+        locked.save()
+        write_photo_attendance(locked.session)
+    log.info(
+        "class photo %s of session %s: %d faces, %d matched, %.2f s",
+        photo_id, photo.session_id, len(faces), sum(m.decision == "matched" for m in matches),
+        time.monotonic() - started,
+    )
+    return ClassPhoto.DONE

@@ -1,0 +1,48 @@
+"""Class sessions: uploading class photos and summarising what the photos showed."""
+from django.db import transaction
+
+from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+
+
+def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
+    session, _ = ClassSession.objects.get_or_create(
+        school_class=school_class, date=date, period=period.strip(), defaults={"created_by": user}
+    )
+    return session
+
+
+def add_class_photo(session: ClassSession, photo_file, user=None) -> ClassPhoto:
+    """Store a class photo (status pending). The caller queues it with ``queue_class_photo``."""
+    return ClassPhoto.objects.create(session=session, image=photo_file, uploaded_by=user)
+
+
+def queue_class_photo(photo: ClassPhoto) -> None:
+    """Send the photo to the worker once the current transaction commits."""
+    from .tasks import process_class_photo_task
+
+    process_class_photo_task.delay_on_commit(photo.pk)
+
+
+@transaction.atomic
+def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
+    """Create (or reuse) the session for class, date and period, store the photos and queue them."""
+    session = get_or_create_session(school_class, date, period, user)
+    for photo_file in photo_files:
+        queue_class_photo(add_class_photo(session, photo_file, user))
+    return session
+
+
+def session_summary(session: ClassSession) -> dict:
+    """What the session page shows: photos with their faces, present and absent students."""
+    photos = list(session.photos.prefetch_related("faces__student"))
+    records = list(session.records.select_related("student").order_by("student__name"))
+    faces = [face for photo in photos for face in photo.faces.all()]
+    return {
+        "session": session,
+        "photos": photos,
+        "finished": all(p.is_finished for p in photos),
+        "present": [r.student for r in records if r.status == AttendanceRecord.PRESENT],
+        "absent": [r.student for r in records if r.status == AttendanceRecord.ABSENT],
+        "unknown_faces": sum(f.decision == DetectedFace.UNKNOWN for f in faces),
+        "unsure_faces": sum(f.decision == DetectedFace.UNSURE for f in faces),
+    }

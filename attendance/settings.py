@@ -1,0 +1,146 @@
+"""Django settings. Every value that differs between installs comes from the environment.
+
+Defaults run out of the box on one machine: SQLite in ./db.sqlite3, photos in ./media,
+Redis at REDIS_URL (``make run`` starts an embedded one when REDIS_URL is unset).
+"""
+from pathlib import Path
+
+import dj_database_url
+
+from .env import env_bool, env_float, env_int, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret-change-me" if DEBUG else "")
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "attendance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "attendance.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "attendance.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker and the web process write to the same file; wait for each other's
+    # locks instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Tests run the worker in another process, so the test database must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_SQLITE_PATH", str(BASE_DIR / "var" / "test.sqlite3"))}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+# The school's local time zone: session dates are local dates in this zone.
+TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Photos of children: stored under MEDIA_ROOT with generated names and served only
+# through views that check permissions, never from a public MEDIA_URL.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Uploads: the largest single photo, and the largest zip of enrolment photos, in bytes.
+MAX_PHOTO_BYTES = env_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024)
+MAX_ZIP_BYTES = env_int("MAX_ZIP_BYTES", 200 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ---- Celery (broker: Redis) ----
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "attendance")
+# Run inside the caller (no worker) only where explicitly asked, e.g. scripted demos.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A photo is acknowledged only after it was processed, and re-queued if the worker
+# process dies, so a killed worker does not lose a class photo.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Seconds. A 12000 x 9000 photo with many faces takes well under a minute on 2 cores.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# Redis re-delivers an unacknowledged task after this many seconds; longer than the
+# hard time limit so a slow photo is not run twice while still in progress.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+
+# ---- Face engine ----
+# HOG upsampling: 1 finds faces down to about 40 px (back rows); 0 only from ~80 px.
+FACE_DETECTION_UPSAMPLE = env_int("FACE_DETECTION_UPSAMPLE", 1)
+# Photos whose longer side exceeds this are scaled down for detection only (pixels).
+FACE_DETECTION_MAX_SIDE = env_int("FACE_DETECTION_MAX_SIDE", 2400)
+# 5 (default; public domain) or 68 (iBUG 300-W licence: not for commercial use).
+FACE_LANDMARK_POINTS = env_int("FACE_LANDMARK_POINTS", 5)
+# Largest descriptor distance accepted as the same student. dlib's own is 0.6; see
+# README "Accuracy" for the benchmark behind this default.
+FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", 0.6)
+# Smallest gap between the chosen student and the next nearest; closer calls go to review.
+FACE_MATCH_MARGIN = env_float("FACE_MATCH_MARGIN", 0.0)
+# An enrolment photo with several faces is accepted when the largest has this many
+# times the area of the next (see faces/enrolment.py for the measurement).
+ENROLMENT_DOMINANT_FACE_RATIO = env_float("ENROLMENT_DOMINANT_FACE_RATIO", 1.5)
+# Largest photo accepted, in megapixels (checked from the header, before decoding).
+MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers that take primary keys and call plain functions."""
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
+from django.utils import timezone
+
+from . import enrolment, recognition
+from .models import ClassPhoto
+
+# Only these errors are temporary (database briefly locked or unreachable); retrying
+# anything else would repeat the same failure.
+TEMPORARY_ERRORS = (OperationalError,)
+
+
+@shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
+def encode_enrolment_photo_task(photo_id: int) -> str:
+    return enrolment.encode_enrolment_photo(photo_id)
+
+
+@shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
+def process_class_photo_task(photo_id: int) -> str:
+    try:
+        return recognition.process_class_photo(photo_id)
+    except SoftTimeLimitExceeded:
+        return _fail_class_photo(photo_id, "The photo took too long to process; try a smaller photo.")
+    except TEMPORARY_ERRORS:
+        raise
+    except Exception as exc:
+        # Acked all the same (acks_late acks failures), so the photo must not stay
+        # "processing": show the teacher that it failed, and keep the trace in the log.
+        _fail_class_photo(photo_id, f"Unexpected error while processing the photo ({type(exc).__name__}).")
+        raise
+
+
+def _fail_class_photo(photo_id: int, error: str) -> str:
+    ClassPhoto.objects.filter(pk=photo_id).exclude(status=ClassPhoto.DONE).update(
+        status=ClassPhoto.FAILED, error=error, processed_at=timezone.now()
+    )
+    return ClassPhoto.FAILED

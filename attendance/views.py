@@ -1,0 +1,191 @@
+"""Web pages. Each view: check access, validate a form, call one function, respond."""
+import io
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import access, reports, sessions
+from .enrolment import add_enrolment_photo, enrol_from_zip, enrol_student
+from .forms import ClassPhotoUploadForm, EnrolmentPhotosForm, SchoolClassForm, StudentEnrolForm, ZipEnrolForm
+from .zip_enrolment import ZipEnrolmentError
+
+
+@login_required
+def home(request):
+    classes = access.visible_classes(request.user).select_related("teacher")
+    return render(request, "attendance/home.html", {"classes": classes})
+
+
+@login_required
+def class_create(request):
+    access.require_school_admin(request.user)
+    form = SchoolClassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        school_class = form.save()
+        messages.success(request, f"Class {school_class.name} created.")
+        return redirect("class_detail", school_class.pk)
+    return render(request, "attendance/class_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def class_detail(request, class_id):
+    school_class = access.get_class(request.user, class_id)
+    context = {
+        "school_class": school_class,
+        "students": school_class.students.prefetch_related("photos"),
+        "sessions": school_class.sessions.all()[:20],
+        "is_admin": access.is_school_admin(request.user),
+        "enrol_form": StudentEnrolForm(),
+        "zip_form": ZipEnrolForm(),
+    }
+    return render(request, "attendance/class_detail.html", context)
+
+
+@login_required
+@require_POST
+def student_enrol(request, class_id):
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = StudentEnrolForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _class_page_with_errors(request, school_class, enrol_form=form)
+    student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"])
+    messages.success(request, f"{student.name} added; their photos are being processed.")
+    return redirect("class_detail", school_class.pk)
+
+
+@login_required
+@require_POST
+def roster_zip(request, class_id):
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = ZipEnrolForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _class_page_with_errors(request, school_class, zip_form=form)
+    try:
+        students = enrol_from_zip(school_class, form.cleaned_data["archive"])
+    except ZipEnrolmentError as exc:
+        form.add_error("archive", str(exc))
+        return _class_page_with_errors(request, school_class, zip_form=form)
+    messages.success(request, f"{len(students)} students added or updated from the zip; photos are being processed.")
+    return redirect("class_detail", school_class.pk)
+
+
+def _class_page_with_errors(request, school_class, **forms):
+    context = {
+        "school_class": school_class,
+        "students": school_class.students.prefetch_related("photos"),
+        "sessions": school_class.sessions.all()[:20],
+        "is_admin": access.is_school_admin(request.user),
+        "enrol_form": StudentEnrolForm(),
+        "zip_form": ZipEnrolForm(),
+        **forms,
+    }
+    return render(request, "attendance/class_detail.html", context, status=400)
+
+
+@login_required
+def student_detail(request, student_id):
+    student = access.get_student(request.user, student_id)
+    form = EnrolmentPhotosForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        access.require_school_admin(request.user)
+        if form.is_valid():
+            for photo in form.cleaned_data["photos"]:
+                add_enrolment_photo(student, photo)
+            messages.success(request, "Photos added; they are being processed.")
+            return redirect("student_detail", student.pk)
+    classes = access.visible_classes(request.user)
+    context = {
+        "student": student,
+        "photos": student.photos.all(),
+        "records": reports.student_history(student, classes),
+        "is_admin": access.is_school_admin(request.user),
+        "form": form,
+    }
+    return render(request, "attendance/student_detail.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def session_upload(request, class_id):
+    school_class = access.get_class(request.user, class_id)
+    form = ClassPhotoUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        session = sessions.upload_class_photos(
+            school_class, form.cleaned_data["date"], form.cleaned_data["period"],
+            form.cleaned_data["photos"], request.user,
+        )
+        return redirect("session_detail", session.pk)
+    context = {"school_class": school_class, "form": form}
+    return render(request, "attendance/session_upload.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def session_detail(request, session_id):
+    session = access.get_session(request.user, session_id)
+    return render(request, "attendance/session_detail.html", sessions.session_summary(session))
+
+
+@login_required
+@require_GET
+def session_status(request, session_id):
+    session = access.get_session(request.user, session_id)
+    photos = list(session.photos.values("id", "status", "error"))
+    return JsonResponse({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+
+
+@login_required
+@require_GET
+def class_photo_image(request, photo_id):
+    return _private_file(access.get_class_photo(request.user, photo_id).image)
+
+
+@login_required
+@require_GET
+def enrolment_photo_image(request, photo_id):
+    return _private_file(access.get_enrolment_photo(request.user, photo_id).image)
+
+
+def _private_file(field_file):
+    # Photos of children: never cached by shared proxies, never sniffed as another type.
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    response = FileResponse(field_file.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def class_report(request, class_id):
+    school_class = access.get_class(request.user, class_id)
+    report_sessions, rows = reports.class_report(school_class)
+    return render(
+        request, "attendance/class_report.html",
+        {"school_class": school_class, "sessions": report_sessions, "rows": rows},
+    )
+
+
+@login_required
+def class_report_csv(request, class_id):
+    school_class = access.get_class(request.user, class_id)
+    out = io.StringIO()
+    reports.write_class_csv(out, school_class)
+    return _csv_response(out.getvalue(), f"attendance-{school_class.pk}.csv")
+
+
+@login_required
+def student_report_csv(request, student_id):
+    student = access.get_student(request.user, student_id)
+    out = io.StringIO()
+    reports.write_student_csv(out, student, reports.student_history(student, access.visible_classes(request.user)))
+    return _csv_response(out.getvalue(), f"student-{student.pk}.csv")
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
