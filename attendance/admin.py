@@ -11,6 +11,7 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 class EnrolmentPhotoInline(admin.TabularInline):
     model = EnrolmentPhoto
+    fk_name = "student"
     fields = ["status", "failure_reason", "uploaded_at"]
     readonly_fields = fields
     extra = 0

@@ -1,7 +1,7 @@
 """The face engine configured from Django settings: the only place the app calls ``faces``."""
 from django.conf import settings
 
-from faces import detection, enrolment, images, matching
+from faces import detection, enrolment, images, matching, quality
 
 
 def max_pixels() -> int:
@@ -38,8 +38,24 @@ def find_faces(rgb):
 
 
 def enrolment_face(rgb):
-    """The face to enrol from a photo; raises NoFaceFound or MultipleFacesFound."""
-    return enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO)
+    """The face to enrol from a photo and its measured quality, after the quality gate.
+
+    Returns:
+        ``(DetectedFace, FaceQuality)``.
+
+    Raises:
+        NoFaceFound, MultipleFacesFound, FaceTooSmall, FaceTooBlurry, FaceNotFrontal.
+    """
+    face = enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO)
+    measured = quality.assess_face(rgb, face.box)
+    quality.check_enrolment_quality(
+        measured,
+        min_width=settings.ENROLMENT_MIN_FACE_PX,
+        min_sharpness=settings.ENROLMENT_MIN_SHARPNESS,
+        max_yaw=settings.ENROLMENT_MAX_YAW,
+        max_roll_degrees=settings.ENROLMENT_MAX_ROLL_DEGREES,
+    )
+    return face, measured
 
 
 def match(probes, gallery, labels):

@@ -1,15 +1,18 @@
 """Enrolling students: storing their photos and computing their face descriptors."""
 import logging
 
+import numpy as np
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from faces.errors import ImageError
+from faces.matching import distance_matrix
 
 from . import engine
-from .models import EnrolmentPhoto, SchoolClass, Student, descriptor_to_bytes
+from .models import EnrolmentPhoto, SchoolClass, Student, descriptor_from_bytes, descriptor_to_bytes
 from .zip_enrolment import read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -44,10 +47,13 @@ def roster_student(school_class: SchoolClass, name: str) -> Student:
 
 
 def encode_enrolment_photo(photo_id: int) -> str:
-    """Find the face in an enrolment photo and store its descriptor, or the reason it failed.
+    """Find the face in an enrolment photo, check its quality and store its descriptor.
 
-    Idempotent: a photo no longer pending is left as it is, so a task delivered twice
-    changes nothing. Returns the photo's final status.
+    The photo ends 'ready', 'failed' (with the reason in words) or 'needs_review' when
+    the face matches another enrolled student within the match threshold (a mix-up of
+    photos or a duplicate student record; an admin decides). Idempotent: a photo no
+    longer pending is left as it is, so a task delivered twice changes nothing.
+    Returns the photo's final status.
     """
     photo = EnrolmentPhoto.objects.filter(pk=photo_id).first()
     if photo is None or photo.status != EnrolmentPhoto.PENDING:
@@ -56,7 +62,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
     try:
         with photo.image.open("rb") as fh:
             rgb = engine.decode_photo(fh.read())
-        face = engine.enrolment_face(rgb)
+        face, quality = engine.enrolment_face(rgb)
     except ImageError as exc:
         fields.update(status=EnrolmentPhoto.FAILED, failure_code=exc.code, failure_reason=str(exc))
     else:
@@ -67,12 +73,56 @@ def encode_enrolment_photo(photo_id: int) -> str:
             face_top=face.box.top,
             face_right=face.box.right,
             face_bottom=face.box.bottom,
+            sharpness=quality.sharpness,
+            yaw=quality.yaw,
         )
+        lookalike = nearest_other_student(face.descriptor, photo.student_id)
+        if lookalike is not None:
+            other, distance = lookalike
+            fields.update(
+                status=EnrolmentPhoto.NEEDS_REVIEW,
+                duplicate_of=other,
+                duplicate_distance=distance,
+                failure_code="duplicate",
+                failure_reason=f"This face looks like {other.name} (distance {distance:.2f}), who is already "
+                               "enrolled. Check the photo is of the right student before using it.",
+            )
     # Conditional update: only the first run to finish writes its result.
     EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
              fields.get("failure_reason", ""))
     return fields["status"]
+
+
+def nearest_other_student(descriptor, student_id: int):
+    """The enrolled student other than ``student_id`` nearest to the descriptor, if within
+    the match threshold: ``(Student, distance)`` or None. Searches the whole school."""
+    rows = list(
+        EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY)
+        .exclude(student_id=student_id)
+        .values_list("student_id", "descriptor")
+    )
+    if not rows:
+        return None
+    gallery = np.array([descriptor_from_bytes(d) for _, d in rows], dtype=np.float32)
+    distances = distance_matrix(np.asarray(descriptor)[None, :], gallery)[0]
+    best = int(np.argmin(distances))
+    if distances[best] > settings.FACE_MATCH_THRESHOLD:
+        return None
+    return Student.objects.get(pk=rows[best][0]), float(distances[best])
+
+
+@transaction.atomic
+def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> None:
+    """An admin's decision on a photo flagged as looking like another student:
+    keep it (they are different people) or delete it."""
+    if photo.status != EnrolmentPhoto.NEEDS_REVIEW:
+        return
+    if keep:
+        photo.status, photo.failure_code, photo.failure_reason = EnrolmentPhoto.READY, "", ""
+        photo.save(update_fields=["status", "failure_code", "failure_reason"])
+    else:
+        photo.delete()
 
 
 def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:

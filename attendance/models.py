@@ -52,6 +52,8 @@ class Student(models.Model):
         statuses = {photo.status for photo in self.photos.all()}
         if EnrolmentPhoto.READY in statuses:
             return "ready"
+        if EnrolmentPhoto.NEEDS_REVIEW in statuses:
+            return "needs review"
         if EnrolmentPhoto.PENDING in statuses:
             return "pending"
         if EnrolmentPhoto.FAILED in statuses:
@@ -75,12 +77,12 @@ class SchoolClass(models.Model):
 
 
 class EnrolmentPhoto(models.Model):
-    PENDING, READY, FAILED = "pending", "ready", "failed"
-    STATUS_CHOICES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed")]
+    PENDING, READY, FAILED, NEEDS_REVIEW = "pending", "ready", "failed", "needs_review"
+    STATUS_CHOICES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed"), (NEEDS_REVIEW, "Needs review")]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=enrolment_upload_to)
-    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
     failure_code = models.CharField(max_length=30, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     descriptor = models.BinaryField(null=True, editable=False)
@@ -88,6 +90,13 @@ class EnrolmentPhoto(models.Model):
     face_top = models.IntegerField(null=True)
     face_right = models.IntegerField(null=True)
     face_bottom = models.IntegerField(null=True)
+    sharpness = models.FloatField(null=True)
+    yaw = models.FloatField(null=True)
+    # Set when the face looks like another enrolled student: the photo waits for an
+    # admin's decision instead of becoming ready (a mix-up would mark the wrong child).
+    duplicate_of = models.ForeignKey(
+        "Student", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    duplicate_distance = models.FloatField(null=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True)
 
@@ -156,6 +165,16 @@ class DetectedFace(models.Model):
     # student deletes the face's descriptor too (biometric data of that child).
     student = models.ForeignKey(Student, on_delete=models.CASCADE, null=True, related_name="detected_faces")
     distance = models.FloatField(null=True)
+    # Why an unsure face was not matched, in words for the teacher.
+    reason = models.CharField(max_length=200, blank=True)
+    # The teacher's review. The machine's decision above is kept as it was, for the audit.
+    CONFIRMED, REASSIGNED, NOT_STUDENT = "confirmed", "reassigned", "not_student"
+    REVIEW_CHOICES = [(CONFIRMED, "Confirmed"), (REASSIGNED, "Reassigned"), (NOT_STUDENT, "Not a student")]
+    review_action = models.CharField(max_length=12, choices=REVIEW_CHOICES, blank=True)
+    reviewed_student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, null=True, blank=True, related_name="reviewed_faces")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["left", "top"]
@@ -169,8 +188,28 @@ class DetectedFace(models.Model):
         return self.bottom - self.top
 
     @property
+    def is_reviewed(self) -> bool:
+        return bool(self.review_action)
+
+    @property
+    def final_student(self):
+        """The student this face counts for: the teacher's choice, else the machine's match."""
+        if self.is_reviewed:
+            return self.reviewed_student
+        return self.student if self.decision == self.MATCHED else None
+
+    @property
+    def status_class(self) -> str:
+        """CSS class for the box: matched, unsure, unknown, or reviewed."""
+        if self.is_reviewed:
+            return "reviewed" if self.reviewed_student_id else "unknown"
+        return self.decision
+
+    @property
     def label(self) -> str:
         """The name drawn on the photo: the student, "Name?" when unsure, or "Unknown"."""
+        if self.is_reviewed:
+            return self.reviewed_student.name if self.reviewed_student else "Not a student"
         if self.decision == self.MATCHED and self.student:
             return self.student.name
         if self.decision == self.UNSURE and self.student:
@@ -198,6 +237,10 @@ class AttendanceRecord(models.Model):
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance_records")
     status = models.CharField(max_length=10, choices=STATUS_CHOICES)
     source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
+    # What the photos said before a person changed the record (blank: never changed).
+    machine_status = models.CharField(max_length=10, choices=STATUS_CHOICES, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

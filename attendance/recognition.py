@@ -2,7 +2,6 @@
 import logging
 import time
 
-import numpy as np
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -10,24 +9,14 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from . import engine
-from .models import ClassPhoto, DetectedFace, EnrolmentPhoto, descriptor_from_bytes, descriptor_to_bytes
-from .register import write_photo_attendance
+from .models import ClassPhoto, DetectedFace, descriptor_to_bytes
+from .register import match_session
 
 log = logging.getLogger(__name__)
 
 #: A photo whose processing was interrupted this many times (worker killed, time limit)
 #: is marked failed instead of being tried again.
 MAX_ATTEMPTS = 3
-
-
-def roster_gallery(school_class) -> tuple[np.ndarray, list[int]]:
-    """The class roster's enrolled descriptors: ``((M, 128) float32, [M student ids])``."""
-    rows = EnrolmentPhoto.objects.filter(
-        student__classes=school_class, status=EnrolmentPhoto.READY
-    ).values_list("student_id", "descriptor")
-    labels = [student_id for student_id, _ in rows]
-    gallery = np.array([descriptor_from_bytes(d) for _, d in rows], dtype=np.float32).reshape(-1, 128)
-    return gallery, labels
 
 
 def claim_class_photo(photo_id: int) -> bool:
@@ -70,9 +59,6 @@ def process_class_photo(photo_id: int) -> str:
         log.info("class photo %s failed: %s", photo_id, exc)
         return ClassPhoto.FAILED
 
-    gallery, labels = roster_gallery(photo.session.school_class)
-    probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, 128)
-    matches = engine.match(probes, gallery, labels)
     with transaction.atomic():
         locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
         if locked.status != ClassPhoto.PROCESSING:
@@ -86,21 +72,20 @@ def process_class_photo(photo_id: int) -> str:
                 right=face.box.right,
                 bottom=face.box.bottom,
                 descriptor=descriptor_to_bytes(face.descriptor),
-                decision=match.decision,
-                student_id=match.label,
-                distance=match.distance if np.isfinite(match.distance) else None,
+                decision=DetectedFace.UNKNOWN,
             )
-            for face, match in zip(faces, matches)
+            for face in faces
         )
         locked.status = ClassPhoto.DONE
         locked.error = ""
         locked.height, locked.width = rgb.shape[:2]
         locked.processed_at = timezone.now()
         locked.save()
-        write_photo_attendance(locked.session)
+        match_session(locked.session)
+    matched = DetectedFace.objects.filter(photo_id=photo_id, decision=DetectedFace.MATCHED).count()
     log.info(
         "class photo %s of session %s: %d faces, %d matched, %.2f s",
-        photo_id, photo.session_id, len(faces), sum(m.decision == "matched" for m in matches),
+        photo_id, photo.session_id, len(faces), matched,
         time.monotonic() - started,
     )
     return ClassPhoto.DONE

@@ -1,36 +1,87 @@
-"""Turning the faces found in a session's photos into attendance records."""
+"""Matching a session's faces to the roster and turning them into attendance records."""
+import numpy as np
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+from . import engine
+from .models import (
+    AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, descriptor_from_bytes,
+)
 
 
-def present_student_ids(session: ClassSession) -> set[int]:
-    """Students matched to a face in any finished photo of the session."""
-    return set(
-        DetectedFace.objects.filter(
-            photo__session=session, photo__status=ClassPhoto.DONE, decision=DetectedFace.MATCHED
-        ).values_list("student_id", flat=True)
+def roster_gallery(school_class, exclude_student_ids=()) -> tuple[np.ndarray, list[int]]:
+    """The class roster's ready descriptors: ``((M, 128) float32, [M student ids])``."""
+    rows = (
+        EnrolmentPhoto.objects.filter(student__classes=school_class, status=EnrolmentPhoto.READY)
+        .exclude(student_id__in=list(exclude_student_ids))
+        .values_list("student_id", "descriptor")
     )
+    labels = [student_id for student_id, _ in rows]
+    gallery = np.array([descriptor_from_bytes(d) for _, d in rows], dtype=np.float32).reshape(-1, 128)
+    return gallery, labels
 
 
 @transaction.atomic
-def write_photo_attendance(session: ClassSession) -> None:
-    """Write exactly one record per rostered student: present if seen in any photo, else absent.
+def match_session(session: ClassSession, changed_by=None) -> None:
+    """Match every face of the session's finished photos to the roster, then write the records.
 
-    Records a teacher set by hand (source manual) are left as they are. Safe to run
-    any number of times: the (session, student) unique constraint keeps one row each.
+    All faces of all photos are matched together, so a student is given to at most one
+    face in the whole session. Faces a teacher reviewed keep the teacher's decision, and
+    their students are not offered to other faces. Faces narrower than
+    ``FACE_MIN_PROBE_PX`` are too small to judge and go to review.
+    """
+    # Lock the session: photos finishing at once must not match on stale data.
+    ClassSession.objects.select_for_update().get(pk=session.pk)
+    faces = list(DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE).order_by("pk"))
+    taken = {f.reviewed_student_id for f in faces if f.is_reviewed and f.reviewed_student_id}
+    pending = [f for f in faces if not f.is_reviewed]
+    judgeable = [f for f in pending if f.width >= settings.FACE_MIN_PROBE_PX]
+    for face in pending:
+        if face.width < settings.FACE_MIN_PROBE_PX:
+            face.decision, face.student_id, face.distance = DetectedFace.UNSURE, None, None
+            face.reason = f"Face too small to judge ({face.width} pixels wide)."
+
+    gallery, labels = roster_gallery(session.school_class, exclude_student_ids=taken)
+    probes = np.array([descriptor_from_bytes(f.descriptor) for f in judgeable], dtype=np.float32).reshape(-1, 128)
+    for face, match in zip(judgeable, engine.match(probes, gallery, labels)):
+        face.decision, face.student_id = match.decision, match.label
+        face.distance = match.distance if np.isfinite(match.distance) else None
+        face.reason = _reason(match) if match.decision == DetectedFace.UNSURE else ""
+    DetectedFace.objects.bulk_update(pending, ["decision", "student", "distance", "reason"])
+    write_attendance(session, faces, changed_by)
+
+
+def _reason(match) -> str:
+    if match.runner_up_distance - match.distance < settings.FACE_MATCH_MARGIN:
+        return "Looks like two students almost equally; please check."
+    return "This student was matched to another face more closely; please check."
+
+
+def write_attendance(session: ClassSession, faces, changed_by=None) -> None:
+    """Write exactly one record per rostered student: present if any face counts for them.
+
+    Records set by hand (source manual) are kept as they are, unless ``changed_by`` is
+    given: then this is a person's review, and every record it changes becomes manual,
+    remembering the machine's status. Safe to run any number of times: the
+    (session, student) unique constraint keeps one row each.
     """
     if not session.photos.filter(status=ClassPhoto.DONE).exists():
         return
-    present = present_student_ids(session)
+    present = {f.final_student.pk for f in faces if f.final_student is not None}
     existing = {r.student_id: r for r in session.records.select_for_update()}
+    now = timezone.now()
     for student_id in session.school_class.students.values_list("id", flat=True):
         status = AttendanceRecord.PRESENT if student_id in present else AttendanceRecord.ABSENT
         record = existing.get(student_id)
         if record is None:
-            AttendanceRecord.objects.get_or_create(
-                session=session, student_id=student_id, defaults={"status": status}
-            )
-        elif record.source == AttendanceRecord.PHOTO and record.status != status:
+            fields = {"status": status}
+            if changed_by is not None:
+                fields.update(source=AttendanceRecord.MANUAL, changed_by=changed_by, changed_at=now)
+            AttendanceRecord.objects.get_or_create(session=session, student_id=student_id, defaults=fields)
+        elif record.status != status and (changed_by is not None or record.source == AttendanceRecord.PHOTO):
+            if changed_by is not None:
+                record.machine_status = record.machine_status or record.status
+                record.source, record.changed_by, record.changed_at = AttendanceRecord.MANUAL, changed_by, now
             record.status = status
-            record.save(update_fields=["status", "updated_at"])
+            record.save()

@@ -134,6 +134,14 @@ FACE_MATCH_MARGIN = env_float("FACE_MATCH_MARGIN", 0.0)
 # An enrolment photo with several faces is accepted when the largest has this many
 # times the area of the next (see faces/enrolment.py for the measurement).
 ENROLMENT_DOMINANT_FACE_RATIO = env_float("ENROLMENT_DOMINANT_FACE_RATIO", 1.5)
+# The enrolment quality gate (faces/quality.py has the measurements behind these).
+ENROLMENT_MIN_FACE_PX = env_int("ENROLMENT_MIN_FACE_PX", 50)
+ENROLMENT_MIN_SHARPNESS = env_float("ENROLMENT_MIN_SHARPNESS", 8.0)
+ENROLMENT_MAX_YAW = env_float("ENROLMENT_MAX_YAW", 0.4)
+ENROLMENT_MAX_ROLL_DEGREES = env_float("ENROLMENT_MAX_ROLL_DEGREES", 30.0)
+# Faces in class photos narrower than this (pixels) are too small to judge: they go to
+# the teacher's review instead of being guessed.
+FACE_MIN_PROBE_PX = env_int("FACE_MIN_PROBE_PX", 20)
 # Largest photo accepted, in megapixels (checked from the header, before decoding).
 MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120)
 
