@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
 
 
 def is_school_admin(user) -> bool:
@@ -58,3 +58,9 @@ def get_enrolment_photo(user, photo_id: int) -> EnrolmentPhoto:
     photo = get_object_or_404(EnrolmentPhoto, pk=photo_id)
     get_student(user, photo.student_id)
     return photo
+
+
+def get_face(user, face_id: int) -> DetectedFace:
+    face = get_object_or_404(DetectedFace.objects.select_related("photo__session__school_class"), pk=face_id)
+    get_class(user, face.photo.session.school_class_id)
+    return face

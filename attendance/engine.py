@@ -34,6 +34,7 @@ def find_faces(rgb):
         upsample=settings.FACE_DETECTION_UPSAMPLE,
         max_side=settings.FACE_DETECTION_MAX_SIDE,
         landmark_points=settings.FACE_LANDMARK_POINTS,
+        small_face_px=settings.FACE_DETECTION_SMALL_FACE_PX,
     )
 
 

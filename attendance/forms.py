@@ -8,7 +8,7 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from . import engine
-from .models import SchoolClass
+from .models import AttendanceRecord, SchoolClass
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -53,6 +53,12 @@ class SchoolClassForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teacher"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["teacher"].label_from_instance = _person_name
+
+
+def _person_name(user) -> str:
+    full = user.get_full_name()
+    return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
 class StudentEnrolForm(forms.Form):
@@ -81,11 +87,31 @@ class ZipEnrolForm(forms.Form):
 
 
 class ClassPhotoUploadForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
     photos = PhotosField(label="Class photos")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The school's local date (TIME_ZONE), not the server's or UTC's.
-        self.fields["date"].initial = timezone.localdate()
+        self.fields["date"].initial = self.initial.get("date") or timezone.localdate()
+
+
+class FaceReviewForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=None, required=False, empty_label="Not a student")
+    add_to_enrolment = forms.BooleanField(required=False)
+
+    def __init__(self, *args, face=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = face.photo.session.school_class.students.order_by("name")
+        if not self.is_bound:
+            self.fields["student"].initial = face.reviewed_student_id if face.is_reviewed else face.student_id
+
+
+class RecordStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES)
+
+
+class DuplicateDecisionForm(forms.Form):
+    keep = forms.TypedChoiceField(choices=[("1", "Keep"), ("0", "Delete")], coerce=lambda v: v == "1")

@@ -149,6 +149,12 @@ class ClassPhoto(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.DONE, self.FAILED)
 
+    @property
+    def label_size(self) -> int:
+        """Font size of the names drawn on the photo, in photo pixels: about 1/60 of the
+        width, so they stay readable when the photo is shown phone-sized."""
+        return max(12, round((self.width or 0) / 60))
+
 
 class DetectedFace(models.Model):
     MATCHED, UNSURE, UNKNOWN = "matched", "unsure", "unknown"
@@ -217,14 +223,14 @@ class DetectedFace(models.Model):
         return "Unknown"
 
     @property
-    def label_size(self) -> int:
-        """Font size in photo pixels, so labels scale with the face."""
-        return max(10, round(self.width * 0.16))
+    def label_x(self) -> int:
+        """Centre of the label (text-anchor middle), so long names spill evenly."""
+        return (self.left + self.right) // 2
 
     @property
     def label_y(self) -> int:
         """Baseline of the label: just under the box, where it hides no face."""
-        return self.bottom + self.label_size
+        return self.bottom + self.photo.label_size
 
 
 class AttendanceRecord(models.Model):

@@ -85,3 +85,26 @@ def write_attendance(session: ClassSession, faces, changed_by=None) -> None:
                 record.source, record.changed_by, record.changed_at = AttendanceRecord.MANUAL, changed_by, now
             record.status = status
             record.save()
+
+
+@transaction.atomic
+def set_record(session: ClassSession, student, status: str, user) -> AttendanceRecord:
+    """A person sets a student's status by hand (the manual register), with who and when.
+
+    Raises:
+        ValueError: the student is not on the class roster, or the status is unknown.
+    """
+    if status not in (AttendanceRecord.PRESENT, AttendanceRecord.ABSENT):
+        raise ValueError(f"Unknown status {status!r}.")
+    if not session.school_class.students.filter(pk=student.pk).exists():
+        raise ValueError(f"{student.name} is not on this class's roster.")
+    record = AttendanceRecord.objects.select_for_update().filter(session=session, student=student).first()
+    now = timezone.now()
+    if record is None:
+        return AttendanceRecord.objects.create(session=session, student=student, status=status,
+                                               source=AttendanceRecord.MANUAL, changed_by=user, changed_at=now)
+    if record.source == AttendanceRecord.PHOTO:
+        record.machine_status = record.status
+    record.status, record.source, record.changed_by, record.changed_at = status, AttendanceRecord.MANUAL, user, now
+    record.save()
+    return record

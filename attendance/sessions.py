@@ -2,6 +2,7 @@
 from django.db import transaction
 
 from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+from .review import faces_to_review
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
@@ -35,14 +36,15 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
 def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students."""
     photos = list(session.photos.prefetch_related("faces__student"))
-    records = list(session.records.select_related("student").order_by("student__name"))
+    records = list(session.records.select_related("student", "changed_by").order_by("student__name"))
     faces = [face for photo in photos for face in photo.faces.all()]
     return {
         "session": session,
         "photos": photos,
         "finished": all(p.is_finished for p in photos),
-        "present": [r.student for r in records if r.status == AttendanceRecord.PRESENT],
-        "absent": [r.student for r in records if r.status == AttendanceRecord.ABSENT],
+        "present": [r for r in records if r.status == AttendanceRecord.PRESENT],
+        "absent": [r for r in records if r.status == AttendanceRecord.ABSENT],
+        "review_count": len(faces_to_review(session)),
         "unknown_faces": sum(f.decision == DetectedFace.UNKNOWN for f in faces),
         "unsure_faces": sum(f.decision == DetectedFace.UNSURE for f in faces),
     }

@@ -4,6 +4,9 @@ from django.urls import path
 
 from . import views
 
+admin.site.site_header = "Class Attendance administration"
+admin.site.site_title = "Class Attendance"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -20,6 +23,11 @@ urlpatterns = [
     path("students/<int:student_id>/history.csv", views.student_report_csv, name="student_report_csv"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
     path("sessions/<int:session_id>/status.json", views.session_status, name="session_status"),
+    path("sessions/<int:session_id>/review/", views.session_review, name="session_review"),
+    path("sessions/<int:session_id>/students/<int:student_id>/status", views.record_set, name="record_set"),
+    path("faces/<int:face_id>/review", views.face_review, name="face_review"),
+    path("faces/<int:face_id>/crop.jpg", views.face_crop, name="face_crop"),
+    path("enrolment-photos/<int:photo_id>/resolve", views.enrolment_photo_resolve, name="enrolment_photo_resolve"),
     path("class-photos/<int:photo_id>/image", views.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", views.enrolment_photo_image, name="enrolment_photo_image"),
     path("admin/", admin.site.urls),

@@ -4,13 +4,18 @@ import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, reports, sessions
-from .enrolment import add_enrolment_photo, enrol_from_zip, enrol_student
-from .forms import ClassPhotoUploadForm, EnrolmentPhotosForm, SchoolClassForm, StudentEnrolForm, ZipEnrolForm
+from . import access, register, reports, review, sessions
+from .enrolment import add_enrolment_photo, enrol_from_zip, enrol_student, resolve_duplicate
+from .forms import (
+    ClassPhotoUploadForm, DuplicateDecisionForm, EnrolmentPhotosForm, FaceReviewForm, RecordStatusForm, SchoolClassForm,
+    StudentEnrolForm, ZipEnrolForm,
+)
+from .models import ClassPhoto, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
 
 
@@ -34,15 +39,7 @@ def class_create(request):
 @login_required
 def class_detail(request, class_id):
     school_class = access.get_class(request.user, class_id)
-    context = {
-        "school_class": school_class,
-        "students": school_class.students.prefetch_related("photos"),
-        "sessions": school_class.sessions.all()[:20],
-        "is_admin": access.is_school_admin(request.user),
-        "enrol_form": StudentEnrolForm(),
-        "zip_form": ZipEnrolForm(),
-    }
-    return render(request, "attendance/class_detail.html", context)
+    return render(request, "attendance/class_detail.html", _class_context(request, school_class))
 
 
 @login_required
@@ -76,16 +73,21 @@ def roster_zip(request, class_id):
 
 
 def _class_page_with_errors(request, school_class, **forms):
-    context = {
+    return render(request, "attendance/class_detail.html", _class_context(request, school_class, **forms), status=400)
+
+
+def _class_context(request, school_class, **forms):
+    students = list(school_class.students.prefetch_related("photos"))
+    return {
         "school_class": school_class,
-        "students": school_class.students.prefetch_related("photos"),
+        "students": students,
+        "has_pending": any(p.status == "pending" for s in students for p in s.photos.all()),
         "sessions": school_class.sessions.all()[:20],
         "is_admin": access.is_school_admin(request.user),
         "enrol_form": StudentEnrolForm(),
         "zip_form": ZipEnrolForm(),
         **forms,
     }
-    return render(request, "attendance/class_detail.html", context, status=400)
 
 
 @login_required
@@ -113,7 +115,9 @@ def student_detail(request, student_id):
 @login_required
 def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
-    form = ClassPhotoUploadForm(request.POST or None, request.FILES or None)
+    # "Add another photo" links here with the session's date and period filled in.
+    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         session = sessions.upload_class_photos(
             school_class, form.cleaned_data["date"], form.cleaned_data["period"],
@@ -136,6 +140,71 @@ def session_status(request, session_id):
     session = access.get_session(request.user, session_id)
     photos = list(session.photos.values("id", "status", "error"))
     return JsonResponse({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+
+
+@login_required
+def session_review(request, session_id):
+    session = access.get_session(request.user, session_id)
+    if request.GET.get("all"):
+        faces = DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE).select_related(
+            "student", "photo__session__school_class", "reviewed_student")
+    else:
+        faces = review.faces_to_review(session)
+    items = [{"face": face, "form": FaceReviewForm(face=face)} for face in faces]
+    return render(request, "attendance/session_review.html",
+                  {"session": session, "items": items, "show_all": bool(request.GET.get("all"))})
+
+
+@login_required
+@require_POST
+def face_review(request, face_id):
+    face = access.get_face(request.user, face_id)
+    form = FaceReviewForm(request.POST, face=face)
+    if not form.is_valid():
+        messages.error(request, "Choose a student from the roster, or “Not a student”.")
+        return redirect("session_review", face.photo.session_id)
+    try:
+        review.review_face(face, request.user, form.cleaned_data["student"], form.cleaned_data["add_to_enrolment"])
+    except review.ReviewError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Saved; the register is updated.")
+    return redirect("session_review", face.photo.session_id)
+
+
+@login_required
+@require_POST
+def record_set(request, session_id, student_id):
+    session = access.get_session(request.user, session_id)
+    student = get_object_or_404(session.school_class.students, pk=student_id)
+    form = RecordStatusForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Status must be present or absent.")
+    register.set_record(session, student, form.cleaned_data["status"], request.user)
+    messages.success(request, f"{student.name} marked {form.cleaned_data['status']}.")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def enrolment_photo_resolve(request, photo_id):
+    access.require_school_admin(request.user)
+    photo = access.get_enrolment_photo(request.user, photo_id)
+    form = DuplicateDecisionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Choose keep or delete.")
+    resolve_duplicate(photo, form.cleaned_data["keep"])
+    messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")
+    return redirect("student_detail", photo.student_id)
+
+
+@login_required
+@require_GET
+def face_crop(request, face_id):
+    face = access.get_face(request.user, face_id)
+    response = HttpResponse(review.face_crop_jpeg(face), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
@@ -174,7 +243,7 @@ def class_report_csv(request, class_id):
     school_class = access.get_class(request.user, class_id)
     out = io.StringIO()
     reports.write_class_csv(out, school_class)
-    return _csv_response(out.getvalue(), f"attendance-{school_class.pk}.csv")
+    return _csv_response(out.getvalue(), f"attendance-{slugify(school_class.name) or school_class.pk}.csv")
 
 
 @login_required
@@ -182,7 +251,7 @@ def student_report_csv(request, student_id):
     student = access.get_student(request.user, student_id)
     out = io.StringIO()
     reports.write_student_csv(out, student, reports.student_history(student, access.visible_classes(request.user)))
-    return _csv_response(out.getvalue(), f"student-{student.pk}.csv")
+    return _csv_response(out.getvalue(), f"attendance-{slugify(student.name) or student.pk}.csv")
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:

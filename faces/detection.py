@@ -119,12 +119,40 @@ def compute_descriptors(image: np.ndarray, boxes: list[FaceBox], landmark_points
     return np.array([np.array(v) for v in vectors], dtype=np.float32).reshape(len(boxes), DESCRIPTOR_SIZE)
 
 
-def find_faces(image: np.ndarray, upsample: int = 1, max_side: int = 0, landmark_points: int = 5) -> list[DetectedFace]:
-    """Detect every face in a photo and compute its descriptor (``detect_faces`` + ``compute_descriptors``).
+def detect_faces_adaptive(
+    image: np.ndarray, upsample: int = 1, max_side: int = 0, small_face_px: int = 0, max_upsampled_pixels: int = 4_000_000
+) -> list[tuple[FaceBox, float]]:
+    """``detect_faces``, run once more with one more upsampling when the faces are small.
+
+    When the median face found is narrower than ``small_face_px`` pixels (at the
+    detection scale), smaller faces are likely to have been missed (HOG stops at about
+    80 / 2**upsample pixels), so detection runs again upsampled once more, as long as the
+    image at detection scale has at most ``max_upsampled_pixels`` pixels (the upsampled
+    pass costs about 4x the time and memory). 0 disables the second pass.
+
+    Returns:
+        ``[(box, score)]`` in the original image's pixels, best score first.
+    """
+    found = detect_faces(image, upsample=upsample, max_side=max_side)
+    if not small_face_px or not found:
+        return found
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width)) if max_side else 1.0
+    median_width = float(np.median([box.width for box, _ in found])) * scale
+    if median_width < small_face_px and height * width * scale * scale <= max_upsampled_pixels:
+        return detect_faces(image, upsample=upsample + 1, max_side=max_side)
+    return found
+
+
+def find_faces(
+    image: np.ndarray, upsample: int = 1, max_side: int = 0, landmark_points: int = 5, small_face_px: int = 0
+) -> list[DetectedFace]:
+    """Detect every face in a photo and compute its descriptor (``detect_faces_adaptive`` +
+    ``compute_descriptors``).
 
     Returns:
         one ``DetectedFace`` per face, best detection score first.
     """
-    found = detect_faces(image, upsample=upsample, max_side=max_side)
+    found = detect_faces_adaptive(image, upsample=upsample, max_side=max_side, small_face_px=small_face_px)
     descriptors = compute_descriptors(image, [box for box, _ in found], landmark_points)
     return [DetectedFace(box, descriptors[i], score) for i, (box, score) in enumerate(found)]

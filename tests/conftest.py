@@ -10,8 +10,10 @@ import pytest
 import redis
 
 REPO = Path(__file__).resolve().parent.parent
-FACES_DIR = Path(os.environ.get("FACES_DIR", REPO.parent / "shared" / "faces"))
-CLASSROOM_TOOL = Path(os.environ.get("CLASSROOM_TOOL", REPO.parent / "shared" / "tools" / "make_classroom.py"))
+# The shared test data beside the checkout: ../shared, or $SHARED_DIR.
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
+FACES_DIR = SHARED_DIR / "faces"
+CLASSROOM_TOOL = SHARED_DIR / "tools" / "make_classroom.py"
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +34,9 @@ def _session_media_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    """../shared/faces (or $FACES_DIR); tests needing real photos skip when it is absent."""
+    """../shared/faces; tests needing real photos skip when it is absent."""
     if not (FACES_DIR / "identities").is_dir():
-        pytest.skip(f"real face photos not found at {FACES_DIR} (set FACES_DIR)")
+        pytest.skip(f"real face photos not found at {FACES_DIR} (set SHARED_DIR to the folder holding faces/)")
     return FACES_DIR
 
 

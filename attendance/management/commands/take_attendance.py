@@ -61,8 +61,8 @@ class Command(BaseCommand):
         failed = [(path, ClassPhoto.objects.get(pk=photo.pk)) for path, photo in added]
         failed = [(path, photo) for path, photo in failed if photo.status == ClassPhoto.FAILED]
         self.stdout.write(json.dumps({
-            "present": [s.name for s in summary["present"]],
-            "absent": [s.name for s in summary["absent"]],
+            "present": [r.student.name for r in summary["present"]],
+            "absent": [r.student.name for r in summary["absent"]],
             "unknown_faces": summary["unknown_faces"],
             "unsure_faces": summary["unsure_faces"],
             "session": session.pk,

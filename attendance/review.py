@@ -1,0 +1,73 @@
+"""A teacher's review of the faces the machine was unsure of (or got wrong)."""
+import io
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from . import engine
+from .enrolment import add_enrolment_photo
+from .models import DetectedFace, Student
+from .register import match_session
+
+
+class ReviewError(Exception):
+    """The review cannot be applied; the message says why."""
+
+
+def faces_to_review(session):
+    """Faces of the session's finished photos that no one has reviewed and the machine
+    did not match: unsure ones first (they have a likely student), then unknown."""
+    faces = DetectedFace.objects.filter(photo__session=session, photo__status="done", review_action="")
+    faces = faces.exclude(decision=DetectedFace.MATCHED).select_related("student", "photo")
+    return sorted(faces, key=lambda f: (f.decision != DetectedFace.UNSURE, f.photo_id, f.left))
+
+
+@transaction.atomic
+def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolment: bool = False) -> DetectedFace:
+    """Record a person's decision on a face and rewrite the session's attendance.
+
+    ``student`` None means "not a student". The machine's own decision stays on the
+    face for the audit; attendance records that change become manual, with who and when.
+
+    Raises:
+        ReviewError: the student is not on the roster, or is already confirmed on
+            another face of this session.
+    """
+    face = DetectedFace.objects.select_for_update().select_related("photo__session__school_class").get(pk=face.pk)
+    session = face.photo.session
+    if student is not None:
+        if not session.school_class.students.filter(pk=student.pk).exists():
+            raise ReviewError(f"{student.name} is not on this class's roster.")
+        clash = DetectedFace.objects.filter(photo__session=session, reviewed_student=student).exclude(pk=face.pk)
+        if clash.exists():
+            raise ReviewError(f"{student.name} is already confirmed on another face in this session.")
+    if student is None:
+        face.review_action = DetectedFace.NOT_STUDENT
+    elif face.student_id == student.pk:
+        face.review_action = DetectedFace.CONFIRMED
+    else:
+        face.review_action = DetectedFace.REASSIGNED
+    face.reviewed_student, face.reviewed_by, face.reviewed_at = student, user, timezone.now()
+    face.save(update_fields=["review_action", "reviewed_student", "reviewed_by", "reviewed_at"])
+    match_session(session, changed_by=user)
+    if add_to_enrolment and student is not None:
+        add_enrolment_photo(student, ContentFile(face_crop_jpeg(face, margin=0.6, max_side=600), name="from-class.jpg"))
+    return face
+
+
+def face_crop_jpeg(face: DetectedFace, margin: float = 0.3, max_side: int = 200) -> bytes:
+    """A JPEG of the face cut from its class photo, ``margin`` x the box added on each side,
+    scaled to at most ``max_side`` pixels."""
+    with face.photo.image.open("rb") as fh:
+        rgb = engine.decode_photo(fh.read())
+    height, width = rgb.shape[:2]
+    pad_x, pad_y = int(face.width * margin), int(face.height * margin)
+    crop = rgb[max(0, face.top - pad_y): min(height, face.bottom + pad_y),
+               max(0, face.left - pad_x): min(width, face.right + pad_x)]
+    image = Image.fromarray(crop)
+    image.thumbnail((max_side, max_side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
