@@ -13,15 +13,25 @@ def decode_photo(data: bytes):
     return images.load_rgb(data, max_pixels())
 
 
-def check_photo_header(fileobj) -> None:
+#: File extension stored for each image format Pillow reports, so a photo is stored
+#: and served by what it is, whatever its uploaded name said.
+EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif",
+              "MPO": ".jpg"}
+
+
+def check_photo_header(fileobj) -> str:
     """Fail fast on a file that is not an image or is too large, reading only its header.
+
+    Returns:
+        the extension for the file's real format, e.g. ".jpg".
 
     Raises:
         faces.errors.NotAnImage, faces.errors.ImageTooLarge
     """
     position = fileobj.tell() if hasattr(fileobj, "tell") else None
     try:
-        images.open_image(fileobj, max_pixels())
+        image = images.open_image(fileobj, max_pixels())
+        return EXTENSIONS.get(image.format, ".img")
     finally:
         if position is not None:
             fileobj.seek(position)
@@ -59,8 +69,9 @@ def enrolment_face(rgb):
     return face, measured
 
 
-def match(probes, gallery, labels):
-    """``faces.matching.match_faces`` with the configured threshold and margin."""
-    return matching.match_faces(
-        probes, gallery, labels, threshold=settings.FACE_MATCH_THRESHOLD, margin=settings.FACE_MATCH_MARGIN
+def match(probes, widths, gallery, labels):
+    """``faces.matching.decide_faces`` with the configured threshold, margin and minimum face width."""
+    return matching.decide_faces(
+        probes, widths, gallery, labels, threshold=settings.FACE_MATCH_THRESHOLD,
+        margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX,
     )

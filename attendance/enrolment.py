@@ -1,4 +1,5 @@
 """Enrolling students: storing their photos and computing their face descriptors."""
+import io
 import logging
 
 import numpy as np
@@ -12,7 +13,9 @@ from faces.errors import ImageError
 from faces.matching import distance_matrix
 
 from . import engine
-from .models import EnrolmentPhoto, SchoolClass, Student, descriptor_from_bytes, descriptor_to_bytes
+from .models import (
+    EnrolmentPhoto, SchoolClass, Student, delete_stored_files, descriptor_from_bytes, descriptor_to_bytes,
+)
 from .zip_enrolment import read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -27,13 +30,20 @@ def add_enrolment_photo(student: Student, uploaded_file) -> EnrolmentPhoto:
     return photo
 
 
-@transaction.atomic
 def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
-    """Create a student on a class roster with their enrolment photos (queued for encoding)."""
-    student = Student.objects.create(name=name)
-    school_class.students.add(student)
-    for photo_file in photo_files:
-        add_enrolment_photo(student, photo_file)
+    """Create a student on a class roster with their enrolment photos (queued for encoding).
+
+    All or nothing: on any error no student, photo or file is kept."""
+    stored = []
+    try:
+        with transaction.atomic():
+            student = Student.objects.create(name=name)
+            school_class.students.add(student)
+            for photo_file in photo_files:
+                stored.append(add_enrolment_photo(student, photo_file))
+    except BaseException:
+        delete_stored_files(stored)
+        raise
     return student
 
 
@@ -128,17 +138,21 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> None:
 def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:
     """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
 
-    Students already on the roster under the same name get the photos added.
-    Nothing is saved if the archive is refused.
+    Students already on the roster under the same name get the photos added. All or
+    nothing: if any part of the archive is refused, no student, photo or file is kept.
 
     Raises:
         ZipEnrolmentError: the archive is not usable (the message says why).
     """
-    photos = read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES * 4)
-    students = {}
-    with transaction.atomic():
-        for item in photos:
-            student = students.get(item.student_name) or roster_student(school_class, item.student_name)
-            students[item.student_name] = student
-            add_enrolment_photo(student, ContentFile(item.data, name=item.filename))
+    students, stored = {}, []
+    try:
+        with transaction.atomic():
+            for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
+                                           check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
+                student = students.get(item.student_name) or roster_student(school_class, item.student_name)
+                students[item.student_name] = student
+                stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
+    except BaseException:
+        delete_stored_files(stored)
+        raise
     return list(students.values())

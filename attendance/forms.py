@@ -37,9 +37,12 @@ class PhotosField(forms.FileField):
                 )
                 continue
             try:
-                engine.check_photo_header(photo)
+                extension = engine.check_photo_header(photo)
             except ImageError as exc:
                 errors.append(f"{photo.name}: {exc}")
+            else:
+                # Stored under a generated name with the extension of its real format.
+                photo.name = f"photo{extension}"
         if errors:
             raise forms.ValidationError(errors)
         return [f for f in cleaned if f is not None]

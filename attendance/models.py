@@ -13,7 +13,7 @@ def _generated_name(folder: str, original: str) -> str:
     # Never trust an uploaded name: it may hold "../" or an absolute path. Keep only a
     # known image extension, so the stored file is recognisable when inspecting disk.
     suffix = PurePath(original.replace("\\", "/")).suffix.lower()
-    if suffix not in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"):
+    if suffix not in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"):
         suffix = ".img"
     return f"{folder}/{uuid.uuid4().hex}{suffix}"
 
@@ -133,6 +133,7 @@ class ClassPhoto(models.Model):
     status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
     error = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, help_text="When the last processing attempt began.")
     width = models.PositiveIntegerField(null=True, help_text="Upright width in pixels.")
     height = models.PositiveIntegerField(null=True, help_text="Upright height in pixels.")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
@@ -254,6 +255,14 @@ class AttendanceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
         ]
+
+
+def delete_stored_files(rows) -> None:
+    """Remove the photo files of rows whose transaction rolled back, so no photo of a
+    child is left on disk without its database row."""
+    for row in rows:
+        if row.image:
+            row.image.storage.delete(row.image.name)
 
 
 @receiver(post_delete, sender=EnrolmentPhoto)

@@ -27,7 +27,7 @@ def claim_class_photo(photo_id: int) -> bool:
     """
     claimed = ClassPhoto.objects.filter(
         pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING], attempts__lt=MAX_ATTEMPTS
-    ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1)
+    ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1, started_at=timezone.now())
     if not claimed:
         ClassPhoto.objects.filter(pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).update(
             status=ClassPhoto.FAILED,
@@ -89,3 +89,25 @@ def process_class_photo(photo_id: int) -> str:
         time.monotonic() - started,
     )
     return ClassPhoto.DONE
+
+
+def requeue_stalled_photos(older_than_seconds: float) -> int:
+    """Send again the class photos whose processing was lost: 'processing' for longer
+    than any run may take (its worker was killed), or 'pending' for that long (the
+    broker was down when it was uploaded). Returns how many were sent.
+
+    Safe when the original task is still queued: the second run finds the photo
+    finished, or claims it only if it is still unfinished.
+    """
+    from .sessions import queue_class_photo
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stalled = list(
+        ClassPhoto.objects.filter(status=ClassPhoto.PROCESSING, started_at__lt=cutoff)
+        | ClassPhoto.objects.filter(status=ClassPhoto.PENDING, uploaded_at__lt=cutoff)
+    )
+    for photo in stalled:
+        queue_class_photo(photo)
+    if stalled:
+        log.warning("re-queued %d stalled class photos: %s", len(stalled), [p.pk for p in stalled])
+    return len(stalled)

@@ -36,23 +36,19 @@ def match_session(session: ClassSession, changed_by=None) -> None:
     faces = list(DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE).order_by("pk"))
     taken = {f.reviewed_student_id for f in faces if f.is_reviewed and f.reviewed_student_id}
     pending = [f for f in faces if not f.is_reviewed]
-    judgeable = [f for f in pending if f.width >= settings.FACE_MIN_PROBE_PX]
-    for face in pending:
-        if face.width < settings.FACE_MIN_PROBE_PX:
-            face.decision, face.student_id, face.distance = DetectedFace.UNSURE, None, None
-            face.reason = f"Face too small to judge ({face.width} pixels wide)."
-
     gallery, labels = roster_gallery(session.school_class, exclude_student_ids=taken)
-    probes = np.array([descriptor_from_bytes(f.descriptor) for f in judgeable], dtype=np.float32).reshape(-1, 128)
-    for face, match in zip(judgeable, engine.match(probes, gallery, labels)):
+    probes = np.array([descriptor_from_bytes(f.descriptor) for f in pending], dtype=np.float32).reshape(-1, 128)
+    for face, match in zip(pending, engine.match(probes, [f.width for f in pending], gallery, labels)):
         face.decision, face.student_id = match.decision, match.label
         face.distance = match.distance if np.isfinite(match.distance) else None
-        face.reason = _reason(match) if match.decision == DetectedFace.UNSURE else ""
+        face.reason = _reason(match, face.width) if match.decision == DetectedFace.UNSURE else ""
     DetectedFace.objects.bulk_update(pending, ["decision", "student", "distance", "reason"])
     write_attendance(session, faces, changed_by)
 
 
-def _reason(match) -> str:
+def _reason(match, width: int) -> str:
+    if match.label is None:
+        return f"Face too small to judge ({width} pixels wide)."
     if match.runner_up_distance - match.distance < settings.FACE_MATCH_MARGIN:
         return "Looks like two students almost equally; please check."
     return "This student was matched to another face more closely; please check."

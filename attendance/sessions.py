@@ -1,7 +1,7 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
 from django.db import transaction
 
-from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, delete_stored_files
 from .review import faces_to_review
 
 
@@ -24,12 +24,20 @@ def queue_class_photo(photo: ClassPhoto) -> None:
     process_class_photo_task.delay_on_commit(photo.pk)
 
 
-@transaction.atomic
 def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
-    """Create (or reuse) the session for class, date and period, store the photos and queue them."""
-    session = get_or_create_session(school_class, date, period, user)
-    for photo_file in photo_files:
-        queue_class_photo(add_class_photo(session, photo_file, user))
+    """Create (or reuse) the session for class, date and period, store the photos and queue them.
+
+    All or nothing: on any error no photo row or file is kept, and no task is sent."""
+    stored = []
+    try:
+        with transaction.atomic():
+            session = get_or_create_session(school_class, date, period, user)
+            for photo_file in photo_files:
+                stored.append(add_class_photo(session, photo_file, user))
+                queue_class_photo(stored[-1])
+    except BaseException:
+        delete_stored_files(stored)
+        raise
     return session
 
 

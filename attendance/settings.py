@@ -63,6 +63,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The worker and the web process write to the same file; wait for each other's
     # locks instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Take the write lock when a transaction starts: a deferred transaction that later
+    # needs to write fails at once with "database is locked" instead of waiting.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # Tests run the worker in another process, so the test database must be a file.
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_SQLITE_PATH", str(BASE_DIR / "var" / "test.sqlite3"))}
 
@@ -113,9 +116,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Seconds. A 12000 x 9000 photo with many faces takes well under a minute on 2 cores.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
-# Redis re-delivers an unacknowledged task after this many seconds; longer than the
-# hard time limit so a slow photo is not run twice while still in progress.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis re-delivers an unacknowledged task (its worker was killed) after this many
+# seconds; twice the hard time limit, so a slow photo is never run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 

@@ -1,11 +1,13 @@
 """Celery tasks: thin wrappers that take primary keys and call plain functions."""
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 from django.utils import timezone
 
 from . import enrolment, recognition
-from .models import ClassPhoto
+from .models import ClassPhoto, EnrolmentPhoto
 
 # Only these errors are temporary (database briefly locked or unreachable); retrying
 # anything else would repeat the same failure.
@@ -14,7 +16,23 @@ TEMPORARY_ERRORS = (OperationalError,)
 
 @shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
 def encode_enrolment_photo_task(photo_id: int) -> str:
-    return enrolment.encode_enrolment_photo(photo_id)
+    try:
+        return enrolment.encode_enrolment_photo(photo_id)
+    except TEMPORARY_ERRORS:
+        raise
+    except Exception as exc:
+        # Never leave a photo "pending" for ever: the admin sees it failed.
+        EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(
+            status=EnrolmentPhoto.FAILED, failure_code="error", processed_at=timezone.now(),
+            failure_reason=f"Unexpected error while processing the photo ({type(exc).__name__}).",
+        )
+        raise
+
+
+@worker_ready.connect
+def _requeue_stalled_on_start(sender=None, **kwargs):
+    # A worker that starts after a crash picks up photos its predecessor left unfinished.
+    recognition.requeue_stalled_photos(older_than_seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
 @shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)

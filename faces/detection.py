@@ -70,7 +70,8 @@ def detect_faces(image: np.ndarray, upsample: int = 1, max_side: int = 0) -> lis
     work = image
     if max_side and max(height, width) > max_side:
         scale = max_side / max(height, width)
-        work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     rects, scores, _ = model_files.hog_detector().run(np.ascontiguousarray(work), upsample, 0.0)
     found = []
     for rect, score in zip(rects, scores):

@@ -7,7 +7,7 @@ import warnings
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .errors import ImageTooLarge, NotAnImage
 
@@ -34,7 +34,7 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -
             # our own limit below with a clearer message.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(stream)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile headers
         if isinstance(exc, Image.DecompressionBombError):
             # Pillow refuses, from the header alone, anything over twice its own limit
             # (about 179 MP), which is above ours; its message holds the pixel count.
@@ -45,6 +45,8 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -
             ) from exc
         raise NotAnImage("This file is not a readable image (JPEG, PNG, WebP, BMP, TIFF or GIF).") from exc
     width, height = image.size
+    if width < 1 or height < 1:
+        raise NotAnImage("The image has no pixels.")
     if width * height > max_pixels:
         raise ImageTooLarge(
             f"The photo is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
@@ -77,10 +79,10 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         image = ImageOps.exif_transpose(image)
         image = _to_rgb(image)
         array = np.asarray(image, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError) as exc:
-        # Pillow raises OSError for truncated data and SyntaxError/ValueError for
-        # malformed headers found only while decoding.
-        raise NotAnImage(f"The image could not be decoded: {exc}.") from exc
+    except Exception as exc:  # noqa: BLE001
+        # Pillow raises OSError for truncated data, and SyntaxError, ValueError, struct
+        # errors and more for malformed data found only while decoding.
+        raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
     return np.ascontiguousarray(array)
 
 

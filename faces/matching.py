@@ -133,3 +133,30 @@ def match_faces(
                           float(distances[i, nearest]), runner_up)
             )
     return results
+
+
+def decide_faces(
+    probes: np.ndarray,
+    widths: list[int],
+    gallery: np.ndarray,
+    labels: list,
+    threshold: float = DLIB_THRESHOLD,
+    margin: float = 0.0,
+    min_width: int = 0,
+) -> list[FaceMatch]:
+    """``match_faces`` for the faces at least ``min_width`` pixels wide; narrower faces are
+    too small to judge and come back ``unsure`` with no label (they go to review).
+
+    Args:
+        probes: ``(N, 128)`` float array; ``widths``: N face widths in pixels.
+        gallery, labels, threshold, margin: as for ``match_faces``.
+        min_width: smallest face width, in pixels, that is matched at all.
+
+    Returns:
+        N ``FaceMatch`` objects in probe order.
+    """
+    probes = np.asarray(probes).reshape(-1, 128)
+    judgeable = [i for i, width in enumerate(widths) if width >= min_width]
+    decided = dict(zip(judgeable, match_faces(probes[judgeable], gallery, labels, threshold, margin)))
+    too_small = FaceMatch(UNSURE, None, float("nan"), float("nan"))
+    return [decided.get(i, too_small) for i in range(len(probes))]

@@ -184,3 +184,42 @@ class TestMatching:
         probes = np.stack([f.descriptor for f in detection.find_faces(rgb_of(photo("groups/obama_and_biden.jpg")))])
         matched = {r.label for r in matching.match_faces(probes, gallery, ["obama", "biden"]) if r.decision == "matched"}
         assert matched == {"obama", "biden"}
+
+
+class TestEnrolmentQualityGate:
+    def gate(self, rgb):
+        from faces import quality
+
+        faces = detection.find_faces(rgb)
+        face = enrolment.select_enrolment_face(faces)
+        measured = quality.assess_face(rgb, face.box)
+        quality.check_enrolment_quality(measured)
+        return measured
+
+    def test_sharp_frontal_portrait_passes(self, photo):
+        measured = self.gate(rgb_of(photo("identities/Joe_Biden/1.jpg")))
+        assert measured.width > 200 and measured.sharpness > 50 and abs(measured.yaw) < 0.2
+
+    def test_blurred_photo_is_refused(self, photo):
+        from PIL import ImageFilter
+
+        from faces.quality import FaceTooBlurry
+
+        blurred = Image.open(photo("identities/Joe_Biden/1.jpg")).filter(ImageFilter.GaussianBlur(8))
+        with pytest.raises(FaceTooBlurry, match="too blurred"):
+            self.gate(np.asarray(blurred.convert("RGB")))
+
+    def test_small_face_is_refused_with_its_size(self, photo):
+        from faces.quality import FaceTooSmall
+
+        image = Image.open(photo("identities/Joe_Biden/1.jpg"))
+        small = image.resize((image.width // 8, image.height // 8))
+        with pytest.raises(FaceTooSmall, match=r"only \d+ pixels wide"):
+            self.gate(np.asarray(small.convert("RGB")))
+
+    @pytest.mark.parametrize("relative", ["identities/Bill_Simon/6.jpg", "identities/Carlos_Menem/3.jpg"])
+    def test_head_turned_away_is_refused(self, photo, relative):
+        from faces.quality import FaceNotFrontal
+
+        with pytest.raises(FaceNotFrontal, match="not looking at the camera"):
+            self.gate(rgb_of(photo(relative)))

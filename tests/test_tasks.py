@@ -116,3 +116,59 @@ class TestClassPhoto:
         assert process_class_photo(stored.pk) == "failed"
         stored.refresh_from_db()
         assert stored.status == "failed" and "interrupted" in stored.error
+
+
+class TestDuplicateEnrolment:
+    def test_face_of_another_enrolled_student_is_flagged_not_ready(self, photo):
+        obama = Student.objects.create(name="Barack Obama")
+        encode_enrolment_photo(enrolment_photo(obama, photo("identities/Barack_Obama/1.jpg")).pk)
+        mix_up = Student.objects.create(name="Someone Else")
+        flagged = enrolment_photo(mix_up, photo("identities/Barack_Obama/2.jpg"))
+        assert encode_enrolment_photo(flagged.pk) == "needs_review"
+        flagged.refresh_from_db()
+        assert flagged.duplicate_of == obama and flagged.duplicate_distance < 0.58
+        assert "looks like Barack Obama" in flagged.failure_reason
+        assert mix_up.enrolment_state == "needs review"
+
+    def test_second_photo_of_the_same_student_is_not_flagged(self, photo):
+        obama = Student.objects.create(name="Barack Obama")
+        encode_enrolment_photo(enrolment_photo(obama, photo("identities/Barack_Obama/1.jpg")).pk)
+        second = enrolment_photo(obama, photo("identities/Barack_Obama/2.jpg"))
+        assert encode_enrolment_photo(second.pk) == "ready"
+
+    def test_admin_keeps_or_deletes_a_flagged_photo(self, photo):
+        from attendance.enrolment import resolve_duplicate
+
+        obama = Student.objects.create(name="Barack Obama")
+        encode_enrolment_photo(enrolment_photo(obama, photo("identities/Barack_Obama/1.jpg")).pk)
+        twin = Student.objects.create(name="Twin")
+        kept = enrolment_photo(twin, photo("identities/Barack_Obama/2.jpg"))
+        deleted = enrolment_photo(twin, photo("identities/Barack_Obama/3.jpg"))
+        encode_enrolment_photo(kept.pk)
+        encode_enrolment_photo(deleted.pk)
+        resolve_duplicate(EnrolmentPhoto.objects.get(pk=kept.pk), keep=True)
+        resolve_duplicate(EnrolmentPhoto.objects.get(pk=deleted.pk), keep=False)
+        assert EnrolmentPhoto.objects.get(pk=kept.pk).status == "ready"
+        assert not EnrolmentPhoto.objects.filter(pk=deleted.pk).exists()
+
+
+class TestSessionMatching:
+    def test_student_in_two_photos_of_a_session_is_given_to_one_face(self, obama_biden_class, photo):
+        session, students = obama_biden_class
+        process_class_photo(class_photo(session, photo("identities/Barack_Obama/2.jpg")).pk)
+        process_class_photo(class_photo(session, photo("identities/Barack_Obama/3.jpg")).pk)
+        faces = DetectedFace.objects.filter(photo__session=session)
+        assert faces.count() == 2
+        assert sorted(faces.values_list("decision", flat=True)) == ["matched", "unsure"]
+        unsure = faces.get(decision="unsure")
+        assert unsure.student == students["Barack Obama"] and "another face" in unsure.reason
+        assert session.records.get(student=students["Barack Obama"]).status == "present"
+
+    def test_faces_too_small_to_judge_go_to_review_with_the_reason(self, obama_biden_class, photo, settings):
+        settings.FACE_MIN_PROBE_PX = 10_000
+        session, students = obama_biden_class
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        process_class_photo(stored.pk)
+        assert set(stored.faces.values_list("decision", flat=True)) == {"unsure"}
+        assert all("too small to judge" in f.reason for f in stored.faces.all())
+        assert set(session.records.values_list("status", flat=True)) == {"absent"}

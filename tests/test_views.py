@@ -227,3 +227,102 @@ class TestReports:
         signed_in(client, users["teacher"])
         text = client.get(reverse("class_report_csv", args=[school["class"].pk])).content.decode()
         assert "'=HYPERLINK" in text
+
+
+class TestReview:
+    def test_review_page_lists_unrecognised_faces_with_crops(self, client, users, school):
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("session_review", args=[school["session"].pk])).content.decode()
+        unknown = school["photo"].faces.exclude(decision="matched")
+        assert unknown.count() == 2  # Obama (not enrolled in this fixture) and a third face
+        for face in unknown:
+            assert reverse("face_crop", args=[face.pk]) in page
+        crop = client.get(reverse("face_crop", args=[unknown[0].pk]))
+        assert crop.status_code == 200 and crop["Content-Type"] == "image/jpeg"
+        assert crop.content[:2] == b"\xff\xd8"
+
+    def test_teacher_of_another_class_cannot_see_or_review_faces(self, client, users, school):
+        face = school["photo"].faces.first()
+        signed_in(client, users["other_teacher"])
+        assert client.get(reverse("face_crop", args=[face.pk])).status_code == 403
+        assert client.post(reverse("face_review", args=[face.pk]), {"student": ""}).status_code == 403
+        assert client.get(reverse("session_review", args=[school["session"].pk])).status_code == 403
+
+    def test_confirming_a_face_marks_the_student_present_as_a_manual_change(self, client, users, school):
+        obama = Student.objects.create(name="Barack Obama")
+        school["class"].students.add(obama)
+        from attendance.register import match_session
+
+        match_session(school["session"])
+        assert school["session"].records.get(student=obama).status == "absent"
+        face = school["photo"].faces.exclude(decision="matched").order_by("-right").first()
+        signed_in(client, users["teacher"])
+        response = client.post(reverse("face_review", args=[face.pk]), {"student": obama.pk})
+        assert response.status_code == 302
+        record = school["session"].records.get(student=obama)
+        assert record.status == "present" and record.source == "manual"
+        assert record.changed_by == users["teacher"] and record.machine_status == "absent"
+        face.refresh_from_db()
+        assert face.review_action == "reassigned" and face.decision in ("unknown", "unsure")
+
+    def test_not_a_student_removes_a_wrong_match(self, client, users, school):
+        matched = school["photo"].faces.get(decision="matched")
+        signed_in(client, users["teacher"])
+        client.post(reverse("face_review", args=[matched.pk]), {"student": ""})
+        record = school["session"].records.get(student=school["student"])
+        assert record.status == "absent" and record.source == "manual" and record.machine_status == "present"
+        matched.refresh_from_db()
+        assert matched.decision == "matched" and matched.review_action == "not_student"
+
+    def test_one_student_cannot_be_confirmed_on_two_faces(self, client, users, school):
+        faces = list(school["photo"].faces.exclude(decision="matched"))
+        signed_in(client, users["teacher"])
+        client.post(reverse("face_review", args=[faces[0].pk]), {"student": school["student"].pk})
+        response = client.post(reverse("face_review", args=[faces[1].pk]), {"student": school["student"].pk}, follow=True)
+        assert "already confirmed on another face" in response.content.decode()
+
+    def test_confirmed_face_can_be_added_to_enrolment_photos(self, client, users, school,
+                                                             django_capture_on_commit_callbacks):
+        matched = school["photo"].faces.get(decision="matched")
+        signed_in(client, users["teacher"])
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            client.post(reverse("face_review", args=[matched.pk]),
+                        {"student": school["student"].pk, "add_to_enrolment": "on"})
+        assert school["student"].photos.count() == 2 and len(callbacks) == 1
+
+    def test_teacher_marks_a_student_by_hand(self, client, users, school):
+        signed_in(client, users["teacher"])
+        url = reverse("record_set", args=[school["session"].pk, school["student"].pk])
+        assert client.post(url, {"status": "absent"}).status_code == 302
+        record = school["session"].records.get(student=school["student"])
+        assert (record.status, record.source, record.machine_status) == ("absent", "manual", "present")
+        assert client.post(url, {"status": "maybe"}).status_code == 400
+
+    def test_admin_resolves_a_flagged_enrolment_photo(self, client, users, school, photo):
+        twin = Student.objects.create(name="Twin")
+        school["class"].students.add(twin)
+        flagged = enrolment_photo(twin, photo("identities/Joe_Biden/2.jpg"))
+        assert encode_enrolment_photo(flagged.pk) == "needs_review"
+        signed_in(client, users["teacher"])
+        url = reverse("enrolment_photo_resolve", args=[flagged.pk])
+        assert client.post(url, {"keep": "1"}).status_code == 403
+        signed_in(client, users["admin"])
+        assert "Different people: use it" in client.get(reverse("student_detail", args=[twin.pk])).content.decode()
+        assert client.post(url, {"keep": "1"}).status_code == 302
+        assert EnrolmentPhoto.objects.get(pk=flagged.pk).status == "ready"
+
+
+class TestUploadForm:
+    def test_date_is_prefilled_in_iso_format_for_the_date_picker(self, client, users, school):
+        from django.utils import timezone
+
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("session_upload", args=[school["class"].pk])).content.decode()
+        assert f'value="{timezone.localdate().isoformat()}"' in page
+
+    def test_add_another_photo_keeps_the_session_date_and_period(self, client, users, school):
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
+        assert "?date=2026-11-02&amp;period=Period%201" in page
+        form = client.get(reverse("session_upload", args=[school["class"].pk]) + "?date=2026-11-02&period=Period%201")
+        assert 'value="2026-11-02"' in form.content.decode() and 'value="Period 1"' in form.content.decode()

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attendance.enrolment import add_enrolment_photo, roster_student
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.zip_enrolment import IMAGE_SUFFIXES, folder_to_name
+from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, folder_to_name
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -28,13 +28,21 @@ class Command(BaseCommand):
         folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not folders:
             raise CommandError(f"{directory} has no student folders (e.g. {directory}/Ada_Lovelace/1.jpg).")
+        class_name = class_name.strip()
+        if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
+            raise CommandError("--class must be 1 to 100 characters.")
+        names = {folder: folder_to_name(folder.name) for folder in folders}
+        bad = [f.name for f, name in names.items() if not name or len(name) > MAX_NAME_LENGTH]
+        if bad:
+            raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
+                               f"characters): {', '.join(bad)}")
         if inline:
             use_inline_tasks()
         school_class = self._school_class(class_name, teacher)
 
         photo_ids = {}
         for folder in folders:
-            student = roster_student(school_class, folder_to_name(folder.name))
+            student = roster_student(school_class, names[folder])
             for path in sorted(folder.iterdir()):
                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
                     with path.open("rb") as fh:

@@ -33,15 +33,22 @@ class Command(BaseCommand):
         self._first_admin()
 
         python = sys.executable
+        worker_command = [python, "-m", "celery", "-A", "attendance", "worker", "--loglevel", "INFO",
+                          "--concurrency", str(concurrency)]
         children = [
-            subprocess.Popen([python, "-m", "celery", "-A", "attendance", "worker", "--loglevel", "INFO",
-                              "--concurrency", str(concurrency)], env=env, cwd=settings.BASE_DIR),
+            subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR),
             subprocess.Popen([python, "manage.py", "runserver", addrport, "--noreload"], env=env, cwd=settings.BASE_DIR),
         ]
         self.stdout.write(self.style.SUCCESS(
             f"Open http://{addrport}/ and sign in with your admin account. Press Ctrl-C to stop."))
         try:
-            while all(child.poll() is None for child in children):
+            while children[1].poll() is None:
+                if children[0].poll() is not None:
+                    # A crashed or killed worker is restarted; on start it re-queues the
+                    # photos it left unfinished.
+                    self.stdout.write(self.style.WARNING("The Celery worker stopped; starting it again."))
+                    time.sleep(2)
+                    children[0] = subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass

@@ -8,7 +8,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance import engine, sessions
-from attendance.models import ClassPhoto, SchoolClass
+from attendance.models import ClassPhoto, ClassSession, SchoolClass
 from faces.errors import ImageError
 
 from ._wait import use_inline_tasks, wait_until
@@ -32,13 +32,17 @@ class Command(BaseCommand):
         school_class = SchoolClass.objects.filter(name=class_name).first()
         if school_class is None:
             raise CommandError(f"No class named {class_name!r}.")
+        period = period.strip()
+        max_period = ClassSession._meta.get_field("period").max_length
+        if not period or len(period) > max_period:
+            raise CommandError(f"--period must be 1 to {max_period} characters.")
         for path in photos:
             # Refuse unusable files before anything is stored.
             try:
                 with path.open("rb") as fh:
                     engine.check_photo_header(fh)
             except OSError as exc:
-                self._fail(f"{path}: cannot read the file ({exc.strerror}).")
+                self._fail(f"{path}: cannot read the file ({exc.strerror or exc}).")
             except ImageError as exc:
                 self._fail(f"{path}: {exc}")
         if inline:
