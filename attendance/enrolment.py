@@ -60,7 +60,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
     """Find the face in an enrolment photo, check its quality and store its descriptor.
 
     The photo ends 'ready', 'failed' (with the reason in words) or 'needs_review' when
-    the face matches another enrolled student within the match threshold (a mix-up of
+    the face matches another enrolled student within the duplicate threshold (a mix-up of
     photos or a duplicate student record; an admin decides). Idempotent: a photo no
     longer pending is left as it is, so a task delivered twice changes nothing.
     Returns the photo's final status.
@@ -106,7 +106,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
 
 def nearest_other_student(descriptor, student_id: int):
     """The enrolled student other than ``student_id`` nearest to the descriptor, if within
-    the match threshold: ``(Student, distance)`` or None. Searches the whole school."""
+    ``ENROLMENT_DUPLICATE_THRESHOLD``: ``(Student, distance)`` or None. Searches the whole school."""
     rows = list(
         EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY)
         .exclude(student_id=student_id)
@@ -117,7 +117,7 @@ def nearest_other_student(descriptor, student_id: int):
     gallery = np.array([descriptor_from_bytes(d) for _, d in rows], dtype=np.float32)
     distances = distance_matrix(np.asarray(descriptor)[None, :], gallery)[0]
     best = int(np.argmin(distances))
-    if distances[best] > settings.FACE_MATCH_THRESHOLD:
+    if distances[best] > settings.ENROLMENT_DUPLICATE_THRESHOLD:
         return None
     return Student.objects.get(pk=rows[best][0]), float(distances[best])
 

@@ -32,7 +32,7 @@ def run(*args):
 def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
     output = run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", "--inline")
     assert "Barack Obama: 1 of 1 photos ready" in output
-    assert "Two People: 0 of 1 photos ready; failed: This photo shows 2 faces" in output
+    assert "Two People: 0 of 1 photos ready; not used: This photo shows 2 faces" in output
     assert "2 of 3 students enrolled in 7A." in output
     assert SchoolClass.objects.get(name="7A").students.count() == 3
 

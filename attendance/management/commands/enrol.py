@@ -58,10 +58,10 @@ class Command(BaseCommand):
         for student, ids in photo_ids.items():
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
             ok = sum(p.status == EnrolmentPhoto.READY for p in photos)
-            reasons = sorted({p.failure_reason for p in photos if p.status == EnrolmentPhoto.FAILED})
+            reasons = sorted({p.failure_reason for p in photos if p.failure_reason})
             ready += ok > 0
             line = f"{student.name}: {ok} of {len(photos)} photos ready"
-            self.stdout.write(line + (f"; failed: {' / '.join(reasons)}" if reasons else ""))
+            self.stdout.write(line + (f"; not used: {' / '.join(reasons)}" if reasons else ""))
         self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
 
     def _school_class(self, name, teacher_username):
