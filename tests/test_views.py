@@ -85,7 +85,7 @@ class TestAccess:
     def test_home_lists_only_the_teachers_classes(self, client, users, school):
         signed_in(client, users["teacher"])
         page = client.get(reverse("home")).content.decode()
-        assert "7A" in page and "8B" not in page
+        assert ">7A</a>" in page and ">8B</a>" not in page
 
     def test_photo_is_served_privately(self, client, users, school):
         signed_in(client, users["teacher"])
