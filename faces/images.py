@@ -7,7 +7,7 @@ import warnings
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from .errors import ImageTooLarge, NotAnImage
 
@@ -74,6 +74,10 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         ImageTooLarge: the photo has more than ``max_pixels`` pixels.
     """
     image = open_image(source, max_pixels)
+    # face_recognition (imported by the benchmarks) sets Pillow's process-wide
+    # LOAD_TRUNCATED_IMAGES, which would silently fill a cut-off photo with grey; a
+    # truncated upload must be refused instead.
+    allow_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -83,6 +87,8 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         # Pillow raises OSError for truncated data, and SyntaxError, ValueError, struct
         # errors and more for malformed data found only while decoding.
         raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = allow_truncated
     return np.ascontiguousarray(array)
 
 
