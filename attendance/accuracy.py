@@ -170,8 +170,15 @@ def run(bench: Path, reference: bool = True) -> dict:
     truth = load_truth(bench)
     gallery, labels, enrol_report = enrol_our_way(bench)
     ours = run_ours(bench, truth, gallery, labels)
+    enrolled = set(labels)
+    present_enrolled = [set(s["present"]) & enrolled for s in truth["snapshots"].values()]
+    found_enrolled = sum(len(p) - len(set(d["missed"]) & p) for p, d in zip(present_enrolled, ours.details))
+    total_enrolled = sum(len(p) for p in present_enrolled)
     result = {
         **ours.summary(),
+        # Recall over the present students whose enrolment was accepted: separates
+        # recognition misses from enrolment photos the quality gate refused.
+        "recall_enrolled": round(found_enrolled / total_enrolled, 4) if total_enrolled else None,
         "photos": len(truth["snapshots"]),
         "enrolment": enrol_report,
         "details": ours.details,

@@ -35,6 +35,7 @@ def test_scores_our_pipeline_and_the_reference_recipes(small_classroom):
     assert result["present"] == len(snapshot["present"]) == 6
     assert result["recall"] == pytest.approx(result["found"] / 6, abs=1e-4)
     assert result["recall"] >= 5 / 6 and result["false_presents"] == 0
+    assert result["recall_enrolled"] >= result["recall"]
     assert 0 <= result["review_rate"] <= 1 and result["faces"] >= 6
     assert set(result["reference"]) == {"first_match_0.6", "nearest_0.6"}
     assert all(0 <= r["recall"] <= 1 for r in result["reference"].values())

@@ -37,7 +37,8 @@ class Command(BaseCommand):
                     f"missed {', '.join(item['missed']) or 'nobody'}; "
                     f"false present {', '.join(item['false_present']) or 'nobody'}")
             self.stdout.write(
-                f"ours: recall {result['recall']:.1%} ({result['found']}/{result['present']}), "
+                f"ours: recall {result['recall']:.1%} ({result['found']}/{result['present']}; "
+                f"{result['recall_enrolled']:.1%} of those enrolled), "
                 f"false presents {result['false_presents']}, review rate {result['review_rate']:.1%}; "
                 f"enrolment {result['enrolment']}")
             for name, figures in result.get("reference", {}).items():
