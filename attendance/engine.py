@@ -37,14 +37,17 @@ def check_photo_header(fileobj) -> str:
             fileobj.seek(position)
 
 
-def find_faces(rgb):
-    """Every face in a photo with its descriptor, using the detection settings."""
+def find_faces(rgb, timings: dict | None = None):
+    """Every face in a photo with its descriptor, using the detection settings.
+
+    ``timings``: optional dict receiving seconds per stage (see ``faces.detection.find_faces``)."""
     return detection.find_faces(
         rgb,
         upsample=settings.FACE_DETECTION_UPSAMPLE,
         max_side=settings.FACE_DETECTION_MAX_SIDE,
         landmark_points=settings.FACE_LANDMARK_POINTS,
         small_face_px=settings.FACE_DETECTION_SMALL_FACE_PX,
+        timings=timings,
     )
 
 

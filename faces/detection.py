@@ -1,6 +1,8 @@
 """Finding faces and computing dlib's 128-D face descriptors."""
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -10,6 +12,17 @@ from . import model_files
 
 #: Length of dlib's ResNet face descriptor.
 DESCRIPTOR_SIZE = 128
+
+
+@contextmanager
+def _timed(timings: dict | None, stage: str):
+    """Add the seconds spent in the block to ``timings[stage]`` (when timings is a dict)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,9 @@ def detect_faces(image: np.ndarray, upsample: int = 1, max_side: int = 0) -> lis
     return found
 
 
-def compute_descriptors(image: np.ndarray, boxes: list[FaceBox], landmark_points: int = 5) -> np.ndarray:
+def compute_descriptors(
+    image: np.ndarray, boxes: list[FaceBox], landmark_points: int = 5, timings: dict | None = None
+) -> np.ndarray:
     """dlib's ResNet face descriptor for each box, as face_recognition computes it.
 
     Each face is aligned by the landmark model (``landmark_points``: 5 or 68), cut out
@@ -99,6 +114,7 @@ def compute_descriptors(image: np.ndarray, boxes: list[FaceBox], landmark_points
         image: ``(H, W, 3) uint8`` RGB array, the same pixels the boxes refer to.
         boxes: face boxes in that image's pixels.
         landmark_points: 5 (default, public domain) or 68 (non-commercial licence).
+        timings: if a dict, seconds spent are added under "landmarks" and "descriptors".
 
     Returns:
         ``(N, 128) float32`` array, one row per box, in the order given.
@@ -112,24 +128,28 @@ def compute_descriptors(image: np.ndarray, boxes: list[FaceBox], landmark_points
 
     image = np.ascontiguousarray(image, dtype=np.uint8)
     predictor = model_files.shape_predictor(landmark_points)
+    recognition = model_files.recognition_model()
     shapes = dlib.full_object_detections()
-    for box in boxes:
-        rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-        shapes.append(predictor(image, rect))
-    vectors = model_files.recognition_model().compute_face_descriptor(image, shapes, 1)
+    with _timed(timings, "landmarks"):
+        for box in boxes:
+            rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
+            shapes.append(predictor(image, rect))
+    with _timed(timings, "descriptors"):
+        vectors = recognition.compute_face_descriptor(image, shapes, 1)
     return np.array([np.array(v) for v in vectors], dtype=np.float32).reshape(len(boxes), DESCRIPTOR_SIZE)
 
 
 def detect_faces_adaptive(
     image: np.ndarray, upsample: int = 1, max_side: int = 0, small_face_px: int = 0, max_upsampled_pixels: int = 4_000_000
 ) -> list[tuple[FaceBox, float]]:
-    """``detect_faces``, run once more with one more upsampling when the faces are small.
+    """``detect_faces``, run once more with one more upsampling when faces are near HOG's floor.
 
-    When the median face found is narrower than ``small_face_px`` pixels (at the
-    detection scale), smaller faces are likely to have been missed (HOG stops at about
-    80 / 2**upsample pixels), so detection runs again upsampled once more, as long as the
-    image at detection scale has at most ``max_upsampled_pixels`` pixels (the upsampled
-    pass costs about 4x the time and memory). 0 disables the second pass.
+    HOG finds faces down to about 80 / 2**upsample pixels. When at least a quarter of the
+    faces found are narrower than ``small_face_px`` (at the detection scale), the class is
+    likely to have even smaller faces that were missed (a large class, a far camera), so
+    detection runs again upsampled once more, as long as the image at detection scale has
+    at most ``max_upsampled_pixels`` pixels (the second pass costs about 4x the time and
+    memory of the first). ``small_face_px`` 0 disables the second pass.
 
     Returns:
         ``[(box, score)]`` in the original image's pixels, best score first.
@@ -139,21 +159,27 @@ def detect_faces_adaptive(
         return found
     height, width = image.shape[:2]
     scale = min(1.0, max_side / max(height, width)) if max_side else 1.0
-    median_width = float(np.median([box.width for box, _ in found])) * scale
-    if median_width < small_face_px and height * width * scale * scale <= max_upsampled_pixels:
+    near_floor = sum(box.width * scale < small_face_px for box, _ in found)
+    if near_floor >= len(found) / 4 and height * width * scale * scale <= max_upsampled_pixels:
         return detect_faces(image, upsample=upsample + 1, max_side=max_side)
     return found
 
 
 def find_faces(
-    image: np.ndarray, upsample: int = 1, max_side: int = 0, landmark_points: int = 5, small_face_px: int = 0
+    image: np.ndarray, upsample: int = 1, max_side: int = 0, landmark_points: int = 5, small_face_px: int = 0,
+    timings: dict | None = None,
 ) -> list[DetectedFace]:
     """Detect every face in a photo and compute its descriptor (``detect_faces_adaptive`` +
     ``compute_descriptors``).
 
+    Args:
+        timings: if a dict, seconds spent are added under "detection", "landmarks" and
+            "descriptors" (for the speed benchmark).
+
     Returns:
         one ``DetectedFace`` per face, best detection score first.
     """
-    found = detect_faces_adaptive(image, upsample=upsample, max_side=max_side, small_face_px=small_face_px)
-    descriptors = compute_descriptors(image, [box for box, _ in found], landmark_points)
+    with _timed(timings, "detection"):
+        found = detect_faces_adaptive(image, upsample=upsample, max_side=max_side, small_face_px=small_face_px)
+    descriptors = compute_descriptors(image, [box for box, _ in found], landmark_points, timings)
     return [DetectedFace(box, descriptors[i], score) for i, (box, score) in enumerate(found)]

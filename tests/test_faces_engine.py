@@ -223,3 +223,31 @@ class TestEnrolmentQualityGate:
 
         with pytest.raises(FaceNotFrontal, match="not looking at the camera"):
             self.gate(rgb_of(photo(relative)))
+
+
+def test_gallery_index_finds_the_same_nearest_as_brute_force():
+    rng = np.random.default_rng(3)
+    gallery = rng.normal(0, 0.09, size=(5000, 128)).astype(np.float32)
+    probe = gallery[1234] + rng.normal(0, 0.01, size=128).astype(np.float32)
+    indices, distances = matching.GalleryIndex(gallery).nearest(probe, k=3)
+    brute = np.linalg.norm(gallery.astype(np.float64) - probe, axis=1)
+    assert indices[0] == 1234
+    assert list(indices) == list(np.argsort(brute)[:3])
+    assert np.allclose(distances, np.sort(brute)[:3], atol=1e-4)
+
+
+def test_second_detection_pass_only_when_faces_are_near_the_floor(photo):
+    from PIL import Image as PILImage
+
+    portrait = PILImage.open(photo("identities/Joe_Biden/1.jpg")).convert("RGB")
+    # Eight copies of a face about 45 px wide on a canvas: near HOG's floor at upsample 1.
+    canvas = PILImage.new("RGB", (1200, 300), (128, 128, 128))
+    for i in range(8):
+        canvas.paste(portrait.resize((90, 204)), (20 + i * 145, 40))
+    image = np.asarray(canvas)
+    once = detection.detect_faces(image, upsample=1)
+    assert once and all(box.width < 56 for box, _ in once)
+    adaptive = detection.detect_faces_adaptive(image, upsample=1, small_face_px=56)
+    assert adaptive == detection.detect_faces(image, upsample=2)
+    large = rgb_of(photo("identities/Joe_Biden/1.jpg"))
+    assert detection.detect_faces_adaptive(large, upsample=1, small_face_px=56) == detection.detect_faces(large, upsample=1)

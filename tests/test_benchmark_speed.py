@@ -1,0 +1,31 @@
+"""The speed benchmark command on a small real classroom (figures are printed, not asserted)."""
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from attendance.models import ClassPhoto, EnrolmentPhoto, SchoolClass
+from .conftest import CLASSROOM_TOOL
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_prints_stage_times_and_cleans_up(faces_dir, tmp_path, settings):
+    subprocess.run([sys.executable, str(CLASSROOM_TOOL), str(faces_dir / "identities"), str(tmp_path),
+                    "--roster", "6", "--present", "4", "--strangers", "1", "--snapshots", "1",
+                    "--width", "960", "--height", "540", "--seed", "2"], check=True, capture_output=True)
+    out = io.StringIO()
+    call_command("benchmark_speed", str(tmp_path), stdout=out)
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    stages = result["median_seconds"]
+    assert stages["total"] >= stages["detection"] + stages["descriptors"] > 0
+    assert result["reference_seconds_per_photo"] > 0
+    assert result["speedup"] == pytest.approx(result["reference_seconds_per_photo"] / result["seconds_per_photo"], rel=0.01)
+    assert 0 < result["recall"] <= 1 and result["peak_rss_mb"] > 50
+    assert result["enrolment_photos_per_second"] > 0 and result["gallery_100k_search_ms"] > 0
+    # The temporary class, its students and photos are gone again.
+    assert not SchoolClass.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert not ClassPhoto.objects.exists()
