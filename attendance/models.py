@@ -158,8 +158,9 @@ class ClassPhoto(models.Model):
 
 
 class DetectedFace(models.Model):
-    MATCHED, UNSURE, UNKNOWN = "matched", "unsure", "unknown"
-    DECISION_CHOICES = [(MATCHED, "Matched"), (UNSURE, "Unsure"), (UNKNOWN, "Unknown")]
+    MATCHED, UNSURE, UNKNOWN, REPEAT = "matched", "unsure", "unknown", "repeat"
+    DECISION_CHOICES = [(MATCHED, "Matched"), (UNSURE, "Unsure"), (UNKNOWN, "Unknown"),
+                        (REPEAT, "Matched in another photo")]
 
     photo = models.ForeignKey(ClassPhoto, on_delete=models.CASCADE, related_name="faces")
     left = models.IntegerField()
@@ -221,6 +222,8 @@ class DetectedFace(models.Model):
             return self.student.name
         if self.decision == self.UNSURE and self.student:
             return f"{self.student.name}?"
+        if self.decision == self.REPEAT and self.student:
+            return f"{self.student.name} (other photo)"
         return "Unknown"
 
     @property

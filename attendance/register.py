@@ -23,7 +23,7 @@ def roster_gallery(school_class, exclude_student_ids=()) -> tuple[np.ndarray, li
 
 
 @transaction.atomic
-def match_session(session: ClassSession, changed_by=None) -> None:
+def match_session(session: ClassSession) -> None:
     """Match every face of the session's finished photos to the roster, then write the records.
 
     All faces of all photos are matched together, so a student is given to at most one
@@ -42,8 +42,23 @@ def match_session(session: ClassSession, changed_by=None) -> None:
         face.decision, face.student_id = match.decision, match.label
         face.distance = match.distance if np.isfinite(match.distance) else None
         face.reason = _reason(match, face.width) if match.decision == DetectedFace.UNSURE else ""
+    # A student unsure here but matched in another photo of the session was simply
+    # photographed twice: not something for the teacher to review.
+    matched_in = {}
+    for face in pending:
+        if face.decision == DetectedFace.MATCHED:
+            matched_in.setdefault(face.student_id, set()).add(face.photo_id)
+    for face in pending:
+        if face.decision == DetectedFace.UNSURE and matched_in.get(face.student_id, {face.photo_id}) - {face.photo_id}:
+            face.decision, face.reason = DetectedFace.REPEAT, "Matched in another photo of this session."
     DetectedFace.objects.bulk_update(pending, ["decision", "student", "distance", "reason"])
-    write_attendance(session, faces, changed_by)
+    write_attendance(session, faces)
+
+
+def present_student_ids(session: ClassSession) -> set[int]:
+    """Students some face of the session's finished photos counts for."""
+    faces = DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
+    return {f.final_student.pk for f in faces.select_related("student", "reviewed_student") if f.final_student}
 
 
 def _reason(match, width: int) -> str:
@@ -54,38 +69,32 @@ def _reason(match, width: int) -> str:
     return "This student was matched to another face more closely; please check."
 
 
-def write_attendance(session: ClassSession, faces, changed_by=None) -> None:
+def write_attendance(session: ClassSession, faces) -> None:
     """Write exactly one record per rostered student: present if any face counts for them.
 
-    Records set by hand (source manual) are kept as they are, unless ``changed_by`` is
-    given: then this is a person's review, and every record it changes becomes manual,
-    remembering the machine's status. Safe to run any number of times: the
-    (session, student) unique constraint keeps one row each.
+    Records set by a person (source manual) are kept as they are. Safe to run any
+    number of times: the (session, student) unique constraint keeps one row each.
     """
     if not session.photos.filter(status=ClassPhoto.DONE).exists():
         return
     present = {f.final_student.pk for f in faces if f.final_student is not None}
     existing = {r.student_id: r for r in session.records.select_for_update()}
-    now = timezone.now()
     for student_id in session.school_class.students.values_list("id", flat=True):
         status = AttendanceRecord.PRESENT if student_id in present else AttendanceRecord.ABSENT
         record = existing.get(student_id)
         if record is None:
-            fields = {"status": status}
-            if changed_by is not None:
-                fields.update(source=AttendanceRecord.MANUAL, changed_by=changed_by, changed_at=now)
-            AttendanceRecord.objects.get_or_create(session=session, student_id=student_id, defaults=fields)
-        elif record.status != status and (changed_by is not None or record.source == AttendanceRecord.PHOTO):
-            if changed_by is not None:
-                record.machine_status = record.machine_status or record.status
-                record.source, record.changed_by, record.changed_at = AttendanceRecord.MANUAL, changed_by, now
+            AttendanceRecord.objects.get_or_create(session=session, student_id=student_id, defaults={"status": status})
+        elif record.source == AttendanceRecord.PHOTO and record.status != status:
             record.status = status
-            record.save()
+            record.save(update_fields=["status", "updated_at"])
 
 
 @transaction.atomic
-def set_record(session: ClassSession, student, status: str, user) -> AttendanceRecord:
+def set_record(session: ClassSession, student, status: str, user, photo_status: str = "") -> AttendanceRecord:
     """A person sets a student's status by hand (the manual register), with who and when.
+
+    ``photo_status``: what the photos said before the person's change, when the caller
+    knows it better than the record does (a review that just re-matched the session).
 
     Raises:
         ValueError: the student is not on the class roster, or the status is unknown.
@@ -94,13 +103,18 @@ def set_record(session: ClassSession, student, status: str, user) -> AttendanceR
         raise ValueError(f"Unknown status {status!r}.")
     if not session.school_class.students.filter(pk=student.pk).exists():
         raise ValueError(f"{student.name} is not on this class's roster.")
-    record = AttendanceRecord.objects.select_for_update().filter(session=session, student=student).first()
+    # Lock the session first (as match_session does): two people changing the register
+    # at once are serialised instead of racing to create the same record.
+    ClassSession.objects.select_for_update().get(pk=session.pk)
+    record = AttendanceRecord.objects.filter(session=session, student=student).first()
     now = timezone.now()
     if record is None:
-        return AttendanceRecord.objects.create(session=session, student=student, status=status,
+        return AttendanceRecord.objects.create(session=session, student=student, status=status, machine_status=photo_status,
                                                source=AttendanceRecord.MANUAL, changed_by=user, changed_at=now)
     if record.source == AttendanceRecord.PHOTO:
-        record.machine_status = record.status
+        record.machine_status = photo_status or record.status
+    if record.source == AttendanceRecord.MANUAL and record.status == status:
+        return record
     record.status, record.source, record.changed_by, record.changed_at = status, AttendanceRecord.MANUAL, user, now
     record.save()
     return record

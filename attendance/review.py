@@ -1,6 +1,7 @@
 """A teacher's review of the faces the machine was unsure of (or got wrong)."""
 import io
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -8,8 +9,8 @@ from PIL import Image
 
 from . import engine
 from .enrolment import add_enrolment_photo
-from .models import DetectedFace, Student
-from .register import match_session
+from .models import AttendanceRecord, ClassSession, DetectedFace, Student
+from .register import match_session, present_student_ids, set_record
 
 
 class ReviewError(Exception):
@@ -20,7 +21,7 @@ def faces_to_review(session):
     """Faces of the session's finished photos that no one has reviewed and the machine
     did not match: unsure ones first (they have a likely student), then unknown."""
     faces = DetectedFace.objects.filter(photo__session=session, photo__status="done", review_action="")
-    faces = faces.exclude(decision=DetectedFace.MATCHED).select_related("student", "photo")
+    faces = faces.filter(decision__in=[DetectedFace.UNSURE, DetectedFace.UNKNOWN]).select_related("student", "photo")
     return sorted(faces, key=lambda f: (f.decision != DetectedFace.UNSURE, f.photo_id, f.left))
 
 
@@ -35,8 +36,11 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
         ReviewError: the student is not on the roster, or is already confirmed on
             another face of this session.
     """
-    face = DetectedFace.objects.select_for_update().select_related("photo__session__school_class").get(pk=face.pk)
-    session = face.photo.session
+    session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=face.photo.session_id)
+    face = DetectedFace.objects.select_for_update().select_related("photo").get(pk=face.pk)
+    if add_to_enrolment and student is not None and face.width < settings.ENROLMENT_MIN_FACE_PX:
+        raise ReviewError(f"The face is only {face.width} pixels wide: too small for an enrolment photo. "
+                          "Save it again without “Also add this face”.")
     if student is not None:
         if not session.school_class.students.filter(pk=student.pk).exists():
             raise ReviewError(f"{student.name} is not on this class's roster.")
@@ -50,8 +54,16 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
     else:
         face.review_action = DetectedFace.REASSIGNED
     face.reviewed_student, face.reviewed_by, face.reviewed_at = student, user, timezone.now()
+    before = present_student_ids(session)
+    photo_said = dict(session.records.filter(source=AttendanceRecord.PHOTO).values_list("student_id", "status"))
     face.save(update_fields=["review_action", "reviewed_student", "reviewed_by", "reviewed_at"])
-    match_session(session, changed_by=user)
+    match_session(session)
+    after = present_student_ids(session)
+    # Only the students whose presence this review changed get a manual record; every
+    # other record, manual ones included, stays as it was.
+    for changed in Student.objects.filter(pk__in=before ^ after):
+        status = AttendanceRecord.PRESENT if changed.pk in after else AttendanceRecord.ABSENT
+        set_record(session, changed, status, user, photo_status=photo_said.get(changed.pk, ""))
     if add_to_enrolment and student is not None:
         add_enrolment_photo(student, ContentFile(face_crop_jpeg(face, margin=0.6, max_side=600), name="from-class.jpg"))
     return face

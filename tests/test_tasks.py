@@ -159,10 +159,15 @@ class TestSessionMatching:
         process_class_photo(class_photo(session, photo("identities/Barack_Obama/3.jpg")).pk)
         faces = DetectedFace.objects.filter(photo__session=session)
         assert faces.count() == 2
-        assert sorted(faces.values_list("decision", flat=True)) == ["matched", "unsure"]
-        unsure = faces.get(decision="unsure")
-        assert unsure.student == students["Barack Obama"] and "another face" in unsure.reason
+        # One face is the match; the other is the same student photographed twice, shown
+        # as such and kept out of the teacher's review list.
+        assert sorted(faces.values_list("decision", flat=True)) == ["matched", "repeat"]
+        repeat = faces.get(decision="repeat")
+        assert repeat.student == students["Barack Obama"] and "another photo" in repeat.reason
         assert session.records.get(student=students["Barack Obama"]).status == "present"
+        from attendance.review import faces_to_review
+
+        assert faces_to_review(session) == []
 
     def test_faces_too_small_to_judge_go_to_review_with_the_reason(self, obama_biden_class, photo, settings):
         settings.FACE_MIN_PROBE_PX = 10_000

@@ -290,6 +290,21 @@ class TestReview:
                         {"student": school["student"].pk, "add_to_enrolment": "on"})
         assert school["student"].photos.count() == 2 and len(callbacks) == 1
 
+    def test_reviewing_one_face_keeps_other_students_manual_marks(self, client, users, school):
+        bush = Student.objects.create(name="George Bush")
+        school["class"].students.add(bush)
+        from attendance.register import match_session
+
+        match_session(school["session"])
+        signed_in(client, users["teacher"])
+        client.post(reverse("record_set", args=[school["session"].pk, bush.pk]), {"status": "present"})
+        stranger = school["photo"].faces.exclude(decision="matched").first()
+        client.post(reverse("face_review", args=[stranger.pk]), {"student": ""})
+        record = school["session"].records.get(student=bush)
+        assert (record.status, record.source) == ("present", "manual")
+        untouched = school["session"].records.get(student=school["student"])
+        assert (untouched.status, untouched.source) == ("present", "photo")
+
     def test_teacher_marks_a_student_by_hand(self, client, users, school):
         signed_in(client, users["teacher"])
         url = reverse("record_set", args=[school["session"].pk, school["student"].pk])
