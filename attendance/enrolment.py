@@ -6,7 +6,7 @@ import numpy as np
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from faces.errors import ImageError
@@ -86,7 +86,11 @@ def encode_enrolment_photo(photo_id: int) -> str:
             sharpness=quality.sharpness,
             yaw=quality.yaw,
         )
-        lookalike = nearest_other_student(face.descriptor, photo.student_id)
+    with transaction.atomic():
+        # One enrolment at a time decides against the gallery, so two photos of the same
+        # face enrolled at once under two names cannot both miss each other.
+        school_wide_lock()
+        lookalike = nearest_other_student(face.descriptor, photo.student_id) if fields["status"] == "ready" else None
         if lookalike is not None:
             other, distance = lookalike
             fields.update(
@@ -97,11 +101,24 @@ def encode_enrolment_photo(photo_id: int) -> str:
                 failure_reason=f"This face looks like {other.name} (distance {distance:.2f}), who is already "
                                "enrolled. Check the photo is of the right student before using it.",
             )
-    # Conditional update: only the first run to finish writes its result.
-    EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
+        # Conditional update: only the first run to finish writes its result.
+        EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
              fields.get("failure_reason", ""))
     return fields["status"]
+
+
+#: Advisory lock key for enrolment decisions (any constant unique to this app).
+ENROLMENT_LOCK_KEY = 72_0001
+
+
+def school_wide_lock() -> None:
+    """Serialise enrolment decisions until the transaction ends. PostgreSQL: an advisory
+    transaction lock; SQLite: its write lock, taken when the transaction begins
+    (transaction_mode IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ENROLMENT_LOCK_KEY])
 
 
 def nearest_other_student(descriptor, student_id: int):
@@ -123,16 +140,18 @@ def nearest_other_student(descriptor, student_id: int):
 
 
 @transaction.atomic
-def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> None:
-    """An admin's decision on a photo flagged as looking like another student:
-    keep it (they are different people) or delete it."""
+def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> bool:
+    """An admin's decision on a photo flagged as looking like another student: keep it
+    (they are different people) or delete it. False when the photo was not waiting for
+    that decision (nothing changed)."""
     if photo.status != EnrolmentPhoto.NEEDS_REVIEW:
-        return
+        return False
     if keep:
         photo.status, photo.failure_code, photo.failure_reason = EnrolmentPhoto.READY, "", ""
         photo.save(update_fields=["status", "failure_code", "failure_reason"])
     else:
         photo.delete()
+    return True
 
 
 def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:

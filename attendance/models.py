@@ -134,6 +134,7 @@ class ClassPhoto(models.Model):
     error = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, help_text="When the last processing attempt began.")
+    claimed_by = models.CharField(max_length=200, blank=True, help_text="host:pid of the process working on it.")
     width = models.PositiveIntegerField(null=True, help_text="Upright width in pixels.")
     height = models.PositiveIntegerField(null=True, help_text="Upright height in pixels.")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)

@@ -1,5 +1,7 @@
 """Processing a class photo: faces, descriptors, matching against the roster, records."""
 import logging
+import os
+import socket
 import time
 
 from django.db import transaction
@@ -27,7 +29,8 @@ def claim_class_photo(photo_id: int) -> bool:
     """
     claimed = ClassPhoto.objects.filter(
         pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING], attempts__lt=MAX_ATTEMPTS
-    ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1, started_at=timezone.now())
+    ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1, started_at=timezone.now(),
+             claimed_by=this_process())
     if not claimed:
         ClassPhoto.objects.filter(pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).update(
             status=ClassPhoto.FAILED,
@@ -99,10 +102,29 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
     return ClassPhoto.DONE
 
 
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_is_gone(claim: str) -> bool:
+    """True when ``host:pid`` names a process of this host that no longer runs."""
+    host, _, pid = claim.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def requeue_stalled_photos(older_than_seconds: float) -> int:
-    """Send again the class photos whose processing was lost: 'processing' for longer
-    than any run may take (its worker was killed), or 'pending' for that long (the
-    broker was down when it was uploaded). Returns how many were sent.
+    """Send again the class photos whose processing was lost: 'processing' in a process
+    of this host that is gone, or for longer than any run may take (its worker was
+    killed elsewhere), or 'pending' for that long (the broker was down when it was
+    uploaded). Returns how many were sent.
 
     Safe when the original task is still queued: the second run finds the photo
     finished, or claims it only if it is still unfinished.
@@ -114,6 +136,10 @@ def requeue_stalled_photos(older_than_seconds: float) -> int:
         ClassPhoto.objects.filter(status=ClassPhoto.PROCESSING, started_at__lt=cutoff)
         | ClassPhoto.objects.filter(status=ClassPhoto.PENDING, uploaded_at__lt=cutoff)
     )
+    stalled += [
+        photo for photo in ClassPhoto.objects.filter(status=ClassPhoto.PROCESSING, started_at__gte=cutoff)
+        if _process_is_gone(photo.claimed_by)
+    ]
     for photo in stalled:
         queue_class_photo(photo)
     if stalled:

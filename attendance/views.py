@@ -193,8 +193,10 @@ def enrolment_photo_resolve(request, photo_id):
     form = DuplicateDecisionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Choose keep or delete.")
-    resolve_duplicate(photo, form.cleaned_data["keep"])
-    messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")
+    if not resolve_duplicate(photo, form.cleaned_data["keep"]):
+        messages.error(request, "This photo is not waiting for a decision; nothing was changed.")
+    else:
+        messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")
     return redirect("student_detail", photo.student_id)
 
 

@@ -159,3 +159,25 @@ class TestStalledWork:
                 SimpleUploadedFile("a.jpg", photo("groups/obama_and_biden.jpg").read_bytes())])
         assert not ClassPhoto.objects.exists()
         assert media_files(settings) == before
+
+
+def test_photo_of_a_killed_local_worker_is_sent_again_at_once(users, photo, django_capture_on_commit_callbacks):
+    import subprocess
+
+    from django.utils import timezone
+
+    session = ClassSession.objects.create(school_class=make_class(users["teacher"]), date="2026-11-02", period="1")
+    stalled = class_photo(session, photo("groups/obama_and_biden.jpg"))
+    running = class_photo(session, photo("groups/two_people.jpg"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    from attendance.recognition import this_process
+
+    host = this_process().rpartition(":")[0]
+    ClassPhoto.objects.filter(pk=stalled.pk).update(status="processing", started_at=timezone.now(),
+                                                    claimed_by=f"{host}:{dead.pid}")
+    ClassPhoto.objects.filter(pk=running.pk).update(status="processing", started_at=timezone.now(),
+                                                    claimed_by=this_process())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert requeue_stalled_photos(older_than_seconds=600) == 1
+    assert len(callbacks) == 1

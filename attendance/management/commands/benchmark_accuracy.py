@@ -30,7 +30,10 @@ class Command(BaseCommand):
         if bench is not None:
             if not (bench / "truth.json").is_file():
                 raise CommandError(f"{bench} has no truth.json; make one with make_classroom.py.")
-            result = accuracy.run(bench, reference=not no_reference)
+            try:
+                result = accuracy.run(bench, reference=not no_reference)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise CommandError(f"{bench}/truth.json is not a benchmark made by make_classroom.py ({exc}).")
             for item in result["details"]:
                 self.stdout.write(
                     f"{item['photo']}: {item['faces']} faces, {item['review']} to review; "

@@ -41,6 +41,8 @@ class Command(BaseCommand):
         ]
         self.stdout.write(self.style.SUCCESS(
             f"Open http://{addrport}/ and sign in with your admin account. Press Ctrl-C to stop."))
+        # Stopped by a service manager (SIGTERM): stop the children too, as on Ctrl-C.
+        signal.signal(signal.SIGTERM, _stop)
         try:
             while children[1].poll() is None:
                 if children[0].poll() is not None:
@@ -74,6 +76,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.WARNING(
                 "No admin account yet. Create one with: .venv/bin/python manage.py createsuperuser"))
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
 
 
 def start_embedded_redis():
