@@ -103,7 +103,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # ---- Celery (broker: Redis) ----
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Unset: the embedded Redis of a running `make run` (it writes its address to
+# var/redis.url), so the command-line tools reach the same worker; else the default port.
+EMBEDDED_REDIS_URL_FILE = BASE_DIR / "var" / "redis.url"
+
+
+def _embedded_redis_url() -> str:
+    try:
+        url = EMBEDDED_REDIS_URL_FILE.read_text().strip()
+    except OSError:
+        return ""
+    socket_path = url.removeprefix("redis+socket://")
+    return url if Path(socket_path).exists() else ""
+
+
+REDIS_URL = env_str("REDIS_URL") or _embedded_redis_url() or "redis://127.0.0.1:6379/0"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "attendance")
 # Run inside the caller (no worker) only where explicitly asked, e.g. scripted demos.

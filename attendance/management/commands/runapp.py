@@ -29,6 +29,8 @@ class Command(BaseCommand):
         if not os.environ.get("REDIS_URL"):
             embedded = start_embedded_redis()
             env["REDIS_URL"] = f"redis+socket://{embedded.socket_file}"
+            # For the command-line tools run from another terminal (see settings.REDIS_URL).
+            settings.EMBEDDED_REDIS_URL_FILE.write_text(env["REDIS_URL"])
             self.stdout.write(f"Embedded Redis started (socket {embedded.socket_file}); set REDIS_URL to use your own.")
         self._first_admin()
 
@@ -64,6 +66,7 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
             if embedded is not None:
+                settings.EMBEDDED_REDIS_URL_FILE.unlink(missing_ok=True)
                 embedded.shutdown()
 
     def _first_admin(self):
