@@ -8,7 +8,7 @@ from .models import AttendanceRecord, ClassSession, SchoolClass, Student
 @dataclass
 class StudentRow:
     student: Student
-    statuses: list = field(default_factory=list)  # one status or "" per session
+    statuses: list = field(default_factory=list)  # one AttendanceRecord or None per session
     present: int = 0
     recorded: int = 0
 
@@ -22,18 +22,18 @@ def class_report(school_class: SchoolClass) -> tuple[list[ClassSession], list[St
     """Sessions (oldest first) and one row per rostered student with each session's status."""
     sessions = list(school_class.sessions.order_by("date", "period", "id"))
     records = {
-        (r.session_id, r.student_id): r.status
+        (r.session_id, r.student_id): r
         for r in AttendanceRecord.objects.filter(session__school_class=school_class)
     }
     rows = []
     for student in school_class.students.order_by("name", "id"):
         row = StudentRow(student)
         for session in sessions:
-            status = records.get((session.pk, student.pk), "")
-            row.statuses.append(status)
-            if status:
+            record = records.get((session.pk, student.pk))
+            row.statuses.append(record)
+            if record:
                 row.recorded += 1
-                row.present += status == AttendanceRecord.PRESENT
+                row.present += record.status == AttendanceRecord.PRESENT
         rows.append(row)
     return sessions, rows
 
@@ -57,8 +57,15 @@ def write_class_csv(out, school_class: SchoolClass) -> None:
     writer.writerow(["Student"] + [f"{s.date} {s.period}" for s in sessions] + ["Present", "Recorded", "Rate"])
     for row in rows:
         writer.writerow(
-            [_safe(row.student.name)] + row.statuses + [row.present, row.recorded, format_rate(row.rate)]
+            [_safe(row.student.name)] + [_cell(r) for r in row.statuses] + [row.present, row.recorded, format_rate(row.rate)]
         )
+
+
+def _cell(record) -> str:
+    """A record as the CSV shows it: "present", "absent (manual)", or "" for no record."""
+    if record is None:
+        return ""
+    return record.status + (" (manual)" if record.source == AttendanceRecord.MANUAL else "")
 
 
 def write_student_csv(out, student: Student, records) -> None:

@@ -26,8 +26,10 @@ def faces_to_review(session):
 
 
 @transaction.atomic
-def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolment: bool = False) -> DetectedFace:
+def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolment: bool = False) -> list[Student]:
     """Record a person's decision on a face and rewrite the session's attendance.
+
+    Returns the students whose attendance record the review changed.
 
     ``student`` None means "not a student". The machine's own decision stays on the
     face for the audit; attendance records that change become manual, with who and when.
@@ -61,12 +63,13 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
     after = present_student_ids(session)
     # Only the students whose presence this review changed get a manual record; every
     # other record, manual ones included, stays as it was.
-    for changed in Student.objects.filter(pk__in=before ^ after):
+    changed_students = list(Student.objects.filter(pk__in=before ^ after))
+    for changed in changed_students:
         status = AttendanceRecord.PRESENT if changed.pk in after else AttendanceRecord.ABSENT
         set_record(session, changed, status, user, photo_status=photo_said.get(changed.pk, ""))
     if add_to_enrolment and student is not None:
         add_enrolment_photo(student, ContentFile(face_crop_jpeg(face, margin=0.6, max_side=600), name="from-class.jpg"))
-    return face
+    return changed_students
 
 
 def face_crop_jpeg(face: DetectedFace, margin: float = 0.3, max_side: int = 200) -> bytes:

@@ -53,6 +53,7 @@ def session_summary(session: ClassSession) -> dict:
         "present": [r for r in records if r.status == AttendanceRecord.PRESENT],
         "absent": [r for r in records if r.status == AttendanceRecord.ABSENT],
         "review_count": len(faces_to_review(session)),
-        "unknown_faces": sum(f.decision == DetectedFace.UNKNOWN for f in faces),
-        "unsure_faces": sum(f.decision == DetectedFace.UNSURE for f in faces),
+        # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
+        "unknown_faces": sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces),
+        "unsure_faces": sum(f.decision == DetectedFace.UNSURE and not f.is_reviewed for f in faces),
     }

@@ -150,7 +150,7 @@ def session_review(request, session_id):
             "student", "photo__session__school_class", "reviewed_student")
     else:
         faces = review.faces_to_review(session)
-    items = [{"face": face, "form": FaceReviewForm(face=face)} for face in faces]
+    items = [{"face": face, "form": FaceReviewForm(face=face, auto_id=f"face{face.pk}_%s")} for face in faces]
     return render(request, "attendance/session_review.html",
                   {"session": session, "items": items, "show_all": bool(request.GET.get("all"))})
 
@@ -164,11 +164,14 @@ def face_review(request, face_id):
         messages.error(request, "Choose a student from the roster, or “Not a student”.")
         return redirect("session_review", face.photo.session_id)
     try:
-        review.review_face(face, request.user, form.cleaned_data["student"], form.cleaned_data["add_to_enrolment"])
+        changed = review.review_face(face, request.user, form.cleaned_data["student"],
+                                     form.cleaned_data["add_to_enrolment"])
     except review.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Saved; the register is updated.")
+        names = ", ".join(s.name for s in changed)
+        messages.success(request, f"Saved. Register updated for {names}." if changed
+                         else "Saved. The register did not need to change.")
     return redirect("session_review", face.photo.session_id)
 
 

@@ -341,3 +341,22 @@ class TestUploadForm:
         assert "?date=2026-11-02&amp;period=Period%201" in page
         form = client.get(reverse("session_upload", args=[school["class"].pk]) + "?date=2026-11-02&period=Period%201")
         assert 'value="2026-11-02"' in form.content.decode() and 'value="Period 1"' in form.content.decode()
+
+
+def test_report_and_csv_show_changes_made_by_hand(client, users, school):
+    signed_in(client, users["teacher"])
+    client.post(reverse("record_set", args=[school["session"].pk, school["student"].pk]), {"status": "absent"})
+    page = client.get(reverse("class_report", args=[school["class"].pk])).content.decode()
+    assert "changed by hand" in page and "<sup>M</sup>" in page
+    rows = list(csv.reader(io.StringIO(client.get(reverse("class_report_csv", args=[school["class"].pk])).content.decode())))
+    assert rows[1] == ["Joe Biden", "absent (manual)", "0", "1", "0%"]
+
+
+def test_reviewed_faces_no_longer_count_as_unknown(client, users, school):
+    signed_in(client, users["teacher"])
+    unknown = school["photo"].faces.filter(decision="unknown")
+    before = unknown.count()
+    response = client.post(reverse("face_review", args=[unknown.first().pk]), {"student": ""}, follow=True)
+    assert "The register did not need to change." in response.content.decode()
+    page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
+    assert f"{before - 1} face{'s' if before - 1 != 1 else ''} not recognised" in page
