@@ -201,11 +201,11 @@ class DetectedFace(models.Model):
         return bool(self.review_action)
 
     @property
-    def final_student(self):
-        """The student this face counts for: the teacher's choice, else the machine's match."""
+    def final_student_id(self) -> int | None:
+        """Id of the student this face counts for: the teacher's choice, else the machine's match."""
         if self.is_reviewed:
-            return self.reviewed_student
-        return self.student if self.decision == self.MATCHED else None
+            return self.reviewed_student_id
+        return self.student_id if self.decision == self.MATCHED else None
 
     @property
     def status_class(self) -> str:

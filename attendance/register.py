@@ -57,8 +57,11 @@ def match_session(session: ClassSession) -> None:
 
 def present_student_ids(session: ClassSession) -> set[int]:
     """Students some face of the session's finished photos counts for."""
-    faces = DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
-    return {f.final_student.pk for f in faces.select_related("student", "reviewed_student") if f.final_student}
+    return _counted_students(DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE))
+
+
+def _counted_students(faces) -> set[int]:
+    return {f.final_student_id for f in faces} - {None}
 
 
 def _reason(match, width: int) -> str:
@@ -77,7 +80,7 @@ def write_attendance(session: ClassSession, faces) -> None:
     """
     if not session.photos.filter(status=ClassPhoto.DONE).exists():
         return
-    present = {f.final_student.pk for f in faces if f.final_student is not None}
+    present = _counted_students(faces)
     existing = {r.student_id: r for r in session.records.select_for_update()}
     for student_id in session.school_class.students.values_list("id", flat=True):
         status = AttendanceRecord.PRESENT if student_id in present else AttendanceRecord.ABSENT
