@@ -2,7 +2,6 @@
 from django.db import transaction
 
 from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, delete_stored_files
-from .review import faces_to_review
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
@@ -46,14 +45,17 @@ def session_summary(session: ClassSession) -> dict:
     photos = list(session.photos.prefetch_related("faces__student"))
     records = list(session.records.select_related("student", "changed_by").order_by("student__name"))
     faces = [face for photo in photos for face in photo.faces.all()]
+    # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
+    unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)
+    unsure = sum(f.decision == DetectedFace.UNSURE and not f.is_reviewed for f in faces)
     return {
         "session": session,
         "photos": photos,
         "finished": all(p.is_finished for p in photos),
         "present": [r for r in records if r.status == AttendanceRecord.PRESENT],
         "absent": [r for r in records if r.status == AttendanceRecord.ABSENT],
-        "review_count": len(faces_to_review(session)),
-        # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
-        "unknown_faces": sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces),
-        "unsure_faces": sum(f.decision == DetectedFace.UNSURE and not f.is_reviewed for f in faces),
+        "unknown_faces": unknown,
+        "unsure_faces": unsure,
+        # The same faces review.faces_to_review lists, counted from what is already loaded.
+        "review_count": unknown + unsure,
     }
