@@ -60,7 +60,10 @@ def enrolment_face(rgb):
     Raises:
         NoFaceFound, MultipleFacesFound, FaceTooSmall, FaceTooBlurry, FaceNotFrontal.
     """
-    face = enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO)
+    height, width = rgb.shape[:2]
+    face = enrolment.select_enrolment_face(
+        find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO, image_size=(width, height)
+    )
     measured = quality.assess_face(rgb, face.box)
     quality.check_enrolment_quality(
         measured,

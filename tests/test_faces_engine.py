@@ -124,10 +124,28 @@ class TestEnrolmentFace:
             enrolment.select_enrolment_face(detection.find_faces(rgb_of(photo("misc/dogs.jpg"))))
 
     def test_two_similar_faces_are_refused(self, photo):
-        faces = detection.find_faces(rgb_of(photo("groups/two_people.jpg")))
+        rgb = rgb_of(photo("groups/two_people.jpg"))
+        faces = detection.find_faces(rgb)
         assert len(faces) == 2
         with pytest.raises(MultipleFacesFound, match="2 faces"):
             enrolment.select_enrolment_face(faces)
+        # Neither face is at the centre either, so the centre rule does not pick one.
+        with pytest.raises(MultipleFacesFound, match="none is centred"):
+            enrolment.select_enrolment_face(faces, image_size=(rgb.shape[1], rgb.shape[0]))
+
+    def test_centred_face_is_the_subject_even_when_a_bystander_is_as_large(self, photo):
+        # Andre_Agassi/1.jpg: a bystander's face at the edge is 1.09x the area of Agassi's,
+        # who is in the centre of the photo.
+        rgb = rgb_of(photo("identities/Andre_Agassi/1.jpg"))
+        faces = detection.find_faces(rgb)
+        assert len(faces) == 2
+        with pytest.raises(MultipleFacesFound):
+            enrolment.select_enrolment_face(faces)
+        chosen = enrolment.select_enrolment_face(faces, image_size=(rgb.shape[1], rgb.shape[0]))
+        other = next(face for face in faces if face is not chosen)
+        agassi = detection.find_faces(rgb_of(photo("identities/Andre_Agassi/2.jpg")))[0].descriptor
+        assert np.linalg.norm(chosen.descriptor - agassi) < matching.DLIB_THRESHOLD
+        assert np.linalg.norm(other.descriptor - agassi) > matching.DLIB_THRESHOLD
 
     def test_clearly_dominant_face_is_accepted(self, photo):
         # Gonzalo_Sanchez_de_Lozada/7.jpg: the labelled person's face has 4x the area
