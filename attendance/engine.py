@@ -48,6 +48,8 @@ def find_faces(rgb, timings: dict | None = None):
         landmark_points=settings.FACE_LANDMARK_POINTS,
         small_face_px=settings.FACE_DETECTION_SMALL_FACE_PX,
         timings=timings,
+        threads=settings.FACE_ENGINE_THREADS,
+        engine=settings.FACE_DESCRIPTOR_ENGINE,
     )
 
 

@@ -12,7 +12,9 @@ import functools
 import hashlib
 import importlib.util
 import os
+import queue
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ModelFileError
@@ -79,19 +81,40 @@ def verified_path(name: str) -> str:
 def _load(kind: str, name: str | None = None):
     import dlib
 
-    if kind == "detector":
-        return dlib.get_frontal_face_detector()
     if kind == "shape_predictor":
         return dlib.shape_predictor(verified_path(name))
     if kind == "recognition":
         return dlib.face_recognition_model_v1(verified_path(RECOGNITION_MODEL))
+    if kind == "descriptor_net":
+        from .descriptor_net import DescriptorNet
+
+        return DescriptorNet(Path(verified_path(RECOGNITION_MODEL)).read_bytes())
     raise ValueError(kind)
 
 
+_idle_detectors: "queue.SimpleQueue" = queue.SimpleQueue()
+
+
+@contextmanager
 def hog_detector():
-    """dlib's HOG frontal face detector (built into dlib, no file needed)."""
-    with _lock:
-        return _load("detector")
+    """dlib's HOG frontal face detector (built into dlib, no file needed), lent to one caller.
+
+    Use as ``with hog_detector() as detector: detector.run(...)``. dlib releases the GIL
+    while detecting and a detector keeps scratch buffers, so two threads running the
+    same detector object corrupt memory ("double free"); each caller borrows its own
+    from a pool. Building one takes about 0.3 s (holding the GIL), so they are kept for
+    reuse: a process ends up with as many as it ever used at once.
+    """
+    try:
+        detector = _idle_detectors.get_nowait()
+    except queue.Empty:
+        import dlib
+
+        detector = dlib.get_frontal_face_detector()
+    try:
+        yield detector
+    finally:
+        _idle_detectors.put(detector)
 
 
 def shape_predictor(points: int = 5):
@@ -119,3 +142,13 @@ def recognition_model():
     """
     with _lock:
         return _load("recognition")
+
+
+def descriptor_net():
+    """dlib's ResNet face recognition model v1 run with numpy (``descriptor_net.DescriptorNet``).
+
+    Raises:
+        ModelFileError: the model file is missing, corrupt or not that network.
+    """
+    with _lock:
+        return _load("descriptor_net")

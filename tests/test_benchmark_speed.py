@@ -26,6 +26,9 @@ def test_prints_stage_times_and_cleans_up(faces_dir, tmp_path, settings):
     assert result["speedup"] == pytest.approx(result["reference_seconds_per_photo"] / result["seconds_per_photo"], rel=0.01)
     assert 0 < result["recall"] <= 1 and result["peak_rss_mb"] > 50
     assert result["enrolment_photos_per_second"] > 0 and result["gallery_100k_search_ms"] > 0
+    # Every copy was processed (the run raises otherwise) by 1 and by 2 worker processes.
+    assert set(result["photos_per_minute"]) == {"1", "2"}
+    assert all(rate > 0 for rate in result["photos_per_minute"].values())
     # The temporary class, its students and photos are gone again.
     assert not SchoolClass.objects.exists() and not EnrolmentPhoto.objects.exists()
     assert not ClassPhoto.objects.exists()

@@ -86,16 +86,59 @@ class TestDetectionAndDescriptors:
         "identities/George_W_Bush/1.jpg",
         "groups/obama_and_biden.jpg",
     ])
-    def test_descriptors_equal_face_recognition_reference(self, photo, relative):
+    @pytest.mark.parametrize("engine", detection.DESCRIPTOR_ENGINES)
+    def test_descriptors_equal_face_recognition_reference(self, photo, relative, engine):
         face_recognition = pytest.importorskip("face_recognition")
         path = photo(relative)
         reference = face_recognition.face_encodings(face_recognition.load_image_file(path))
-        ours = detection.find_faces(rgb_of(path))
+        ours = detection.find_faces(rgb_of(path), engine=engine)
         assert len(ours) == len(reference) >= 1
         # Pair by nearest: detection order may differ.
         for ref in reference:
             differences = [np.abs(ref - face.descriptor).max() for face in ours]
             assert min(differences) < 1e-4
+
+    def test_numpy_network_equals_dlib_on_a_class_photo_with_threads(self, classroom):
+        # About 33 faces: several chunks of 8 computed in two threads.
+        image = rgb_of(classroom / "classes" / "0.jpg")
+        boxes = [box for box, _ in detection.detect_faces(image, upsample=1)]
+        dlib_descriptors = detection.compute_descriptors(image, boxes, engine="dlib")
+        numpy_descriptors = detection.compute_descriptors(image, boxes, engine="numpy", threads=2)
+        assert numpy_descriptors.shape == dlib_descriptors.shape == (len(boxes), 128)
+        assert numpy_descriptors.dtype == np.float32
+        assert np.abs(numpy_descriptors - dlib_descriptors).max() < 1e-4
+
+    def test_numpy_network_refuses_a_file_that_is_not_the_resnet(self):
+        from pathlib import Path
+
+        from faces import model_files
+        from faces.descriptor_net import DescriptorNet
+        from faces.errors import ModelFileError
+
+        resnet = Path(model_files.verified_path(model_files.RECOGNITION_MODEL)).read_bytes()
+        landmarks = Path(model_files.verified_path(model_files.LANDMARKS_5_MODEL)).read_bytes()
+        for wrong in (landmarks, resnet[: len(resnet) // 2], resnet + b"\x01\x00"):
+            with pytest.raises(ModelFileError, match="not dlib's ResNet v1"):
+                DescriptorNet(wrong)
+
+    def test_unknown_descriptor_engine_is_refused(self, photo):
+        image = rgb_of(photo("identities/Joe_Biden/1.jpg"))
+        with pytest.raises(ValueError, match="engine"):
+            detection.compute_descriptors(image, [detection.FaceBox(0, 0, 50, 50)], engine="gpu")
+
+    def test_detection_in_bands_finds_the_same_faces_as_one_pass(self, classroom):
+        # A 1920 x 1080 class photo is split into two bands detected at once; every face
+        # found in one pass is found in bands too, within a few pixels (HOG's cell grid
+        # starts at each band's top), and none twice.
+        image = rgb_of(classroom / "classes" / "0.jpg")
+        assert image.shape == (1080, 1920, 3)
+        whole = [box for box, _ in detection.detect_faces(image, upsample=1)]
+        bands = [box for box, _ in detection.detect_faces(image, upsample=1, threads=2)]
+        assert len(whole) >= 10
+        for box in whole:
+            nearest = min(bands, key=lambda other: abs(other.left - box.left) + abs(other.top - box.top))
+            assert abs(nearest.left - box.left) <= 8 and abs(nearest.top - box.top) <= 8
+        assert abs(len(bands) - len(whole)) <= max(1, len(whole) // 20)
 
     def test_68_point_landmarks_give_a_different_but_compatible_descriptor(self, photo):
         image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
