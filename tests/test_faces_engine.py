@@ -127,18 +127,25 @@ class TestDetectionAndDescriptors:
             detection.compute_descriptors(image, [detection.FaceBox(0, 0, 50, 50)], engine="gpu")
 
     def test_detection_in_bands_finds_the_same_faces_as_one_pass(self, classroom):
-        # A 1920 x 1080 class photo is split into two bands detected at once; every face
-        # found in one pass is found in bands too, within a few pixels (HOG's cell grid
-        # starts at each band's top), and none twice.
+        # A 1920 x 1080 class photo is split into two bands detected at once. Every face
+        # found in one pass is found in bands too, on the same spot (HOG's cell grid
+        # starts at each band's top, so a box may move a few pixels or change by one
+        # pyramid step), and no face is found twice.
+        def overlap(a, b):
+            width = min(a.right, b.right) - max(a.left, b.left)
+            height = min(a.bottom, b.bottom) - max(a.top, b.top)
+            inter = max(0, width) * max(0, height)
+            return inter / (a.width * a.height + b.width * b.height - inter)
+
         image = rgb_of(classroom / "classes" / "0.jpg")
         assert image.shape == (1080, 1920, 3)
         whole = [box for box, _ in detection.detect_faces(image, upsample=1)]
         bands = [box for box, _ in detection.detect_faces(image, upsample=1, threads=2)]
-        assert len(whole) >= 10
+        assert len(whole) >= 25
         for box in whole:
-            nearest = min(bands, key=lambda other: abs(other.left - box.left) + abs(other.top - box.top))
-            assert abs(nearest.left - box.left) <= 8 and abs(nearest.top - box.top) <= 8
-        assert abs(len(bands) - len(whole)) <= max(1, len(whole) // 20)
+            assert max(overlap(box, other) for other in bands) > 0.6
+        for box in bands:
+            assert sorted((overlap(box, other) for other in bands), reverse=True)[1] < 0.3
 
     def test_68_point_landmarks_give_a_different_but_compatible_descriptor(self, photo):
         image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
