@@ -82,14 +82,19 @@ def write_attendance(session: ClassSession, faces) -> None:
         return
     present = _counted_students(faces)
     existing = {r.student_id: r for r in session.records.select_for_update()}
+    new, changed, now = [], [], timezone.now()
     for student_id in session.school_class.students.values_list("id", flat=True):
         status = AttendanceRecord.PRESENT if student_id in present else AttendanceRecord.ABSENT
         record = existing.get(student_id)
         if record is None:
-            AttendanceRecord.objects.get_or_create(session=session, student_id=student_id, defaults={"status": status})
+            new.append(AttendanceRecord(session=session, student_id=student_id, status=status))
         elif record.source == AttendanceRecord.PHOTO and record.status != status:
-            record.status = status
-            record.save(update_fields=["status", "updated_at"])
+            record.status, record.updated_at = status, now
+            changed.append(record)
+    # Callers hold the session's lock (match_session, review), so no one else inserts
+    # meanwhile; ignore_conflicts is the unique constraint's backstop, never a silent loss.
+    AttendanceRecord.objects.bulk_create(new, ignore_conflicts=True)
+    AttendanceRecord.objects.bulk_update(changed, ["status", "updated_at"])
 
 
 @transaction.atomic
