@@ -81,6 +81,29 @@ def enrol_our_way(bench: Path) -> tuple[np.ndarray, list[str], dict]:
     return np.array(gallery, dtype=np.float32).reshape(-1, 128), labels, report
 
 
+#: Why a present student was missed (``miss_reasons`` in the result's details).
+NOT_ENROLLED, NO_FACE_FOUND, TOO_FAR, NOT_CHOSEN = "not_enrolled", "no_face_found", "too_far", "not_chosen"
+
+
+def miss_reason(name: str, box: list, faces, gallery: np.ndarray, labels: list[str]) -> str:
+    """Why the student ``name``, whose face is inside ``box`` ([x, y, w, h] in upright
+    pixels, from truth.json), was not marked present: not enrolled; no face found in the
+    box; the face found there is farther than the threshold from all their enrolment
+    photos; or it was within the threshold but matched to someone else or sent to review.
+    """
+    own = [i for i, label in enumerate(labels) if label == name]
+    if not own:
+        return NOT_ENROLLED
+    x, y, w, h = box
+    inside = [f for f in faces if x <= (f.box.left + f.box.right) / 2 < x + w and y <= (f.box.top + f.box.bottom) / 2 < y + h]
+    if not inside:
+        return NO_FACE_FOUND
+    face = max(inside, key=lambda f: f.box.width)
+    if distance_matrix(face.descriptor[None, :], gallery[own]).min() > settings.FACE_MATCH_THRESHOLD:
+        return TOO_FAR
+    return NOT_CHOSEN
+
+
 def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
     score = Score()
     for photo, snapshot in sorted(truth["snapshots"].items()):
@@ -89,6 +112,11 @@ def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
         matches = engine.match(probes, [f.box.width for f in faces], gallery, labels)
         marked = {m.label for m in matches if m.decision == "matched"}
         score.add(photo, set(snapshot["present"]), marked, len(faces), sum(m.decision == UNSURE for m in matches))
+        missed = sorted(set(snapshot["present"]) - marked)
+        score.details[-1]["miss_reasons"] = {
+            name: miss_reason(name, snapshot["boxes"][name], faces, gallery, labels)
+            for name in missed if name in snapshot.get("boxes", {})
+        }
     return score
 
 
@@ -174,8 +202,11 @@ def run(bench: Path, reference: bool = True) -> dict:
     present_enrolled = [set(s["present"]) & enrolled for s in truth["snapshots"].values()]
     found_enrolled = sum(len(p) - len(set(d["missed"]) & p) for p, d in zip(present_enrolled, ours.details))
     total_enrolled = sum(len(p) for p in present_enrolled)
+    reasons = [reason for d in ours.details for reason in d.get("miss_reasons", {}).values()]
     result = {
         **ours.summary(),
+        # Each missed present student once per photo, by cause (see ``miss_reason``).
+        "misses": {reason: reasons.count(reason) for reason in (NOT_ENROLLED, NO_FACE_FOUND, TOO_FAR, NOT_CHOSEN)},
         # Recall over the present students whose enrolment was accepted: separates
         # recognition misses from enrolment photos the quality gate refused.
         "recall_enrolled": round(found_enrolled / total_enrolled, 4) if total_enrolled else None,

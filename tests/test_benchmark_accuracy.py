@@ -40,11 +40,16 @@ def test_scores_our_pipeline_and_the_reference_recipes(small_classroom):
     assert set(result["reference"]) == {"first_match_0.6", "nearest_0.6"}
     assert all(0 <= r["recall"] <= 1 for r in result["reference"].values())
     assert any(line.startswith("ours: recall") for line in lines)
+    # Every miss has a cause.
+    assert sum(result["misses"].values()) == result["present"] - result["found"]
 
 
 def test_threshold_override_changes_the_outcome(small_classroom):
     _, strict = run(str(small_classroom), "--no-reference", "--threshold", "0.2")
     assert strict["recall"] == 0.0 and strict["settings"]["threshold"] == 0.2
+    # At 0.2 no face is near enough to its own student: every face found is "too far".
+    assert strict["misses"]["too_far"] >= 5
+    assert strict["misses"]["too_far"] + strict["misses"]["no_face_found"] == strict["present"]
 
 
 def test_lfw_pairs_on_photos_in_lfw_layout(tmp_path, faces_dir):

@@ -35,15 +35,16 @@ class Command(BaseCommand):
             except (KeyError, ValueError, TypeError) as exc:
                 raise CommandError(f"{bench}/truth.json is not a benchmark made by make_classroom.py ({exc}).")
             for item in result["details"]:
+                missed = [f"{name} ({item['miss_reasons'].get(name, '?')})" for name in item["missed"]]
                 self.stdout.write(
                     f"{item['photo']}: {item['faces']} faces, {item['review']} to review; "
-                    f"missed {', '.join(item['missed']) or 'nobody'}; "
+                    f"missed {', '.join(missed) or 'nobody'}; "
                     f"false present {', '.join(item['false_present']) or 'nobody'}")
             self.stdout.write(
                 f"ours: recall {result['recall']:.1%} ({result['found']}/{result['present']}; "
                 f"{result['recall_enrolled']:.1%} of those enrolled), "
                 f"false presents {result['false_presents']}, review rate {result['review_rate']:.1%}; "
-                f"enrolment {result['enrolment']}")
+                f"enrolment {result['enrolment']}; misses by cause {result['misses']}")
             for name, figures in result.get("reference", {}).items():
                 self.stdout.write(f"face_recognition {name}: recall {figures['recall']:.1%}, "
                                   f"false presents {figures['false_presents']}")
