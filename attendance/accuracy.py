@@ -95,7 +95,8 @@ def miss_reason(name: str, box: list, faces, gallery: np.ndarray, labels: list[s
     if not own:
         return NOT_ENROLLED
     x, y, w, h = box
-    inside = [f for f in faces if x <= (f.box.left + f.box.right) / 2 < x + w and y <= (f.box.top + f.box.bottom) / 2 < y + h]
+    inside = [f for f in faces
+              if x <= (f.box.left + f.box.right) / 2 < x + w and y <= (f.box.top + f.box.bottom) / 2 < y + h]
     if not inside:
         return NO_FACE_FOUND
     face = max(inside, key=lambda f: f.box.width)

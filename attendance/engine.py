@@ -16,7 +16,7 @@ def decode_photo(data: bytes):
 #: File extension stored for each image format Pillow reports, so a photo is stored
 #: and served by what it is, whatever its uploaded name said.
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif",
-              "MPO": ".jpg"}
+              "MPO": ".jpg", "HEIF": ".heic"}
 
 
 def check_photo_header(fileobj) -> str:

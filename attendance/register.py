@@ -6,7 +6,12 @@ from django.utils import timezone
 
 from . import engine
 from .models import (
-    AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, descriptor_from_bytes,
+    AttendanceRecord,
+    ClassPhoto,
+    ClassSession,
+    DetectedFace,
+    EnrolmentPhoto,
+    descriptor_from_bytes,
 )
 
 

@@ -1,11 +1,10 @@
 """A teacher's review of the faces the machine was unsure of (or got wrong)."""
-import io
-
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
+
+from faces import images
 
 from . import engine
 from .enrolment import add_enrolment_photo
@@ -81,8 +80,4 @@ def face_crop_jpeg(face: DetectedFace, margin: float = 0.3, max_side: int = 200)
     pad_x, pad_y = int(face.width * margin), int(face.height * margin)
     crop = rgb[max(0, face.top - pad_y): min(height, face.bottom + pad_y),
                max(0, face.left - pad_x): min(width, face.right + pad_x)]
-    image = Image.fromarray(crop)
-    image.thumbnail((max_side, max_side))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
+    return images.encode_jpeg(crop, max_side, quality=90)

@@ -1,19 +1,27 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
 import io
-import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, register, reports, review, sessions
+from faces import images
+from faces.errors import ImageError
+
+from . import access, engine, register, reports, review, sessions
 from .enrolment import add_enrolment_photo, enrol_from_zip, enrol_student, resolve_duplicate
 from .forms import (
-    ClassPhotoUploadForm, DuplicateDecisionForm, EnrolmentPhotosForm, FaceReviewForm, RecordStatusForm, SchoolClassForm,
-    StudentEnrolForm, ZipEnrolForm,
+    ClassPhotoUploadForm,
+    DuplicateDecisionForm,
+    EnrolmentPhotosForm,
+    FaceReviewForm,
+    RecordStatusForm,
+    SchoolClassForm,
+    StudentEnrolForm,
+    ZipEnrolForm,
 )
 from .models import ClassPhoto, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
@@ -215,19 +223,30 @@ def face_crop(request, face_id):
 @login_required
 @require_GET
 def class_photo_image(request, photo_id):
-    return _private_file(access.get_class_photo(request.user, photo_id).image)
+    return _upright_jpeg(access.get_class_photo(request.user, photo_id).image, CLASS_PHOTO_DISPLAY_PX)
 
 
 @login_required
 @require_GET
 def enrolment_photo_image(request, photo_id):
-    return _private_file(access.get_enrolment_photo(request.user, photo_id).image)
+    return _upright_jpeg(access.get_enrolment_photo(request.user, photo_id).image, ENROLMENT_PHOTO_DISPLAY_PX)
 
 
-def _private_file(field_file):
+#: Longest side, in pixels, of the photos shown on the session and student pages.
+CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX = 1920, 480
+
+
+def _upright_jpeg(field_file, max_side: int):
+    """The stored photo as an upright JPEG of at most ``max_side`` pixels: browsers show
+    every format we accept (HEIC, TIFF, EXIF-rotated JPEG) the way the worker saw it."""
+    try:
+        with field_file.open("rb") as fh:
+            data = images.encode_jpeg(engine.decode_photo(fh.read()), max_side)
+    except (ImageError, FileNotFoundError):
+        return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
+                            status=404, content_type="text/plain")
     # Photos of children: never cached by shared proxies, never sniffed as another type.
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    response = FileResponse(field_file.open("rb"), content_type=content_type)
+    response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

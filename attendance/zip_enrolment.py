@@ -13,7 +13,7 @@ from typing import Iterator
 
 from faces.errors import ImageError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 MAX_ENTRIES = 2000
 MAX_NAME_LENGTH = 150  # Student.name
 

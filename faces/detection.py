@@ -72,7 +72,8 @@ BAND_OVERLAP_PX = 200
 MIN_PIXELS_TO_SPLIT = 2_000_000
 
 
-def _run_hog(image: np.ndarray, upsample: int) -> list[tuple["dlib.rectangle", float]]:
+def _run_hog(image: np.ndarray, upsample: int) -> list[tuple]:
+    """``[(dlib.rectangle, score)]`` of dlib's HOG detector on ``image``."""
     with model_files.hog_detector() as detector:
         rects, scores, _ = detector.run(np.ascontiguousarray(image), upsample, 0.0)
     return list(zip(rects, scores))
@@ -131,7 +132,9 @@ def _detect_in_bands(image: np.ndarray, upsample: int, threads: int) -> list[tup
     return kept
 
 
-def detect_faces(image: np.ndarray, upsample: int = 1, max_side: int = 0, threads: int = 1) -> list[tuple[FaceBox, float]]:
+def detect_faces(
+    image: np.ndarray, upsample: int = 1, max_side: int = 0, threads: int = 1
+) -> list[tuple[FaceBox, float]]:
     """Find frontal faces with dlib's HOG detector.
 
     HOG finds faces of about 80 x 80 pixels and larger; each ``upsample`` doubles the
@@ -159,7 +162,8 @@ def detect_faces(image: np.ndarray, upsample: int = 1, max_side: int = 0, thread
         scale = max_side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    if threads > 1 and work.shape[0] >= 4 * BAND_OVERLAP_PX and work.shape[0] * work.shape[1] * 4**upsample > MIN_PIXELS_TO_SPLIT:
+    pixels = work.shape[0] * work.shape[1] * 4**upsample
+    if threads > 1 and work.shape[0] >= 4 * BAND_OVERLAP_PX and pixels > MIN_PIXELS_TO_SPLIT:
         at_work_scale = _detect_in_bands(work, upsample, threads)
     else:
         at_work_scale = [
@@ -231,8 +235,8 @@ def compute_descriptors(
 
 
 def detect_faces_adaptive(
-    image: np.ndarray, upsample: int = 1, max_side: int = 0, small_face_px: int = 0, max_upsampled_pixels: int = 4_000_000,
-    threads: int = 1,
+    image: np.ndarray, upsample: int = 1, max_side: int = 0, small_face_px: int = 0,
+    max_upsampled_pixels: int = 4_000_000, threads: int = 1,
 ) -> list[tuple[FaceBox, float]]:
     """``detect_faces``, run once more with one more upsampling when faces are near HOG's floor.
 

@@ -7,9 +7,17 @@ import warnings
 from typing import BinaryIO
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageFile, ImageOps
 
 from .errors import ImageTooLarge, NotAnImage
+
+# iPhones save photos as HEIC; pillow-heif (libheif) lets Pillow open them like any other
+# format. Opening still goes by the file's content, so a HEIC named .jpg is read too.
+pillow_heif.register_heif_opener()
+
+#: Formats named in the "not an image" message (Pillow reads a few more).
+READABLE_FORMATS = "JPEG, PNG, HEIC, WebP, BMP, TIFF or GIF"
 
 #: Largest photo accepted, in pixels (width x height). 120 megapixels admits a
 #: 12000 x 9000 scan or phone photo (108 MP) while refusing decompression bombs such
@@ -43,7 +51,7 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -
             raise ImageTooLarge(
                 f"The photo is too large{size}; the limit is {max_pixels / 1e6:.0f} megapixels."
             ) from exc
-        raise NotAnImage("This file is not a readable image (JPEG, PNG, WebP, BMP, TIFF or GIF).") from exc
+        raise NotAnImage(f"This file is not a readable image ({READABLE_FORMATS}).") from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise NotAnImage("The image has no pixels.")
@@ -103,3 +111,51 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode != "RGB":
         return image.convert("RGB")
     return image
+
+
+def from_opencv(array: np.ndarray) -> np.ndarray:
+    """An image array as OpenCV gives it (``cv2.imread``, ``cv2.VideoCapture``) in RGB.
+
+    Args:
+        array: ``(H, W, 3)`` BGR, ``(H, W, 4)`` BGRA (put on white, as transparent
+            files are) or ``(H, W)`` greyscale, ``uint8``; any strides, so flipped,
+            rotated or cropped views work.
+
+    Returns:
+        ``(H, W, 3) uint8`` RGB array, C-contiguous: what ``load_rgb`` returns for the
+        same pixels.
+
+    Raises:
+        NotAnImage: not a ``uint8`` array of one of those shapes, or empty.
+    """
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8:
+        raise NotAnImage("The image array must be a numpy uint8 array, as OpenCV returns.")
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.uint16)
+        array = ((array[:, :, :3].astype(np.uint16) * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    elif array.ndim != 3 or array.shape[2] != 3:
+        raise NotAnImage(f"The image array must be (H, W), (H, W, 3) or (H, W, 4), not {array.shape}.")
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise NotAnImage("The image has no pixels.")
+    return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def encode_jpeg(rgb: np.ndarray, max_side: int = 0, quality: int = 85) -> bytes:
+    """A JPEG of an RGB array, for showing a photo in a browser.
+
+    Args:
+        rgb: ``(H, W, 3) uint8`` RGB array (upright, as ``load_rgb`` returns).
+        max_side: longest side in pixels after scaling down (0: keep the size).
+        quality: JPEG quality, 1-95.
+
+    Returns:
+        the JPEG file's bytes.
+    """
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    if max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()

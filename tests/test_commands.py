@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from attendance.models import AttendanceRecord, SchoolClass
+from faces.images import READABLE_FORMATS
 
 # Transactional: the commands queue tasks on commit, as they do outside tests.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +56,7 @@ def test_take_attendance_refuses_unusable_photo_with_reason(users, enrol_dir, tm
     with pytest.raises(SystemExit) as exit_info:
         run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline", str(bad))
     assert exit_info.value.code == 1
-    assert capsys.readouterr().err.strip() == f"{bad}: This file is not a readable image (JPEG, PNG, WebP, BMP, TIFF or GIF)."
+    assert capsys.readouterr().err.strip() == f"{bad}: This file is not a readable image ({READABLE_FORMATS})."
     assert not AttendanceRecord.objects.exists()
 
 

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from attendance.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
@@ -91,7 +92,13 @@ class TestAccess:
         signed_in(client, users["teacher"])
         response = client.get(reverse("class_photo_image", args=[school["photo"].pk]))
         assert response["Cache-Control"] == "private, no-store"
-        assert b"".join(response.streaming_content) == school["photo"].image.open("rb").read()
+        assert response["Content-Type"] == "image/jpeg" and response["X-Content-Type-Options"] == "nosniff"
+        # An upright JPEG rendition with the photo's own proportions (the SVG overlay's
+        # boxes are in the worker's upright pixels).
+        shown = Image.open(io.BytesIO(response.content))
+        stored = ClassPhoto.objects.get(pk=school["photo"].pk)
+        assert shown.format == "JPEG" and max(shown.size) <= 1920
+        assert abs(shown.width / shown.height - stored.width / stored.height) < 0.01
 
 
 class TestAdminEnrols:
