@@ -13,7 +13,7 @@ def _generated_name(folder: str, original: str) -> str:
     # Never trust an uploaded name: it may hold "../" or an absolute path. Keep only a
     # known image extension, so the stored file is recognisable when inspecting disk.
     suffix = PurePath(original.replace("\\", "/")).suffix.lower()
-    if suffix not in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"):
+    if suffix not in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"):
         suffix = ".img"
     return f"{folder}/{uuid.uuid4().hex}{suffix}"
 
