@@ -3,7 +3,6 @@ import io
 import logging
 
 import numpy as np
-
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -13,8 +12,14 @@ from faces.errors import ImageError
 from faces.matching import distance_matrix
 
 from . import engine
+from .job_queue import ensure_queue_reachable, send_after_commit
 from .models import (
-    EnrolmentPhoto, SchoolClass, Student, delete_stored_files, descriptor_from_bytes, descriptor_to_bytes,
+    EnrolmentPhoto,
+    SchoolClass,
+    Student,
+    delete_stored_files,
+    descriptor_from_bytes,
+    descriptor_to_bytes,
 )
 from .zip_enrolment import read_enrolment_zip
 
@@ -26,14 +31,52 @@ def add_enrolment_photo(student: Student, uploaded_file) -> EnrolmentPhoto:
     from .tasks import encode_enrolment_photo_task
 
     photo = EnrolmentPhoto.objects.create(student=student, image=uploaded_file)
-    encode_enrolment_photo_task.delay_on_commit(photo.pk)
+    send_after_commit(encode_enrolment_photo_task, photo.pk)
     return photo
+
+
+def add_enrolment_photos(student: Student, photo_files) -> list[EnrolmentPhoto]:
+    """Store several enrolment photos of a student and queue them. All or nothing.
+
+    Raises:
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    ensure_queue_reachable()
+    stored = []
+    try:
+        with transaction.atomic():
+            for photo_file in photo_files:
+                stored.append(add_enrolment_photo(student, photo_file))
+    except BaseException:
+        delete_stored_files(stored)
+        raise
+    return stored
+
+
+def requeue_pending_enrolment_photos(older_than_seconds: float) -> int:
+    """Send again the enrolment photos still pending after ``older_than_seconds`` (their
+    task was never sent: the broker was down). Returns how many were sent."""
+    from .tasks import encode_enrolment_photo_task
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    waiting = list(EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.PENDING, uploaded_at__lt=cutoff)
+                   .values_list("pk", flat=True))
+    for photo_id in waiting:
+        send_after_commit(encode_enrolment_photo_task, photo_id)
+    if waiting:
+        log.warning("re-queued %d pending enrolment photos: %s", len(waiting), waiting)
+    return len(waiting)
 
 
 def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
     """Create a student on a class roster with their enrolment photos (queued for encoding).
 
-    All or nothing: on any error no student, photo or file is kept."""
+    All or nothing: on any error no student, photo or file is kept.
+
+    Raises:
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    ensure_queue_reachable()
     stored = []
     try:
         with transaction.atomic():
@@ -162,7 +205,9 @@ def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:
 
     Raises:
         ZipEnrolmentError: the archive is not usable (the message says why).
+        QueueUnavailable: the job queue is down; nothing was saved.
     """
+    ensure_queue_reachable()
     students, stored = {}, []
     try:
         with transaction.atomic():

@@ -4,6 +4,7 @@ import os
 import socket
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,16 +23,31 @@ MAX_ATTEMPTS = 3
 
 
 def claim_class_photo(photo_id: int) -> bool:
-    """Mark a photo as processing; False when it is finished or out of attempts.
+    """Mark a photo as processing; False when it is finished, being processed by a live
+    run, or out of attempts.
 
-    A photo still 'processing' is claimable again: that happens only when the task is
-    re-delivered after its worker died (acks_late), and the run that died wrote nothing.
+    A photo still 'processing' is claimable again only when the run that had it is gone:
+    its process on this host no longer exists, or it started longer ago than the task
+    time limit (its worker died elsewhere). That is when the task is re-delivered after
+    its worker died (acks_late), and the run that died wrote nothing. A second delivery
+    of a task whose first run is still working (a re-sent or duplicated message) does
+    nothing.
     """
+    current = ClassPhoto.objects.filter(pk=photo_id).values("status", "claimed_by", "started_at", "attempts").first()
+    if current is None or current["status"] not in (ClassPhoto.PENDING, ClassPhoto.PROCESSING):
+        return False
+    if current["status"] == ClassPhoto.PROCESSING:
+        stale = timezone.now() - timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+        if not (current["started_at"] is None or current["started_at"] < stale
+                or _process_is_gone(current["claimed_by"])):
+            return False
+    # Compare and set: of two runs claiming at once, one wins.
     claimed = ClassPhoto.objects.filter(
-        pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING], attempts__lt=MAX_ATTEMPTS
+        pk=photo_id, status=current["status"], claimed_by=current["claimed_by"], attempts=current["attempts"],
+        attempts__lt=MAX_ATTEMPTS,
     ).update(status=ClassPhoto.PROCESSING, attempts=F("attempts") + 1, started_at=timezone.now(),
              claimed_by=this_process())
-    if not claimed:
+    if not claimed and current["attempts"] >= MAX_ATTEMPTS:
         ClassPhoto.objects.filter(pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).update(
             status=ClassPhoto.FAILED,
             error=f"Processing was interrupted {MAX_ATTEMPTS} times; please upload the photo again.",
@@ -120,11 +136,11 @@ def _process_is_gone(claim: str) -> bool:
     return False
 
 
-def requeue_stalled_photos(older_than_seconds: float) -> int:
+def requeue_stalled_photos(older_than_seconds: float, pending_after_seconds: float | None = None) -> int:
     """Send again the class photos whose processing was lost: 'processing' in a process
-    of this host that is gone, or for longer than any run may take (its worker was
-    killed elsewhere), or 'pending' for that long (the broker was down when it was
-    uploaded). Returns how many were sent.
+    of this host that is gone, or for longer than ``older_than_seconds`` (its worker was
+    killed elsewhere), or 'pending' for longer than ``pending_after_seconds`` (default:
+    the same; the broker was down when it was uploaded). Returns how many were sent.
 
     Safe when the original task is still queued: the second run finds the photo
     finished, or claims it only if it is still unfinished.
@@ -132,9 +148,11 @@ def requeue_stalled_photos(older_than_seconds: float) -> int:
     from .sessions import queue_class_photo
 
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    pending_cutoff = timezone.now() - timezone.timedelta(
+        seconds=older_than_seconds if pending_after_seconds is None else pending_after_seconds)
     stalled = list(
         ClassPhoto.objects.filter(status=ClassPhoto.PROCESSING, started_at__lt=cutoff)
-        | ClassPhoto.objects.filter(status=ClassPhoto.PENDING, uploaded_at__lt=cutoff)
+        | ClassPhoto.objects.filter(status=ClassPhoto.PENDING, uploaded_at__lt=pending_cutoff)
     )
     stalled += [
         photo for photo in ClassPhoto.objects.filter(status=ClassPhoto.PROCESSING, started_at__gte=cutoff)

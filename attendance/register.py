@@ -80,7 +80,8 @@ def _reason(match, width: int) -> str:
 def write_attendance(session: ClassSession, faces) -> None:
     """Write exactly one record per rostered student: present if any face counts for them.
 
-    Records set by a person (source manual) are kept as they are. Safe to run any
+    Records set by a person (source manual) keep their status; their ``machine_status``
+    follows the photos. Safe to run any
     number of times: the (session, student) unique constraint keeps one row each.
     """
     if not session.photos.filter(status=ClassPhoto.DONE).exists():
@@ -96,10 +97,15 @@ def write_attendance(session: ClassSession, faces) -> None:
         elif record.source == AttendanceRecord.PHOTO and record.status != status:
             record.status, record.updated_at = status, now
             changed.append(record)
+        elif record.source == AttendanceRecord.MANUAL and record.machine_status != status:
+            # The person's mark stands; what the photos say is kept beside it for the
+            # audit, also when the mark was made before the photos were processed.
+            record.machine_status, record.updated_at = status, now
+            changed.append(record)
     # Callers hold the session's lock (match_session, review), so no one else inserts
     # meanwhile; ignore_conflicts is the unique constraint's backstop, never a silent loss.
     AttendanceRecord.objects.bulk_create(new, ignore_conflicts=True)
-    AttendanceRecord.objects.bulk_update(changed, ["status", "updated_at"])
+    AttendanceRecord.objects.bulk_update(changed, ["status", "machine_status", "updated_at"])
 
 
 @transaction.atomic

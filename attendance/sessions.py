@@ -1,6 +1,7 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
 from django.db import transaction
 
+from .job_queue import ensure_queue_reachable, send_after_commit
 from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, delete_stored_files
 
 
@@ -17,16 +18,21 @@ def add_class_photo(session: ClassSession, photo_file, user=None) -> ClassPhoto:
 
 
 def queue_class_photo(photo: ClassPhoto) -> None:
-    """Send the photo to the worker once the current transaction commits."""
+    """Send the photo to the worker once the current transaction commits (``job_queue``)."""
     from .tasks import process_class_photo_task
 
-    process_class_photo_task.delay_on_commit(photo.pk)
+    send_after_commit(process_class_photo_task, photo.pk)
 
 
 def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
     """Create (or reuse) the session for class, date and period, store the photos and queue them.
 
-    All or nothing: on any error no photo row or file is kept, and no task is sent."""
+    All or nothing: on any error no photo row or file is kept, and no task is sent.
+
+    Raises:
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    ensure_queue_reachable()
     stored = []
     try:
         with transaction.atomic():

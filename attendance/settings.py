@@ -137,6 +137,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Photos still waiting this long (seconds) are sent to the worker again: their upload
+# committed while the broker was unreachable (attendance/job_queue.py). Sending one
+# twice is harmless (a photo is claimed once).
+PENDING_RESEND_SECONDS = env_int("PENDING_RESEND_SECONDS", 120)
+# Celery beat (run inside the worker by `make run`; run exactly one beat per
+# deployment): re-send photos whose task was lost, every minute.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-photos": {"task": "attendance.tasks.requeue_stalled_task", "schedule": 60.0},
+}
 
 # ---- Face engine ----
 # HOG upsampling: 1 finds faces down to about 40 px (back rows); 0 only from ~80 px.

@@ -6,8 +6,15 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from faces.errors import ModelFileError
+
 from . import enrolment, recognition
 from .models import ClassPhoto, EnrolmentPhoto
+
+#: What teachers and admins see when the worker's face model files are missing or damaged
+#: (the log and ``manage.py check`` name the file).
+MODEL_FILES_BROKEN = ("Face recognition is not installed correctly on the server (a model file is missing "
+                      "or damaged). Ask your IT administrator to run `manage.py check`, then upload the photo again.")
 
 # Only these errors are temporary (database briefly locked or unreachable); retrying
 # anything else would repeat the same failure.
@@ -19,6 +26,12 @@ def encode_enrolment_photo_task(photo_id: int) -> str:
     try:
         return enrolment.encode_enrolment_photo(photo_id)
     except TEMPORARY_ERRORS:
+        raise
+    except ModelFileError:
+        EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(
+            status=EnrolmentPhoto.FAILED, failure_code="models", processed_at=timezone.now(),
+            failure_reason=MODEL_FILES_BROKEN,
+        )
         raise
     except Exception as exc:
         # Never leave a photo "pending" for ever: the admin sees it failed.
@@ -35,6 +48,14 @@ def _requeue_stalled_on_start(sender=None, **kwargs):
     recognition.requeue_stalled_photos(older_than_seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
+@shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=3)
+def requeue_stalled_task() -> int:
+    """Every minute (Celery beat): photos whose task was lost are sent again."""
+    return recognition.requeue_stalled_photos(
+        older_than_seconds=settings.CELERY_TASK_TIME_LIMIT, pending_after_seconds=settings.PENDING_RESEND_SECONDS,
+    ) + enrolment.requeue_pending_enrolment_photos(settings.PENDING_RESEND_SECONDS)
+
+
 @shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
 def process_class_photo_task(photo_id: int) -> str:
     try:
@@ -42,6 +63,9 @@ def process_class_photo_task(photo_id: int) -> str:
     except SoftTimeLimitExceeded:
         return _fail_class_photo(photo_id, "The photo took too long to process; try a smaller photo.")
     except TEMPORARY_ERRORS:
+        raise
+    except ModelFileError:
+        _fail_class_photo(photo_id, MODEL_FILES_BROKEN)
         raise
     except Exception as exc:
         # Acked all the same (acks_late acks failures), so the photo must not stay

@@ -3,6 +3,7 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -12,7 +13,7 @@ from faces import images
 from faces.errors import ImageError
 
 from . import access, engine, register, reports, review, sessions
-from .enrolment import add_enrolment_photo, enrol_from_zip, enrol_student, resolve_duplicate
+from .enrolment import add_enrolment_photos, enrol_from_zip, enrol_student, resolve_duplicate
 from .forms import (
     ClassPhotoUploadForm,
     DuplicateDecisionForm,
@@ -23,6 +24,7 @@ from .forms import (
     StudentEnrolForm,
     ZipEnrolForm,
 )
+from .job_queue import QueueUnavailable
 from .models import ClassPhoto, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
 
@@ -58,7 +60,11 @@ def student_enrol(request, class_id):
     form = StudentEnrolForm(request.POST, request.FILES)
     if not form.is_valid():
         return _class_page_with_errors(request, school_class, enrol_form=form)
-    student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"])
+    try:
+        student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"])
+    except QueueUnavailable as exc:
+        form.add_error(None, queue_error(exc))
+        return _class_page_with_errors(request, school_class, status=503, enrol_form=form)
     messages.success(request, f"{student.name} added; their photos are being processed.")
     return redirect("class_detail", school_class.pk)
 
@@ -76,12 +82,16 @@ def roster_zip(request, class_id):
     except ZipEnrolmentError as exc:
         form.add_error("archive", str(exc))
         return _class_page_with_errors(request, school_class, zip_form=form)
+    except QueueUnavailable as exc:
+        form.add_error(None, queue_error(exc))
+        return _class_page_with_errors(request, school_class, status=503, zip_form=form)
     messages.success(request, f"{len(students)} students added or updated from the zip; photos are being processed.")
     return redirect("class_detail", school_class.pk)
 
 
-def _class_page_with_errors(request, school_class, **forms):
-    return render(request, "attendance/class_detail.html", _class_context(request, school_class, **forms), status=400)
+def _class_page_with_errors(request, school_class, status=400, **forms):
+    return render(request, "attendance/class_detail.html", _class_context(request, school_class, **forms),
+                  status=status)
 
 
 def _class_context(request, school_class, **forms):
@@ -105,10 +115,13 @@ def student_detail(request, student_id):
     if request.method == "POST":
         access.require_school_admin(request.user)
         if form.is_valid():
-            for photo in form.cleaned_data["photos"]:
-                add_enrolment_photo(student, photo)
-            messages.success(request, "Photos added; they are being processed.")
-            return redirect("student_detail", student.pk)
+            try:
+                add_enrolment_photos(student, form.cleaned_data["photos"])
+            except QueueUnavailable as exc:
+                form.add_error(None, queue_error(exc))
+            else:
+                messages.success(request, "Photos added; they are being processed.")
+                return redirect("student_detail", student.pk)
     classes = access.visible_classes(request.user)
     context = {
         "student": student,
@@ -117,7 +130,7 @@ def student_detail(request, student_id):
         "is_admin": access.is_school_admin(request.user),
         "form": form,
     }
-    return render(request, "attendance/student_detail.html", context, status=400 if form.errors else 200)
+    return render(request, "attendance/student_detail.html", context, status=_form_status(form))
 
 
 @login_required
@@ -127,13 +140,28 @@ def session_upload(request, class_id):
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        session = sessions.upload_class_photos(
-            school_class, form.cleaned_data["date"], form.cleaned_data["period"],
-            form.cleaned_data["photos"], request.user,
-        )
-        return redirect("session_detail", session.pk)
+        try:
+            session = sessions.upload_class_photos(
+                school_class, form.cleaned_data["date"], form.cleaned_data["period"],
+                form.cleaned_data["photos"], request.user,
+            )
+        except QueueUnavailable as exc:
+            form.add_error(None, queue_error(exc))
+        else:
+            return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form}
-    return render(request, "attendance/session_upload.html", context, status=400 if form.errors else 200)
+    return render(request, "attendance/session_upload.html", context, status=_form_status(form))
+
+
+def queue_error(exc: QueueUnavailable) -> ValidationError:
+    return ValidationError(str(exc), code="queue_unavailable")
+
+
+def _form_status(form) -> int:
+    """200, 400 for a form with errors, 503 when the job queue was down (try again later)."""
+    if not form.errors:
+        return 200
+    return 503 if any(error.code == "queue_unavailable" for error in form.non_field_errors().as_data()) else 400
 
 
 @login_required

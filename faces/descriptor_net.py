@@ -20,6 +20,7 @@ giving wrong descriptors.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -30,6 +31,8 @@ from .errors import ModelFileError
 
 #: Side of the aligned face chip the network takes, in pixels (dlib's ``get_face_chip``).
 CHIP_SIZE = 150
+_BLAS_LIMIT_LOCK = threading.Lock()
+
 #: Faces per forward pass: keeps the im2col buffers (about 30 MB per 8 faces) in cache.
 CHUNK = 8
 
@@ -324,7 +327,9 @@ class DescriptorNet:
         count = -(-len(chips) // CHUNK)
         count = -(-count // max(1, threads)) * max(1, threads) if threads > 1 else count
         chunks = [chunk for chunk in np.array_split(chips, min(count, len(chips))) if len(chunk)]
-        with threadpool_limits(limits=1, user_api="blas"):
+        # threadpool_limits sets and restores the process-wide BLAS thread count: two
+        # calls overlapping in time would restore each other's value out of order.
+        with _BLAS_LIMIT_LOCK, threadpool_limits(limits=1, user_api="blas"):
             if threads > 1 and len(chunks) > 1:
                 with ThreadPoolExecutor(max_workers=threads) as pool:
                     results = list(pool.map(self._forward, chunks))

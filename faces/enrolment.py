@@ -61,5 +61,6 @@ def select_enrolment_face(
         ):
             return centred[0]
     raise MultipleFacesFound(
-        f"This photo shows {len(faces)} faces of similar size and none is centred; use a photo of the student alone."
+        f"This photo shows {len(faces)} faces and it is not clear which one is the student (none is much "
+        "larger than the others or alone at the centre); use a photo of the student alone."
     )

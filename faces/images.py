@@ -102,6 +102,17 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to RGB, putting transparent areas on a white background."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        # 16- and 32-bit greyscale (scanners, medical and scientific TIFF/PNG): Pillow's
+        # convert("RGB") clips every value above 255 to white. Scale to 8 bits instead:
+        # by the format's range for integers, by the image's own range for floats.
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":
+            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        else:
+            low, high = 0.0, 255.0 if values.max() <= 255 else 65535.0 if values.max() <= 65535 else float(values.max())
+        scaled = (np.nan_to_num(values, nan=low) - low) * (255.0 / max(high - low, 1e-12))
+        return Image.fromarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
     if image.mode == "1":
         # A 1-bit scan or fax is dithered: black and white dots whose density carries
         # the tones. A 1-pixel Gaussian blur turns the dots back into grey levels; on

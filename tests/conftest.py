@@ -1,4 +1,5 @@
 """Shared fixtures: real photos from ../shared/faces, a real Redis and a real Celery worker."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -80,6 +81,32 @@ def redis_url():
     yield url
     if server is not None:
         server.shutdown()
+
+
+@contextlib.contextmanager
+def celery_broker(url: str, queue: str | None = None):
+    """Point this process's Celery app at ``url`` (and ``queue``), dropping pooled connections."""
+    from attendance.celery import app as celery_app
+
+    saved = celery_app.conf.broker_url, celery_app.conf.task_default_queue
+
+    def use(broker, default_queue):
+        celery_app.conf.broker_url, celery_app.conf.task_default_queue = broker, default_queue
+        celery_app._pool = None  # connections and producers are pooled per broker URL
+        celery_app.amqp._producer_pool = None
+
+    use(url, queue or saved[1])
+    try:
+        yield
+    finally:
+        use(*saved)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_broker(redis_url):
+    """Uploads in tests check and use the real Redis of ``redis_url``, on a queue of their own."""
+    with celery_broker(redis_url, f"test-uploads-{uuid.uuid4().hex[:8]}"):
+        yield
 
 
 def _database_url(settings_dict) -> str:

@@ -121,6 +121,20 @@ class TestDetectionAndDescriptors:
             with pytest.raises(ModelFileError, match="not dlib's ResNet v1"):
                 DescriptorNet(wrong)
 
+    def test_concurrent_calls_from_threads_agree_and_leave_blas_threads_as_they_were(self, photo):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_info
+
+        image = rgb_of(photo("groups/obama_and_biden.jpg"))
+        boxes = [box for box, _ in detection.detect_faces(image)]
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        expected = detection.compute_descriptors(image, boxes, threads=2)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda _: detection.compute_descriptors(image, boxes, threads=2), range(8)))
+        assert all(np.array_equal(result, expected) for result in results)
+        assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+
     def test_unknown_descriptor_engine_is_refused(self, photo):
         image = rgb_of(photo("identities/Joe_Biden/1.jpg"))
         with pytest.raises(ValueError, match="engine"):
@@ -180,7 +194,7 @@ class TestEnrolmentFace:
         with pytest.raises(MultipleFacesFound, match="2 faces"):
             enrolment.select_enrolment_face(faces)
         # Neither face is at the centre either, so the centre rule does not pick one.
-        with pytest.raises(MultipleFacesFound, match="none is centred"):
+        with pytest.raises(MultipleFacesFound, match="alone at the centre"):
             enrolment.select_enrolment_face(faces, image_size=(rgb.shape[1], rgb.shape[0]))
 
     def test_centred_face_is_the_subject_even_when_a_bystander_is_as_large(self, photo):

@@ -58,6 +58,10 @@ def palette_with_transparent_index(image: Image.Image) -> bytes:
     return encoded(canvas, "PNG", transparency=255)
 
 
+def grey_16_bit(image: Image.Image) -> Image.Image:
+    return Image.fromarray(np.asarray(image.convert("L"), dtype=np.uint16) * 257)
+
+
 def heic(image: Image.Image) -> bytes:
     return encoded(image, "HEIF", quality=90)
 
@@ -72,6 +76,10 @@ CASES = {
     "greyscale_with_alpha_la": (lambda im: encoded(transparent_border(im).convert("LA"), "PNG"), "portrait.png"),
     "greyscale_jpeg": (lambda im: encoded(im.convert("L"), "JPEG", quality=92), "portrait.jpg"),
     "one_bit_png": (lambda im: encoded(im.convert("1"), "PNG"), "portrait.png"),
+    "greyscale_16_bit_png": (lambda im: encoded(grey_16_bit(im), "PNG"), "portrait.png"),
+    "greyscale_16_bit_tiff": (lambda im: encoded(grey_16_bit(im), "TIFF"), "portrait.tif"),
+    "greyscale_float_tiff": (lambda im: encoded(Image.fromarray(np.asarray(im.convert("L"), dtype=np.float32) / 255,
+                                                                "F"), "TIFF"), "portrait.tif"),
     "cmyk_jpeg": (lambda im: encoded(im.convert("CMYK"), "JPEG", quality=92), "portrait.jpg"),
     "heic": (heic, "portrait.heic"),
     "heic_named_jpg": (heic, "IMG_0001.jpg"),

@@ -3,11 +3,22 @@ import datetime
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from attendance import tasks
 from attendance.enrolment import encode_enrolment_photo
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, Student
+from attendance.models import (
+    AttendanceRecord,
+    ClassPhoto,
+    ClassSession,
+    DetectedFace,
+    EnrolmentPhoto,
+    Student,
+)
 from attendance.recognition import MAX_ATTEMPTS, process_class_photo
+from faces import model_files
+from faces.errors import ModelFileError
 
 from .factories import class_photo, enrolment_photo, make_class
 
@@ -107,7 +118,11 @@ class TestClassPhoto:
         AttendanceRecord.objects.create(session=session, student=students["George Bush"], status="present",
                                         source=AttendanceRecord.MANUAL)
         process_class_photo(class_photo(session, photo("groups/obama_and_biden.jpg")).pk)
-        assert session.records.get(student=students["George Bush"]).status == "present"
+        record = session.records.get(student=students["George Bush"])
+        # The person's mark stands; what the photos said is kept beside it for the audit,
+        # although the mark was made before the photo was processed.
+        assert record.status == "present" and record.source == AttendanceRecord.MANUAL
+        assert record.machine_status == "absent"
 
     def test_photo_interrupted_too_often_is_failed_not_stuck(self, obama_biden_class, photo):
         session, _ = obama_biden_class
@@ -177,3 +192,36 @@ class TestSessionMatching:
         assert set(stored.faces.values_list("decision", flat=True)) == {"unsure"}
         assert all("too small to judge" in f.reason for f in stored.faces.all())
         assert set(session.records.values_list("status", flat=True)) == {"absent"}
+
+
+class TestDamagedModelFiles:
+    @pytest.fixture
+    def damaged_models(self, tmp_path, monkeypatch):
+        """A copy of the model files with one byte of the ResNet changed, used via FACE_MODELS_DIR."""
+        good = model_files.models_dir()
+        for name in (model_files.LANDMARKS_5_MODEL, model_files.RECOGNITION_MODEL):
+            data = bytearray((good / name).read_bytes())
+            if name == model_files.RECOGNITION_MODEL:
+                data[len(data) // 2] ^= 0x01
+            (tmp_path / name).write_bytes(bytes(data))
+        monkeypatch.setenv("FACE_MODELS_DIR", str(tmp_path))
+        model_files.verified_path.cache_clear()
+        model_files._load.cache_clear()
+        yield
+        monkeypatch.delenv("FACE_MODELS_DIR")
+        model_files.verified_path.cache_clear()
+        model_files._load.cache_clear()
+
+    def test_system_check_names_the_damaged_file(self, damaged_models):
+        with pytest.raises(SystemCheckError, match=r"attendance.E001.*dlib_face_recognition_resnet_model_v1.dat"):
+            call_command("check")
+
+    def test_class_photo_fails_with_a_message_for_people_not_a_class_name(self, obama_biden_class, photo,
+                                                                           damaged_models):
+        session, _ = obama_biden_class
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        with pytest.raises(ModelFileError):
+            tasks.process_class_photo_task(stored.pk)
+        stored.refresh_from_db()
+        assert stored.status == "failed" and stored.error == tasks.MODEL_FILES_BROKEN
+        assert not session.records.exists()

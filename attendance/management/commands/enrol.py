@@ -6,6 +6,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance.enrolment import add_enrolment_photo, roster_student
+from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
 from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, folder_to_name
 
@@ -38,6 +39,10 @@ class Command(BaseCommand):
                                f"characters): {', '.join(bad)}")
         if inline:
             use_inline_tasks()
+        try:
+            ensure_queue_reachable()
+        except QueueUnavailable as exc:
+            raise CommandError(str(exc))
         school_class = self._school_class(class_name, teacher)
 
         photo_ids = {}

@@ -24,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, addrport, concurrency, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
         env = dict(os.environ)
         embedded = None
         if not os.environ.get("REDIS_URL"):
@@ -35,8 +36,10 @@ class Command(BaseCommand):
         self._first_admin()
 
         python = sys.executable
+        # --beat: the worker also runs the schedule (re-sending photos whose task was lost).
         worker_command = [python, "-m", "celery", "-A", "attendance", "worker", "--loglevel", "INFO",
-                          "--concurrency", str(concurrency)]
+                          "--concurrency", str(concurrency), "--beat",
+                          "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
         children = [
             subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR),
             subprocess.Popen([python, "manage.py", "runserver", addrport, "--noreload"], env=env, cwd=settings.BASE_DIR),
@@ -57,6 +60,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            # A service manager signals the whole process group: the second signal must
+            # not cut the shutdown short and leave the embedded Redis running.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)

@@ -8,6 +8,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance import engine, sessions
+from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import ClassPhoto, ClassSession, SchoolClass
 from faces.errors import ImageError
 
@@ -47,6 +48,10 @@ class Command(BaseCommand):
                 self._fail(f"{path}: {exc}")
         if inline:
             use_inline_tasks()
+        try:
+            ensure_queue_reachable()
+        except QueueUnavailable as exc:
+            self._fail(str(exc))
 
         session = sessions.get_or_create_session(school_class, date, period)
         added = []

