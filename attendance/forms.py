@@ -102,14 +102,32 @@ class ClassPhotoUploadForm(forms.Form):
 
 
 class FaceReviewForm(forms.Form):
-    student = forms.ModelChoiceField(queryset=None, required=False, empty_label="Not a student")
+    """Who a face is: a student of the roster, or explicitly nobody ("Not a student").
+
+    Nothing is chosen for a face the machine could not name, so saving without choosing
+    is an error instead of silently recording "Not a student"."""
+
+    NOT_A_STUDENT = "none"
+    student = forms.ChoiceField(error_messages={"required": "Choose a student from the roster, or “Not a student”."})
     add_to_enrolment = forms.BooleanField(required=False)
 
     def __init__(self, *args, face=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["student"].queryset = face.photo.session.school_class.students.order_by("name")
+        self.roster = {str(s.pk): s for s in face.photo.session.school_class.students.order_by("name")}
+        self.fields["student"].choices = (
+            [("", "— who is this? —"), (self.NOT_A_STUDENT, "Not a student")]
+            + [(pk, student.name) for pk, student in self.roster.items()]
+        )
         if not self.is_bound:
-            self.fields["student"].initial = face.reviewed_student_id if face.is_reviewed else face.student_id
+            if face.is_reviewed:
+                self.fields["student"].initial = str(face.reviewed_student_id or self.NOT_A_STUDENT)
+            elif face.student_id:
+                self.fields["student"].initial = str(face.student_id)
+
+    def clean_student(self):
+        """The chosen ``Student``, or None for "Not a student"."""
+        value = self.cleaned_data["student"]
+        return None if value == self.NOT_A_STUDENT else self.roster[value]
 
 
 class RecordStatusForm(forms.Form):

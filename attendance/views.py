@@ -85,7 +85,8 @@ def roster_zip(request, class_id):
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, status=503, zip_form=form)
-    messages.success(request, f"{len(students)} students added or updated from the zip; photos are being processed.")
+    count = f"{len(students)} student{'s' if len(students) != 1 else ''}"
+    messages.success(request, f"{count} added or updated from the zip; photos are being processed.")
     return redirect("class_detail", school_class.pk)
 
 

@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 
@@ -92,7 +93,10 @@ def celery_broker(url: str, queue: str | None = None):
 
     def use(broker, default_queue):
         celery_app.conf.broker_url, celery_app.conf.task_default_queue = broker, default_queue
-        celery_app._pool = None  # connections and producers are pooled per broker URL
+        # Connections and producers are pooled, in kombu's registry too (which may not tell
+        # two redis+socket URLs apart): drop them all.
+        kombu.pools.reset()
+        celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
     use(url, queue or saved[1])

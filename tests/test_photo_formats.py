@@ -233,17 +233,22 @@ class TestClassPhotos:
     def session(self, school_class, users, photo):
         joe = Student.objects.create(name="Joe Biden")
         school_class.students.add(joe)
-        stored = EnrolmentPhoto.objects.create(student=joe, image=SimpleUploadedFile("j.jpg", photo(PORTRAIT).read_bytes()))
+        stored = EnrolmentPhoto.objects.create(
+            student=joe, image=SimpleUploadedFile("j.jpg", photo(PORTRAIT).read_bytes()))
         encode_enrolment_photo(stored.pk)
         return ClassSession.objects.create(school_class=school_class, date="2026-11-02", period="1")
 
-    def test_class_photo_without_faces_is_a_finished_session_with_nobody_present(self, session, portrait):
+    def test_class_photo_without_faces_is_a_finished_session_with_nobody_present(self, client, users, session):
         wall = Image.new("RGB", (1920, 1080), (180, 170, 160))
         photo = ClassPhoto.objects.create(session=session, image=SimpleUploadedFile("wall.jpg", encoded(wall, "JPEG")))
         assert process_class_photo(photo.pk) == ClassPhoto.DONE
         assert photo.faces.count() == 0
         record = AttendanceRecord.objects.get(session=session)
         assert record.status == AttendanceRecord.ABSENT and record.source == AttendanceRecord.PHOTO
+        # The teacher is told, rather than left with a class marked absent in silence.
+        client.force_login(users["teacher"])
+        page = client.get(reverse("session_detail", args=[session.pk])).content.decode()
+        assert "No face was found in this photo, so it marks nobody present." in page
 
     def test_portrait_phone_class_photo_is_matched_and_shown_upright(self, client, users, session, portrait):
         photo = ClassPhoto.objects.create(session=session, image=SimpleUploadedFile(

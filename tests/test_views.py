@@ -252,7 +252,7 @@ class TestReview:
         face = school["photo"].faces.first()
         signed_in(client, users["other_teacher"])
         assert client.get(reverse("face_crop", args=[face.pk])).status_code == 403
-        assert client.post(reverse("face_review", args=[face.pk]), {"student": ""}).status_code == 403
+        assert client.post(reverse("face_review", args=[face.pk]), {"student": "none"}).status_code == 403
         assert client.get(reverse("session_review", args=[school["session"].pk])).status_code == 403
 
     def test_confirming_a_face_marks_the_student_present_as_a_manual_change(self, client, users, school):
@@ -275,7 +275,7 @@ class TestReview:
     def test_not_a_student_removes_a_wrong_match(self, client, users, school):
         matched = school["photo"].faces.get(decision="matched")
         signed_in(client, users["teacher"])
-        client.post(reverse("face_review", args=[matched.pk]), {"student": ""})
+        client.post(reverse("face_review", args=[matched.pk]), {"student": "none"})
         record = school["session"].records.get(student=school["student"])
         assert record.status == "absent" and record.source == "manual" and record.machine_status == "present"
         matched.refresh_from_db()
@@ -306,7 +306,7 @@ class TestReview:
         signed_in(client, users["teacher"])
         client.post(reverse("record_set", args=[school["session"].pk, bush.pk]), {"status": "present"})
         stranger = school["photo"].faces.exclude(decision="matched").first()
-        client.post(reverse("face_review", args=[stranger.pk]), {"student": ""})
+        client.post(reverse("face_review", args=[stranger.pk]), {"student": "none"})
         record = school["session"].records.get(student=bush)
         assert (record.status, record.source) == ("present", "manual")
         untouched = school["session"].records.get(student=school["student"])
@@ -363,7 +363,18 @@ def test_reviewed_faces_no_longer_count_as_unknown(client, users, school):
     signed_in(client, users["teacher"])
     unknown = school["photo"].faces.filter(decision="unknown")
     before = unknown.count()
-    response = client.post(reverse("face_review", args=[unknown.first().pk]), {"student": ""}, follow=True)
+    response = client.post(reverse("face_review", args=[unknown.first().pk]), {"student": "none"}, follow=True)
     assert "The register did not need to change." in response.content.decode()
     page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
     assert f"{before - 1} face{'s' if before - 1 != 1 else ''} not recognised" in page
+
+
+def test_saving_a_review_without_choosing_changes_nothing(client, users, school):
+    signed_in(client, users["teacher"])
+    face = school["photo"].faces.filter(decision="unknown").first()
+    page = client.get(reverse("session_review", args=[school["session"].pk])).content.decode()
+    assert "— who is this? —" in page
+    response = client.post(reverse("face_review", args=[face.pk]), {"student": ""}, follow=True)
+    assert "Choose a student from the roster, or “Not a student”." in response.content.decode()
+    face.refresh_from_db()
+    assert not face.is_reviewed
