@@ -12,12 +12,11 @@ from faces.errors import ImageError
 from faces.matching import distance_matrix
 
 from . import engine
-from .job_queue import ensure_queue_reachable, send_after_commit
+from .job_queue import send_after_commit, storing_uploads
 from .models import (
     EnrolmentPhoto,
     SchoolClass,
     Student,
-    delete_stored_files,
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
@@ -41,15 +40,9 @@ def add_enrolment_photos(student: Student, photo_files) -> list[EnrolmentPhoto]:
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    ensure_queue_reachable()
-    stored = []
-    try:
-        with transaction.atomic():
-            for photo_file in photo_files:
-                stored.append(add_enrolment_photo(student, photo_file))
-    except BaseException:
-        delete_stored_files(stored)
-        raise
+    with storing_uploads() as stored:
+        for photo_file in photo_files:
+            stored.append(add_enrolment_photo(student, photo_file))
     return stored
 
 
@@ -76,17 +69,11 @@ def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    ensure_queue_reachable()
-    stored = []
-    try:
-        with transaction.atomic():
-            student = Student.objects.create(name=name)
-            school_class.students.add(student)
-            for photo_file in photo_files:
-                stored.append(add_enrolment_photo(student, photo_file))
-    except BaseException:
-        delete_stored_files(stored)
-        raise
+    with storing_uploads() as stored:
+        student = Student.objects.create(name=name)
+        school_class.students.add(student)
+        for photo_file in photo_files:
+            stored.append(add_enrolment_photo(student, photo_file))
     return student
 
 
@@ -207,16 +194,11 @@ def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:
         ZipEnrolmentError: the archive is not usable (the message says why).
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    ensure_queue_reachable()
-    students, stored = {}, []
-    try:
-        with transaction.atomic():
-            for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
-                                           check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-                student = students.get(item.student_name) or roster_student(school_class, item.student_name)
-                students[item.student_name] = student
-                stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
-    except BaseException:
-        delete_stored_files(stored)
-        raise
+    students = {}
+    with storing_uploads() as stored:
+        for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
+                                       check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
+            student = students.get(item.student_name) or roster_student(school_class, item.student_name)
+            students[item.student_name] = student
+            stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
     return list(students.values())

@@ -11,6 +11,7 @@ rolled back). If the broker (Redis) cannot be reached:
   sends it when the broker is back.
 """
 import logging
+from contextlib import contextmanager
 
 from celery import current_app
 from django.db import transaction
@@ -59,3 +60,27 @@ def send_after_commit(task, object_id: int) -> None:
         task.delay(object_id)
 
     transaction.on_commit(send_task, robust=not eager)
+
+
+@contextmanager
+def storing_uploads():
+    """All or nothing for an upload of photos that are then queued.
+
+    Checks the queue first (``ensure_queue_reachable``), then runs the block in one
+    transaction and yields a list for the block to append the photo rows it stores. On
+    any error the transaction is rolled back, those rows' files are deleted, and no task
+    is sent (tasks go on commit).
+
+    Raises:
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    from .models import delete_stored_files
+
+    ensure_queue_reachable()
+    stored = []
+    try:
+        with transaction.atomic():
+            yield stored
+    except BaseException:
+        delete_stored_files(stored)
+        raise

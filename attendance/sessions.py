@@ -1,8 +1,7 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
-from django.db import transaction
 
-from .job_queue import ensure_queue_reachable, send_after_commit
-from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, delete_stored_files
+from .job_queue import send_after_commit, storing_uploads
+from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
@@ -32,17 +31,11 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    ensure_queue_reachable()
-    stored = []
-    try:
-        with transaction.atomic():
-            session = get_or_create_session(school_class, date, period, user)
-            for photo_file in photo_files:
-                stored.append(add_class_photo(session, photo_file, user))
-                queue_class_photo(stored[-1])
-    except BaseException:
-        delete_stored_files(stored)
-        raise
+    with storing_uploads() as stored:
+        session = get_or_create_session(school_class, date, period, user)
+        for photo_file in photo_files:
+            stored.append(add_class_photo(session, photo_file, user))
+            queue_class_photo(stored[-1])
     return session
 
 
