@@ -106,6 +106,16 @@ def celery_broker(url: str, queue: str | None = None):
         use(*saved)
 
 
+@pytest.fixture(autouse=True)
+def _restore_celery_mode():
+    """``--inline`` commands switch Celery to eager mode for the process: undo it after each test."""
+    from attendance.celery import app as celery_app
+
+    saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_broker(redis_url):
     """Uploads in tests check and use the real Redis of ``redis_url``, on a queue of their own."""
