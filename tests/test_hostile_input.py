@@ -118,6 +118,26 @@ class TestHostileZips:
         assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
         assert media_files(settings) == before
 
+    def test_zip_of_5000_entries_is_refused_before_any_is_read(self, admin_client, school_class, photo, settings):
+        before = media_files(settings)
+        portrait = photo("identities/Joe_Biden/1.jpg").read_bytes()
+        data = zip_of([(f"Student_{i % 50}/{i}.jpg", portrait if i == 0 else b"x") for i in range(5000)])
+        response = post_zip(admin_client, school_class, data)
+        assert response.status_code == 400
+        assert "The zip holds 5000 files; the limit is 2000." in response.content.decode()
+        assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
+        assert media_files(settings) == before
+
+    def test_decompression_bomb_upload_is_a_form_error(self, client, users, school_class, settings):
+        before = media_files(settings)
+        bomb = png_bytes(Image.new("1", (20000, 20000)))
+        client.force_login(users["teacher"])
+        response = client.post(reverse("session_upload", args=[school_class.pk]), {
+            "date": "2026-11-03", "period": "1", "photos": SimpleUploadedFile("class.png", bomb)})
+        assert response.status_code == 400
+        assert "400 megapixels" in response.content.decode()
+        assert not ClassSession.objects.exists() and media_files(settings) == before
+
     def test_damaged_entry_is_a_clear_error(self, admin_client, school_class, photo):
         data = bytearray(zip_of([("Ada/1.jpg", photo("identities/Joe_Biden/1.jpg").read_bytes())]))
         data[100] ^= 0xFF  # inside the stored photo: the CRC no longer matches
