@@ -94,7 +94,11 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     except Exception as exc:  # noqa: BLE001
         # Pillow raises OSError for truncated data, and SyntaxError, ValueError, struct
         # errors and more for malformed data found only while decoding.
-        raise NotAnImage(f"The image could not be decoded ({exc}).") from exc
+        if "truncated" in str(exc):
+            raise NotAnImage(
+                "The photo file is incomplete (cut off while it was copied or uploaded); please upload it again."
+            ) from exc
+        raise NotAnImage(f"The image is damaged and could not be decoded ({exc}).") from exc
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = allow_truncated
     return np.ascontiguousarray(array)

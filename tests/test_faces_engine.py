@@ -51,7 +51,7 @@ class TestDecoding:
 
     def test_truncated_jpeg_is_refused(self, photo):
         data = photo("identities/Barack_Obama/1.jpg").read_bytes()
-        with pytest.raises(NotAnImage):
+        with pytest.raises(NotAnImage, match="incomplete .* please upload it again"):
             images.load_rgb(data[: len(data) // 3])
 
     def test_decompression_bomb_refused_from_header(self):
