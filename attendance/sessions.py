@@ -42,7 +42,8 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
 def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students."""
     photos = list(session.photos.prefetch_related("faces__student"))
-    records = list(session.records.select_related("student", "changed_by").order_by("student__name"))
+    records = list(session.records.select_related("student", "changed_by").prefetch_related("student__photos")
+                   .order_by("student__name"))
     faces = [face for photo in photos for face in photo.faces.all()]
     # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
     unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)

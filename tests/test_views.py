@@ -12,6 +12,7 @@ from PIL import Image
 from attendance.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
 from attendance.recognition import process_class_photo
+from attendance.register import match_session
 
 from .factories import class_photo, enrolment_photo, make_class
 
@@ -378,3 +379,16 @@ def test_saving_a_review_without_choosing_changes_nothing(client, users, school)
     assert "Choose a student from the roster, or “Not a student”." in response.content.decode()
     face.refresh_from_db()
     assert not face.is_reviewed
+
+
+def test_register_flags_students_the_photos_cannot_recognise(client, users, school):
+    # A student with no usable enrolment photo is absent by photo: the page says why.
+    newcomer = Student.objects.create(name="New Pupil")
+    school["class"].students.add(newcomer)
+    match_session(school["session"])  # the register now lists the newcomer, absent
+    signed_in(client, users["teacher"])
+    page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
+    newcomer_item = page[page.index("New Pupil"):page.index("New Pupil") + 400]
+    assert "no usable photo" in newcomer_item
+    joe_item = page[page.index(">Joe Biden</a>"):page.index(">Joe Biden</a>") + 200]
+    assert "no usable photo" not in joe_item
