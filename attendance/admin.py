@@ -1,10 +1,34 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from . import access, enrolment, recognition
+from .job_queue import QueueUnavailable, ensure_queue_reachable
+from .models import (
+    AttendanceRecord,
+    ClassPhoto,
+    ClassSession,
+    EnrolmentPhoto,
+    SchoolClass,
+    Student,
+)
+
+
+class SchoolAdminPermissions:
+    """School admins (staff users, ``access.is_school_admin``) manage the app's records
+    here without Django's per-model permissions, as on the app's own pages."""
+
+    def has_module_permission(self, request):
+        return access.is_school_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_school_admin(request.user)
+
+    has_add_permission = has_module_permission
+    has_change_permission = has_view_permission
+    has_delete_permission = has_view_permission
 
 
 @admin.register(SchoolClass)
-class SchoolClassAdmin(admin.ModelAdmin):
+class SchoolClassAdmin(SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["name", "teacher"]
     filter_horizontal = ["students"]
 
@@ -18,26 +42,77 @@ class EnrolmentPhotoInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [EnrolmentPhotoInline]
 
 
 @admin.register(ClassSession)
-class ClassSessionAdmin(admin.ModelAdmin):
+class ClassSessionAdmin(SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["school_class", "date", "period"]
     list_filter = ["school_class", "date"]
 
 
+class ViewOnly:
+    """Photos and records are created and changed through the app's pages (which check
+    the photos and keep the audit trail); here they are listed, processed again or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ClassPhoto)
-class ClassPhotoAdmin(admin.ModelAdmin):
-    list_display = ["id", "session", "status", "error", "attempts", "uploaded_at"]
+class ClassPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """Class photos; filter by status "Failed" for the failed jobs and their errors."""
+
+    list_display = ["id", "session", "status", "error", "attempts", "uploaded_at", "processed_at"]
     list_filter = ["status"]
     readonly_fields = ["image"]
+    actions = ["process_again"]
+
+    @admin.action(description="Process the selected failed photos again")
+    def process_again(self, request, queryset):
+        try:
+            ensure_queue_reachable()
+        except QueueUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        count = recognition.retry_failed_photos(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} failed photo(s) sent to the worker again; other statuses were left alone.")
+
+
+@admin.register(EnrolmentPhoto)
+class EnrolmentPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """Enrolment photos; filter by status "Failed" for the failed jobs and their reasons."""
+
+    list_display = ["id", "student", "status", "failure_reason", "uploaded_at", "processed_at"]
+    list_filter = ["status"]
+    search_fields = ["student__name"]
+    fields = ["student", "status", "failure_code", "failure_reason", "uploaded_at", "processed_at"]
+    readonly_fields = fields
+    actions = ["process_again"]
+
+    @admin.action(description="Process the selected failed photos again")
+    def process_again(self, request, queryset):
+        try:
+            ensure_queue_reachable()
+        except QueueUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        count = enrolment.retry_failed_enrolment_photos(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} failed photo(s) sent to the worker again; other statuses were left alone.")
 
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(admin.ModelAdmin):
-    list_display = ["session", "student", "status", "source", "updated_at"]
+class AttendanceRecordAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """The register, to look up; a record is changed on the session page (with who and when)."""
+
+    list_display = ["session", "student", "status", "source", "machine_status", "changed_by", "updated_at"]
     list_filter = ["status", "source"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

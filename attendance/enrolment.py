@@ -61,6 +61,21 @@ def requeue_pending_enrolment_photos(older_than_seconds: float) -> int:
     return len(waiting)
 
 
+def retry_failed_enrolment_photos(photo_ids) -> int:
+    """Encode failed enrolment photos again (an administrator's "Process again", e.g. after
+    repairing the model files). Returns how many."""
+    from .tasks import encode_enrolment_photo_task
+
+    with transaction.atomic():
+        photos = list(EnrolmentPhoto.objects.select_for_update()
+                      .filter(pk__in=list(photo_ids), status=EnrolmentPhoto.FAILED))
+        for photo in photos:
+            photo.status, photo.failure_code, photo.failure_reason = EnrolmentPhoto.PENDING, "", ""
+            photo.save(update_fields=["status", "failure_code", "failure_reason"])
+            send_after_commit(encode_enrolment_photo_task, photo.pk)
+    return len(photos)
+
+
 def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
     """Create a student on a class roster with their enrolment photos (queued for encoding).
 

@@ -163,3 +163,17 @@ def requeue_stalled_photos(older_than_seconds: float, pending_after_seconds: flo
     if stalled:
         log.warning("re-queued %d stalled class photos: %s", len(stalled), [p.pk for p in stalled])
     return len(stalled)
+
+
+def retry_failed_photos(photo_ids) -> int:
+    """Send failed class photos to the worker again, with fresh attempts (an administrator's
+    "Process again", e.g. after repairing the model files). Returns how many."""
+    from .sessions import queue_class_photo
+
+    with transaction.atomic():
+        photos = list(ClassPhoto.objects.select_for_update().filter(pk__in=list(photo_ids), status=ClassPhoto.FAILED))
+        for photo in photos:
+            photo.status, photo.error, photo.attempts, photo.claimed_by = ClassPhoto.PENDING, "", 0, ""
+            photo.save(update_fields=["status", "error", "attempts", "claimed_by"])
+            queue_class_photo(photo)
+    return len(photos)

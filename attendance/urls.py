@@ -30,5 +30,6 @@ urlpatterns = [
     path("enrolment-photos/<int:photo_id>/resolve", views.enrolment_photo_resolve, name="enrolment_photo_resolve"),
     path("class-photos/<int:photo_id>/image", views.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", views.enrolment_photo_image, name="enrolment_photo_image"),
+    path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),
 ]

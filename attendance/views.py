@@ -13,7 +13,13 @@ from faces import images
 from faces.errors import ImageError
 
 from . import access, engine, register, reports, review, sessions
-from .enrolment import add_enrolment_photos, enrol_from_zip, enrol_student, resolve_duplicate
+from . import health as health_checks
+from .enrolment import (
+    add_enrolment_photos,
+    enrol_from_zip,
+    enrol_student,
+    resolve_duplicate,
+)
 from .forms import (
     ClassPhotoUploadForm,
     DuplicateDecisionForm,
@@ -310,4 +316,13 @@ def student_report_csv(request, student_id):
 def _csv_response(text: str, filename: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def health(request):
+    """Database, job queue and worker reachability for monitoring: 200 when all answer, else 503."""
+    result = health_checks.check_health()
+    response = JsonResponse(result, status=200 if health_checks.is_healthy(result) else 503)
+    response["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,77 @@
+"""Operations: the health endpoint and processing failed photos again from the admin."""
+import pytest
+from django.urls import reverse
+
+from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
+from attendance.recognition import process_class_photo
+
+from .conftest import celery_broker
+from .factories import class_photo, enrolment_photo, make_class
+
+DEAD_BROKER = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_health_reports_database_queue_and_a_live_worker(client, celery_worker_process):
+    response = client.get(reverse("health"))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["database"] == "ok" and data["queue"] == "ok"
+    assert data["worker"].startswith("ok (") and "answering" in data["worker"]
+
+
+@pytest.mark.django_db
+def test_health_is_503_and_names_the_part_that_is_down(client):
+    with celery_broker(DEAD_BROKER):
+        response = client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "queue": "unreachable", "worker": "unknown (queue unreachable)"}
+    # Nothing about where the broker is (the endpoint answers without signing in).
+    assert "127.0.0.1" not in response.content.decode()
+
+
+@pytest.mark.django_db
+class TestProcessAgain:
+    def test_admin_sends_a_failed_class_photo_again_and_it_completes(self, client, users, photo,
+                                                                     django_capture_on_commit_callbacks):
+        session = ClassSession.objects.create(school_class=make_class(users["teacher"]), date="2026-11-03", period="1")
+        failed = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        ClassPhoto.objects.filter(pk=failed.pk).update(status=ClassPhoto.FAILED, attempts=3, error="Face recognition "
+                                                       "is not installed correctly on the server.")
+        done = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        process_class_photo(done.pk)
+        client.force_login(users["admin"])
+        changelist = reverse("admin:attendance_classphoto_changelist")
+        assert "is not installed correctly" in client.get(changelist + "?status__exact=failed").content.decode()
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(changelist, {"action": "process_again", "_selected_action": [failed.pk, done.pk]},
+                                   follow=True)
+        assert "1 failed photo(s) sent to the worker again" in response.content.decode()
+        assert len(callbacks) == 1  # only the failed one is queued
+        failed.refresh_from_db()
+        assert (failed.status, failed.error, failed.attempts) == (ClassPhoto.PENDING, "", 0)
+        assert process_class_photo(failed.pk) == ClassPhoto.DONE
+
+    def test_admin_sends_a_failed_enrolment_photo_again(self, client, users, photo, django_capture_on_commit_callbacks):
+        stored = enrolment_photo(Student.objects.create(name="Joe"), photo("identities/Joe_Biden/1.jpg"),
+                                 status=EnrolmentPhoto.FAILED)
+        client.force_login(users["admin"])
+        changelist = reverse("admin:attendance_enrolmentphoto_changelist")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            client.post(changelist, {"action": "process_again", "_selected_action": [stored.pk]})
+        stored.refresh_from_db()
+        assert stored.status == EnrolmentPhoto.PENDING and len(callbacks) == 1
+
+    def test_teacher_cannot_reach_the_failed_jobs(self, client, users):
+        client.force_login(users["teacher"])
+        response = client.get(reverse("admin:attendance_classphoto_changelist"))
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_school_admin_sees_the_register_in_the_admin_but_cannot_edit_or_delete_it(client, users):
+    client.force_login(users["admin"])  # staff, without Django model permissions
+    assert client.get(reverse("admin:attendance_attendancerecord_changelist")).status_code == 200
+    assert client.get(reverse("admin:attendance_attendancerecord_add")).status_code == 403
+    assert client.get(reverse("admin:attendance_classphoto_add")).status_code == 403
