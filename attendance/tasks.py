@@ -14,7 +14,8 @@ from .models import ClassPhoto, EnrolmentPhoto
 #: What teachers and admins see when the worker's face model files are missing or damaged
 #: (the log and ``manage.py check`` name the file).
 MODEL_FILES_BROKEN = ("Face recognition is not installed correctly on the server (a model file is missing "
-                      "or damaged). Ask your IT administrator to run `manage.py check`, then upload the photo again.")
+                      "or damaged). Ask your IT administrator to run `manage.py check` and then process the "
+                      "photo again (admin: failed photos).")
 
 # Only these errors are temporary (database briefly locked or unreachable); retrying
 # anything else would repeat the same failure.
