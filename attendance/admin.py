@@ -65,14 +65,8 @@ class ViewOnly:
         return False
 
 
-@admin.register(ClassPhoto)
-class ClassPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
-    """Class photos; filter by status "Failed" for the failed jobs and their errors."""
-
-    list_display = ["id", "session", "status", "error", "attempts", "uploaded_at", "processed_at"]
-    list_filter = ["status"]
-    readonly_fields = ["image"]
-    actions = ["process_again"]
+class ProcessAgain:
+    """The "Process again" action for failed photos; ``retry(ids) -> count`` re-queues them."""
 
     @admin.action(description="Process the selected failed photos again")
     def process_again(self, request, queryset):
@@ -81,12 +75,23 @@ class ClassPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
         except QueueUnavailable as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        count = recognition.retry_failed_photos(queryset.values_list("pk", flat=True))
+        count = self.retry(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} failed photo(s) sent to the worker again; other statuses were left alone.")
 
 
+@admin.register(ClassPhoto)
+class ClassPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """Class photos; filter by status "Failed" for the failed jobs and their errors."""
+
+    list_display = ["id", "session", "status", "error", "attempts", "uploaded_at", "processed_at"]
+    list_filter = ["status"]
+    readonly_fields = ["image"]
+    actions = ["process_again"]
+    retry = staticmethod(recognition.retry_failed_photos)
+
+
 @admin.register(EnrolmentPhoto)
-class EnrolmentPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+class EnrolmentPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """Enrolment photos; filter by status "Failed" for the failed jobs and their reasons."""
 
     list_display = ["id", "student", "status", "failure_reason", "uploaded_at", "processed_at"]
@@ -95,16 +100,7 @@ class EnrolmentPhotoAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     fields = ["student", "status", "failure_code", "failure_reason", "uploaded_at", "processed_at"]
     readonly_fields = fields
     actions = ["process_again"]
-
-    @admin.action(description="Process the selected failed photos again")
-    def process_again(self, request, queryset):
-        try:
-            ensure_queue_reachable()
-        except QueueUnavailable as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
-        count = enrolment.retry_failed_enrolment_photos(queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} failed photo(s) sent to the worker again; other statuses were left alone.")
+    retry = staticmethod(enrolment.retry_failed_enrolment_photos)
 
 
 @admin.register(AttendanceRecord)
