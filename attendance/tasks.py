@@ -28,17 +28,11 @@ def encode_enrolment_photo_task(photo_id: int) -> str:
         return enrolment.encode_enrolment_photo(photo_id)
     except TEMPORARY_ERRORS:
         raise
-    except ModelFileError:
-        EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(
-            status=EnrolmentPhoto.FAILED, failure_code="models", processed_at=timezone.now(),
-            failure_reason=MODEL_FILES_BROKEN,
-        )
-        raise
     except Exception as exc:
         # Never leave a photo "pending" for ever: the admin sees it failed.
         EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(
-            status=EnrolmentPhoto.FAILED, failure_code="error", processed_at=timezone.now(),
-            failure_reason=f"Unexpected error while processing the photo ({type(exc).__name__}).",
+            status=EnrolmentPhoto.FAILED, processed_at=timezone.now(),
+            failure_code="models" if isinstance(exc, ModelFileError) else "error", failure_reason=_failure(exc),
         )
         raise
 
@@ -65,14 +59,18 @@ def process_class_photo_task(photo_id: int) -> str:
         return _fail_class_photo(photo_id, "The photo took too long to process; try a smaller photo.")
     except TEMPORARY_ERRORS:
         raise
-    except ModelFileError:
-        _fail_class_photo(photo_id, MODEL_FILES_BROKEN)
-        raise
     except Exception as exc:
         # Acked all the same (acks_late acks failures), so the photo must not stay
         # "processing": show the teacher that it failed, and keep the trace in the log.
-        _fail_class_photo(photo_id, f"Unexpected error while processing the photo ({type(exc).__name__}).")
+        _fail_class_photo(photo_id, _failure(exc))
         raise
+
+
+def _failure(exc: Exception) -> str:
+    """What people are shown for an error the task did not expect."""
+    if isinstance(exc, ModelFileError):
+        return MODEL_FILES_BROKEN
+    return f"Unexpected error while processing the photo ({type(exc).__name__})."
 
 
 def _fail_class_photo(photo_id: int, error: str) -> str:

@@ -70,7 +70,7 @@ def student_enrol(request, class_id):
         student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"])
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
-        return _class_page_with_errors(request, school_class, status=503, enrol_form=form)
+        return _class_page_with_errors(request, school_class, enrol_form=form)
     messages.success(request, f"{student.name} added; their photos are being processed.")
     return redirect("class_detail", school_class.pk)
 
@@ -90,15 +90,15 @@ def roster_zip(request, class_id):
         return _class_page_with_errors(request, school_class, zip_form=form)
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
-        return _class_page_with_errors(request, school_class, status=503, zip_form=form)
+        return _class_page_with_errors(request, school_class, zip_form=form)
     count = f"{len(students)} student{'s' if len(students) != 1 else ''}"
     messages.success(request, f"{count} added or updated from the zip; photos are being processed.")
     return redirect("class_detail", school_class.pk)
 
 
-def _class_page_with_errors(request, school_class, status=400, **forms):
+def _class_page_with_errors(request, school_class, **forms):
     return render(request, "attendance/class_detail.html", _class_context(request, school_class, **forms),
-                  status=status)
+                  status=max(_form_status(form) for form in forms.values()))
 
 
 def _class_context(request, school_class, **forms):

@@ -72,11 +72,19 @@ BAND_OVERLAP_PX = 200
 MIN_PIXELS_TO_SPLIT = 2_000_000
 
 
-def _run_hog(image: np.ndarray, upsample: int) -> list[tuple]:
-    """``[(dlib.rectangle, score)]`` of dlib's HOG detector on ``image``."""
+def _run_hog(
+    image: np.ndarray, upsample: int, x_factor: float = 1.0, y_factor: float = 1.0, top: int = 0
+) -> list[tuple[FaceBox, float]]:
+    """dlib's HOG detector on ``image``: ``[(box, score)]``, the boxes' pixels multiplied by
+    ``x_factor`` and ``y_factor`` and moved down by ``top`` (to map a scaled image or a
+    band back to the photo it came from)."""
     with model_files.hog_detector() as detector:
         rects, scores, _ = detector.run(np.ascontiguousarray(image), upsample, 0.0)
-    return list(zip(rects, scores))
+    return [
+        (FaceBox(round(r.left() * x_factor), round(r.top() * y_factor) + top,
+                 round((r.right() + 1) * x_factor), round((r.bottom() + 1) * y_factor) + top), float(score))
+        for r, score in zip(rects, scores)
+    ]
 
 
 def _covered(inner: FaceBox, outer: FaceBox) -> float:
@@ -109,20 +117,11 @@ def _detect_in_bands(image: np.ndarray, upsample: int, threads: int) -> list[tup
     cuts = [0, first] + [round(first + i * step) for i in range(1, threads)]
     bands = [(max(0, cuts[i] - overlap // 2), min(height, cuts[i + 1] + overlap // 2)) for i in range(threads)]
     coarse = cv2.resize(image, (image.shape[1] // 2, height // 2), interpolation=cv2.INTER_AREA)
-    jobs = [(image[top:bottom], upsample, top, 1.0, 1.0) for top, bottom in bands]
-    jobs.append((coarse, 0, 0, image.shape[1] / coarse.shape[1], height / coarse.shape[0]))
+    jobs = [(image[top:bottom], upsample, 1.0, 1.0, top) for top, bottom in bands]
+    jobs.append((coarse, 0, image.shape[1] / coarse.shape[1], height / coarse.shape[0], 0))
     # Started in this order, the first band's thread is the first free for the coarse pass.
-
-    def run(job):
-        part, times, offset, x_factor, y_factor = job
-        return [
-            (FaceBox(round(r.left() * x_factor), round(r.top() * y_factor) + offset,
-                     round((r.right() + 1) * x_factor), round((r.bottom() + 1) * y_factor) + offset), float(score))
-            for r, score in _run_hog(part, times)
-        ]
-
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        results = list(pool.map(run, jobs))
+        results = list(pool.map(lambda job: _run_hog(*job), jobs))
     candidates = sorted((found for band in results[:-1] for found in band), key=lambda item: -item[1])
     candidates += sorted(results[-1], key=lambda item: -item[1])
     kept: list[tuple[FaceBox, float]] = []
@@ -142,9 +141,10 @@ def detect_faces(
     at roughly 4x the detection time. Large photos are first scaled down so that their
     longer side is ``max_side`` pixels (0: never), and the boxes mapped back to the
     original pixels. With ``threads`` > 1, photos at least 800 pixels high and of more
-    than ``MIN_PIXELS_TO_SPLIT`` pixels at detection scale are split into that many overlapping bands detected at
-    once (dlib releases the GIL; see ``_detect_in_bands``): 0.57 s instead of 0.89 s
-    for a 1920 x 1080 photo at ``upsample`` 1 on 2 cores.
+    than ``MIN_PIXELS_TO_SPLIT`` pixels at detection scale are split into that many
+    overlapping bands detected at once (dlib releases the GIL; see
+    ``_detect_in_bands``): 0.57 s instead of 0.89 s for a 1920 x 1080 photo at
+    ``upsample`` 1 on 2 cores.
 
     Args:
         image: ``(H, W, 3) uint8`` RGB array.
@@ -166,10 +166,7 @@ def detect_faces(
     if threads > 1 and work.shape[0] >= 4 * BAND_OVERLAP_PX and pixels > MIN_PIXELS_TO_SPLIT:
         at_work_scale = _detect_in_bands(work, upsample, threads)
     else:
-        at_work_scale = [
-            (FaceBox(rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1), float(score))
-            for rect, score in _run_hog(work, upsample)
-        ]
+        at_work_scale = _run_hog(work, upsample)
     found = [
         (FaceBox(round(box.left / scale), round(box.top / scale), round(box.right / scale), round(box.bottom / scale)),
          score)
