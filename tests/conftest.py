@@ -150,24 +150,43 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_pat
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     media = _session_media_root(tmp_path_factory)
-    env = dict(os.environ, REDIS_URL=redis_url, CELERY_QUEUE=queue, MEDIA_ROOT=str(media),
-               DATABASE_URL=_database_url(connection.settings_dict))
-    log = open(tmp_path_factory.mktemp("worker") / "worker.log", "w+")
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    worker = start_worker(queue, redis_url, media, _database_url(connection.settings_dict), log_path)
+    celery_app.conf.broker_url = redis_url
+    celery_app.conf.task_default_queue = queue
+    yield worker
+    stop_worker(worker)
+
+
+def start_worker(queue: str, redis_url: str, media_root, database_url: str, log_path, **env) -> subprocess.Popen:
+    """Start ``celery worker --pool solo`` on ``queue`` and wait until it is ready (up to 60 s).
+
+    Its output goes to ``log_path``; extra keyword arguments become environment variables.
+    Raises RuntimeError with the worker's log if it exits or does not start in time.
+    """
+    env = dict(os.environ, REDIS_URL=redis_url, CELERY_QUEUE=queue, MEDIA_ROOT=str(media_root),
+               DATABASE_URL=database_url, **env)
+    log = open(log_path, "w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "attendance", "worker", "--pool", "solo", "--queues", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    celery_app.conf.broker_url = redis_url
-    celery_app.conf.task_default_queue = queue
+    worker.log = log
     _wait_for_worker(worker, log)
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    log.close()
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """Stop a worker from :func:`start_worker` (SIGTERM, then SIGKILL after 30 s)."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    worker.log.close()
 
 
 def _wait_for_worker(worker, log, timeout=60):

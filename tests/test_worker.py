@@ -1,16 +1,24 @@
 """Through a real Celery worker process and the real Redis: the acceptance run of issue 2."""
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
+from django.core.files import File
+from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
-from attendance.models import ClassPhoto, EnrolmentPhoto, SchoolClass
+from attendance import sessions
+from attendance.celery import app as celery_app
+from attendance.models import AttendanceRecord, ClassPhoto, DetectedFace, EnrolmentPhoto, SchoolClass
 from attendance.zip_enrolment import folder_to_name
 
-from .conftest import REPO
+from .conftest import REPO, _database_url, celery_broker, start_worker, stop_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -89,3 +97,52 @@ def test_classroom_benchmark_through_the_worker(celery_worker_process, classroom
         assert report["unknown_faces"] >= len(snapshot["strangers"])
     assert false_present == 0
     assert found / (found + missed) >= 0.95
+
+
+def test_worker_killed_in_the_middle_of_a_photo(classroom, users, redis_url, tmp_path, settings):
+    """SIGKILL (out of memory, a container stopped) while a class photo is being processed:
+    when a worker comes back, every photo is processed once and every record exists once."""
+    call_command("enrol", str(classroom / "enrol"), "--class", "7K", "--teacher", "teacher", "--inline")
+    celery_app.conf.task_always_eager = False  # --inline switched this process to eager mode
+    school_class = SchoolClass.objects.get(name="7K")
+    queue = f"killed-{uuid.uuid4().hex[:8]}"
+    database_url = _database_url(connection.settings_dict)
+    media = settings.MEDIA_ROOT
+    first = start_worker(queue, redis_url, media, database_url, tmp_path / "first.log")
+    class_photos = sorted((classroom / "classes").glob("*.jpg"))
+    with celery_broker(redis_url, queue):
+        handles = [open(path, "rb") for path in class_photos]
+        try:
+            session = sessions.upload_class_photos(
+                school_class, "2026-11-04", "1", [File(h, name=p.name) for h, p in zip(handles, class_photos)])
+        finally:
+            for handle in handles:
+                handle.close()
+        wait_for(lambda: session.photos.filter(status=ClassPhoto.PROCESSING).exists(), timeout=60)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        stop_worker(first)
+        interrupted = session.photos.get(status=ClassPhoto.PROCESSING)
+        assert interrupted.claimed_by.endswith(f":{first.pid}")
+
+        second = start_worker(queue, redis_url, media, database_url, tmp_path / "second.log")
+        try:
+            wait_for(lambda: not session.photos.exclude(status__in=[ClassPhoto.DONE, ClassPhoto.FAILED]).exists())
+        finally:
+            stop_worker(second)
+        second_log = (tmp_path / "second.log").read_text()
+
+    photos = {p.pk: p for p in session.photos.all()}
+    assert {p.status for p in photos.values()} == {ClassPhoto.DONE}, [p.error for p in photos.values()]
+    # The interrupted photo was claimed a second time, by the new worker; the others once.
+    assert photos.pop(interrupted.pk).attempts == 2
+    assert {p.attempts for p in photos.values()} == {1}
+    assert "re-queued 1 stalled class photos" in second_log
+    # Nothing doubled: one set of faces per photo, one record per rostered student.
+    for photo in session.photos.all():
+        boxes = list(DetectedFace.objects.filter(photo=photo).values_list("left", "top", "right", "bottom"))
+        assert boxes and len(boxes) == len(set(boxes))
+    records = AttendanceRecord.objects.filter(session=session)
+    assert records.count() == school_class.students.count() == 40
+    assert records.values("student").distinct().count() == 40
+    assert records.filter(status=AttendanceRecord.PRESENT).count() >= 30
