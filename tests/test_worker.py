@@ -146,3 +146,44 @@ def test_worker_killed_in_the_middle_of_a_photo(classroom, users, redis_url, tmp
     assert records.count() == school_class.students.count() == 40
     assert records.values("student").distinct().count() == 40
     assert records.filter(status=AttendanceRecord.PRESENT).count() >= 30
+
+
+def test_two_workers_on_the_same_photo_uploaded_twice(classroom, users, redis_url, tmp_path, settings):
+    """The same class photo uploaded twice in one session, and a second photo holding many of
+    the same students, processed at the same time by two worker processes: each student has
+    one record, and is matched by one face only (the other copy says "matched in another photo")."""
+    call_command("enrol", str(classroom / "enrol"), "--class", "7D", "--teacher", "teacher", "--inline")
+    celery_app.conf.task_always_eager = False  # --inline switched this process to eager mode
+    school_class = SchoolClass.objects.get(name="7D")
+    queue = f"twice-{uuid.uuid4().hex[:8]}"
+    database_url = _database_url(connection.settings_dict)
+    workers = [start_worker(queue, redis_url, settings.MEDIA_ROOT, database_url, tmp_path / f"{n}.log")
+               for n in range(2)]
+    try:
+        with celery_broker(redis_url, queue):
+            paths = [classroom / "classes" / "0.jpg", classroom / "classes" / "0.jpg", classroom / "classes" / "1.jpg"]
+            handles = [open(path, "rb") for path in paths]
+            try:
+                session = sessions.upload_class_photos(
+                    school_class, "2026-11-05", "1", [File(h, name="class.jpg") for h in handles])
+            finally:
+                for handle in handles:
+                    handle.close()
+            wait_for(lambda: not session.photos.exclude(status__in=[ClassPhoto.DONE, ClassPhoto.FAILED]).exists())
+    finally:
+        for worker in workers:
+            stop_worker(worker)
+    assert set(session.photos.values_list("status", flat=True)) == {ClassPhoto.DONE}
+    # Both workers took part.
+    assert len(set(session.photos.values_list("claimed_by", flat=True))) == 2
+    records = AttendanceRecord.objects.filter(session=session)
+    assert records.count() == records.values("student").distinct().count() == 40
+    matched = DetectedFace.objects.filter(photo__session=session, decision=DetectedFace.MATCHED)
+    assert matched.count() == matched.values("student").distinct().count() > 0
+    first, copy, _ = session.photos.order_by("pk")
+    assert first.faces.count() == copy.faces.count()
+    # A student matched in one copy is a repeat (not a second match, not a review) in the other.
+    assert copy.faces.filter(decision=DetectedFace.REPEAT).exists() or first.faces.filter(
+        decision=DetectedFace.REPEAT).exists()
+    assert records.filter(status=AttendanceRecord.PRESENT).count() == len(
+        {f.final_student_id for f in DetectedFace.objects.filter(photo__session=session)} - {None})
