@@ -129,3 +129,29 @@ class TestDuplicateDelivery:
         faces = list(stored.faces.values_list("pk", flat=True))
         assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         assert list(stored.faces.values_list("pk", flat=True)) == faces
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_is_sent_only_after_the_upload_commits(users, photo, redis_url, settings):
+    """An upload that fails half way (the connection drops while the second photo is read)
+    is rolled back: no photo, no file and no task. A committed upload sends one task per photo."""
+    school_class = make_class(users["teacher"], "7A")
+    before = media_files(settings)
+    queue = f"commit-{uuid.uuid4().hex[:8]}"
+
+    def photos_then_a_dropped_connection():
+        yield SimpleUploadedFile("1.jpg", photo("groups/obama_and_biden.jpg").read_bytes())
+        raise ConnectionResetError("client went away during the upload")
+
+    with celery_broker(redis_url, queue):
+        with pytest.raises(ConnectionResetError):
+            sessions.upload_class_photos(school_class, datetime.date(2026, 11, 3), "1",
+                                         photos_then_a_dropped_connection())
+        assert _redis_client(redis_url).llen(queue) == 0
+        assert not ClassSession.objects.exists() and not ClassPhoto.objects.exists()
+        assert media_files(settings) == before
+
+        files = [SimpleUploadedFile(f"{n}.jpg", photo("groups/obama_and_biden.jpg").read_bytes()) for n in (1, 2)]
+        session = sessions.upload_class_photos(school_class, datetime.date(2026, 11, 3), "1", files)
+        assert _redis_client(redis_url).llen(queue) == 2 == session.photos.count()
+        _redis_client(redis_url).delete(queue)
