@@ -149,7 +149,9 @@ def encode_enrolment_photo(photo_id: int) -> str:
         # Conditional update: only the first run to finish writes its result.
         EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
-             fields.get("failure_reason", ""))
+             fields.get("failure_reason", ""),
+             extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
+                    "error": fields.get("failure_reason", "")})
     return fields["status"]
 
 

@@ -80,7 +80,8 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
         ClassPhoto.objects.filter(pk=photo_id).update(
             status=ClassPhoto.FAILED, error=str(exc), processed_at=timezone.now()
         )
-        log.info("class photo %s failed: %s", photo_id, exc)
+        log.info("class photo %s of session %s failed: %s", photo_id, photo.session_id, exc,
+                 extra={"photo": photo_id, "session": photo.session_id, "error": str(exc)})
         return ClassPhoto.FAILED
 
     database_started = time.perf_counter()

@@ -1,8 +1,13 @@
-"""Operations: the health endpoint and processing failed photos again from the admin."""
+"""Operations: the health endpoint, structured logs and processing failed photos again from the admin."""
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.urls import reverse
 
-from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
+from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, Student
 from attendance.recognition import process_class_photo
 
 from .conftest import celery_broker
@@ -75,3 +80,30 @@ def test_school_admin_sees_the_register_in_the_admin_but_cannot_edit_or_delete_i
     assert client.get(reverse("admin:attendance_attendancerecord_changelist")).status_code == 200
     assert client.get(reverse("admin:attendance_attendancerecord_add")).status_code == 403
     assert client.get(reverse("admin:attendance_classphoto_add")).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_photo_is_logged_as_one_json_line_with_its_figures(users, photo, settings, tmp_path):
+    """LOG_FORMAT=json: a log collector gets session, faces found, matched and seconds per photo."""
+    from django.db import connection
+
+    from .conftest import REPO, _database_url
+
+    make_class(users["teacher"], "7A")
+    broken = tmp_path / "cut_short.jpg"  # a valid start, then the upload was cut off
+    broken.write_bytes(photo("groups/obama_and_biden.jpg").read_bytes()[:20000])
+    env = dict(os.environ, LOG_FORMAT="json", DATABASE_URL=_database_url(connection.settings_dict),
+               MEDIA_ROOT=str(settings.MEDIA_ROOT))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "take_attendance", "--class", "7A", "--date", "2026-11-03", "--inline",
+         str(photo("groups/obama_and_biden.jpg")), str(broken)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    entries = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert entries, result.stderr
+    session = ClassSession.objects.get()
+    done = next(e for e in entries if "faces" in e)
+    assert done["session"] == session.pk and done["matched"] == 0  # nobody is enrolled
+    assert done["faces"] == DetectedFace.objects.filter(photo_id=done["photo"]).count() >= 2
+    assert done["levelname"] == "INFO" and done["seconds"]["detection"] > 0 and done["seconds"]["descriptors"] > 0
+    failed = next(e for e in entries if "error" in e)
+    assert failed["session"] == session.pk and "incomplete" in failed["error"]
