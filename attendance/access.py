@@ -1,7 +1,11 @@
 """Who may see what. Every view gets its objects through these helpers.
 
-Roles for now: a school admin is a staff user and sees everything; a teacher sees
-the classes they teach, those classes' students, sessions and photos.
+Roles:
+- school admin: a staff user; sees and does everything.
+- teacher: any other signed-in user; sees the classes they teach, those classes'
+  students, sessions, photos and reports.
+- office staff: a member of the "Office staff" group; reads every class's reports
+  and CSV downloads, never a photo, a face or a session page.
 """
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -10,8 +14,25 @@ from django.shortcuts import get_object_or_404
 from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
 
 
+#: The Django auth group of read-only office staff (created by migration 0002).
+OFFICE_STAFF_GROUP = "Office staff"
+
+
 def is_school_admin(user) -> bool:
     return user.is_authenticated and user.is_active and user.is_staff
+
+
+def is_office_staff(user) -> bool:
+    """True for a signed-in member of the "Office staff" group (who is not a school admin)."""
+    return (user.is_authenticated and user.is_active and not user.is_staff
+            and user.groups.filter(name=OFFICE_STAFF_GROUP).exists())
+
+
+def role(user) -> str:
+    """"admin", "office" or "teacher": what the pages offer the user."""
+    if is_school_admin(user):
+        return "admin"
+    return "office" if is_office_staff(user) else "teacher"
 
 
 def require_school_admin(user) -> None:
@@ -21,9 +42,33 @@ def require_school_admin(user) -> None:
 
 
 def visible_classes(user) -> QuerySet:
+    """Classes whose photos and sessions the user may see: all for an admin, else those taught."""
     if is_school_admin(user):
         return SchoolClass.objects.all()
     return SchoolClass.objects.filter(teacher=user)
+
+
+def report_classes(user) -> QuerySet:
+    """Classes whose reports the user may read: all for admins and office staff."""
+    if is_school_admin(user) or is_office_staff(user):
+        return SchoolClass.objects.all()
+    return SchoolClass.objects.filter(teacher=user)
+
+
+def get_class_for_report(user, class_id: int) -> SchoolClass:
+    """The class, if the user may read its report; else 404 or PermissionDenied."""
+    school_class = get_object_or_404(SchoolClass, pk=class_id)
+    if not report_classes(user).filter(pk=school_class.pk).exists():
+        raise PermissionDenied("You do not teach this class.")
+    return school_class
+
+
+def get_student_for_report(user, student_id: int) -> Student:
+    """The student, if the user may read their attendance history; else 404 or PermissionDenied."""
+    student = get_object_or_404(Student, pk=student_id)
+    if not student.classes.filter(pk__in=report_classes(user)).exists():
+        raise PermissionDenied("This student is not in a class you teach.")
+    return student
 
 
 def get_class(user, class_id: int) -> SchoolClass:

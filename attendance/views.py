@@ -37,7 +37,7 @@ from .zip_enrolment import ZipEnrolmentError
 
 @login_required
 def home(request):
-    classes = access.visible_classes(request.user).select_related("teacher")
+    classes = access.report_classes(request.user).select_related("teacher")
     return render(request, "attendance/home.html", {"classes": classes})
 
 
@@ -289,7 +289,7 @@ def _upright_jpeg(field_file, max_side: int):
 
 @login_required
 def class_report(request, class_id):
-    school_class = access.get_class(request.user, class_id)
+    school_class = access.get_class_for_report(request.user, class_id)
     report_sessions, rows = reports.class_report(school_class)
     return render(
         request, "attendance/class_report.html",
@@ -299,7 +299,7 @@ def class_report(request, class_id):
 
 @login_required
 def class_report_csv(request, class_id):
-    school_class = access.get_class(request.user, class_id)
+    school_class = access.get_class_for_report(request.user, class_id)
     out = io.StringIO()
     reports.write_class_csv(out, school_class)
     return _csv_response(out.getvalue(), f"attendance-{slugify(school_class.name) or school_class.pk}.csv")
@@ -307,9 +307,9 @@ def class_report_csv(request, class_id):
 
 @login_required
 def student_report_csv(request, student_id):
-    student = access.get_student(request.user, student_id)
+    student = access.get_student_for_report(request.user, student_id)
     out = io.StringIO()
-    reports.write_student_csv(out, student, reports.student_history(student, access.visible_classes(request.user)))
+    reports.write_student_csv(out, student, reports.student_history(student, access.report_classes(request.user)))
     return _csv_response(out.getvalue(), f"attendance-{slugify(student.name) or student.pk}.csv")
 
 

@@ -34,6 +34,12 @@ def _session_media_root(tmp_path_factory) -> Path:
     return _MEDIA["root"]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's real hasher costs ~0.3 s per user; tests make several users each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """../shared/faces; tests needing real photos skip when it is absent."""
@@ -204,12 +210,20 @@ def _wait_for_worker(worker, log, timeout=60):
 
 @pytest.fixture
 def users(db, django_user_model):
-    """A school admin, a teacher and a teacher of another class."""
+    """A school admin, a teacher, a teacher of another class and read-only office staff."""
+    from django.contrib.auth.models import Group
+
+    from attendance.access import OFFICE_STAFF_GROUP
+
     make = django_user_model.objects.create_user
+    office = make("office", password="pw-office-1")
+    # The group comes from a migration, but transactional tests empty every table.
+    office.groups.add(Group.objects.get_or_create(name=OFFICE_STAFF_GROUP)[0])
     return {
         "admin": make("admin", password="pw-admin-1", is_staff=True),
         "teacher": make("teacher", password="pw-teacher-1"),
         "other_teacher": make("other", password="pw-other-1"),
+        "office": office,
     }
 
 

@@ -1,0 +1,145 @@
+"""Who may open what: every URL of the app, tried as anonymous, as each role and as a
+teacher of another class (issue 7's access table)."""
+import numpy as np
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from attendance.models import ClassSession, DetectedFace, EnrolmentPhoto, Student, descriptor_to_bytes
+
+from .factories import class_photo, enrolment_photo, make_class
+
+ROLES = ["anonymous", "admin", "teacher", "other_teacher", "office"]
+LOGIN = 302  # anonymous visitors are sent to the sign-in page
+
+
+def expect(admin, teacher, other_teacher, office, anonymous=LOGIN):
+    return {"anonymous": anonymous, "admin": admin, "teacher": teacher, "other_teacher": other_teacher,
+            "office": office}
+
+
+#: url name -> (method, POST data, expected status for each role). "other_teacher" teaches
+#: another class; "office" is read-only office staff (reports, never photos).
+TABLE = {
+    "home": ("get", None, expect(200, 200, 200, 200)),
+    "class_create": ("get", None, expect(200, 403, 403, 403)),
+    "class_detail": ("get", None, expect(200, 200, 403, 403)),
+    "student_enrol": ("post", {}, expect(400, 403, 403, 403)),
+    "roster_zip": ("post", {}, expect(400, 403, 403, 403)),
+    "session_upload": ("get", None, expect(200, 200, 403, 403)),
+    "class_report": ("get", None, expect(200, 200, 403, 200)),
+    "class_report_csv": ("get", None, expect(200, 200, 403, 200)),
+    "student_detail": ("get", None, expect(200, 200, 403, 403)),
+    "student_report_csv": ("get", None, expect(200, 200, 403, 200)),
+    "session_detail": ("get", None, expect(200, 200, 403, 403)),
+    "session_status": ("get", None, expect(200, 200, 403, 403)),
+    "session_review": ("get", None, expect(200, 200, 403, 403)),
+    "record_set": ("post", {"status": "absent"}, expect(302, 302, 403, 403)),
+    "face_review": ("post", {}, expect(302, 302, 403, 403)),
+    "face_crop": ("get", None, expect(200, 200, 403, 403)),
+    "enrolment_photo_resolve": ("post", {}, expect(400, 403, 403, 403)),
+    "class_photo_image": ("get", None, expect(200, 200, 403, 403)),
+    "enrolment_photo_image": ("get", None, expect(200, 200, 403, 403)),
+    "password_change": ("get", None, expect(200, 200, 200, 200)),
+    # Public by design: the sign-in page, signing out and the health check (which names
+    # no addresses; 503 here, as no worker runs).
+    "login": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
+    "logout": ("post", {}, expect(302, 302, 302, 302, anonymous=302)),
+    "health": ("get", None, expect(503, 503, 503, 503, anonymous=503)),
+}
+
+
+def app_url_names() -> set[str]:
+    """Every named URL of the app, the admin site's aside."""
+    names = set()
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLPattern) and entry.name:
+            names.add(entry.name)
+        elif isinstance(entry, URLResolver) and entry.app_name != "admin":
+            raise AssertionError(f"included URLs {entry.pattern} are not in the access table")
+    return names
+
+
+def test_the_table_covers_every_url():
+    assert set(TABLE) == app_url_names()
+
+
+@pytest.fixture
+def school(users, photo):
+    """Class 7A of ``teacher`` with one enrolled student, a processed session with one face;
+    class 8B of ``other_teacher``."""
+    student = Student.objects.create(name="Barack Obama")
+    enrolled = enrolment_photo(student, photo("identities/Barack_Obama/1.jpg"), status=EnrolmentPhoto.NEEDS_REVIEW)
+    school_class = make_class(users["teacher"], "7A", students=[student])
+    make_class(users["other_teacher"], "8B")
+    session = ClassSession.objects.create(school_class=school_class, date="2026-11-03", period="1")
+    stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+    stored.status = "done"
+    stored.save()
+    face = DetectedFace.objects.create(photo=stored, left=10, top=10, right=60, bottom=60,
+                                       descriptor=descriptor_to_bytes(np.zeros(128, np.float32)),
+                                       decision=DetectedFace.UNKNOWN)
+    return {"class_id": school_class.pk, "student_id": student.pk, "session_id": session.pk, "face_id": face.pk,
+            "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk}
+
+
+def url_of(name, school) -> str:
+    kwargs = {
+        "class_detail": ["class_id"], "student_enrol": ["class_id"], "roster_zip": ["class_id"],
+        "session_upload": ["class_id"], "class_report": ["class_id"], "class_report_csv": ["class_id"],
+        "student_detail": ["student_id"], "student_report_csv": ["student_id"],
+        "session_detail": ["session_id"], "session_status": ["session_id"], "session_review": ["session_id"],
+        "record_set": ["session_id", "student_id"], "face_review": ["face_id"], "face_crop": ["face_id"],
+        "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
+        "enrolment_photo_image": ["photo_id"],
+    }.get(name, [])
+    values = {**school, "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
+              else school["photo_id"]}
+    return reverse(name, kwargs={key: values[key] for key in kwargs})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_access(client, users, school, name, role):
+    method, data, expected = TABLE[name]
+    if role != "anonymous":
+        client.force_login(users[role])
+    url = url_of(name, school)
+    response = client.post(url, data) if method == "post" else client.get(url)
+    assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
+    if response.status_code == LOGIN and role == "anonymous" and name not in ("logout",):
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_photo_files_have_no_public_url(client, users, school, role, settings):
+    """The files under MEDIA_ROOT are reachable only through the views above."""
+    from attendance.models import ClassPhoto
+
+    if role != "anonymous":
+        client.force_login(users[role])
+    name = ClassPhoto.objects.get().image.name
+    for url in (f"/media/{name}", f"/{name}", f"/static/../media/{name}"):
+        assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_admin_site_is_for_school_admins_only(client, users):
+    for role in ("teacher", "other_teacher", "office"):
+        client.force_login(users[role])
+        assert client.get(reverse("admin:index")).status_code == 302  # to the admin's sign-in
+    client.force_login(users["admin"])
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_office_staff_read_reports_without_photo_links(client, users, school):
+    client.force_login(users["office"])
+    home = client.get(reverse("home")).content.decode()
+    assert "7A" in home and "8B" in home and "Take attendance" not in home
+    report = client.get(reverse("class_report", args=[school["class_id"]])).content.decode()
+    assert "Barack Obama" in report
+    assert f'href="{reverse("session_detail", args=[school["session_id"]])}"' not in report
+    assert f'href="{reverse("student_detail", args=[school["student_id"]])}"' not in report
+    assert reverse("student_report_csv", args=[school["student_id"]]) in report
