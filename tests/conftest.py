@@ -144,30 +144,41 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_pat
     Yields the worker's Popen; tests that use it must commit their data
     (``django_db(transaction=True)``) so the worker can see it.
     """
-    from django.db import connection
-
     from attendance.celery import app as celery_app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     media = _session_media_root(tmp_path_factory)
-    env = dict(os.environ, REDIS_URL=redis_url, CELERY_QUEUE=queue, MEDIA_ROOT=str(media),
-               DATABASE_URL=_database_url(connection.settings_dict))
-    log = open(tmp_path_factory.mktemp("worker") / "worker.log", "w+")
+    with run_celery_worker(redis_url, queue, tmp_path_factory.mktemp("worker"), MEDIA_ROOT=str(media)) as worker:
+        celery_app.conf.broker_url = redis_url
+        celery_app.conf.task_default_queue = queue
+        yield worker
+
+
+@contextlib.contextmanager
+def run_celery_worker(redis_url: str, queue: str, log_dir: Path, **env_overrides):
+    """Start a real ``celery worker`` process on the test database, ``redis_url`` and
+    ``queue``, with ``env_overrides`` in its environment; yield its Popen once it is
+    ready, and stop it afterwards. Its log is ``log_dir/worker.log``."""
+    from django.db import connection
+
+    env = dict(os.environ, REDIS_URL=redis_url, CELERY_QUEUE=queue,
+               DATABASE_URL=_database_url(connection.settings_dict), **env_overrides)
+    log = open(log_dir / "worker.log", "w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "attendance", "worker", "--pool", "solo", "--queues", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    celery_app.conf.broker_url = redis_url
-    celery_app.conf.task_default_queue = queue
-    _wait_for_worker(worker, log)
-    yield worker
-    worker.terminate()
     try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    log.close()
+        _wait_for_worker(worker, log)
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
 
 
 def _wait_for_worker(worker, log, timeout=60):
