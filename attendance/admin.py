@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from . import access, enrolment, recognition
 from .job_queue import QueueUnavailable, ensure_queue_reachable
@@ -85,9 +87,19 @@ class ClassPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.Mode
 
     list_display = ["id", "session", "status", "error", "attempts", "uploaded_at", "processed_at"]
     list_filter = ["status"]
-    readonly_fields = ["image"]
+    # Not the file field itself: the admin would link it to the storage's own URL (a
+    # signed link straight to the bucket with S3), past the view that checks permissions.
+    exclude = ["image"]
+    readonly_fields = ["photo"]
     actions = ["process_again"]
     retry = staticmethod(recognition.retry_failed_photos)
+
+    @admin.display(description="Photo")
+    def photo(self, obj):
+        """A link to the photo through the app's permission-checking view."""
+        if not obj.image:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("class_photo_image", args=[obj.pk]), obj.image.name)
 
 
 @admin.register(EnrolmentPhoto)

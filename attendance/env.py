@@ -35,3 +35,70 @@ def _env_number(name, default, cast, description):
         return cast(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be {description}, not {value!r}") from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """The variable's value, which must be one of ``choices``; ``default`` when unset or empty."""
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+#: Seconds boto3 waits to connect to the photo store and for its answer, and how many
+#: times it tries: an unreachable store fails an upload in seconds, not minutes.
+S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT, S3_MAX_ATTEMPTS = 5, 60, 3
+
+
+def photo_storage() -> dict:
+    """``STORAGES["default"]`` for the photos, read from the environment.
+
+    ``S3_BUCKET`` unset: files under ``MEDIA_ROOT`` (Django's ``FileSystemStorage``).
+    Set: objects in that bucket of an S3-compatible store (django-storages' ``S3Storage``),
+    so web and worker hosts share the photos without a shared folder:
+
+    * ``S3_ENDPOINT_URL``: the store's address, e.g. ``https://minio.school.lan:9000``
+      (unset: AWS S3);
+    * ``S3_REGION``: the bucket's region (unset: boto3's default);
+    * ``S3_ADDRESSING_STYLE``: ``path``, ``virtual`` or ``auto`` (default ``path`` with an
+      endpoint, as MinIO and most S3-compatible stores need, else ``auto``);
+    * ``S3_DEFAULT_ACL``: ``private`` (default) or ``bucket-owner-full-control``, or
+      ``none`` to send no ACL (AWS buckets whose ACLs are disabled, private anyway).
+      Public ACLs are refused: photos of children are served only through views that
+      check permissions.
+
+    Credentials come from boto3's usual sources: ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``, or the host's role.
+    """
+    bucket = env_str("S3_BUCKET")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    from botocore.config import Config
+
+    endpoint_url = env_str("S3_ENDPOINT_URL") or None
+    if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"S3_ENDPOINT_URL must start with http:// or https://, not {endpoint_url!r}")
+    addressing_style = env_choice("S3_ADDRESSING_STYLE", "path" if endpoint_url else "auto",
+                                  ("path", "virtual", "auto"))
+    acl = env_choice("S3_DEFAULT_ACL", "private", ("private", "bucket-owner-full-control", "none"))
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "region_name": env_str("S3_REGION") or None,
+            "default_acl": None if acl == "none" else acl,
+            # The app never links to a stored photo (views read it with .open() and check
+            # permissions); were a URL asked for, it would be signed and short-lived, not public.
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # Names are generated (uuid); never replace an existing photo all the same.
+            "file_overwrite": False,
+            "client_config": Config(
+                s3={"addressing_style": addressing_style},
+                connect_timeout=S3_CONNECT_TIMEOUT,
+                read_timeout=S3_READ_TIMEOUT,
+                retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            ),
+        },
+    }

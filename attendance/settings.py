@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_str
+from .env import env_bool, env_float, env_int, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -89,9 +89,16 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# Photos of children: stored under MEDIA_ROOT with generated names and served only
-# through views that check permissions, never from a public MEDIA_URL.
+# Photos of children: stored with generated names and served only through views that
+# check permissions (read with the storage's .open()), never from a public URL. By
+# default files under MEDIA_ROOT; with S3_BUCKET set, private objects in that bucket of an
+# S3-compatible store, shared by web and worker hosts (attendance/env.py photo_storage,
+# docs/deployment.md).
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": photo_storage(),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

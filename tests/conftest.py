@@ -195,6 +195,22 @@ def stop_worker(worker: subprocess.Popen) -> None:
     worker.log.close()
 
 
+@contextlib.contextmanager
+def run_celery_worker(redis_url: str, queue: str, log_dir: Path, **env_overrides):
+    """:func:`start_worker` on the test database as a context manager: yields the worker's
+    Popen once it is ready and stops it afterwards. ``MEDIA_ROOT`` defaults to the tests'."""
+    from django.conf import settings
+    from django.db import connection
+
+    media_root = env_overrides.pop("MEDIA_ROOT", settings.MEDIA_ROOT)
+    worker = start_worker(queue, redis_url, media_root, _database_url(connection.settings_dict),
+                          log_dir / "worker.log", **env_overrides)
+    try:
+        yield worker
+    finally:
+        stop_worker(worker)
+
+
 def _wait_for_worker(worker, log, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
