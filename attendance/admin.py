@@ -29,8 +29,19 @@ class SchoolAdminPermissions:
     has_delete_permission = has_view_permission
 
 
+class DeletesTheirRecords:
+    """Deleting a student, class or session deletes its attendance records with it. The
+    records' own admin allows no deletion one by one, which Django's delete page would
+    otherwise count as a missing permission and refuse the whole deletion."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(AttendanceRecord._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+
 @admin.register(SchoolClass)
-class SchoolClassAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["name", "teacher"]
     filter_horizontal = ["students"]
 
@@ -44,14 +55,14 @@ class EnrolmentPhotoInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+class StudentAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [EnrolmentPhotoInline]
 
 
 @admin.register(ClassSession)
-class ClassSessionAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+class ClassSessionAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["school_class", "date", "period"]
     list_filter = ["school_class", "date"]
 

@@ -107,3 +107,34 @@ def test_each_photo_is_logged_as_one_json_line_with_its_figures(users, photo, se
     assert done["levelname"] == "INFO" and done["seconds"]["detection"] > 0 and done["seconds"]["descriptors"] > 0
     failed = next(e for e in entries if "error" in e)
     assert failed["session"] == session.pk and "incomplete" in failed["error"]
+
+
+@pytest.mark.django_db
+def test_school_admin_deletes_a_student_with_records_and_photos_in_the_admin(client, users, photo):
+    """The right to erasure from the admin: the student, their records, their enrolment
+    photos (rows and files) and their faces' descriptors all go."""
+    import datetime
+    import os
+
+    import numpy as np
+
+    from attendance.models import AttendanceRecord, DetectedFace, descriptor_to_bytes
+
+    student = Student.objects.create(name="Joe Biden")
+    enrolled = enrolment_photo(student, photo("identities/Joe_Biden/1.jpg"), status=EnrolmentPhoto.READY)
+    session = ClassSession.objects.create(school_class=make_class(users["teacher"], students=[student]),
+                                          date=datetime.date(2026, 11, 3), period="1")
+    AttendanceRecord.objects.create(session=session, student=student, status="present")
+    DetectedFace.objects.create(photo=class_photo(session, photo("groups/obama_and_biden.jpg")), left=0, top=0,
+                                right=50, bottom=50, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)),
+                                decision=DetectedFace.MATCHED, student=student)
+    path = enrolled.image.path
+    client.force_login(users["admin"])
+    url = reverse("admin:attendance_student_delete", args=[student.pk])
+    page = client.get(url).content.decode()
+    assert "Are you sure" in page and "Attendance record" in page
+    response = client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert not AttendanceRecord.objects.exists() and not DetectedFace.objects.filter(student_id=student.pk).exists()
+    assert not os.path.exists(path)
