@@ -2,12 +2,14 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import access, enrolment, recognition
+from . import access, audit, enrolment, recognition
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
     AttendanceRecord,
+    AuditEntry,
     ClassPhoto,
     ClassSession,
+    Consent,
     EnrolmentPhoto,
     SchoolClass,
     Student,
@@ -30,14 +32,33 @@ class SchoolAdminPermissions:
 
 
 class DeletesTheirRecords:
-    """Deleting a student, class or session deletes its attendance records with it. The
-    records' own admin allows no deletion one by one, which Django's delete page would
-    otherwise count as a missing permission and refuse the whole deletion."""
+    """Deleting a student, class or session deletes its attendance records (and a student's
+    consent) with it, and writes the audit log. The records' and consents' own admin allow
+    no deletion one by one, which Django's delete page would otherwise count as a missing
+    permission and refuse the whole deletion."""
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(AttendanceRecord._meta.verbose_name)
+        perms_needed.discard(Consent._meta.verbose_name)
         return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        _audit_deletion(request.user, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            _audit_deletion(request.user, obj)
+        super().delete_queryset(request, queryset)
+
+
+def _audit_deletion(user, obj) -> None:
+    details = {"name": str(obj)}
+    if isinstance(obj, Student):
+        details.update(enrolment_photos=obj.photos.count(), attendance_records=obj.attendance_records.count())
+    audit.record(user, AuditEntry.DELETED, obj, f"{obj._meta.verbose_name.capitalize()} deleted: {obj}",
+                 before=details, after=None)
 
 
 @admin.register(SchoolClass)
@@ -132,6 +153,33 @@ class AttendanceRecordAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
 
     list_display = ["session", "student", "status", "source", "machine_status", "changed_by", "updated_at"]
     list_filter = ["status", "source"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Consent)
+class ConsentAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """Consents on record; recorded and withdrawn on the student's page (which deletes the
+    photos and face data and writes the audit log)."""
+
+    list_display = ["student", "given_by", "given_on", "note", "recorded_by", "recorded_at"]
+    search_fields = ["student__name", "given_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+    """Who changed what and when: manual register changes, enrolments, consents, deletions."""
+
+    list_display = ["at", "username", "action", "summary"]
+    list_filter = ["action"]
+    search_fields = ["summary", "username"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "username", "action", "object_type", "object_id", "summary", "before", "after"]
+    exclude = ["user"]
 
     def has_delete_permission(self, request, obj=None):
         return False

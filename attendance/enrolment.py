@@ -11,9 +11,11 @@ from django.utils import timezone
 from faces.errors import ImageError
 from faces.matching import distance_matrix
 
-from . import engine
+from . import audit, engine
+from .consent import record_consent, require_consent
 from .job_queue import send_after_commit, storing_uploads
 from .models import (
+    AuditEntry,
     EnrolmentPhoto,
     SchoolClass,
     Student,
@@ -26,23 +28,31 @@ log = logging.getLogger(__name__)
 
 
 def add_enrolment_photo(student: Student, uploaded_file) -> EnrolmentPhoto:
-    """Store one enrolment photo (status pending) and queue its encoding after commit."""
+    """Store one enrolment photo (status pending) and queue its encoding after commit.
+
+    Raises:
+        ConsentMissing: the student's consent to face recognition is not recorded.
+    """
     from .tasks import encode_enrolment_photo_task
 
+    require_consent(student)
     photo = EnrolmentPhoto.objects.create(student=student, image=uploaded_file)
     send_after_commit(encode_enrolment_photo_task, photo.pk)
     return photo
 
 
-def add_enrolment_photos(student: Student, photo_files) -> list[EnrolmentPhoto]:
+def add_enrolment_photos(student: Student, photo_files, user=None) -> list[EnrolmentPhoto]:
     """Store several enrolment photos of a student and queue them. All or nothing.
 
     Raises:
+        ConsentMissing: the student's consent is not recorded; nothing was saved.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
     with storing_uploads() as stored:
         for photo_file in photo_files:
             stored.append(add_enrolment_photo(student, photo_file))
+        audit.record(user, AuditEntry.PHOTOS_ADDED, student, f"{len(stored)} enrolment photo(s) added for {student.name}",
+                     after={"photos": [p.pk for p in stored]})
     return stored
 
 
@@ -76,28 +86,43 @@ def retry_failed_enrolment_photos(photo_ids) -> int:
     return len(photos)
 
 
-def enrol_student(school_class: SchoolClass, name: str, photo_files) -> Student:
-    """Create a student on a class roster with their enrolment photos (queued for encoding).
+def enrol_student(school_class: SchoolClass, name: str, photo_files, consent: dict | None = None,
+                  user=None) -> Student:
+    """Create a student on a class roster, with their consent (``given_by``, ``given_on``,
+    ``note``, see ``consent.record_consent``) and enrolment photos (queued for encoding).
+    Without consent the student joins the roster with no photo, registered by hand.
 
-    All or nothing: on any error no student, photo or file is kept.
+    All or nothing: on any error no student, consent, photo or file is kept.
 
     Raises:
+        ConsentMissing: photos were given without consent; nothing was saved.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
     with storing_uploads() as stored:
         student = Student.objects.create(name=name)
         school_class.students.add(student)
+        if consent:
+            record_consent(student, user=user, **consent)
         for photo_file in photo_files:
             stored.append(add_enrolment_photo(student, photo_file))
+        audit.record(user, AuditEntry.STUDENT_ENROLLED, student,
+                     f"{name} added to {school_class.name} with {len(stored)} enrolment photo(s)",
+                     after={"name": name, "class": school_class.name, "photos": len(stored),
+                            "consent": bool(consent)})
     return student
 
 
-def roster_student(school_class: SchoolClass, name: str) -> Student:
-    """The student of that name on the class roster, created and added if absent."""
+def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None) -> Student:
+    """The student of that name on the class roster, created and added if absent. A new
+    student, or one without consent, gets ``consent`` recorded when it is given."""
     student = school_class.students.filter(name=name).first()
     if student is None:
         student = Student.objects.create(name=name)
         school_class.students.add(student)
+        audit.record(user, AuditEntry.STUDENT_ENROLLED, student, f"{name} added to {school_class.name}",
+                     after={"name": name, "class": school_class.name})
+    if consent and not hasattr(student, "consent"):
+        record_consent(student, user=user, **consent)
     return student
 
 
@@ -187,12 +212,16 @@ def nearest_other_student(descriptor, student_id: int):
 
 
 @transaction.atomic
-def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> bool:
+def resolve_duplicate(photo: EnrolmentPhoto, keep: bool, user=None) -> bool:
     """An admin's decision on a photo flagged as looking like another student: keep it
     (they are different people) or delete it. False when the photo was not waiting for
     that decision (nothing changed)."""
     if photo.status != EnrolmentPhoto.NEEDS_REVIEW:
         return False
+    other = photo.duplicate_of.name if photo.duplicate_of else "another student"
+    audit.record(user, AuditEntry.DUPLICATE_RESOLVED, photo,
+                 f"Photo {photo.pk} of {photo.student.name}, like {other}: {'kept' if keep else 'deleted'}",
+                 before={"status": photo.status}, after={"status": EnrolmentPhoto.READY} if keep else None)
     if keep:
         photo.status, photo.failure_code, photo.failure_reason = EnrolmentPhoto.READY, "", ""
         photo.save(update_fields=["status", "failure_code", "failure_reason"])
@@ -201,21 +230,25 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool) -> bool:
     return True
 
 
-def enrol_from_zip(school_class: SchoolClass, archive) -> list[Student]:
+def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> list[Student]:
     """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
 
-    Students already on the roster under the same name get the photos added. All or
-    nothing: if any part of the archive is refused, no student, photo or file is kept.
+    Students already on the roster under the same name get the photos added; ``consent``
+    (the admin's statement that consent is on file for every student of the zip) is
+    recorded for those without. All or nothing: if any part of the archive is refused,
+    no student, photo or file is kept.
 
     Raises:
         ZipEnrolmentError: the archive is not usable (the message says why).
+        ConsentMissing: a student of the zip has no consent recorded and none was given.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
     students = {}
     with storing_uploads() as stored:
         for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                        check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-            student = students.get(item.student_name) or roster_student(school_class, item.student_name)
+            student = students.get(item.student_name) or roster_student(school_class, item.student_name,
+                                                                        consent, user)
             students[item.student_name] = student
             stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
     return list(students.values())

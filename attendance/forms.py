@@ -64,21 +64,79 @@ def _person_name(user) -> str:
     return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
-class StudentEnrolForm(forms.Form):
+class ConsentForm(forms.Form):
+    """Consent to face recognition: who gave it, the date on the form, where it is kept."""
+
+    given_by = forms.CharField(max_length=150, label="Consent given by",
+                               help_text="The parent or guardian who signed (or the student, where the law allows).")
+    given_on = forms.DateField(label="Date on the consent form",
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    note = forms.CharField(max_length=300, label="Where the signed form is kept",
+                           help_text="E.g. “Office file 2026/27, form 14”.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["given_on"].initial = timezone.localdate()
+
+    def consent(self) -> dict:
+        """The cleaned consent, as ``consent.record_consent`` takes it."""
+        return {key: self.cleaned_data[key] for key in ("given_by", "given_on", "note")}
+
+
+class StudentEnrolForm(ConsentForm):
+    """A new student: photos only with consent; without photos the student is added to the
+    roster and registered by hand."""
+
     name = forms.CharField(max_length=150, label="Student's full name")
-    photos = PhotosField(label="Enrolment photos", help_text="One or more photos of the student alone, face visible.")
+    photos = PhotosField(label="Enrolment photos", required=False,
+                         help_text="One or more photos of the student alone, face visible. Leave empty to add "
+                                   "the student without face recognition (registered by hand).")
+    field_order = ["name", "photos", "given_by", "given_on", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in ("given_by", "given_on", "note"):
+            self.fields[key].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("photos"):
+            for key in ("given_by", "given_on", "note"):
+                if not cleaned.get(key) and key not in self.errors:
+                    self.add_error(key, "Needed with photos: a student is enrolled for face recognition only "
+                                        "with recorded consent.")
+        return cleaned
+
+    def consent(self) -> dict | None:
+        return super().consent() if self.cleaned_data.get("photos") else None
 
 
 class EnrolmentPhotosForm(forms.Form):
     photos = PhotosField(label="Add photos")
 
 
-class ZipEnrolForm(forms.Form):
+class WithdrawConsentForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="Delete this student's photos and face data now; they will be registered by hand",
+        error_messages={"required": "Tick the box to confirm: the photos and face data are deleted at once."})
+
+
+class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
         help_text="One folder per student, named after the student, holding their photos.",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
+    consent_on_file = forms.BooleanField(
+        label="Consent to face recognition is on file for every student in this zip",
+        error_messages={"required": "Students are enrolled for face recognition only with recorded consent: "
+                                    "confirm it is on file for every student in the zip."})
+    field_order = ["archive", "consent_on_file", "given_by", "given_on", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["given_by"].initial = "Parent or guardian"
+        self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet."
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]

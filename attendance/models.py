@@ -276,3 +276,57 @@ def _delete_photo_file(sender, instance, **kwargs):
     # outlives its database row.
     if instance.image:
         instance.image.storage.delete(instance.image.name)
+
+
+class Consent(models.Model):
+    """Consent to face recognition for one student: without it the student is not enrolled
+    (no photo, no descriptor) and is registered by hand. Withdrawing it deletes the row
+    together with the student's photos and descriptors (``consent.withdraw_consent``)."""
+
+    student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
+    given_by = models.CharField(max_length=150, help_text="Who gave consent: the parent or guardian, or the student.")
+    given_on = models.DateField(help_text="The date on the consent form.")
+    note = models.CharField(max_length=300, help_text="Where the signed form is kept, or how consent was given.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Consent for {self.student} given by {self.given_by} on {self.given_on}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, with the values before and after: every manual change to the
+    register, every enrolment, consent and deletion. Kept when the user or the student
+    is deleted (no foreign key to the student; the user's name is copied)."""
+
+    RECORD_CHANGED = "record_changed"
+    FACE_REVIEWED = "face_reviewed"
+    STUDENT_ENROLLED = "student_enrolled"
+    PHOTOS_ADDED = "photos_added"
+    DUPLICATE_RESOLVED = "duplicate_resolved"
+    CONSENT_RECORDED = "consent_recorded"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DELETED = "deleted"
+    ACTION_CHOICES = [
+        (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
+        (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
+        (DUPLICATE_RESOLVED, "Look-alike photo decided"), (CONSENT_RECORDED, "Consent recorded"),
+        (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
+    ]
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
+    action = models.CharField(max_length=20, choices=ACTION_CHOICES)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50, blank=True)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"

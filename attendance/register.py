@@ -4,9 +4,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import engine
+from . import audit, engine
 from .models import (
     AttendanceRecord,
+    AuditEntry,
     ClassPhoto,
     ClassSession,
     DetectedFace,
@@ -128,12 +129,25 @@ def set_record(session: ClassSession, student, status: str, user, photo_status: 
     record = AttendanceRecord.objects.filter(session=session, student=student).first()
     now = timezone.now()
     if record is None:
-        return AttendanceRecord.objects.create(session=session, student=student, status=status, machine_status=photo_status,
-                                               source=AttendanceRecord.MANUAL, changed_by=user, changed_at=now)
+        record = AttendanceRecord.objects.create(session=session, student=student, status=status,
+                                                 machine_status=photo_status, source=AttendanceRecord.MANUAL,
+                                                 changed_by=user, changed_at=now)
+        _audit_change(record, None, user)
+        return record
     if record.source == AttendanceRecord.PHOTO:
         record.machine_status = photo_status or record.status
     if record.source == AttendanceRecord.MANUAL and record.status == status:
         return record
+    before = {"status": record.status, "source": record.source}
     record.status, record.source, record.changed_by, record.changed_at = status, AttendanceRecord.MANUAL, user, now
     record.save()
+    _audit_change(record, before, user)
     return record
+
+
+def _audit_change(record: AttendanceRecord, before: dict | None, user) -> None:
+    session = record.session
+    audit.record(user, AuditEntry.RECORD_CHANGED, record,
+                 f"{record.student.name} marked {record.status} in {session.school_class.name} on "
+                 f"{session.date} ({session.period})",
+                 before=before, after={"status": record.status, "source": record.source})

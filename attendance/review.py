@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from faces import images
 
-from . import engine
+from . import audit, engine
+from .consent import has_consent
 from .enrolment import add_enrolment_photo
-from .models import AttendanceRecord, ClassSession, DetectedFace, Student
+from .models import AttendanceRecord, AuditEntry, ClassSession, DetectedFace, Student
 from .register import match_session, present_student_ids, set_record
 
 
@@ -42,6 +43,9 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
     if add_to_enrolment and student is not None and face.width < settings.ENROLMENT_MIN_FACE_PX:
         raise ReviewError(f"The face is only {face.width} pixels wide: too small for an enrolment photo. "
                           "Save it again without “Also add this face”.")
+    if add_to_enrolment and student is not None and not has_consent(student):
+        raise ReviewError(f"No consent to face recognition is recorded for {student.name}, so the face cannot be "
+                          "added to their enrolment. Save it again without “Also add this face”.")
     if student is not None:
         if not session.school_class.students.filter(pk=student.pk).exists():
             raise ReviewError(f"{student.name} is not on this class's roster.")
@@ -54,7 +58,15 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
         face.review_action = DetectedFace.CONFIRMED
     else:
         face.review_action = DetectedFace.REASSIGNED
+    before_review = {"decision": face.decision, "student": face.student.name if face.student else None,
+                     "review": face.review_action or None,
+                     "reviewed_student": face.reviewed_student.name if face.reviewed_student else None}
     face.reviewed_student, face.reviewed_by, face.reviewed_at = student, user, timezone.now()
+    audit.record(user, AuditEntry.FACE_REVIEWED, face,
+                 f"Face {face.pk} in {session.school_class.name} on {session.date}: "
+                 f"{student.name if student else 'not a student'}",
+                 before=before_review,
+                 after={"review": face.review_action, "reviewed_student": student.name if student else None})
     before = present_student_ids(session)
     photo_said = dict(session.records.filter(source=AttendanceRecord.PHOTO).values_list("student_id", "status"))
     face.save(update_fields=["review_action", "reviewed_student", "reviewed_by", "reviewed_at"])

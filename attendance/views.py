@@ -13,6 +13,7 @@ from faces import images
 from faces.errors import ImageError
 
 from . import access, engine, register, reports, review, sessions
+from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
     add_enrolment_photos,
@@ -22,12 +23,14 @@ from .enrolment import (
 )
 from .forms import (
     ClassPhotoUploadForm,
+    ConsentForm,
     DuplicateDecisionForm,
     EnrolmentPhotosForm,
     FaceReviewForm,
     RecordStatusForm,
     SchoolClassForm,
     StudentEnrolForm,
+    WithdrawConsentForm,
     ZipEnrolForm,
 )
 from .job_queue import QueueUnavailable
@@ -67,11 +70,15 @@ def student_enrol(request, class_id):
     if not form.is_valid():
         return _class_page_with_errors(request, school_class, enrol_form=form)
     try:
-        student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"])
+        student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"],
+                                consent=form.consent(), user=request.user)
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, enrol_form=form)
-    messages.success(request, f"{student.name} added; their photos are being processed.")
+    if form.cleaned_data["photos"]:
+        messages.success(request, f"{student.name} added; their photos are being processed.")
+    else:
+        messages.success(request, f"{student.name} added without face recognition: registered by hand.")
     return redirect("class_detail", school_class.pk)
 
 
@@ -84,7 +91,8 @@ def roster_zip(request, class_id):
     if not form.is_valid():
         return _class_page_with_errors(request, school_class, zip_form=form)
     try:
-        students = enrol_from_zip(school_class, form.cleaned_data["archive"])
+        students = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
+                                  user=request.user)
     except ZipEnrolmentError as exc:
         form.add_error("archive", str(exc))
         return _class_page_with_errors(request, school_class, zip_form=form)
@@ -123,21 +131,64 @@ def student_detail(request, student_id):
         access.require_school_admin(request.user)
         if form.is_valid():
             try:
-                add_enrolment_photos(student, form.cleaned_data["photos"])
+                add_enrolment_photos(student, form.cleaned_data["photos"], user=request.user)
             except QueueUnavailable as exc:
                 form.add_error(None, queue_error(exc))
+            except consents.ConsentMissing as exc:
+                form.add_error("photos", str(exc))
             else:
                 messages.success(request, "Photos added; they are being processed.")
                 return redirect("student_detail", student.pk)
-    classes = access.visible_classes(request.user)
+    return _student_page(request, student, form=form)
+
+
+def _student_page(request, student, **forms):
     context = {
         "student": student,
+        "consent": getattr(student, "consent", None) if consents.has_consent(student) else None,
         "photos": student.photos.all(),
-        "records": reports.student_history(student, classes),
+        "records": reports.student_history(student, access.visible_classes(request.user)),
         "is_admin": access.is_school_admin(request.user),
-        "form": form,
+        "form": EnrolmentPhotosForm(),
+        "consent_form": ConsentForm(),
+        "withdraw_form": WithdrawConsentForm(),
+        **forms,
     }
-    return render(request, "attendance/student_detail.html", context, status=_form_status(form))
+    return render(request, "attendance/student_detail.html", context,
+                  status=max([_form_status(form) for form in forms.values()] or [200]))
+
+
+@login_required
+@require_POST
+def consent_record(request, student_id):
+    """A school admin records (or replaces) a student's consent to face recognition."""
+    access.require_school_admin(request.user)
+    student = access.get_student(request.user, student_id)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return _student_page(request, student, consent_form=form)
+    consents.record_consent(student, user=request.user, **form.consent())
+    messages.success(request, f"Consent recorded for {student.name}; enrolment photos can now be added.")
+    return redirect("student_detail", student.pk)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request, student_id):
+    """A school admin withdraws consent: the student's photos and face data go at once."""
+    access.require_school_admin(request.user)
+    student = access.get_student(request.user, student_id)
+    form = WithdrawConsentForm(request.POST)
+    if not form.is_valid():
+        return _student_page(request, student, withdraw_form=form)
+    try:
+        deleted = consents.withdraw_consent(student, request.user)
+    except consents.ConsentMissing:
+        messages.error(request, f"No consent is recorded for {student.name}; nothing was changed.")
+    else:
+        messages.success(request, f"Consent withdrawn: {deleted} photo(s) and all face data of {student.name} "
+                                  "deleted. They are now registered by hand.")
+    return redirect("student_detail", student.pk)
 
 
 @login_required
@@ -239,7 +290,7 @@ def enrolment_photo_resolve(request, photo_id):
     form = DuplicateDecisionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Choose keep or delete.")
-    if not resolve_duplicate(photo, form.cleaned_data["keep"]):
+    if not resolve_duplicate(photo, form.cleaned_data["keep"], user=request.user):
         messages.error(request, "This photo is not waiting for a decision; nothing was changed.")
     else:
         messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")

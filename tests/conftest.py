@@ -16,6 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
 FACES_DIR = SHARED_DIR / "faces"
 CLASSROOM_TOOL = SHARED_DIR / "tools" / "make_classroom.py"
+#: The ``enrol`` command's consent options for the test photos (public LFW photos).
+CONSENT = ("--consent-note", "test photos from ../shared/faces (LFW, public)")
+#: The same consent as the enrolment forms' fields (the zip form's tick box included).
+CONSENT_FIELDS = {"given_by": "Parent or guardian", "given_on": "2026-09-01",
+                  "note": "test photos from ../shared/faces (LFW, public)", "consent_on_file": "on"}
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from django.core.management.base import CommandError
 from attendance.models import AttendanceRecord, SchoolClass
 from faces.images import READABLE_FORMATS
 
+from .conftest import CONSENT
+
 # Transactional: the commands queue tasks on commit, as they do outside tests.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +33,7 @@ def run(*args):
 
 
 def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
-    output = run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", "--inline")
+    output = run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
     assert "Barack Obama: 1 of 1 photos ready" in output
     assert "Two People: 0 of 1 photos ready; not used: This photo shows 2 faces" in output
     assert "2 of 3 students enrolled in 7A." in output
@@ -39,7 +41,7 @@ def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
 
 
 def test_take_attendance_prints_json_last(users, enrol_dir, photo):
-    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", "--inline")
+    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
     output = run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline",
                  str(photo("groups/obama_and_biden.jpg")))
     result = json.loads(output.strip().splitlines()[-1])
@@ -50,7 +52,7 @@ def test_take_attendance_prints_json_last(users, enrol_dir, photo):
 
 
 def test_take_attendance_refuses_unusable_photo_with_reason(users, enrol_dir, tmp_path, capsys):
-    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", "--inline")
+    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
     bad = tmp_path / "class.jpg"
     bad.write_text("not a photo")
     with pytest.raises(SystemExit) as exit_info:

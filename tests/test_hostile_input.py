@@ -12,6 +12,8 @@ from attendance import tasks
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 from attendance.recognition import requeue_stalled_photos
 
+from .conftest import CONSENT_FIELDS
+
 from .factories import class_photo, make_class
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,7 @@ def zip_of(entries):
 
 def post_zip(client, school_class, data):
     return client.post(reverse("roster_zip", args=[school_class.pk]),
-                       {"archive": SimpleUploadedFile("class.zip", data, content_type="application/zip")})
+                       {**CONSENT_FIELDS, "archive": SimpleUploadedFile("class.zip", data, content_type="application/zip")})
 
 
 class TestMalformedImages:
@@ -65,7 +67,7 @@ class TestMalformedImages:
             Image.open(photo("identities/Joe_Biden/1.jpg")).save(webp, "WEBP")
             data = webp.getvalue()[:60]
         response = admin_client.post(reverse("student_enrol", args=[school_class.pk]),
-                                     {"name": "X", "photos": SimpleUploadedFile(name, data)})
+                                     {**CONSENT_FIELDS, "name": "X", "photos": SimpleUploadedFile(name, data)})
         assert response.status_code == 400
         page = response.content.decode()
         assert (f"{name}: " in page) if data else ("The submitted file is empty." in page)
@@ -80,7 +82,7 @@ class TestMalformedImages:
         assert EnrolmentPhoto.objects.get(pk=stored.pk).status == "failed"
 
     def test_file_with_a_misleading_name_is_stored_by_its_real_format(self, admin_client, school_class, photo):
-        admin_client.post(reverse("student_enrol", args=[school_class.pk]), {
+        admin_client.post(reverse("student_enrol", args=[school_class.pk]), {**CONSENT_FIELDS,
             "name": "Joe", "photos": SimpleUploadedFile("x.php", photo("identities/Joe_Biden/1.jpg").read_bytes())})
         stored = EnrolmentPhoto.objects.get()
         assert stored.image.name.endswith(".jpg")

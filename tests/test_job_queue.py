@@ -13,7 +13,7 @@ from django.urls import reverse
 from attendance import recognition, sessions, tasks
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 
-from .conftest import celery_broker
+from .conftest import CONSENT_FIELDS, celery_broker
 from .factories import class_photo, make_class
 
 #: Nothing listens on port 1: connections are refused at once.
@@ -44,7 +44,7 @@ class TestQueueDownBeforeUpload:
         before = media_files(settings)
         client.force_login(users["admin"])
         with celery_broker(DEAD_BROKER):
-            response = client.post(reverse("student_enrol", args=[school_class.pk]), {
+            response = client.post(reverse("student_enrol", args=[school_class.pk]), {**CONSENT_FIELDS,
                 "name": "Joe Biden",
                 "photos": SimpleUploadedFile("joe.jpg", photo("identities/Joe_Biden/1.jpg").read_bytes())})
         assert response.status_code == 503

@@ -20,6 +20,8 @@ from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, Enrolm
 from attendance.recognition import process_class_photo
 from faces import detection, images
 
+from .conftest import CONSENT, CONSENT_FIELDS
+
 from .factories import make_class
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +176,7 @@ class TestWebEnrolment:
     def test_admin_enrols_from_each_kind_of_photo(self, client, users, school_class, portrait, case):
         make, name = CASES[case]
         client.force_login(users["admin"])
-        response = client.post(reverse("student_enrol", args=[school_class.pk]), {
+        response = client.post(reverse("student_enrol", args=[school_class.pk]), {**CONSENT_FIELDS,
             "name": "Joe Biden", "photos": SimpleUploadedFile(name, make(portrait), content_type="image/jpeg")})
         assert response.status_code == 302
         stored = EnrolmentPhoto.objects.get(student__name="Joe Biden")
@@ -196,7 +198,7 @@ class TestOtherPaths:
             for case, (make, name) in CASES.items():
                 archive.writestr(f"class/{case}/{name}", make(portrait))
         client.force_login(users["admin"])
-        response = client.post(reverse("roster_zip", args=[school_class.pk]), {
+        response = client.post(reverse("roster_zip", args=[school_class.pk]), {**CONSENT_FIELDS,
             "archive": SimpleUploadedFile("class.zip", out.getvalue(), content_type="application/zip")})
         assert response.status_code == 302
         assert school_class.students.count() == len(CASES)
@@ -215,7 +217,7 @@ class TestOtherPaths:
         folder.mkdir(parents=True)
         (folder / "IMG_0001.heic").write_bytes(heic(portrait))
         out = io.StringIO()
-        call_command("enrol", str(tmp_path / "enrol"), "--class", "7A", "--teacher", "teacher", "--inline", stdout=out)
+        call_command("enrol", str(tmp_path / "enrol"), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline", stdout=out)
         assert "Joe Biden: 1 of 1 photos ready" in out.getvalue()
         class_photo = tmp_path / "class.jpg"
         group = Image.open(faces_dir / "groups" / "obama_and_biden.jpg")

@@ -20,7 +20,7 @@ from PIL import Image
 from attendance.env import photo_storage
 from attendance.models import ClassPhoto, EnrolmentPhoto, SchoolClass, Student
 
-from .conftest import celery_broker, run_celery_worker
+from .conftest import CONSENT_FIELDS, celery_broker, run_celery_worker
 
 BUCKET = "attendance-photos"
 S3_VARIABLES = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_ADDRESSING_STYLE", "S3_DEFAULT_ACL")
@@ -124,7 +124,7 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     school_class = SchoolClass.objects.get(name="7A")
     for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"),
                            ("Joe Biden", "identities/Joe_Biden/1.jpg")]:
-        response = client.post(reverse("student_enrol", args=[school_class.pk]), {
+        response = client.post(reverse("student_enrol", args=[school_class.pk]), {**CONSENT_FIELDS,
             "name": name, "photos": SimpleUploadedFile("p.jpg", photo(relative).read_bytes())})
         assert response.status_code == 302
     wait_for(lambda: not EnrolmentPhoto.objects.filter(status="pending").exists())

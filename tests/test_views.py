@@ -14,6 +14,8 @@ from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, Enrolm
 from attendance.recognition import process_class_photo
 from attendance.register import match_session
 
+from .conftest import CONSENT_FIELDS
+
 from .factories import class_photo, enrolment_photo, make_class
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +82,7 @@ class TestAccess:
         signed_in(client, users["teacher"])
         assert client.get(reverse("class_create")).status_code == 403
         response = client.post(reverse("student_enrol", args=[school["class"].pk]),
-                               {"name": "X", "photos": upload(photo("identities/Joe_Biden/2.jpg"))})
+                               {**CONSENT_FIELDS, "name": "X", "photos": upload(photo("identities/Joe_Biden/2.jpg"))})
         assert response.status_code == 403
         assert not Student.objects.filter(name="X").exists()
 
@@ -113,7 +115,7 @@ class TestAdminEnrols:
                                                        django_capture_on_commit_callbacks):
         signed_in(client, users["admin"])
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = client.post(reverse("student_enrol", args=[school["class"].pk]), {
+            response = client.post(reverse("student_enrol", args=[school["class"].pk]), {**CONSENT_FIELDS,
                 "name": "Barack Obama",
                 "photos": [upload(photo("identities/Barack_Obama/1.jpg")), upload(photo("identities/Barack_Obama/2.jpg"))],
             })
@@ -134,7 +136,7 @@ class TestAdminEnrols:
 
     def test_file_that_is_not_an_image_is_refused_with_its_name(self, client, users, school):
         signed_in(client, users["admin"])
-        response = client.post(reverse("student_enrol", args=[school["class"].pk]), {
+        response = client.post(reverse("student_enrol", args=[school["class"].pk]), {**CONSENT_FIELDS,
             "name": "Nobody", "photos": SimpleUploadedFile("notes.jpg", b"just text", content_type="image/jpeg")})
         assert response.status_code == 400
         assert "notes.jpg: This file is not a readable image" in response.content.decode()
@@ -151,7 +153,7 @@ class TestAdminEnrols:
             z.writestr("__MACOSX/enrol/._1.jpg", b"x")
         signed_in(client, users["admin"])
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = client.post(reverse("roster_zip", args=[school["class"].pk]), {
+            response = client.post(reverse("roster_zip", args=[school["class"].pk]), {**CONSENT_FIELDS,
                 "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")})
         assert response.status_code == 302
         names = set(school["class"].students.values_list("name", flat=True))
@@ -162,7 +164,7 @@ class TestAdminEnrols:
 
     def test_not_a_zip_is_refused(self, client, users, school):
         signed_in(client, users["admin"])
-        response = client.post(reverse("roster_zip", args=[school["class"].pk]), {
+        response = client.post(reverse("roster_zip", args=[school["class"].pk]), {**CONSENT_FIELDS,
             "archive": SimpleUploadedFile("class.zip", b"not a zip", content_type="application/zip")})
         assert response.status_code == 400
         assert "not a readable zip" in response.content.decode()

@@ -18,7 +18,7 @@ from attendance.celery import app as celery_app
 from attendance.models import AttendanceRecord, ClassPhoto, DetectedFace, EnrolmentPhoto, SchoolClass
 from attendance.zip_enrolment import folder_to_name
 
-from .conftest import REPO, _database_url, celery_broker, start_worker, stop_worker
+from .conftest import CONSENT, CONSENT_FIELDS, REPO, _database_url, celery_broker, start_worker, stop_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -37,7 +37,7 @@ def test_upload_through_the_web_is_processed_by_the_worker(celery_worker_process
     client.post(reverse("class_create"), {"name": "7A", "teacher": users["teacher"].pk})
     school_class = SchoolClass.objects.get(name="7A")
     for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Biden", "identities/Joe_Biden/1.jpg")]:
-        client.post(reverse("student_enrol", args=[school_class.pk]), {
+        client.post(reverse("student_enrol", args=[school_class.pk]), {**CONSENT_FIELDS,
             "name": name, "photos": SimpleUploadedFile("p.jpg", photo(relative).read_bytes())})
     wait_for(lambda: not EnrolmentPhoto.objects.filter(status="pending").exists())
     assert set(EnrolmentPhoto.objects.values_list("status", flat=True)) == {"ready"}
@@ -77,7 +77,7 @@ def _worker_env():
 
 def test_classroom_benchmark_through_the_worker(celery_worker_process, classroom, users):
     """Enrol 40 students, then each class photo as its own session: >= 95 % recall, no false present."""
-    enrolled = manage("enrol", str(classroom / "enrol"), "--class", "Benchmark", "--teacher", "teacher")
+    enrolled = manage("enrol", str(classroom / "enrol"), "--class", "Benchmark", "--teacher", "teacher", *CONSENT)
     assert enrolled.returncode == 0, enrolled.stderr
     assert "40 of 40 students enrolled" in enrolled.stdout
 
@@ -102,7 +102,7 @@ def test_classroom_benchmark_through_the_worker(celery_worker_process, classroom
 def test_worker_killed_in_the_middle_of_a_photo(classroom, users, redis_url, tmp_path, settings):
     """SIGKILL (out of memory, a container stopped) while a class photo is being processed:
     when a worker comes back, every photo is processed once and every record exists once."""
-    call_command("enrol", str(classroom / "enrol"), "--class", "7K", "--teacher", "teacher", "--inline")
+    call_command("enrol", str(classroom / "enrol"), "--class", "7K", "--teacher", "teacher", *CONSENT, "--inline")
     celery_app.conf.task_always_eager = False  # --inline switched this process to eager mode
     school_class = SchoolClass.objects.get(name="7K")
     queue = f"killed-{uuid.uuid4().hex[:8]}"
@@ -152,7 +152,7 @@ def test_two_workers_on_the_same_photo_uploaded_twice(classroom, users, redis_ur
     """The same class photo uploaded twice in one session, and a second photo holding many of
     the same students, processed at the same time by two worker processes: each student has
     one record, and is matched by one face only (the other copy says "matched in another photo")."""
-    call_command("enrol", str(classroom / "enrol"), "--class", "7D", "--teacher", "teacher", "--inline")
+    call_command("enrol", str(classroom / "enrol"), "--class", "7D", "--teacher", "teacher", *CONSENT, "--inline")
     celery_app.conf.task_always_eager = False  # --inline switched this process to eager mode
     school_class = SchoolClass.objects.get(name="7D")
     queue = f"twice-{uuid.uuid4().hex[:8]}"

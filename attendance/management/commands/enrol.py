@@ -4,6 +4,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from attendance.enrolment import add_enrolment_photo, roster_student
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
@@ -20,16 +21,25 @@ class Command(BaseCommand):
         parser.add_argument("directory", type=Path)
         parser.add_argument("--class", dest="class_name", required=True, help="class name")
         parser.add_argument("--teacher", help="username of the teacher, when the class is new (default: first admin)")
+        parser.add_argument("--consent-note", required=True,
+                            help="where the signed consent forms of these students are kept (students are enrolled "
+                                 "for face recognition only with recorded consent)")
+        parser.add_argument("--consent-given-by", default="Parent or guardian",
+                            help="who gave consent (default: %(default)s)")
         parser.add_argument("--inline", action="store_true", help="encode in this process, without a worker")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
 
-    def handle(self, directory, class_name, teacher, inline, timeout, **options):
+    def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, **options):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a folder.")
         folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not folders:
             raise CommandError(f"{directory} has no student folders (e.g. {directory}/Ada_Lovelace/1.jpg).")
         class_name = class_name.strip()
+        consent_note, consent_given_by = consent_note.strip(), consent_given_by.strip()
+        if not consent_note or len(consent_note) > 300 or not consent_given_by or len(consent_given_by) > 150:
+            raise CommandError("--consent-note (1 to 300 characters) and --consent-given-by (1 to 150) say where "
+                               "the signed consent forms are kept and who gave consent.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
         names = {folder: folder_to_name(folder.name) for folder in folders}
@@ -47,7 +57,8 @@ class Command(BaseCommand):
 
         photo_ids = {}
         for folder in folders:
-            student = roster_student(school_class, names[folder])
+            student = roster_student(school_class, names[folder], consent={
+                "given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note})
             for path in sorted(folder.iterdir()):
                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
                     with path.open("rb") as fh:

@@ -1,0 +1,21 @@
+"""The audit log: one call per manual change, enrolment, consent decision or deletion."""
+from .models import AuditEntry
+
+
+def record(user, action: str, obj, summary: str, before: dict | None = None,
+           after: dict | None = None) -> AuditEntry:
+    """Write one audit entry: ``user`` (None for the system) did ``action`` to ``obj``.
+
+    ``before`` and ``after`` are JSON-serialisable dicts of the values that changed
+    (None when the object did not exist before, or no longer exists after).
+    """
+    return AuditEntry.objects.create(
+        user=user if getattr(user, "pk", None) else None,
+        username=user.get_username() if getattr(user, "pk", None) else "",
+        action=action,
+        object_type=obj._meta.verbose_name,
+        object_id=str(obj.pk or ""),
+        summary=summary[:300],
+        before=before,
+        after=after,
+    )

@@ -1,0 +1,81 @@
+"""Consent to face recognition: recorded before any enrolment photo, withdrawn at once.
+
+A student without consent stays on the roster and is registered by hand: no enrolment
+photo is stored for them, so no descriptor exists and no photo marks them present.
+"""
+import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from . import audit
+from .models import AuditEntry, Consent, DetectedFace, Student
+
+
+class ConsentMissing(Exception):
+    """An enrolment photo was offered for a student whose consent is not recorded."""
+
+    def __init__(self, student: Student):
+        super().__init__(f"{student.name}: no consent to face recognition is recorded, so no photo can be "
+                         "enrolled. Record the consent first (who gave it, when, where the form is kept).")
+        self.student = student
+
+
+def has_consent(student: Student) -> bool:
+    return Consent.objects.filter(student=student).exists()
+
+
+def require_consent(student: Student) -> None:
+    """Raises ConsentMissing unless the student's consent is recorded."""
+    if not has_consent(student):
+        raise ConsentMissing(student)
+
+
+@transaction.atomic
+def record_consent(student: Student, given_by: str, given_on: datetime.date, note: str, user) -> Consent:
+    """Record (or replace) the student's consent to face recognition, with an audit entry.
+
+    ``given_by``: the parent or guardian (or the student); ``given_on``: the date on the
+    form; ``note``: where the signed form is kept.
+    """
+    previous = Consent.objects.filter(student=student).first()
+    before = _as_dict(previous) if previous else None
+    if previous:
+        previous.delete()
+    consent = Consent.objects.create(student=student, given_by=given_by, given_on=given_on, note=note,
+                                     recorded_by=user if getattr(user, "pk", None) else None)
+    audit.record(user, AuditEntry.CONSENT_RECORDED, consent,
+                 f"Consent recorded for {student.name}, given by {given_by} on {given_on}",
+                 before=before, after=_as_dict(consent))
+    return consent
+
+
+@transaction.atomic
+def withdraw_consent(student: Student, user) -> int:
+    """Withdraw the student's consent: delete the consent, every enrolment photo (rows and
+    files) and every face descriptor of the student in class photos, at once. Their
+    attendance records stay; from now on they are registered by hand.
+
+    Returns the number of enrolment photos deleted. Raises ConsentMissing when no consent
+    was recorded.
+    """
+    consent = Consent.objects.select_for_update().filter(student=student).first()
+    if consent is None:
+        raise ConsentMissing(student)
+    photos = list(student.photos.all())
+    for photo in photos:
+        photo.delete()  # the file goes with the row (models._delete_photo_file)
+    faces = DetectedFace.objects.filter(Q(student=student) | Q(reviewed_student=student))
+    face_count = faces.count()
+    faces.delete()
+    before = {**_as_dict(consent), "enrolment_photos": len(photos), "faces_in_class_photos": face_count}
+    audit.record(user, AuditEntry.CONSENT_WITHDRAWN, consent,
+                 f"Consent withdrawn for {student.name}: {len(photos)} enrolment photo(s) and "
+                 f"{face_count} face(s) in class photos deleted", before=before, after=None)
+    consent.delete()
+    return len(photos)
+
+
+def _as_dict(consent: Consent) -> dict:
+    return {"student": consent.student.name, "given_by": consent.given_by,
+            "given_on": str(consent.given_on), "note": consent.note}
