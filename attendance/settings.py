@@ -9,13 +9,24 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_str
+from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Development by default (`make run` on http://127.0.0.1:8000). With DEBUG=false the
+# site is in production: SECRET_KEY and ALLOWED_HOSTS must come from the environment and
+# it is served over HTTPS only (see "Web security" below and the README).
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret-change-me" if DEBUG else "")
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is false: a long random string kept secret, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must be set when DEBUG is false: the site's host names, comma-separated "
+        "(e.g. attendance.school.example)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "attendance.middleware.ContentSecurityPolicyMiddleware",
+    # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -86,7 +100,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies them here (`make run` does when DEBUG is false);
+# WhiteNoise serves them; in production under hashed names that browsers cache for good.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Development: served from the source folders as they change; production: from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 # Photos of children: stored under MEDIA_ROOT with generated names and served only
 # through views that check permissions, never from a public MEDIA_URL.
@@ -103,6 +126,41 @@ MAX_PHOTO_BYTES = env_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024)
 MAX_ZIP_BYTES = env_int("MAX_ZIP_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ---- Web security ----
+# Every environment: no sniffing of types, no framing, no referrer to other sites, a
+# strict Content-Security-Policy (attendance/middleware.py; no inline scripts or styles
+# anywhere in the templates). In development the policy is only reported (browser console).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
+SESSION_COOKIE_HTTPONLY = True
+# Production (DEBUG=false): HTTPS only. Cookies are sent over HTTPS only, plain HTTP is
+# redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# Where TLS ends at a reverse proxy, set SECURE_PROXY_SSL_HEADER to the header it sets to
+# "https" on HTTPS requests (e.g. X-Forwarded-Proto; the proxy must overwrite it), so
+# Django knows those requests are secure. SECURE_SSL_REDIRECT=false leaves redirecting to
+# the proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Monitoring may ask the app itself over plain HTTP (its answer holds no secrets).
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Origins allowed to POST forms besides the site itself, e.g. https://attendance.school.example
+# when a proxy changes the Host header.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 # ---- Celery (broker: Redis) ----
 # Unset: the embedded Redis of a running `make run` (it writes its address to
@@ -201,5 +259,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        # Server errors and refused requests (django.security: bad hosts, CSRF), in
+        # production too.
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
 }

@@ -1,0 +1,234 @@
+"""Web security: production settings, headers, sign-in throttling, passwords, upload limits, CSRF.
+
+Production settings are read once per process, so those tests run ``manage.py`` or a
+short script in a subprocess with DEBUG=false; the rest are real requests through
+Django's test client.
+"""
+import io
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from attendance.models import Student
+
+from .conftest import REPO
+from .factories import make_class
+
+pytestmark = pytest.mark.django_db
+
+TEMPLATES = REPO / "templates"
+
+
+def production_env(tmp_path, **extra) -> dict:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)[:50],
+               ALLOWED_HOSTS="school.example", DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
+               STATIC_ROOT=str(tmp_path / "static"))
+    env.update(extra)
+    return env
+
+
+def manage(env, *args):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def sign_in(client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def signed_in_as(client):
+    return client.session.get("_auth_user_id")
+
+
+def png_file(name="photo.png", size=(64, 64), noise=False) -> SimpleUploadedFile:
+    image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)) if noise else Image.new("RGB", size)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
+
+
+# Requests through the whole middleware stack of a process started with production
+# settings; prints, per request, the status, headers, cookies and the page's text.
+PRODUCTION_REQUESTS = r"""
+import json, re, sys
+import django
+django.setup()
+from django.test import Client
+
+client = Client(HTTP_HOST="school.example")
+out = {}
+def keep(name, response):
+    out[name] = {
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "cookies": {k: {"secure": bool(m["secure"])} for k, m in response.cookies.items()},
+        "text": b"".join(response).decode() if response.streaming else response.content.decode(),
+    }
+keep("http", client.get("/login/"))
+keep("http_forwarded", client.get("/login/", HTTP_X_FORWARDED_PROTO="https"))
+keep("login", client.get("/login/", secure=True))
+keep("missing", client.get("/no-such-page/", secure=True))
+keep("health", client.get("/health/"))
+keep("bad_host", Client(HTTP_HOST="evil.example").get("/login/", secure=True))
+css = re.search(r'href="(/static/[^"]+\.css)"', out["login"]["text"])
+if css:
+    keep("css", client.get(css.group(1), secure=True))
+print(json.dumps(out))
+"""
+
+
+def production_requests(env):
+    result = subprocess.run([sys.executable, "-c", PRODUCTION_REQUESTS], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class TestProductionSettings:
+    def test_deploy_check_has_no_warnings(self, tmp_path):
+        result = manage(production_env(tmp_path), "check", "--deploy")
+        assert result.returncode == 0, result.stderr
+        assert "System check identified no issues" in result.stdout
+        assert "WARNING" not in result.stdout + result.stderr
+
+    @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+    def test_production_refuses_to_start_without(self, tmp_path, missing):
+        env = production_env(tmp_path)
+        del env[missing]
+        result = manage(env, "check")
+        assert result.returncode != 0
+        assert f"{missing} must be set when DEBUG is false" in result.stderr
+
+    def test_development_default_needs_no_environment(self, tmp_path):
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")}
+        result = manage(env, "diffsettings", "--all")
+        assert result.returncode == 0, result.stderr
+        assert "DEBUG = True" in result.stdout and "SESSION_COOKIE_SECURE = False" in result.stdout
+
+    def test_headers_cookies_static_files_and_error_page(self, tmp_path):
+        env = production_env(tmp_path)
+        collected = manage(env, "collectstatic", "--noinput")
+        assert collected.returncode == 0, collected.stderr
+        pages = production_requests(env)
+
+        # Plain HTTP goes to HTTPS; no proxy header is trusted unless configured.
+        assert pages["http"]["status"] == 301
+        assert pages["http"]["headers"]["Location"] == "https://school.example/login/"
+        assert pages["http_forwarded"]["status"] == 301
+        assert pages["health"]["status"] in (200, 503)  # monitoring may ask over plain HTTP
+
+        login = pages["login"]
+        assert login["status"] == 200
+        headers = login["headers"]
+        assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert "Content-Security-Policy-Report-Only" not in headers
+        assert login["cookies"]["csrftoken"]["secure"] is True
+
+        # The site's style, from a hashed file WhiteNoise serves with a long cache.
+        assert re.search(r"/static/app\.[0-9a-f]{12}\.css", login["text"])
+        assert pages["css"]["status"] == 200 and "max-age=315360000" in pages["css"]["headers"]["Cache-Control"]
+        assert "--brand" in pages["css"]["text"]
+
+        missing = pages["missing"]
+        assert missing["status"] == 404
+        assert "Page not found" in missing["text"] and "app." in missing["text"]
+        assert "Traceback" not in missing["text"] and "URLconf" not in missing["text"]
+        assert pages["bad_host"]["status"] == 400 and "Request refused" in pages["bad_host"]["text"]
+
+    def test_tls_ended_at_a_proxy(self, tmp_path):
+        env = production_env(tmp_path, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+        assert manage(env, "collectstatic", "--noinput").returncode == 0
+        pages = production_requests(env)
+        assert pages["http"]["status"] == 301  # the header is missing: not HTTPS
+        assert pages["http_forwarded"]["status"] == 200
+        assert "Strict-Transport-Security" in pages["http_forwarded"]["headers"]
+
+        no_redirect = production_env(tmp_path, SECURE_SSL_REDIRECT="false")
+        assert production_requests(no_redirect)["http"]["status"] == 200
+
+
+class TestTemplates:
+    """The Content-Security-Policy forbids inline code, and every form needs its CSRF token."""
+
+    templates = sorted(TEMPLATES.rglob("*.html"))
+
+    @pytest.mark.parametrize("path", templates, ids=lambda p: str(p.relative_to(TEMPLATES)))
+    def test_no_inline_scripts_styles_or_handlers(self, path):
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script>"
+        assert "<style" not in text and not re.search(r"\sstyle=", text), "inline style"
+        assert not re.search(r"\son[a-z]+=", text), "inline event handler"
+
+    @pytest.mark.parametrize("path", templates, ids=lambda p: str(p.relative_to(TEMPLATES)))
+    def test_every_post_form_has_a_csrf_token(self, path):
+        for form in re.findall(r"<form[^>]*>.*?</form>", path.read_text(), flags=re.S | re.I):
+            if re.search(r'method="post"', form, re.I):
+                assert "{% csrf_token %}" in form, form[:120]
+
+    def test_development_reports_the_policy(self, client, db):
+        response = client.get(reverse("login"))
+        assert "default-src 'self'" in response.headers["Content-Security-Policy-Report-Only"]
+
+
+class TestCsrf:
+    def test_post_without_token_is_refused_with_words(self, users):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(users["admin"])
+        school_class = make_class(users["teacher"], "7A")
+        response = client.post(reverse("student_enrol", args=[school_class.pk]),
+                               {"name": "Ada Lovelace", "photos": [png_file()]})
+        assert response.status_code == 403
+        assert "The form could not be sent" in response.content.decode()
+        assert not Student.objects.exists()
+
+    def test_sign_in_needs_the_token_of_the_page(self, users):
+        client = Client(enforce_csrf_checks=True)
+        assert sign_in(client, "teacher", "pw-teacher-1").status_code == 403
+        assert signed_in_as(client) is None
+        page = client.get(reverse("login")).content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        response = client.post(reverse("login"), {"username": "teacher", "password": "pw-teacher-1",
+                                                  "csrfmiddlewaretoken": token})
+        assert response.status_code == 302 and signed_in_as(client) == str(users["teacher"].pk)
+
+
+class TestErrorPages:
+    def test_missing_page(self, client, users):
+        client.force_login(users["teacher"])
+        response = client.get("/no-such-page/")
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "Page not found" in page and "Class Attendance" in page and "Sign out" in page
+
+    def test_forbidden_page_says_why(self, client, users):
+        other = make_class(users["other_teacher"], "8B")
+        client.force_login(users["teacher"])
+        response = client.get(reverse("class_detail", args=[other.pk]))
+        assert response.status_code == 403
+        assert "You do not teach this class." in response.content.decode()
+
+    def test_server_error_page_needs_nothing_that_could_fail_again(self, rf):
+        from django.views.defaults import server_error
+
+        response = server_error(rf.get("/"))
+        assert response.status_code == 500
+        page = response.content.decode()
+        assert "Something went wrong" in page and 'href="/static/app.css"' in page
