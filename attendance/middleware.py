@@ -21,3 +21,18 @@ class ContentSecurityPolicyMiddleware:
                       else "Content-Security-Policy")
             response.headers.setdefault(header, policy)
         return response
+
+
+def client_ip(request) -> str:
+    """The client's address for sign-in throttling (django-axes' AXES_CLIENT_IP_CALLABLE).
+
+    With TRUSTED_PROXY_COUNT = n > 0, each of the n proxies in front of Django appends the
+    address it received the request from to X-Forwarded-For, so the client is the n-th
+    entry from the end; entries before it may be made up by the client and are ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    return forwarded[-count] if len(forwarded) >= count else remote

@@ -4,6 +4,7 @@ Defaults run out of the box on one machine: SQLite in ./db.sqlite3, photos in ./
 Redis at REDIS_URL (``make run`` starts an embedded one when REDIS_URL is unset).
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "attendance",
 ]
 
@@ -49,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attendance.urls"
@@ -91,6 +95,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# ---- Sign-in throttling (django-axes) ----
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, sign-in
+# for that pair is refused (HTTP 429, registration/locked_out.html), even with the right
+# password, until LOGIN_COOLOFF_MINUTES pass without another try. Other users and other
+# addresses are unaffected. Admins unlock early under Admin -> Access attempts (delete
+# the row) or with `manage.py axes_reset_username USERNAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "attendance.views.locked_out"
+# Behind reverse proxies, the client's address is the one the nearest of them reports
+# (X-Forwarded-For), not theirs: TRUSTED_PROXY_COUNT is how many there are in front of
+# Django (0: use the connection's address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "attendance.middleware.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 # The school's local time zone: session dates are local dates in this zone.
@@ -261,8 +286,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-        # Server errors and refused requests (django.security: bad hosts, CSRF), in
-        # production too.
+        # Server errors, refused requests (django.security: bad hosts, CSRF, too many
+        # files) and sign-in lockouts, in production too.
         "django": {"handlers": ["console"], "level": "WARNING"},
+        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

@@ -1,6 +1,8 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
 import io
+import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -326,3 +328,10 @@ def health(request):
     response = JsonResponse(result, status=200 if health_checks.is_healthy(result) else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """Sign-in refused after too many wrong passwords (django-axes' AXES_LOCKOUT_CALLABLE), HTTP 429."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(request, "registration/locked_out.html",
+                  {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}, status=429)

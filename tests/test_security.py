@@ -11,11 +11,15 @@ import re
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from attendance.models import Student
@@ -232,3 +236,106 @@ class TestErrorPages:
         assert response.status_code == 500
         page = response.content.decode()
         assert "Something went wrong" in page and 'href="/static/app.css"' in page
+
+
+class TestSignInThrottling:
+    def test_locked_out_after_the_limit_even_with_the_right_password(self, client, users, settings):
+        settings.AXES_FAILURE_LIMIT = 3
+        for attempt in range(2):
+            response = sign_in(client, "teacher", f"wrong-{attempt}")
+            assert response.status_code == 200 and "didn't match" in response.content.decode()
+        response = sign_in(client, "teacher", "wrong-2")
+        assert response.status_code == 429
+        page = response.content.decode()
+        assert "Sign-in paused" in page and "15 minutes" in page and "after 3 failed attempts" in page
+
+        response = sign_in(client, "teacher", "pw-teacher-1")
+        assert response.status_code == 429 and "Sign-in paused" in response.content.decode()
+        assert signed_in_as(client) is None
+
+    def test_other_users_and_other_addresses_are_unaffected(self, client, users, settings):
+        settings.AXES_FAILURE_LIMIT = 3
+        for attempt in range(3):
+            sign_in(client, "teacher", f"wrong-{attempt}")
+        assert sign_in(client, "teacher", "pw-teacher-1").status_code == 429
+
+        other_user = Client()
+        assert sign_in(other_user, "admin", "pw-admin-1").status_code == 302
+        assert signed_in_as(other_user) == str(users["admin"].pk)
+
+        other_address = Client(REMOTE_ADDR="192.0.2.44")
+        assert sign_in(other_address, "teacher", "pw-teacher-1").status_code == 302
+        assert signed_in_as(other_address) == str(users["teacher"].pk)
+
+    def test_right_password_works_again_after_the_cool_off(self, client, users, settings):
+        settings.AXES_FAILURE_LIMIT = 2
+        for attempt in range(2):
+            sign_in(client, "teacher", f"wrong-{attempt}")
+        assert sign_in(client, "teacher", "pw-teacher-1").status_code == 429
+
+        def last_failure(ago):  # as if the last attempt had been made that long ago
+            AccessAttempt.objects.update(attempt_time=timezone.now() - ago)
+
+        last_failure(settings.AXES_COOLOFF_TIME - timedelta(minutes=1))
+        assert sign_in(client, "teacher", "pw-teacher-1").status_code == 429
+        last_failure(settings.AXES_COOLOFF_TIME + timedelta(seconds=1))
+        assert sign_in(client, "teacher", "pw-teacher-1").status_code == 302
+        assert signed_in_as(client) == str(users["teacher"].pk)
+
+    def test_admin_sign_in_is_throttled_too(self, client, users, settings):
+        settings.AXES_FAILURE_LIMIT = 2
+        url = reverse("admin:login")
+        for attempt in range(2):
+            response = client.post(url, {"username": "admin", "password": f"wrong-{attempt}"})
+        assert response.status_code == 429
+        assert client.post(url, {"username": "admin", "password": "pw-admin-1"}).status_code == 429
+        assert signed_in_as(client) is None
+
+    def test_behind_a_proxy_the_forwarded_client_address_counts(self, users, settings):
+        settings.AXES_FAILURE_LIMIT = 2
+        settings.TRUSTED_PROXY_COUNT = 1
+        proxy = {"REMOTE_ADDR": "10.0.0.2"}
+        attacker = Client(HTTP_X_FORWARDED_FOR="203.0.113.5", **proxy)
+        for attempt in range(2):
+            sign_in(attacker, "teacher", f"wrong-{attempt}")
+        # Addresses the client adds in front of the proxy's entry change nothing.
+        spoofing = Client(HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.5", **proxy)
+        assert sign_in(spoofing, "teacher", "pw-teacher-1").status_code == 429
+        colleague = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy)
+        assert sign_in(colleague, "teacher", "pw-teacher-1").status_code == 302
+
+
+class TestPasswords:
+    @pytest.mark.parametrize("weak, words", [
+        ("password1", "This password is too common."),
+        ("8419375620", "This password is entirely numeric."),
+        ("Xq7#", "This password is too short. It must contain at least 8 characters."),
+        ("teacher-1", "The password is too similar to the username."),
+    ])
+    def test_weak_new_password_is_refused(self, client, users, weak, words):
+        client.force_login(users["teacher"])
+        response = client.post(reverse("password_change"), {
+            "old_password": "pw-teacher-1", "new_password1": weak, "new_password2": weak})
+        assert response.status_code == 200
+        assert words in response.content.decode()
+        users["teacher"].refresh_from_db()
+        assert users["teacher"].check_password("pw-teacher-1")
+
+    def test_strong_new_password_is_accepted(self, client, users):
+        client.force_login(users["teacher"])
+        response = client.post(reverse("password_change"), {
+            "old_password": "pw-teacher-1", "new_password1": "correct horse battery staple",
+            "new_password2": "correct horse battery staple"})
+        assert response.status_code == 302
+        users["teacher"].refresh_from_db()
+        assert users["teacher"].check_password("correct horse battery staple")
+
+    def test_admin_cannot_create_a_teacher_with_a_weak_password(self, client, db):
+        superuser = get_user_model().objects.create_superuser("head", password="a long passphrase 42")
+        client.force_login(superuser)
+        response = client.post(reverse("admin:auth_user_add"), {
+            "username": "newteacher", "usable_password": "true", "password1": "12345678", "password2": "12345678"})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "This password is too common." in page and "This password is entirely numeric." in page
+        assert not get_user_model().objects.filter(username="newteacher").exists()
