@@ -1,5 +1,7 @@
 """Web security pieces Django 5.2 does not have built in."""
 from django.conf import settings
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 
 
 class ContentSecurityPolicyMiddleware:
@@ -21,6 +23,29 @@ class ContentSecurityPolicyMiddleware:
                       else "Content-Security-Policy")
             response.headers.setdefault(header, policy)
         return response
+
+
+class UploadSizeLimitMiddleware:
+    """Refuses a request whose body is over settings.MAX_UPLOAD_BYTES before reading it.
+
+    Django limits the number of files (DATA_UPLOAD_MAX_NUMBER_FILES) and the size of the
+    other fields, but not the size of files: without this a huge upload would be written
+    to a temporary file in full before the form could refuse it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_UPLOAD_BYTES:
+            return render(request, "413.html", {
+                "size": filesizeformat(length), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES),
+            }, status=413)
+        return self.get_response(request)
 
 
 def client_ip(request) -> str:

@@ -47,8 +47,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before CSRF, which is the first to read the body: a too large upload is refused unread.
+    "attendance.middleware.UploadSizeLimitMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into its page.
@@ -146,9 +148,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Uploads: the largest single photo, and the largest zip of enrolment photos, in bytes.
+# Uploads: the largest single photo, and the largest zip of enrolment photos, in bytes
+# (form errors naming the file, HTTP 400).
 MAX_PHOTO_BYTES = env_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024)
 MAX_ZIP_BYTES = env_int("MAX_ZIP_BYTES", 200 * 1024 * 1024)
+# The largest request body (all the files of one upload together): a larger one is
+# refused before it is read (HTTP 413, attendance/middleware.py).
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", max(256 * 1024 * 1024, MAX_ZIP_BYTES + 1024 * 1024))
+# The most files in one request; more is refused (HTTP 400, "Too many files", 400.html).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 50)
+# Form fields other than files, in bytes; larger files go to a temporary file, not memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

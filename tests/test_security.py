@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from attendance.models import Student
+from attendance.models import ClassSession, EnrolmentPhoto, Student
 
 from .conftest import REPO
 from .factories import make_class
@@ -60,6 +60,10 @@ def png_file(name="photo.png", size=(64, 64), noise=False) -> SimpleUploadedFile
     out = io.BytesIO()
     image.save(out, "PNG")
     return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
+
+
+def media_files(settings):
+    return {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files}
 
 
 # Requests through the whole middleware stack of a process started with production
@@ -339,3 +343,64 @@ class TestPasswords:
         page = response.content.decode()
         assert "This password is too common." in page and "This password is entirely numeric." in page
         assert not get_user_model().objects.filter(username="newteacher").exists()
+
+
+class TestUploadLimits:
+    @pytest.fixture
+    def school_class(self, users):
+        return make_class(users["teacher"], "7A")
+
+    @pytest.fixture
+    def admin(self, client, users):
+        client.force_login(users["admin"])
+        return client
+
+    def test_too_many_files_in_one_request(self, admin, school_class, settings):
+        settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+        before = media_files(settings)
+        response = admin.post(reverse("session_upload", args=[school_class.pk]), {
+            "date": "2026-11-03", "period": "1", "photos": [png_file(f"{i}.png") for i in range(4)]})
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "Too many files in one upload: at most 3 at a time." in page and "Nothing was saved" in page
+        assert 'href="/"' in page or reverse("home") in page  # the site's page, not a blank one
+        assert not ClassSession.objects.exists() and media_files(settings) == before
+
+    def test_request_over_the_upload_limit_is_refused_unread(self, admin, school_class, settings):
+        settings.MAX_UPLOAD_BYTES = 20_000
+        before = media_files(settings)
+        response = admin.post(reverse("student_enrol", args=[school_class.pk]), {
+            "name": "Ada Lovelace", "photos": [png_file("big.png", (100, 100), noise=True)]})
+        assert response.status_code == 413
+        page = response.content.decode()
+        assert "Upload too large" in page and "the limit for one upload is 19.5\xa0KB" in page
+        assert not Student.objects.exists() and media_files(settings) == before
+
+    @pytest.mark.parametrize("form", ["enrol", "add_photos", "class_photos"])
+    def test_photo_over_the_size_limit_is_named_and_nothing_stored(self, admin, school_class, settings, form):
+        settings.MAX_PHOTO_BYTES = 5_000
+        student = Student.objects.create(name="Grace Hopper")
+        school_class.students.add(student)
+        photos = [png_file("small.png"), png_file("huge.png", (100, 100), noise=True)]
+        url, data = {
+            "enrol": (reverse("student_enrol", args=[school_class.pk]), {"name": "Ada Lovelace"}),
+            "add_photos": (reverse("student_detail", args=[student.pk]), {}),
+            "class_photos": (reverse("session_upload", args=[school_class.pk]), {"date": "2026-11-03", "period": "1"}),
+        }[form]
+        before = media_files(settings)
+        response = admin.post(url, {**data, "photos": photos})
+        assert response.status_code == 400
+        refusal = r"huge\.png: [\d.]+\xa0KB is over the limit of 4\.9\xa0KB per photo\."
+        assert re.search(refusal, response.content.decode())
+        assert media_files(settings) == before
+        assert not EnrolmentPhoto.objects.exists() and not ClassSession.objects.exists()
+        assert list(Student.objects.values_list("name", flat=True)) == ["Grace Hopper"]
+
+    def test_zip_over_its_limit_is_refused(self, admin, school_class, settings):
+        settings.MAX_ZIP_BYTES = 1_000
+        before = media_files(settings)
+        archive = SimpleUploadedFile("class.zip", os.urandom(2_000), content_type="application/zip")
+        response = admin.post(reverse("roster_zip", args=[school_class.pk]), {"archive": archive})
+        assert response.status_code == 400
+        assert "The zip is 2.0\xa0KB; the limit is 1000\xa0bytes." in response.content.decode()
+        assert not Student.objects.exists() and media_files(settings) == before
