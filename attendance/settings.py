@@ -4,18 +4,30 @@ Defaults run out of the box on one machine: SQLite in ./db.sqlite3, photos in ./
 Redis at REDIS_URL (``make run`` starts an embedded one when REDIS_URL is unset).
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_str, photo_storage
+from .env import env_bool, env_float, env_int, env_list, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Development by default (`make run` on http://127.0.0.1:8000). With DEBUG=false the
+# site is in production: SECRET_KEY and ALLOWED_HOSTS must come from the environment and
+# it is served over HTTPS only (see "Web security" below and the README).
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret-change-me" if DEBUG else "")
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is false: a long random string kept secret, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must be set when DEBUG is false: the site's host names, comma-separated "
+        "(e.g. attendance.school.example)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -24,17 +36,25 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "attendance",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "attendance.middleware.ContentSecurityPolicyMiddleware",
+    # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before CSRF, which is the first to read the body: a too large upload is refused unread.
+    "attendance.middleware.UploadSizeLimitMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attendance.urls"
@@ -79,6 +99,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# ---- Sign-in throttling (django-axes) ----
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, sign-in
+# for that pair is refused (HTTP 429, registration/locked_out.html), even with the right
+# password, until LOGIN_COOLOFF_MINUTES pass without another try. Other users and other
+# addresses are unaffected. Admins unlock early under Admin -> Access attempts (delete
+# the row) or with `manage.py axes_reset_username USERNAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "attendance.views.locked_out"
+# Behind reverse proxies, the client's address is the one the nearest of them reports
+# (X-Forwarded-For), not theirs: TRUSTED_PROXY_COUNT is how many there are in front of
+# Django (0: use the connection's address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "attendance.middleware.client_ip"
+
 LANGUAGE_CODE = "en-gb"
 # The school's local time zone: session dates are local dates in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
@@ -87,7 +128,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies them here (`make run` does when DEBUG is false);
+# WhiteNoise serves them; in production under hashed names that browsers cache for good.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Development: served from the source folders as they change; production: from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 # Photos of children: stored with generated names and served only through views that
 # check permissions (read with the storage's .open()), never from a public URL. By
@@ -97,7 +142,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": photo_storage(),
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -106,11 +152,53 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Uploads: the largest single photo, and the largest zip of enrolment photos, in bytes.
+# Uploads: the largest single photo, and the largest zip of enrolment photos, in bytes
+# (form errors naming the file, HTTP 400).
 MAX_PHOTO_BYTES = env_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024)
 MAX_ZIP_BYTES = env_int("MAX_ZIP_BYTES", 200 * 1024 * 1024)
+# The largest request body (all the files of one upload together): a larger one is
+# refused before it is read (HTTP 413, attendance/middleware.py).
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", max(256 * 1024 * 1024, MAX_ZIP_BYTES + 1024 * 1024))
+# The most files in one request; more is refused (HTTP 400, "Too many files", 400.html).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 50)
+# Form fields other than files, in bytes; larger files go to a temporary file, not memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ---- Web security ----
+# Every environment: no sniffing of types, no framing, no referrer to other sites, a
+# strict Content-Security-Policy (attendance/middleware.py; no inline scripts or styles
+# anywhere in the templates). In development the policy is only reported (browser console).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
+SESSION_COOKIE_HTTPONLY = True
+# Production (DEBUG=false): HTTPS only. Cookies are sent over HTTPS only, plain HTTP is
+# redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# Where TLS ends at a reverse proxy, set SECURE_PROXY_SSL_HEADER to the header it sets to
+# "https" on HTTPS requests (e.g. X-Forwarded-Proto; the proxy must overwrite it), so
+# Django knows those requests are secure. SECURE_SSL_REDIRECT=false leaves redirecting to
+# the proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Monitoring may ask the app itself over plain HTTP (its answer holds no secrets).
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Origins allowed to POST forms besides the site itself, e.g. https://attendance.school.example
+# when a proxy changes the Host header.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 # ---- Celery (broker: Redis) ----
 # Unset: the embedded Redis of a running `make run` (it writes its address to
@@ -218,5 +306,11 @@ LOGGING = {
                  "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "loggers": {"attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        # Server errors, refused requests (django.security: bad hosts, CSRF, too many
+        # files) and sign-in lockouts, in production too.
+        "django": {"handlers": ["console"], "level": "WARNING"},
+        "axes": {"handlers": ["console"], "level": "WARNING"},
+    },
 }

@@ -7,6 +7,10 @@ from . import views
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
 
+# Django's own views render templates/404.html, 403.html and 500.html; the 400 page names
+# the upload limit that was hit.
+handler400 = "attendance.views.bad_request"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,9 +1,11 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
 import io
+import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -377,3 +379,23 @@ def health(request):
     response = JsonResponse(result, status=200 if health_checks.is_healthy(result) else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """Sign-in refused after too many wrong passwords (django-axes' AXES_LOCKOUT_CALLABLE), HTTP 429."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(request, "registration/locked_out.html",
+                  {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}, status=429)
+
+
+def bad_request(request, exception):
+    """The 400 page (handler400), naming the problem for the limits a person can run into."""
+    status, reason = 400, ""
+    if isinstance(exception, TooManyFilesSent):
+        reason = (f"Too many files in one upload: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} at a time. "
+                  "Nothing was saved; upload them in smaller groups.")
+    elif isinstance(exception, TooManyFieldsSent):
+        reason = "The form sent too many fields. Nothing was saved."
+    elif isinstance(exception, RequestDataTooBig):
+        status, reason = 413, "The form sent too much data. Nothing was saved."
+    return render(request, "400.html", {"reason": reason}, status=status)

@@ -24,6 +24,9 @@ class Command(BaseCommand):
 
     def handle(self, addrport, concurrency, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        if not settings.DEBUG:
+            # Production: WhiteNoise serves the collected, hashed static files.
+            call_command("collectstatic", interactive=False, verbosity=0)
         os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
         env = dict(os.environ)
         embedded = None
