@@ -4,4 +4,6 @@ from . import access
 
 def role(request) -> dict:
     """``role``: "admin", "teacher" or "office" (see access.py), for what a page offers."""
-    return {"role": access.role(request.user) if request.user.is_authenticated else None}
+    # Error pages can be rendered before the authentication middleware ran (a bad Host).
+    user = getattr(request, "user", None)
+    return {"role": access.role(user) if user is not None and user.is_authenticated else None}
