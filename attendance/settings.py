@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_str, photo_storage
+from .env import env_bool, env_days, env_float, env_int, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -149,6 +149,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # committed while the broker was unreachable (attendance/job_queue.py). Sending one
 # twice is harmless (a photo is claimed once).
 PENDING_RESEND_SECONDS = env_int("PENDING_RESEND_SECONDS", 120)
+# Days after processing (done or failed) when a class photo, its faces and their
+# descriptors are deleted (attendance/retention.py); the attendance records stay.
+# 0 keeps them for ever. Negative values are refused.
+CLASS_PHOTO_RETENTION_DAYS = env_days("CLASS_PHOTO_RETENTION_DAYS", 30)
 # Celery beat (run inside the worker by `make run`; run exactly one beat per
 # deployment): re-send photos whose task was lost, every minute.
 CELERY_BEAT_SCHEDULE = {
