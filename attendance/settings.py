@@ -4,6 +4,7 @@ Defaults run out of the box on one machine: SQLite in ./db.sqlite3, photos in ./
 Redis at REDIS_URL (``make run`` starts an embedded one when REDIS_URL is unset).
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -154,9 +155,13 @@ PENDING_RESEND_SECONDS = env_int("PENDING_RESEND_SECONDS", 120)
 # 0 keeps them for ever. Negative values are refused.
 CLASS_PHOTO_RETENTION_DAYS = env_days("CLASS_PHOTO_RETENTION_DAYS", 30)
 # Celery beat (run inside the worker by `make run`; run exactly one beat per
-# deployment): re-send photos whose task was lost, every minute.
+# deployment): re-send photos whose task was lost, every minute; delete the class
+# photos past their retention every 6 hours (beat's schedule file remembers the last
+# run, so a machine switched off at night catches up when it starts).
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-photos": {"task": "attendance.tasks.requeue_stalled_task", "schedule": 60.0},
+    "delete-expired-class-photos": {"task": "attendance.tasks.delete_expired_class_photos_task",
+                                    "schedule": timedelta(hours=6)},
 }
 
 # ---- Face engine ----
