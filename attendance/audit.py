@@ -4,7 +4,8 @@ from .models import AuditEntry
 
 def record(user, action: str, obj, summary: str, before: dict | None = None,
            after: dict | None = None) -> AuditEntry:
-    """Write one audit entry: ``user`` (None for the system) did ``action`` to ``obj``.
+    """Write one audit entry: ``user`` (None for the system) did ``action`` to ``obj`` (a
+    model instance, or a model class for an action on many rows).
 
     ``before`` and ``after`` are JSON-serialisable dicts of the values that changed
     (None when the object did not exist before, or no longer exists after).
@@ -14,7 +15,7 @@ def record(user, action: str, obj, summary: str, before: dict | None = None,
         username=user.get_username() if getattr(user, "pk", None) else "",
         action=action,
         object_type=obj._meta.verbose_name,
-        object_id=str(obj.pk or ""),
+        object_id="" if isinstance(obj, type) else str(obj.pk or ""),
         summary=summary[:300],
         before=before,
         after=after,

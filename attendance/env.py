@@ -32,6 +32,18 @@ def env_float(name: str, default: float) -> float:
     return _env_number(name, default, float, "a number")
 
 
+def env_days(name: str, default: int) -> int:
+    """A whole number of days, 0 or more; ``default`` when unset or empty.
+
+    Raises:
+        ImproperlyConfigured: the value is not a whole number, or is negative.
+    """
+    days = env_int(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 or more days (0 keeps the photos for ever), not {days}")
+    return days
+
+
 def _env_number(name, default, cast, description):
     value = os.environ.get(name)
     if value is None or value == "":

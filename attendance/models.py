@@ -113,6 +113,12 @@ class ClassSession(models.Model):
     period = models.CharField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when photos of the session were deleted under the retention rule
+    # (attendance/retention.py), so the page says so instead of looking broken. The
+    # records stay, and what those photos showed keeps counting (register.write_attendance).
+    photos_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    photos_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, editable=False, help_text="CLASS_PHOTO_RETENTION_DAYS when they were deleted.")
 
     class Meta:
         ordering = ["-date", "period"]

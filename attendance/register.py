@@ -84,11 +84,18 @@ def write_attendance(session: ClassSession, faces) -> None:
     Records set by a person (source manual) keep their status; their ``machine_status``
     follows the photos. Safe to run any
     number of times: the (session, student) unique constraint keeps one row each.
+    Once photos of the session were deleted under the retention rule
+    (``photos_deleted_at``), students they showed present stay present.
     """
     if not session.photos.filter(status=ClassPhoto.DONE).exists():
         return
     present = _counted_students(faces)
     existing = {r.student_id: r for r in session.records.select_for_update()}
+    if ClassSession.objects.filter(pk=session.pk, photos_deleted_at__isnull=False).exists():
+        # Photos deleted under the retention rule took their faces with them: who they
+        # showed present stays present (a photo added later can only add students).
+        present |= {student_id for student_id, r in existing.items()
+                    if (r.status if r.source == AttendanceRecord.PHOTO else r.machine_status) == AttendanceRecord.PRESENT}
     new, changed, now = [], [], timezone.now()
     for student_id in session.school_class.students.values_list("id", flat=True):
         status = AttendanceRecord.PRESENT if student_id in present else AttendanceRecord.ABSENT

@@ -58,4 +58,17 @@ def session_summary(session: ClassSession) -> dict:
         "unsure_faces": unsure,
         # The same faces review.faces_to_review lists, counted from what is already loaded.
         "review_count": unknown + unsure,
+        # Photos deleted under the retention rule (retention.py): the page says so, the
+        # records above stay. None when no photo of the session was deleted.
+        "retention_notice": retention_notice(session),
     }
+
+
+def retention_notice(session: ClassSession) -> str | None:
+    """What the session page says when photos of the session were deleted under the
+    retention rule, or None when none were."""
+    if session.photos_deleted_at is None:
+        return None
+    days = session.photos_retention_days
+    after = f"after {days} day{'s' if days != 1 else ''}" if days else "after the retention period"
+    return f"Photos deleted {after} under the school's retention rule; the register is kept."

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_list, env_str, photo_storage
+from .env import env_bool, env_days, env_float, env_int, env_list, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -237,10 +237,18 @@ CELERY_TASK_IGNORE_RESULT = True
 # committed while the broker was unreachable (attendance/job_queue.py). Sending one
 # twice is harmless (a photo is claimed once).
 PENDING_RESEND_SECONDS = env_int("PENDING_RESEND_SECONDS", 120)
+# Days after processing (done or failed) when a class photo, its faces and their
+# descriptors are deleted (attendance/retention.py); the attendance records stay.
+# 0 keeps them for ever. Negative values are refused.
+CLASS_PHOTO_RETENTION_DAYS = env_days("CLASS_PHOTO_RETENTION_DAYS", 30)
 # Celery beat (run inside the worker by `make run`; run exactly one beat per
-# deployment): re-send photos whose task was lost, every minute.
+# deployment): re-send photos whose task was lost, every minute; delete the class
+# photos past their retention every 6 hours (beat's schedule file remembers the last
+# run, so a machine switched off at night catches up when it starts).
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-photos": {"task": "attendance.tasks.requeue_stalled_task", "schedule": 60.0},
+    "delete-expired-class-photos": {"task": "attendance.tasks.delete_expired_class_photos_task",
+                                    "schedule": timedelta(hours=6)},
 }
 
 # ---- Face engine ----

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from faces.errors import ModelFileError
 
-from . import enrolment, recognition
+from . import enrolment, recognition, retention
 from .models import ClassPhoto, EnrolmentPhoto
 
 #: What teachers and admins see when the worker's face model files are missing or damaged
@@ -49,6 +49,14 @@ def requeue_stalled_task() -> int:
     return recognition.requeue_stalled_photos(
         older_than_seconds=settings.CELERY_TASK_TIME_LIMIT, pending_after_seconds=settings.PENDING_RESEND_SECONDS,
     ) + enrolment.requeue_pending_enrolment_photos(settings.PENDING_RESEND_SECONDS)
+
+
+@shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=3)
+def delete_expired_class_photos_task() -> int:
+    """Every 6 hours (Celery beat): class photos processed more than
+    ``CLASS_PHOTO_RETENTION_DAYS`` days ago are deleted with their faces; the register
+    stays. Returns how many photos were deleted."""
+    return retention.delete_expired_class_photos()
 
 
 @shared_task(autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
