@@ -282,6 +282,9 @@ def _delete_photo_file(sender, instance, **kwargs):
     # outlives its database row.
     if instance.image:
         instance.image.storage.delete(instance.image.name)
+        from .renditions import delete_renditions
+
+        delete_renditions(instance.image.storage, instance.image.name)
 
 
 class Consent(models.Model):

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_days, env_float, env_int, env_list, env_str, photo_storage
+from .env import env_bool, env_choice, env_days, env_float, env_int, env_list, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,6 +145,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
                     else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# After the view checked permission, let the web server send the photo's upright JPEG
+# rendition from MEDIA_ROOT: "x-accel-redirect" (nginx: an `internal` location at
+# PHOTO_SENDFILE_PREFIX aliased to MEDIA_ROOT) or "x-sendfile" (Apache mod_xsendfile,
+# lighttpd). Empty (the default): Django sends the bytes itself. Local files only.
+PHOTO_SENDFILE = env_choice("PHOTO_SENDFILE", "", ("", "x-accel-redirect", "x-sendfile"))
+PHOTO_SENDFILE_PREFIX = env_str("PHOTO_SENDFILE_PREFIX", "/protected-media/")
+if PHOTO_SENDFILE and STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
+    raise ImproperlyConfigured("PHOTO_SENDFILE works with photos under MEDIA_ROOT only, not with S3_BUCKET: "
+                               "unset one of them.")
+if not (PHOTO_SENDFILE_PREFIX.startswith("/") and PHOTO_SENDFILE_PREFIX.endswith("/")):
+    raise ImproperlyConfigured(f"PHOTO_SENDFILE_PREFIX must start and end with '/', not {PHOTO_SENDFILE_PREFIX!r}")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,10 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from faces import images
 from faces.errors import ImageError
 
-from . import access, engine, register, reports, review, sessions
+from . import access, register, renditions, reports, review, sessions
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -311,30 +310,33 @@ def face_crop(request, face_id):
 @login_required
 @require_GET
 def class_photo_image(request, photo_id):
-    return _upright_jpeg(access.get_class_photo(request.user, photo_id).image, CLASS_PHOTO_DISPLAY_PX)
+    return _photo_response(access.get_class_photo(request.user, photo_id).image, renditions.CLASS_PHOTO_DISPLAY_PX)
 
 
 @login_required
 @require_GET
 def enrolment_photo_image(request, photo_id):
-    return _upright_jpeg(access.get_enrolment_photo(request.user, photo_id).image, ENROLMENT_PHOTO_DISPLAY_PX)
+    return _photo_response(access.get_enrolment_photo(request.user, photo_id).image,
+                           renditions.ENROLMENT_PHOTO_DISPLAY_PX)
 
 
-#: Longest side, in pixels, of the photos shown on the session and student pages.
-CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX = 1920, 480
-
-
-def _upright_jpeg(field_file, max_side: int):
-    """The stored photo as an upright JPEG of at most ``max_side`` pixels: browsers show
-    every format we accept (HEIC, TIFF, EXIF-rotated JPEG) the way the worker saw it."""
+def _photo_response(field_file, max_side: int):
+    """The photo as an upright JPEG (``renditions``): its bytes, or with ``PHOTO_SENDFILE``
+    a header telling the web server which file to send."""
     try:
-        with field_file.open("rb") as fh:
-            data = images.encode_jpeg(engine.decode_photo(fh.read()), max_side)
+        if settings.PHOTO_SENDFILE:
+            name = renditions.stored_rendition(field_file, max_side)
+            response = HttpResponse(content_type="image/jpeg")
+            if settings.PHOTO_SENDFILE == "x-accel-redirect":
+                response["X-Accel-Redirect"] = settings.PHOTO_SENDFILE_PREFIX + name
+            else:
+                response["X-Sendfile"] = field_file.storage.path(name)
+        else:
+            response = HttpResponse(renditions.upright_jpeg(field_file, max_side), content_type="image/jpeg")
     except (ImageError, FileNotFoundError):
         return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
                             status=404, content_type="text/plain")
     # Photos of children: never cached by shared proxies, never sniffed as another type.
-    response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

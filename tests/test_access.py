@@ -146,3 +146,39 @@ def test_office_staff_read_reports_without_photo_links(client, users, school):
     assert f'href="{reverse("session_detail", args=[school["session_id"]])}"' not in report
     assert f'href="{reverse("student_detail", args=[school["student_id"]])}"' not in report
     assert reverse("student_report_csv", args=[school["student_id"]]) in report
+
+
+class TestWebServerSendsThePhoto:
+    """PHOTO_SENDFILE: the view checks permission, the web server sends the file."""
+
+    @pytest.mark.django_db
+    @pytest.mark.parametrize("mode, header", [("x-accel-redirect", "X-Accel-Redirect"), ("x-sendfile", "X-Sendfile")])
+    def test_header_names_the_upright_rendition_after_the_permission_check(self, client, users, school, settings,
+                                                                           mode, header):
+        import os
+
+        from PIL import Image
+
+        from attendance.models import ClassPhoto
+        from attendance.renditions import rendition_name
+
+        settings.PHOTO_SENDFILE = mode
+        stored = ClassPhoto.objects.get()
+        url = reverse("class_photo_image", args=[stored.pk])
+        client.force_login(users["other_teacher"])
+        refused = client.get(url)
+        assert refused.status_code == 403 and header not in refused
+        client.force_login(users["teacher"])
+        response = client.get(url)
+        assert response.status_code == 200 and response.content == b""
+        assert response["Content-Type"] == "image/jpeg" and response["Cache-Control"] == "private, no-store"
+        name = rendition_name(stored.image.name, 1920)
+        path = os.path.join(settings.MEDIA_ROOT, name)
+        expected = settings.PHOTO_SENDFILE_PREFIX + name if mode == "x-accel-redirect" else path
+        assert response[header] == expected
+        with Image.open(path) as rendition, Image.open(stored.image.path) as original:
+            assert rendition.format == "JPEG" and max(rendition.size) == min(1920, max(original.size))
+            assert abs(rendition.width / rendition.height - original.width / original.height) < 0.01
+        # The rendition goes with its photo.
+        stored.delete()
+        assert not os.path.exists(path)
