@@ -174,12 +174,17 @@ class ConsentAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
 class AuditEntryAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """Who changed what and when: manual register changes, enrolments, consents, deletions."""
 
-    list_display = ["at", "username", "action", "summary"]
+    list_display = ["at", "who", "action", "summary"]
     list_filter = ["action"]
     search_fields = ["summary", "username"]
     date_hierarchy = "at"
-    readonly_fields = ["at", "username", "action", "object_type", "object_id", "summary", "before", "after"]
-    exclude = ["user"]
+    readonly_fields = ["at", "who", "action", "object_type", "object_id", "summary", "before", "after"]
+    exclude = ["user", "username"]
+
+    @admin.display(description="Who", ordering="username")
+    def who(self, obj):
+        """The user, or the system (command line, scheduled retention) when there was none."""
+        return obj.username or "system (command line or schedule)"
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -111,7 +111,7 @@ def _class_page_with_errors(request, school_class, **forms):
 
 
 def _class_context(request, school_class, **forms):
-    students = list(school_class.students.prefetch_related("photos"))
+    students = list(school_class.students.select_related("consent").prefetch_related("photos"))
     return {
         "school_class": school_class,
         "students": students,
