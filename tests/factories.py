@@ -24,3 +24,19 @@ def enrolment_photo(student: Student, path, status=EnrolmentPhoto.PENDING) -> En
 
 def class_photo(session: ClassSession, path) -> ClassPhoto:
     return ClassPhoto.objects.create(session=session, image=ContentFile(path.read_bytes(), name=path.name))
+
+
+#: People of ../shared/faces many tests enrol: the first two are in groups/obama_and_biden.jpg.
+OBAMA_BIDEN_BUSH = [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Biden", "identities/Joe_Biden/1.jpg"),
+                    ("George Bush", "identities/George_W_Bush/1.jpg")]
+
+
+def enrolled_students(photo, people=OBAMA_BIDEN_BUSH) -> dict[str, Student]:
+    """Students enrolled from real photos (``[(name, photo path)]``), encoded in this process."""
+    from attendance.enrolment import encode_enrolment_photo
+
+    students = {}
+    for name, relative in people:
+        students[name] = Student.objects.create(name=name)
+        encode_enrolment_photo(enrolment_photo(students[name], photo(relative)).pk)
+    return students

@@ -21,14 +21,13 @@ from django.utils import timezone
 
 from attendance import reports, retention, tasks
 from attendance.celery import app as celery_app
-from attendance.enrolment import encode_enrolment_photo
 from attendance.env import env_days
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, Student
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
 from attendance.recognition import process_class_photo
 from attendance.register import set_record
 
 from .conftest import REPO
-from .factories import class_photo, enrolment_photo, make_class
+from .factories import class_photo, enrolled_students, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -55,12 +54,7 @@ def register(session: ClassSession) -> list[dict]:
 def processed_session(users, photo):
     """Obama, Biden and Bush enrolled from real photos; a session whose class photo
     (Obama and Biden) was processed, and Bush marked present by hand by the teacher."""
-    students = {}
-    for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"),
-                           ("Joe Biden", "identities/Joe_Biden/1.jpg"),
-                           ("George Bush", "identities/George_W_Bush/1.jpg")]:
-        students[name] = Student.objects.create(name=name)
-        encode_enrolment_photo(enrolment_photo(students[name], photo(relative)).pk)
+    students = enrolled_students(photo)
     school_class = make_class(users["teacher"], students=students.values())
     session = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 10, 5), period="1")
     stored = class_photo(session, photo("groups/obama_and_biden.jpg"))

@@ -20,7 +20,7 @@ from attendance.recognition import MAX_ATTEMPTS, process_class_photo
 from faces import model_files
 from faces.errors import ModelFileError
 
-from .factories import class_photo, enrolment_photo, make_class
+from .factories import class_photo, enrolled_students, enrolment_photo, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -63,12 +63,7 @@ class TestEnrolment:
 @pytest.fixture
 def obama_biden_class(users, photo):
     """A class of Obama, Biden and Bush (not in the photo), all enrolled from real photos."""
-    students = {}
-    for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"),
-                           ("Joe Biden", "identities/Joe_Biden/1.jpg"),
-                           ("George Bush", "identities/George_W_Bush/1.jpg")]:
-        students[name] = Student.objects.create(name=name)
-        encode_enrolment_photo(enrolment_photo(students[name], photo(relative)).pk)
+    students = enrolled_students(photo)
     school_class = make_class(users["teacher"], students=students.values())
     session = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 11, 2), period="1")
     return session, students
