@@ -5,7 +5,8 @@ Roles:
 - teacher: any other signed-in user; sees the classes they teach, those classes'
   students, sessions, photos and reports.
 - office staff: a member of the "Office staff" group; reads every class's reports
-  and CSV downloads, never a photo, a face or a session page.
+  and CSV downloads and the untaken registers (to chase them), never a photo, a face
+  or a session page.
 """
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -39,6 +40,14 @@ def require_school_admin(user) -> None:
     """Raises PermissionDenied unless the user is a school admin."""
     if not is_school_admin(user):
         raise PermissionDenied("Only school admins can do this.")
+
+
+def require_registers_overview(user) -> None:
+    """Raises PermissionDenied unless the user may see which registers of the school are
+    untaken: school admins, and office staff, who chase missing registers in many schools
+    (the page names classes, teachers and periods; no student, photo or face)."""
+    if not (is_school_admin(user) or is_office_staff(user)):
+        raise PermissionDenied("Only school admins and office staff can see the untaken registers.")
 
 
 def visible_classes(user) -> QuerySet:

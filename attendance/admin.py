@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -11,8 +13,12 @@ from .models import (
     ClassSession,
     Consent,
     EnrolmentPhoto,
+    Holiday,
     SchoolClass,
     Student,
+    Term,
+    TimetablePeriod,
+    overlap_message,
 )
 
 
@@ -61,10 +67,75 @@ def _audit_deletion(user, obj) -> None:
                  before=details, after=None)
 
 
+class TimetablePeriodFormSet(BaseInlineFormSet):
+    """A class's periods are checked for overlaps together, on their new times: moving two
+    adjacent periods at once (9:00-10:00 and 10:00-11:00 to 9:00-9:50 and 9:50-10:50) is
+    not an overlap with the old time of the other."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance._overlap_checked_by_formset = True
+        return form
+
+    def clean(self):
+        super().clean()
+        kept = []
+        for form in self.forms:
+            # Forms with errors of their own show those; empty extra forms have no data.
+            if form.errors or not form.cleaned_data or self._should_delete_form(form):
+                continue
+            period = form.instance
+            if period.starts_at and period.ends_at and period.weekday is not None:
+                kept.append(period)
+        errors = []
+        for i, period in enumerate(kept):
+            for other in kept[i + 1:]:
+                if period.overlaps(other):
+                    errors.append(overlap_message(other, period))
+        if errors:
+            raise ValidationError(errors)
+
+
+class TimetablePeriodInline(admin.TabularInline):
+    model = TimetablePeriod
+    formset = TimetablePeriodFormSet
+    fields = ["weekday", "name", "starts_at", "ends_at"]
+    extra = 1
+
+    # As SchoolAdminPermissions, with the inline's signatures.
+    def has_view_permission(self, request, obj=None):
+        return access.is_school_admin(request.user)
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+
 @admin.register(SchoolClass)
 class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
     list_display = ["name", "teacher"]
     filter_horizontal = ["students"]
+    inlines = [TimetablePeriodInline]
+
+
+@admin.register(TimetablePeriod)
+class TimetablePeriodAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+    """The whole school's timetable, by day; a class's periods are also edited on its page."""
+
+    list_display = ["school_class", "weekday", "name", "starts_at", "ends_at"]
+    list_filter = ["weekday", "school_class"]
+    ordering = ["weekday", "starts_at", "school_class__name"]
+
+
+@admin.register(Term)
+class TermAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+    list_display = ["name", "starts_on", "ends_on"]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+    """Days without registers, inside a term (half term, training day) or outside one."""
+
+    list_display = ["name", "starts_on", "ends_on"]
+    date_hierarchy = "starts_on"
 
 
 class EnrolmentPhotoInline(admin.TabularInline):

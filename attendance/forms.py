@@ -147,16 +147,61 @@ class ZipEnrolForm(ConsentForm):
         return archive
 
 
+class TimetablePeriodChoice(forms.ChoiceField):
+    """One of the day's timetabled periods, by name. Any name of the class's timetable is
+    accepted, so a teacher who changes the date keeps the list they were offered."""
+
+    def __init__(self, *args, accepted=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accepted = set(accepted)
+
+    def valid_value(self, value):
+        return value in self.accepted or super().valid_value(value)
+
+
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
     photos = PhotosField(label="Class photos")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, periods=(), period_names=(), preselect=None, **kwargs):
+        """``periods``: the timetabled periods offered (of the date offered), with
+        ``preselect`` chosen; ``period_names``: every period name of the class's timetable.
+        Without periods the period is typed, as before timetables existed."""
         super().__init__(*args, **kwargs)
         # The school's local date (TIME_ZONE), not the server's or UTC's.
         self.fields["date"].initial = self.initial.get("date") or timezone.localdate()
+        if not periods:
+            return
+        wanted = self.initial.get("period")
+        names = {p.name for p in periods}
+        choices = [(p.name, f"{p.name} · {p.times}") for p in periods] + [("", "Another period (type it below)")]
+        self.fields["timetable_period"] = TimetablePeriodChoice(
+            label="Period", choices=choices, required=False, accepted=period_names,
+            initial=(wanted if wanted in names else "") if wanted else getattr(preselect, "name", ""))
+        period = self.fields["period"]
+        period.required, period.label, period.initial = False, "Another period", "" if wanted in names else wanted
+        period.help_text = "Only for a period not in the timetable, e.g. a cover lesson."
+        self.order_fields(["date", "timetable_period", "period", "photos"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if "timetable_period" in self.fields:
+            chosen = cleaned.get("timetable_period") or (cleaned.get("period") or "").strip()
+            if not chosen and "timetable_period" not in self.errors and "period" not in self.errors:
+                self.add_error("period", "Choose a period of the timetable, or type another.")
+            cleaned["period"] = chosen
+        return cleaned
+
+
+class RegisterDateForm(forms.Form):
+    """The date of the untaken-registers page (?date=YYYY-MM-DD); today by default."""
+
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def chosen_date(self):
+        return self.cleaned_data.get("date") or timezone.localdate()
 
 
 class FaceReviewForm(forms.Form):

@@ -36,6 +36,7 @@ urlpatterns = [
     path("enrolment-photos/<int:photo_id>/resolve", views.enrolment_photo_resolve, name="enrolment_photo_resolve"),
     path("class-photos/<int:photo_id>/image", views.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", views.enrolment_photo_image, name="enrolment_photo_image"),
+    path("registers/untaken/", views.untaken_registers, name="untaken_registers"),
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),
 ]

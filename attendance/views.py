@@ -1,4 +1,5 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
+import datetime
 import io
 import math
 
@@ -8,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, register, renditions, reports, review, sessions
+from . import access, register, renditions, reports, review, sessions, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -29,20 +31,29 @@ from .forms import (
     EnrolmentPhotosForm,
     FaceReviewForm,
     RecordStatusForm,
+    RegisterDateForm,
     SchoolClassForm,
     StudentEnrolForm,
     WithdrawConsentForm,
     ZipEnrolForm,
 )
 from .job_queue import QueueUnavailable
-from .models import ClassPhoto, DetectedFace
+from .models import ClassPhoto, DetectedFace, SchoolClass
 from .zip_enrolment import ZipEnrolmentError
 
 
 @login_required
 def home(request):
     classes = access.report_classes(request.user).select_related("teacher")
-    return render(request, "attendance/home.html", {"classes": classes})
+    # "Today": the timetabled periods of the classes the user teaches, taken or not.
+    today = timezone.localdate()
+    taught = SchoolClass.objects.filter(teacher=request.user)
+    has_timetable = taught.filter(periods__isnull=False).exists()
+    return render(request, "attendance/home.html", {
+        "classes": classes, "today": today, "has_timetable": has_timetable,
+        "today_registers": timetable.registers_on(today, taught) if has_timetable else [],
+        "day_off": timetable.day_off(today) if has_timetable else None,
+    })
 
 
 @login_required
@@ -197,7 +208,9 @@ def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
     # "Add another photo" links here with the session's date and period filled in.
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
-    form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial)
+    offer = timetable.upload_offer(school_class, initial.get("date"))
+    form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
+                                periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
     if request.method == "POST" and form.is_valid():
         try:
             session = sessions.upload_class_photos(
@@ -208,8 +221,25 @@ def session_upload(request, class_id):
             form.add_error(None, queue_error(exc))
         else:
             return redirect("session_detail", session.pk)
-    context = {"school_class": school_class, "form": form}
+    context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=_form_status(form))
+
+
+@login_required
+@require_GET
+def untaken_registers(request):
+    """Today's (or ?date=) timetabled periods of every class whose register is not taken."""
+    access.require_registers_overview(request.user)
+    form = RegisterDateForm({"date": request.GET.get("date") or timezone.localdate().isoformat()})
+    if not form.is_valid():
+        return render(request, "attendance/untaken_registers.html", {"form": form}, status=400)
+    date = form.chosen_date()
+    return render(request, "attendance/untaken_registers.html", {
+        "form": form, "date": date, "today": timezone.localdate(),
+        "previous_day": date - datetime.timedelta(days=1), "next_day": date + datetime.timedelta(days=1),
+        "day_off": timetable.day_off(date), "registers": timetable.untaken_registers(date),
+        "timetabled": timetable.has_periods_on(date.weekday()), "no_terms": not timetable.terms_entered(),
+    })
 
 
 def queue_error(exc: QueueUnavailable) -> ValidationError:

@@ -41,6 +41,8 @@ TABLE = {
     "consent_withdraw": ("post", {}, expect(400, 403, 403, 403)),
     "class_photo_image": ("get", None, expect(200, 200, 403, 403)),
     "enrolment_photo_image": ("get", None, expect(200, 200, 403, 403)),
+    # Office staff chase missing registers: the page names classes, teachers and periods only.
+    "untaken_registers": ("get", None, expect(200, 403, 403, 200)),
     "password_change": ("get", None, expect(200, 200, 200, 200)),
     # Public by design: the sign-in page, signing out and the health check (which names
     # no addresses; 503 here, as no worker runs).
