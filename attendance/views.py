@@ -323,8 +323,8 @@ def register_by_hand(request, class_id):
     """Open (or create) the session for a date and period without a photo, and go to its
     manual register."""
     school_class = access.get_class(request.user, class_id)
-    form = SessionForm(request.POST if request.method == "POST" else None, initial={key: request.GET[key] for key in ("date", "period")
-                                                      if request.GET.get(key)})
+    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         session = sessions.get_or_create_session(school_class, form.cleaned_data["date"],
                                                  form.cleaned_data["period"], request.user)
