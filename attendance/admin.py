@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from . import access, audit, enrolment, recognition
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
+    AttendanceCode,
     AttendanceRecord,
     AuditEntry,
     ClassPhoto,
@@ -218,11 +219,32 @@ class EnrolmentPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.
     retry = staticmethod(enrolment.retry_failed_enrolment_photos)
 
 
+@admin.register(AttendanceCode)
+class AttendanceCodeAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+    """The school's attendance codes: rename them, add the school's own, choose whether
+    each counts as present or absent in rates. Never deleted (the register keeps them):
+    untick "active" to stop offering one. Present and absent are what the photos write."""
+
+    list_display = ["label", "code", "mark", "counts_as", "needs_reason", "active", "order"]
+    list_editable = ["order"]
+    list_filter = ["active", "counts_as"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.code in (AttendanceCode.PRESENT, AttendanceCode.ABSENT):
+            return ["code", "counts_as", "active"]
+        return ["code"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AttendanceRecord)
 class AttendanceRecordAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """The register, to look up; a record is changed on the session page (with who and when)."""
 
-    list_display = ["session", "student", "status", "source", "machine_status", "changed_by", "updated_at"]
+    list_display = ["session", "student", "status", "reason", "source", "machine_status", "changed_by", "updated_at"]
     list_filter = ["status", "source"]
 
     def has_delete_permission(self, request, obj=None):

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from faces.errors import ImageError
 
-from . import engine
+from . import codes, engine
 from .models import AttendanceRecord, SchoolClass
+from .register import RegisterError, check_status
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -157,6 +158,17 @@ class TimetablePeriodChoice(forms.ChoiceField):
 
     def valid_value(self, value):
         return value in self.accepted or super().valid_value(value)
+class SessionForm(forms.Form):
+    """A session's date and period (the register taken by hand, without a photo)."""
+
+    # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The school's local date (TIME_ZONE), not the server's or UTC's.
+        self.fields["date"].initial = self.initial.get("date") or timezone.localdate()
 
 
 class ClassPhotoUploadForm(forms.Form):
@@ -234,7 +246,94 @@ class FaceReviewForm(forms.Form):
 
 
 class RecordStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES)
+    """One student's status from the session page: any active code, with a reason."""
+
+    status = forms.ChoiceField()
+    reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [(c.code, c.label) for c in codes.active_codes()]
+
+
+class RegisterForm(forms.Form):
+    """The manual register of a session: for every rostered student a code and a reason,
+    pre-filled from their record (what the photos said, or an earlier change by hand).
+
+    Only rows changed from what the form showed are saved (``changes``): a record the
+    photos updated meanwhile is not overwritten by the page's older copy of it. A
+    student with no record yet shows "— not taken —", which leaves them without one.
+    """
+
+    NOT_TAKEN = ""
+
+    def __init__(self, *args, session, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = codes.all_codes()
+        self.records = {r.student_id: r for r in codes.attach(list(session.records.all()), self.codes)}
+        self.students = list(session.school_class.students.prefetch_related("photos").order_by("name", "id"))
+        offered = [(c.code, c.label) for c in self.codes.values() if c.active]
+        for student in self.students:
+            record = self.records.get(student.pk)
+            choices = list(offered)
+            if record is None:
+                choices.insert(0, (self.NOT_TAKEN, "— not taken —"))
+            elif record.status not in dict(offered):
+                choices.append((record.status, f"{record.code.label} (no longer offered)"))
+            status, reason = (record.status, record.reason) if record else (self.NOT_TAKEN, "")
+            self.fields[f"status_{student.pk}"] = forms.ChoiceField(
+                choices=choices, required=False, initial=status, label=f"Status of {student.name}")
+            self.fields[f"reason_{student.pk}"] = forms.CharField(
+                max_length=200, required=False, initial=reason, label=f"Reason for {student.name}",
+                widget=forms.TextInput(attrs={"placeholder": "Reason"}))
+            # What the form showed, to tell the rows the person changed.
+            self.fields[f"shown_status_{student.pk}"] = forms.CharField(
+                required=False, initial=status, widget=forms.HiddenInput)
+            self.fields[f"shown_reason_{student.pk}"] = forms.CharField(
+                required=False, initial=reason, widget=forms.HiddenInput)
+
+    def rows(self) -> list[dict]:
+        """One row per student for the template: the student, the record, the fields."""
+        rows = []
+        for student in self.students:
+            record = self.records.get(student.pk)
+            photo_said = ""
+            if record is not None:
+                photo_said = record.status if record.source == AttendanceRecord.PHOTO else record.machine_status
+            rows.append({
+                "student": student, "record": record, "photo_said": photo_said,
+                "status": self[f"status_{student.pk}"], "reason": self[f"reason_{student.pk}"],
+                "shown": [self[f"shown_status_{student.pk}"], self[f"shown_reason_{student.pk}"]],
+            })
+        return rows
+
+    def clean(self):
+        cleaned = super().clean()
+        self._changes = []
+        for student in self.students:
+            status = cleaned.get(f"status_{student.pk}")
+            reason = (cleaned.get(f"reason_{student.pk}") or "").strip()
+            if status is None or status == self.NOT_TAKEN:
+                continue  # not taken (or an invalid choice, already an error)
+            shown = (cleaned.get(f"shown_status_{student.pk}") or "", (cleaned.get(f"shown_reason_{student.pk}") or "").strip())
+            if (status, reason) == shown:
+                continue
+            try:
+                check_status(status, reason, self.codes)
+            except RegisterError as exc:
+                needs_reason = status in self.codes and self.codes[status].needs_reason
+                self.add_error(f"reason_{student.pk}" if needs_reason else f"status_{student.pk}",
+                               f"{student.name}: {exc}")
+                continue
+            self._changes.append((student, status, reason))
+        if self.errors:
+            count = sum(1 for name in self.errors if name != "__all__")
+            raise forms.ValidationError(f"Nothing was saved: {count} row{'s' if count != 1 else ''} to correct.")
+        return cleaned
+
+    def changes(self) -> list[tuple]:
+        """``(student, status, reason)`` for each row the person changed (after ``is_valid``)."""
+        return self._changes
 
 
 class DuplicateDecisionForm(forms.Form):

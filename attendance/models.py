@@ -348,15 +348,64 @@ class DetectedFace(models.Model):
         return self.bottom + self.photo.label_size
 
 
-class AttendanceRecord(models.Model):
+class AttendanceCode(models.Model):
+    """One of the school's attendance codes: what a record's ``status`` holds.
+
+    Seeded with present, late, absent and excused (migration 0006). The school renames
+    them and adds its own in the admin; each counts as present or absent in rates. The
+    photos only ever write ``present`` and ``absent``, so those two stay active and count
+    as themselves. Codes are never deleted (records keep their code): untick "active" to
+    stop offering one."""
+
     PRESENT, ABSENT = "present", "absent"
+    COUNTS_CHOICES = [(PRESENT, "Present"), (ABSENT, "Absent")]
+
+    code = models.SlugField(
+        max_length=10, unique=True,
+        help_text="Stored in the register and in CSV files; letters, digits, - or _; cannot change once saved.")
+    label = models.CharField(max_length=50, help_text="What the pages show, e.g. “Late”.")
+    mark = models.CharField(max_length=3, help_text="Short mark in the report's grid, e.g. ✓, L, ✗ or E.")
+    counts_as = models.CharField(max_length=7, choices=COUNTS_CHOICES,
+                                 help_text="Whether a student with this code counts as present in attendance rates.")
+    needs_reason = models.BooleanField(default=False, help_text="A reason must be given with this code.")
+    active = models.BooleanField(default=True, help_text="Offered on the register.")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Position in the register's list.")
+
+    class Meta:
+        ordering = ["order", "code"]
+
+    def __str__(self):
+        return f"{self.label} ({self.code})"
+
+    @property
+    def counts_present(self) -> bool:
+        return self.counts_as == self.PRESENT
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.code in (self.PRESENT, self.ABSENT):
+            # What the photos write: always on offer, and counting as what it says.
+            if self.counts_as != self.code:
+                raise ValidationError({"counts_as": f"The {self.code} code is what the photos write: it must "
+                                                    f"count as {self.code}."})
+            if not self.active:
+                raise ValidationError({"active": f"The {self.code} code is what the photos write: it stays active."})
+
+
+class AttendanceRecord(models.Model):
+    # What the photos decide; by hand, any active AttendanceCode's ``code``.
+    PRESENT, ABSENT = AttendanceCode.PRESENT, AttendanceCode.ABSENT
     STATUS_CHOICES = [(PRESENT, "Present"), (ABSENT, "Absent")]
     PHOTO, MANUAL = "photo", "manual"
     SOURCE_CHOICES = [(PHOTO, "Photo"), (MANUAL, "Manual")]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance_records")
-    status = models.CharField(max_length=10, choices=STATUS_CHOICES)
+    # The AttendanceCode's ``code`` (present or absent when the photos set it).
+    status = models.CharField(max_length=10)
+    # Why, for codes that need a reason (excused) or when the person gave one.
+    reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
     # What the photos said before a person changed the record (blank: never changed).
     machine_status = models.CharField(max_length=10, choices=STATUS_CHOICES, blank=True)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from . import audit, engine
 from .models import (
+    AttendanceCode,
     AttendanceRecord,
     AuditEntry,
     ClassPhoto,
@@ -116,45 +117,72 @@ def write_attendance(session: ClassSession, faces) -> None:
     AttendanceRecord.objects.bulk_update(changed, ["status", "machine_status", "updated_at"])
 
 
+class RegisterError(ValueError):
+    """A manual change cannot be made; the message says why, in words for the teacher."""
+
+
+def check_status(status: str, reason: str = "", codes: dict | None = None) -> AttendanceCode:
+    """The active code ``status`` names, with a reason if it needs one.
+
+    Raises:
+        RegisterError: unknown or inactive code, or a reason needed and missing.
+    """
+    from .codes import all_codes
+
+    code = (codes if codes is not None else all_codes()).get(status)
+    if code is None or not code.active:
+        raise RegisterError(f"Unknown attendance code {status!r}.")
+    if code.needs_reason and not reason.strip():
+        raise RegisterError(f"“{code.label}” needs a reason.")
+    return code
+
+
 @transaction.atomic
-def set_record(session: ClassSession, student, status: str, user, photo_status: str = "") -> AttendanceRecord:
+def set_record(session: ClassSession, student, status: str, user, photo_status: str = "",
+               reason: str = "") -> AttendanceRecord:
     """A person sets a student's status by hand (the manual register), with who and when.
 
+    ``status`` is any active ``AttendanceCode``'s code; ``reason`` is required for codes
+    that need one (excused) and kept for any. The change is written to the audit log.
     ``photo_status``: what the photos said before the person's change, when the caller
     knows it better than the record does (a review that just re-matched the session).
 
     Raises:
-        ValueError: the student is not on the class roster, or the status is unknown.
+        RegisterError (a ValueError): the student is not on the class roster, the code
+            is unknown or inactive, or it needs a reason and none was given.
     """
-    if status not in (AttendanceRecord.PRESENT, AttendanceRecord.ABSENT):
-        raise ValueError(f"Unknown status {status!r}.")
+    reason = reason.strip()
+    code = check_status(status, reason)
     if not session.school_class.students.filter(pk=student.pk).exists():
-        raise ValueError(f"{student.name} is not on this class's roster.")
+        raise RegisterError(f"{student.name} is not on this class's roster.")
     # Lock the session first (as match_session does): two people changing the register
     # at once are serialised instead of racing to create the same record.
     ClassSession.objects.select_for_update().get(pk=session.pk)
     record = AttendanceRecord.objects.filter(session=session, student=student).first()
     now = timezone.now()
     if record is None:
-        record = AttendanceRecord.objects.create(session=session, student=student, status=status,
+        record = AttendanceRecord.objects.create(session=session, student=student, status=status, reason=reason,
                                                  machine_status=photo_status, source=AttendanceRecord.MANUAL,
                                                  changed_by=user, changed_at=now)
-        _audit_change(record, None, user)
+        _audit_change(record, code, None, user)
         return record
     if record.source == AttendanceRecord.PHOTO:
         record.machine_status = photo_status or record.status
-    if record.source == AttendanceRecord.MANUAL and record.status == status:
+    if record.source == AttendanceRecord.MANUAL and (record.status, record.reason) == (status, reason):
         return record
-    before = {"status": record.status, "source": record.source}
-    record.status, record.source, record.changed_by, record.changed_at = status, AttendanceRecord.MANUAL, user, now
+    before = {"status": record.status, "reason": record.reason, "source": record.source}
+    record.status, record.reason, record.source = status, reason, AttendanceRecord.MANUAL
+    record.changed_by, record.changed_at = user, now
     record.save()
-    _audit_change(record, before, user)
+    _audit_change(record, code, before, user)
     return record
 
 
-def _audit_change(record: AttendanceRecord, before: dict | None, user) -> None:
+def _audit_change(record: AttendanceRecord, code: AttendanceCode, before: dict | None, user) -> None:
     session = record.session
+    # "present" as before for the seeded codes; "Tardy (late)" once the school renamed one.
+    marked = record.status if code.label.lower() == record.status else f"{code.label} ({record.status})"
     audit.record(user, AuditEntry.RECORD_CHANGED, record,
-                 f"{record.student.name} marked {record.status} in {session.school_class.name} on "
-                 f"{session.date} ({session.period})",
-                 before=before, after={"status": record.status, "source": record.source})
+                 f"{record.student.name} marked {marked}{f': {record.reason}' if record.reason else ''} in "
+                 f"{session.school_class.name} on {session.date} ({session.period})",
+                 before=before, after={"status": record.status, "reason": record.reason, "source": record.source})

@@ -2,6 +2,7 @@
 import csv
 from dataclasses import dataclass, field
 
+from . import codes
 from .models import AttendanceRecord, ClassSession, SchoolClass, Student
 
 
@@ -14,7 +15,8 @@ class StudentRow:
 
     @property
     def rate(self) -> float | None:
-        """Fraction of recorded sessions the student was present, or None with no records."""
+        """Fraction of recorded sessions the student counts as present (each code's
+        ``counts_as``: late counts present, excused absent), or None with no records."""
         return self.present / self.recorded if self.recorded else None
 
 
@@ -23,7 +25,7 @@ def class_report(school_class: SchoolClass) -> tuple[list[ClassSession], list[St
     sessions = list(school_class.sessions.order_by("date", "period", "id"))
     records = {
         (r.session_id, r.student_id): r
-        for r in AttendanceRecord.objects.filter(session__school_class=school_class)
+        for r in codes.attach(AttendanceRecord.objects.filter(session__school_class=school_class))
     }
     rows = []
     for student in school_class.students.order_by("name", "id"):
@@ -33,18 +35,18 @@ def class_report(school_class: SchoolClass) -> tuple[list[ClassSession], list[St
             row.statuses.append(record)
             if record:
                 row.recorded += 1
-                row.present += record.status == AttendanceRecord.PRESENT
+                row.present += record.code.counts_present
         rows.append(row)
     return sessions, rows
 
 
 def student_history(student: Student, classes) -> list[AttendanceRecord]:
     """The student's records in the given classes, newest first."""
-    return list(
+    return codes.attach(list(
         AttendanceRecord.objects.filter(student=student, session__school_class__in=classes)
         .select_related("session__school_class")
         .order_by("-session__date", "session__period")
-    )
+    ))
 
 
 def format_rate(rate: float | None) -> str:
@@ -62,17 +64,21 @@ def write_class_csv(out, school_class: SchoolClass) -> None:
 
 
 def _cell(record) -> str:
-    """A record as the CSV shows it: "present", "absent (manual)", or "" for no record."""
+    """A record as the CSV shows it: its code ("present", "late", ...), "absent (manual)",
+    "excused (manual): illness", or "" for no record. Codes, not labels: they do not
+    change when the school renames a code."""
     if record is None:
         return ""
-    return record.status + (" (manual)" if record.source == AttendanceRecord.MANUAL else "")
+    return (record.status + (" (manual)" if record.source == AttendanceRecord.MANUAL else "")
+            + (f": {record.reason}" if record.reason else ""))
 
 
 def write_student_csv(out, student: Student, records) -> None:
     writer = csv.writer(out)
-    writer.writerow(["Date", "Period", "Class", "Status", "Source"])
+    writer.writerow(["Date", "Period", "Class", "Status", "Source", "Reason"])
     for r in records:
-        writer.writerow([r.session.date, _safe(r.session.period), _safe(r.session.school_class.name), r.status, r.source])
+        writer.writerow([r.session.date, _safe(r.session.period), _safe(r.session.school_class.name), r.status, r.source,
+                         _safe(r.reason)])
 
 
 def _safe(text: str) -> str:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from faces import images
 
-from . import audit, engine
+from . import audit, codes, engine
 from .consent import has_consent
 from .enrolment import add_enrolment_photo
 from .models import AttendanceRecord, AuditEntry, ClassSession, DetectedFace, Student
@@ -75,8 +75,13 @@ def review_face(face: DetectedFace, user, student: Student | None, add_to_enrolm
     # Only the students whose presence this review changed get a manual record; every
     # other record, manual ones included, stays as it was.
     changed_students = list(Student.objects.filter(pk__in=before ^ after))
+    manual = {r.student_id: r.status for r in session.records.filter(source=AttendanceRecord.MANUAL)}
+    school_codes = codes.all_codes()
     for changed in changed_students:
         status = AttendanceRecord.PRESENT if changed.pk in after else AttendanceRecord.ABSENT
+        if changed.pk in manual and codes.counts_present(manual[changed.pk], school_codes) == (changed.pk in after):
+            # A person's mark that already agrees ("late" for a face now confirmed) stands.
+            continue
         set_record(session, changed, status, user, photo_status=photo_said.get(changed.pk, ""))
     if add_to_enrolment and student is not None:
         add_enrolment_photo(student, ContentFile(face_crop_jpeg(face, margin=0.6, max_side=600), name="from-class.jpg"))

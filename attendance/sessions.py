@@ -1,7 +1,8 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
 
+from . import codes
 from .job_queue import send_after_commit, storing_uploads
-from .models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+from .models import ClassPhoto, ClassSession, DetectedFace
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
@@ -42,8 +43,8 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
 def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students."""
     photos = list(session.photos.prefetch_related("faces__student"))
-    records = list(session.records.select_related("student", "changed_by").prefetch_related("student__photos")
-                   .order_by("student__name"))
+    records = codes.attach(list(session.records.select_related("student", "changed_by")
+                                .prefetch_related("student__photos").order_by("student__name")))
     faces = [face for photo in photos for face in photo.faces.all()]
     # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
     unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)
@@ -52,8 +53,9 @@ def session_summary(session: ClassSession) -> dict:
         "session": session,
         "photos": photos,
         "finished": all(p.is_finished for p in photos),
-        "present": [r for r in records if r.status == AttendanceRecord.PRESENT],
-        "absent": [r for r in records if r.status == AttendanceRecord.ABSENT],
+        # By what each code counts as: a late student is listed present, an excused one absent.
+        "present": [r for r in records if r.code.counts_present],
+        "absent": [r for r in records if not r.code.counts_present],
         "unknown_faces": unknown,
         "unsure_faces": unsure,
         # The same faces review.faces_to_review lists, counted from what is already loaded.

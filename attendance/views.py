@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, register, renditions, reports, review, sessions, timetable
+from . import access, codes, register, renditions, reports, review, sessions, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -32,7 +33,9 @@ from .forms import (
     FaceReviewForm,
     RecordStatusForm,
     RegisterDateForm,
+    RegisterForm,
     SchoolClassForm,
+    SessionForm,
     StudentEnrolForm,
     WithdrawConsentForm,
     ZipEnrolForm,
@@ -131,6 +134,7 @@ def _class_context(request, school_class, **forms):
         "is_admin": access.is_school_admin(request.user),
         "enrol_form": StudentEnrolForm(),
         "zip_form": ZipEnrolForm(),
+        "register_form": SessionForm(auto_id="register_%s"),
         **forms,
     }
 
@@ -307,10 +311,56 @@ def record_set(request, session_id, student_id):
     student = get_object_or_404(session.school_class.students, pk=student_id)
     form = RecordStatusForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("Status must be present or absent.")
-    register.set_record(session, student, form.cleaned_data["status"], request.user)
-    messages.success(request, f"{student.name} marked {form.cleaned_data['status']}.")
+        return HttpResponseBadRequest("Unknown attendance code. Nothing was saved.")
+    try:
+        record = register.set_record(session, student, form.cleaned_data["status"], request.user,
+                                     reason=form.cleaned_data["reason"])
+    except register.RegisterError as exc:
+        return HttpResponseBadRequest(f"{exc} Nothing was saved.")
+    label = dict(form.fields["status"].choices)[record.status]
+    messages.success(request, f"{student.name} marked {label.lower() if label.lower() == record.status else label}.")
     return redirect("session_detail", session.pk)
+
+
+@login_required
+def session_register(request, session_id):
+    """The manual register: every rostered student with a code and a reason, in one form.
+
+    Saves the rows the person changed in one transaction (each through
+    ``register.set_record``, which writes the audit log); any error: 400, nothing saved."""
+    session = access.get_session(request.user, session_id)
+    form = RegisterForm(request.POST if request.method == "POST" else None, session=session)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                for student, status, reason in form.changes():
+                    register.set_record(session, student, status, request.user, reason=reason)
+        except register.RegisterError as exc:
+            form.add_error(None, f"{exc} Nothing was saved.")
+        else:
+            count = len(form.changes())
+            messages.success(request, f"Register saved: {count} student{'s' if count != 1 else ''} changed."
+                             if count else "Register saved: nothing needed to change.")
+            return redirect("session_detail", session.pk)
+    context = {"session": session, "form": form, "rows": form.rows(),
+               "codes": [c for c in form.codes.values() if c.active],
+               "has_photos": session.photos.exists() or session.photos_deleted_at is not None}
+    return render(request, "attendance/session_register.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def register_by_hand(request, class_id):
+    """Open (or create) the session for a date and period without a photo, and go to its
+    manual register."""
+    school_class = access.get_class(request.user, class_id)
+    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        session = sessions.get_or_create_session(school_class, form.cleaned_data["date"],
+                                                 form.cleaned_data["period"], request.user)
+        return redirect("session_register", session.pk)
+    return render(request, "attendance/register_new.html", {"school_class": school_class, "form": form},
+                  status=_form_status(form))
 
 
 @login_required
@@ -378,7 +428,7 @@ def class_report(request, class_id):
     report_sessions, rows = reports.class_report(school_class)
     return render(
         request, "attendance/class_report.html",
-        {"school_class": school_class, "sessions": report_sessions, "rows": rows},
+        {"school_class": school_class, "sessions": report_sessions, "rows": rows, "codes": codes.active_codes()},
     )
 
 

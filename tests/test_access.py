@@ -33,6 +33,8 @@ TABLE = {
     "session_detail": ("get", None, expect(200, 200, 403, 403)),
     "session_status": ("get", None, expect(200, 200, 403, 403)),
     "session_review": ("get", None, expect(200, 200, 403, 403)),
+    "session_register": ("get", None, expect(200, 200, 403, 403)),
+    "register_by_hand": ("post", {}, expect(400, 400, 403, 403)),
     "record_set": ("post", {"status": "absent"}, expect(302, 302, 403, 403)),
     "face_review": ("post", {}, expect(302, 302, 403, 403)),
     "face_crop": ("get", None, expect(200, 200, 403, 403)),
@@ -89,10 +91,12 @@ def school(users, photo):
 def url_of(name, school) -> str:
     kwargs = {
         "class_detail": ["class_id"], "student_enrol": ["class_id"], "roster_zip": ["class_id"],
-        "session_upload": ["class_id"], "class_report": ["class_id"], "class_report_csv": ["class_id"],
+        "session_upload": ["class_id"], "register_by_hand": ["class_id"],
+        "class_report": ["class_id"], "class_report_csv": ["class_id"],
         "student_detail": ["student_id"], "student_report_csv": ["student_id"],
         "consent_record": ["student_id"], "consent_withdraw": ["student_id"],
         "session_detail": ["session_id"], "session_status": ["session_id"], "session_review": ["session_id"],
+        "session_register": ["session_id"],
         "record_set": ["session_id", "student_id"], "face_review": ["face_id"], "face_crop": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
         "enrolment_photo_image": ["photo_id"],

@@ -172,8 +172,8 @@ class TestAuditLog:
         client.post(reverse("record_set", args=[session.pk, joe.pk]), {"status": "present"})
         entry = AuditEntry.objects.get()
         assert entry.action == AuditEntry.RECORD_CHANGED and entry.user == users["teacher"]
-        assert entry.before == {"status": "absent", "source": "photo"}
-        assert entry.after == {"status": "present", "source": "manual"}
+        assert entry.before == {"status": "absent", "reason": "", "source": "photo"}
+        assert entry.after == {"status": "present", "reason": "", "source": "manual"}
         assert "Joe Biden marked present in 7A on 2026-11-03" in entry.summary
 
     def test_admin_deletion_of_a_student_is_logged_and_outlives_the_student(self, client, users):

@@ -227,8 +227,8 @@ class TestReports:
         signed_in(client, users["teacher"])
         rows = list(csv.reader(io.StringIO(
             client.get(reverse("student_report_csv", args=[school["student"].pk])).content.decode())))
-        assert rows == [["Date", "Period", "Class", "Status", "Source"],
-                        ["2026-11-02", "Period 1", "7A", "present", "photo"]]
+        assert rows == [["Date", "Period", "Class", "Status", "Source", "Reason"],
+                        ["2026-11-02", "Period 1", "7A", "present", "photo", ""]]
 
     def test_csv_neutralises_spreadsheet_formulas(self, client, users, school):
         evil = Student.objects.create(name="=HYPERLINK(\"http://x\")")
