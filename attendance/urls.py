@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -37,5 +37,6 @@ urlpatterns = [
     path("class-photos/<int:photo_id>/image", views.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", views.enrolment_photo_image, name="enrolment_photo_image"),
     path("health/", views.health, name="health"),
+    path("api/", include("attendance.api.urls")),
     path("admin/", admin.site.urls),
 ]
