@@ -320,3 +320,20 @@ class TestSchema:
         init = client.get(reverse("api:docs") + "?script=")
         assert init.status_code == 200 and init["Content-Type"].startswith("application/javascript")
         assert reverse("api:schema") in init.content.decode()
+
+
+def test_browsable_api_pages_render_for_a_signed_in_teacher(client, users, school):
+    """In development (DEBUG) the API's pages render in a browser with the session."""
+    from django.conf import settings
+
+    if "rest_framework.renderers.BrowsableAPIRenderer" not in settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"]:
+        pytest.skip("the browsable API is on only when DEBUG is on")
+    session = make_session(school, users)
+    client.force_login(users["teacher"])
+    own = school["class"].pk
+    for url in (reverse("api:classes"), reverse("api:class", args=[own]), reverse("api:class-students", args=[own]),
+                reverse("api:class-sessions", args=[own]), reverse("api:session", args=[session.pk]),
+                reverse("api:session-records", args=[session.pk]),
+                reverse("api:record", args=[session.pk, school["joe"].pk])):
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/html"), url

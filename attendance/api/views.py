@@ -34,8 +34,10 @@ REFUSED = {401: OpenApiResponse(ErrorSerializer, description="No or a bad token.
 class _ClassObjectMixin:
     """Views below a class (``class_id``): the class, checked by the view's permissions."""
 
+    queryset = SchoolClass.objects.select_related("teacher")
+
     def get_class(self) -> SchoolClass:
-        school_class = get_object_or_404(SchoolClass.objects.select_related("teacher"), pk=self.kwargs["class_id"])
+        school_class = get_object_or_404(self.get_queryset(), pk=self.kwargs["class_id"])
         self.check_object_permissions(self.request, school_class)
         return school_class
 
@@ -43,9 +45,10 @@ class _ClassObjectMixin:
 class _SessionObjectMixin:
     """Views below a session (``session_id``): the session, checked by the view's permissions."""
 
+    queryset = ClassSession.objects.select_related("school_class", "created_by")
+
     def get_session(self) -> ClassSession:
-        session = get_object_or_404(ClassSession.objects.select_related("school_class", "created_by"),
-                                    pk=self.kwargs["session_id"])
+        session = get_object_or_404(self.get_queryset(), pk=self.kwargs["session_id"])
         self.check_object_permissions(self.request, session)
         return session
 
