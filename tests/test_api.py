@@ -337,3 +337,19 @@ def test_browsable_api_pages_render_for_a_signed_in_teacher(client, users, schoo
                 reverse("api:record", args=[session.pk, school["joe"].pk])):
         response = client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200 and response["Content-Type"].startswith("text/html"), url
+
+
+def test_a_signed_in_session_needs_the_csrf_token_a_token_does_not(users, school):
+    """Session authentication keeps Django's CSRF check (a page elsewhere cannot use the
+    browser's cookie); a request with a token carries no cookie and needs none."""
+    from django.test import Client
+
+    url = reverse("api:record", args=[make_session(school, users).pk, school["joe"].pk])
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(users["teacher"])
+    response = browser.patch(url, {"status": "absent"}, content_type="application/json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert not AuditEntry.objects.exists()
+    program = Client(enforce_csrf_checks=True,
+                     HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['teacher']).key}")
+    assert program.patch(url, {"status": "absent"}, content_type="application/json").status_code == 200
