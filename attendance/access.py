@@ -102,6 +102,14 @@ def get_session(user, session_id: int) -> ClassSession:
     return session
 
 
+def get_session_for_report(user, session_id: int) -> ClassSession:
+    """The session, if the user may read its class's report: its register, never its photos
+    (``get_session`` for those); else 404 or PermissionDenied."""
+    session = get_object_or_404(ClassSession.objects.select_related("school_class"), pk=session_id)
+    get_class_for_report(user, session.school_class_id)
+    return session
+
+
 def get_class_photo(user, photo_id: int) -> ClassPhoto:
     photo = get_object_or_404(ClassPhoto.objects.select_related("session"), pk=photo_id)
     get_class(user, photo.session.school_class_id)

@@ -1,5 +1,6 @@
 """Web security pieces Django 5.2 does not have built in."""
 from django.conf import settings
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
@@ -42,6 +43,10 @@ class UploadSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.MAX_UPLOAD_BYTES:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": f"Upload too large: {filesizeformat(length)}; the limit is "
+                                               f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}. Nothing was saved.",
+                                     "code": "too_large"}, status=413)
             return render(request, "413.html", {
                 "size": filesizeformat(length), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES),
             }, status=413)

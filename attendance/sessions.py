@@ -32,12 +32,18 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
     """
+    return store_class_photos(school_class, date, period, photo_files, user)[0]
+
+
+def store_class_photos(school_class, date, period: str, photo_files, user=None) -> tuple[ClassSession, list]:
+    """``upload_class_photos``, also returning the stored ``ClassPhoto`` rows (the API
+    answers with their ids)."""
     with storing_uploads() as stored:
         session = get_or_create_session(school_class, date, period, user)
         for photo_file in photo_files:
             stored.append(add_class_photo(session, photo_file, user))
             queue_class_photo(stored[-1])
-    return session
+    return session, list(stored)
 
 
 def session_summary(session: ClassSession) -> dict:

@@ -37,6 +37,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "attendance",
 ]
 
@@ -119,6 +123,46 @@ AXES_LOCKOUT_CALLABLE = "attendance.views.locked_out"
 # Django (0: use the connection's address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "attendance.middleware.client_ip"
+
+# ---- REST API (/api/v1/, attendance/api/) ----
+# A token (admin -> Tokens, or `manage.py drf_create_token USERNAME`) in the header
+# "Authorization: Token <key>"; or the signed-in session (with its CSRF token) for the
+# browsable API. Token first, so a request without credentials gets 401, not 403.
+# Permissions are the web pages' (attendance/api/permissions.py asks access.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The browsable API's pages have inline scripts, which the production
+    # Content-Security-Policy forbids: JSON only there.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "attendance.api.exceptions.handler",
+}
+# The OpenAPI 3 schema at /api/schema/ and Swagger UI at /api/docs/, for signed-in users
+# (token or session); Swagger UI's files come from drf-spectacular-sidecar, no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Class Attendance API",
+    "DESCRIPTION": "Classes, students, sessions, class photo upload and attendance records, with the same "
+                   "permissions as the web pages. Authenticate with the header `Authorization: Token <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AttendanceStatusEnum": "attendance.models.AttendanceRecord.STATUS_CHOICES",
+        "AttendanceSourceEnum": "attendance.models.AttendanceRecord.SOURCE_CHOICES",
+        "ClassPhotoStatusEnum": "attendance.models.ClassPhoto.STATUS_CHOICES",
+        "EnrolmentPhotoStatusEnum": "attendance.models.EnrolmentPhoto.STATUS_CHOICES",
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 # The school's local time zone: session dates are local dates in this zone.

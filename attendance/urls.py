@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -40,5 +40,6 @@ urlpatterns = [
     path("enrolment-photos/<int:photo_id>/image", views.enrolment_photo_image, name="enrolment_photo_image"),
     path("registers/untaken/", views.untaken_registers, name="untaken_registers"),
     path("health/", views.health, name="health"),
+    path("api/", include("attendance.api.urls")),
     path("admin/", admin.site.urls),
 ]

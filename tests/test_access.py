@@ -10,6 +10,7 @@ from .factories import class_photo, enrolment_photo, make_class
 
 ROLES = ["anonymous", "admin", "teacher", "other_teacher", "office"]
 LOGIN = 302  # anonymous visitors are sent to the sign-in page
+NO_CREDENTIALS = 401  # the API answers anonymous requests with 401 (no redirect)
 
 
 def expect(admin, teacher, other_teacher, office, anonymous=LOGIN):
@@ -51,17 +52,39 @@ TABLE = {
     "login": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
     "logout": ("post", {}, expect(302, 302, 302, 302, anonymous=302)),
     "health": ("get", None, expect(503, 503, 503, 503, anonymous=503)),
+    # The REST API (attendance/api/): the same rules as the pages above. Office staff read
+    # classes, rosters (no photos) and registers as the report; never a session's photos.
+    "api:classes": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
+    "api:class": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+    "api:class-students": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+    "api:class-sessions": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+                           ("post", {}, expect(400, 400, 403, 403, anonymous=NO_CREDENTIALS))],
+    "api:session": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:session-status": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:session-records": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+    "api:record": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+                   ("patch", {"status": "absent"}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS))],
+    "api:schema": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
+    "api:docs": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
 }
 
+#: (url name, method, data, expected statuses): one case per method a URL answers.
+CASES = [(name, *case) for name, cases in TABLE.items()
+         for case in (cases if isinstance(cases, list) else [cases])]
 
-def app_url_names() -> set[str]:
-    """Every named URL of the app, the admin site's aside."""
+
+def app_url_names(patterns=None, namespace="") -> set[str]:
+    """Every named URL of the app (included ones as "namespace:name"), the admin site's aside."""
     names = set()
-    for entry in get_resolver().url_patterns:
-        if isinstance(entry, URLPattern) and entry.name:
-            names.add(entry.name)
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLPattern):
+            if not entry.name:
+                raise AssertionError(f"URL {entry.pattern} has no name, so the access table cannot list it")
+            names.add(namespace + entry.name)
         elif isinstance(entry, URLResolver) and entry.app_name != "admin":
-            raise AssertionError(f"included URLs {entry.pattern} are not in the access table")
+            if not entry.namespace:
+                raise AssertionError(f"included URLs {entry.pattern} need a namespace for the access table")
+            names |= app_url_names(entry.url_patterns, f"{namespace}{entry.namespace}:")
     return names
 
 
@@ -100,6 +123,9 @@ def url_of(name, school) -> str:
         "record_set": ["session_id", "student_id"], "face_review": ["face_id"], "face_crop": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
         "enrolment_photo_image": ["photo_id"],
+        "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
+        "api:session": ["session_id"], "api:session-status": ["session_id"], "api:session-records": ["session_id"],
+        "api:record": ["session_id", "student_id"],
     }.get(name, [])
     values = {**school, "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
               else school["photo_id"]}
@@ -108,13 +134,15 @@ def url_of(name, school) -> str:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name", sorted(TABLE))
-def test_access(client, users, school, name, role):
-    method, data, expected = TABLE[name]
+@pytest.mark.parametrize("name, method, data, expected", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_access(client, users, school, name, method, data, expected, role):
     if role != "anonymous":
         client.force_login(users[role])
     url = url_of(name, school)
-    response = client.post(url, data) if method == "post" else client.get(url)
+    if method == "patch":
+        response = client.patch(url, data, content_type="application/json")
+    else:
+        response = client.post(url, data) if method == "post" else client.get(url)
     assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
     if response.status_code == LOGIN and role == "anonymous" and name not in ("logout",):
         assert response["Location"].startswith(reverse("login"))

@@ -1,0 +1,234 @@
+"""What the API shows and accepts. Explicit fields only: no descriptor, no photo file or
+file URL is ever serialised; photos are linked to the web views that check permission."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import consent as consents
+from ..forms import PhotosField
+from ..models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+
+
+def link(request, name: str, *args) -> str:
+    """The absolute URL of a named view (API or web page) for the request (a path without one)."""
+    path = reverse(name, args=args)
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class UserNameField(serializers.CharField):
+    """A user as their username (None for a deleted user or the system)."""
+
+    def to_representation(self, user):
+        return user.get_username() if user is not None else None
+
+
+class SchoolClassSerializer(serializers.ModelSerializer):
+    teacher = UserNameField(read_only=True, help_text="The teacher's username.")
+    student_count = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    students_url = serializers.SerializerMethodField()
+    sessions_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SchoolClass
+        fields = ["id", "name", "teacher", "student_count", "url", "students_url", "sessions_url"]
+
+    def get_student_count(self, school_class) -> int:
+        return school_class.students.count()
+
+    def get_url(self, school_class) -> str:
+        return link(self.context.get("request"), "api:class", school_class.pk)
+
+    def get_students_url(self, school_class) -> str:
+        return link(self.context.get("request"), "api:class-students", school_class.pk)
+
+    def get_sessions_url(self, school_class) -> str:
+        return link(self.context.get("request"), "api:class-sessions", school_class.pk)
+
+
+class EnrolmentPhotoSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField(
+        help_text="The web view that shows the photo after checking permission (session sign-in).")
+
+    class Meta:
+        model = EnrolmentPhoto
+        fields = ["id", "status", "failure_reason", "uploaded_at", "processed_at", "image_url"]
+
+    def get_image_url(self, photo) -> str:
+        return link(self.context.get("request"), "enrolment_photo_image", photo.pk)
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    """A student of a class. Office staff get ``id``, ``name`` and ``enrolment_state`` only:
+    ``consent_recorded`` and ``photos`` are left out for them (never a photo, not even a link)."""
+
+    enrolment_state = serializers.CharField(
+        read_only=True, help_text="ready, needs review, pending, failed or not enrolled.")
+    consent_recorded = serializers.SerializerMethodField(help_text="Left out for office staff.")
+    photos = EnrolmentPhotoSerializer(many=True, read_only=True, help_text="Left out for office staff.")
+
+    class Meta:
+        model = Student
+        fields = ["id", "name", "enrolment_state", "consent_recorded", "photos"]
+
+    def __init__(self, *args, with_photos: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_photos:
+            for name in ("consent_recorded", "photos"):
+                self.fields.pop(name)
+
+    def get_consent_recorded(self, student) -> bool:
+        return consents.has_consent(student)
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A session as listed for its class (what the class report shows as a column)."""
+
+    created_by = UserNameField(read_only=True)
+    url = serializers.SerializerMethodField(help_text="The session with photos and records (admins, teachers).")
+    records_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClassSession
+        fields = ["id", "date", "period", "created_by", "created_at", "url", "records_url"]
+
+    def get_url(self, session) -> str:
+        return link(self.context.get("request"), "api:session", session.pk)
+
+    def get_records_url(self, session) -> str:
+        return link(self.context.get("request"), "api:session-records", session.pk)
+
+
+class RecordSerializer(serializers.Serializer):
+    """One student's line of a session's register. ``status`` is null while the photos are
+    not processed yet and no one set it by hand."""
+
+    student = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text="present, absent, or null (not recorded yet).")
+    source = serializers.SerializerMethodField(help_text="photo or manual (null when not recorded).")
+    machine_status = serializers.SerializerMethodField(
+        help_text="What the photos said before a person changed the record (null: never changed).")
+    changed_by = serializers.SerializerMethodField()
+    changed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField(help_text="GET the record, PATCH its status.")
+
+    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}})
+    def get_student(self, record) -> dict:
+        return {"id": record.student.pk, "name": record.student.name}
+
+    @extend_schema_field(serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES, allow_null=True))
+    def get_status(self, record):
+        return record.status or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=AttendanceRecord.SOURCE_CHOICES, allow_null=True))
+    def get_source(self, record):
+        return record.source if record.pk else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES, allow_null=True))
+    def get_machine_status(self, record):
+        return record.machine_status or None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_changed_by(self, record):
+        return record.changed_by.get_username() if record.changed_by_id else None
+
+    def get_url(self, record) -> str:
+        return link(self.context.get("request"), "api:record", record.session_id, record.student_id)
+
+
+class RecordStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES,
+                                     help_text="present or absent: a manual change, audit logged.")
+
+
+class ClassPhotoSerializer(serializers.ModelSerializer):
+    faces = serializers.SerializerMethodField(help_text="How many faces were found.")
+    image_url = serializers.SerializerMethodField(
+        help_text="The web view that shows the photo after checking permission (session sign-in).")
+
+    class Meta:
+        model = ClassPhoto
+        fields = ["id", "status", "error", "attempts", "width", "height", "uploaded_at", "processed_at", "faces",
+                  "image_url"]
+
+    def get_faces(self, photo) -> int:
+        return len(photo.faces.all())
+
+    def get_image_url(self, photo) -> str:
+        return link(self.context.get("request"), "class_photo_image", photo.pk)
+
+
+class SessionDetailSerializer(serializers.Serializer):
+    """A session with its photos' statuses and its register (``sessions.session_summary``)."""
+
+    id = serializers.IntegerField(source="session.pk")
+    school_class = serializers.SerializerMethodField()
+    date = serializers.DateField(source="session.date")
+    period = serializers.CharField(source="session.period")
+    created_by = UserNameField(source="session.created_by", read_only=True)
+    created_at = serializers.DateTimeField(source="session.created_at")
+    finished = serializers.BooleanField(help_text="Every photo is done or failed.")
+    photos = ClassPhotoSerializer(many=True)
+    records = RecordSerializer(many=True)
+    unknown_faces = serializers.IntegerField()
+    unsure_faces = serializers.IntegerField()
+    retention_notice = serializers.CharField(allow_null=True)
+    page_url = serializers.SerializerMethodField(help_text="The session's web page.")
+    review_url = serializers.SerializerMethodField(help_text="The web page to review unmatched faces.")
+    status_url = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}})
+    def get_school_class(self, summary) -> dict:
+        school_class = summary["session"].school_class
+        return {"id": school_class.pk, "name": school_class.name}
+
+    def get_page_url(self, summary) -> str:
+        return link(self.context.get("request"), "session_detail", summary["session"].pk)
+
+    def get_review_url(self, summary) -> str:
+        return link(self.context.get("request"), "session_review", summary["session"].pk)
+
+    def get_status_url(self, summary) -> str:
+        return link(self.context.get("request"), "api:session-status", summary["session"].pk)
+
+
+class PhotoStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ClassPhoto.STATUS_CHOICES)
+    error = serializers.CharField()
+
+
+class SessionStatusSerializer(serializers.Serializer):
+    finished = serializers.BooleanField(help_text="Every photo is done or failed.")
+    photos = PhotoStatusSerializer(many=True)
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    """The take-attendance form: the same checks as the web page (``forms.PhotosField``:
+    size per photo, a readable image header)."""
+
+    date = serializers.DateField(help_text="The school's local date of the lesson, YYYY-MM-DD.")
+    period = serializers.CharField(max_length=50, help_text="E.g. Period 1, or 09:00.")
+    photos = serializers.ListField(child=serializers.FileField(), allow_empty=False,
+                                   help_text="One or more class photos (repeat the field).")
+
+    def validate_photos(self, files):
+        try:
+            return PhotosField().clean(files)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
+class UploadAcceptedSerializer(serializers.Serializer):
+    session = serializers.IntegerField(help_text="The session's id (created, or the existing one for this "
+                                                 "class, date and period).")
+    photos = serializers.ListField(child=serializers.IntegerField(), help_text="The stored photos' ids.")
+    session_url = serializers.URLField()
+    status_url = serializers.URLField(help_text="Poll until finished is true, then read the records.")
+    records_url = serializers.URLField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)

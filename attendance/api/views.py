@@ -1,0 +1,218 @@
+"""API views. Each: authenticate (token or session), get the object through a permission
+class that asks ``attendance.access``, validate, call one service function, respond."""
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from .. import access, register, sessions
+from ..job_queue import QueueUnavailable
+from ..models import AttendanceRecord, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from .permissions import ClassReportReader, SessionReportReader, SessionTeacher
+from .serializers import (
+    ErrorSerializer,
+    PhotoUploadSerializer,
+    RecordSerializer,
+    RecordStatusSerializer,
+    SchoolClassSerializer,
+    SessionDetailSerializer,
+    SessionSerializer,
+    SessionStatusSerializer,
+    StudentSerializer,
+    UploadAcceptedSerializer,
+    link,
+)
+
+REFUSED = {401: OpenApiResponse(ErrorSerializer, description="No or a bad token."),
+           403: OpenApiResponse(ErrorSerializer, description="Not allowed for this user (as on the web pages)."),
+           404: OpenApiResponse(ErrorSerializer, description="No such object.")}
+
+
+class _ClassObjectMixin:
+    """Views below a class (``class_id``): the class, checked by the view's permissions."""
+
+    queryset = SchoolClass.objects.select_related("teacher")
+
+    def get_class(self) -> SchoolClass:
+        school_class = get_object_or_404(self.get_queryset(), pk=self.kwargs["class_id"])
+        self.check_object_permissions(self.request, school_class)
+        return school_class
+
+
+class _SessionObjectMixin:
+    """Views below a session (``session_id``): the session, checked by the view's permissions."""
+
+    queryset = ClassSession.objects.select_related("school_class", "created_by")
+
+    def get_session(self) -> ClassSession:
+        session = get_object_or_404(self.get_queryset(), pk=self.kwargs["session_id"])
+        self.check_object_permissions(self.request, session)
+        return session
+
+
+@extend_schema(tags=["classes"], summary="Classes the user may see",
+               description="Admins and office staff: every class; teachers: the classes they teach.")
+class ClassList(generics.ListAPIView):
+    serializer_class = SchoolClassSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return access.report_classes(self.request.user).select_related("teacher")
+
+
+@extend_schema(tags=["classes"], summary="One class",
+               description="Admins, the class's teacher and office staff (as the class report).",
+               responses={200: SchoolClassSerializer, **REFUSED})
+class ClassDetail(_ClassObjectMixin, generics.GenericAPIView):
+    serializer_class = SchoolClassSerializer
+    permission_classes = [IsAuthenticated, ClassReportReader]
+
+    def get(self, request, class_id):
+        return Response(self.get_serializer(self.get_class()).data)
+
+
+@extend_schema(tags=["classes"], summary="The class's students and their enrolment state",
+               description="Office staff get id, name and enrolment state only (no consent, no photos).",
+               responses={200: StudentSerializer(many=True), **REFUSED})
+class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
+    serializer_class = StudentSerializer
+    permission_classes = [IsAuthenticated, ClassReportReader]
+    pagination_class = None
+
+    def get(self, request, class_id):
+        school_class = self.get_class()
+        students = school_class.students.prefetch_related(
+            Prefetch("photos", queryset=EnrolmentPhoto.objects.order_by("uploaded_at", "id")))
+        with_photos = not access.is_office_staff(request.user)
+        return Response(StudentSerializer(students, many=True, with_photos=with_photos,
+                                          context=self.get_serializer_context()).data)
+
+
+class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
+    """GET: the class's sessions. POST: take attendance (upload class photos)."""
+
+    serializer_class = SessionSerializer
+    permission_classes = [IsAuthenticated, ClassReportReader]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(tags=["sessions"], summary="The class's sessions, newest first",
+                   description="Read as the class report: admins, the class's teacher, office staff.",
+                   responses={200: SessionSerializer(many=True), **REFUSED})
+    def get(self, request, class_id):
+        school_class = self.get_class()
+        return Response(self.get_serializer(school_class.sessions.select_related("created_by"), many=True).data)
+
+    @extend_schema(
+        tags=["sessions"], summary="Take attendance: upload class photos",
+        description="Creates (or reuses) the session for the class, date and period, stores the photos and "
+                    "queues them for face recognition. All or nothing: on any error nothing is stored. Poll "
+                    "status_url until finished, then read records_url.",
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={202: UploadAcceptedSerializer,
+                   400: OpenApiResponse(description="Invalid date, period or photos: each error names the file."),
+                   401: REFUSED[401], 403: REFUSED[403], 404: REFUSED[404],
+                   503: OpenApiResponse(ErrorSerializer, description="The job queue is down; nothing was saved. "
+                                                                     "Try again in a minute.")})
+    def post(self, request, class_id):
+        school_class = self.get_class()  # admins and the class's teacher only
+        upload = PhotoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            session, photos = sessions.store_class_photos(
+                school_class, upload.validated_data["date"], upload.validated_data["period"],
+                upload.validated_data["photos"], request.user)
+        except QueueUnavailable as exc:
+            return Response({"detail": str(exc), "code": "queue_unavailable"},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
+        return Response({
+            "session": session.pk,
+            "photos": [photo.pk for photo in photos],
+            "session_url": link(request, "api:session", session.pk),
+            "status_url": link(request, "api:session-status", session.pk),
+            "records_url": link(request, "api:session-records", session.pk),
+        }, status=status.HTTP_202_ACCEPTED, headers={"Location": link(request, "api:session", session.pk)})
+
+
+@extend_schema(tags=["sessions"], summary="A session with its photos' statuses and its register",
+               description="Admins and the class's teacher (as the session page); not office staff.",
+               responses={200: SessionDetailSerializer, **REFUSED})
+class SessionDetail(_SessionObjectMixin, generics.GenericAPIView):
+    serializer_class = SessionDetailSerializer
+    permission_classes = [IsAuthenticated, SessionTeacher]
+
+    def get(self, request, session_id):
+        session = self.get_session()
+        summary = sessions.session_summary(session)
+        summary["records"] = _register(session)
+        return Response(self.get_serializer(summary).data)
+
+
+@extend_schema(tags=["sessions"], summary="Progress of the session's photos",
+               description="The same as the session page's status.json: finished once every photo is done or "
+                           "failed.", responses={200: SessionStatusSerializer, **REFUSED})
+class SessionStatus(_SessionObjectMixin, generics.GenericAPIView):
+    serializer_class = SessionStatusSerializer
+    permission_classes = [IsAuthenticated, SessionTeacher]
+
+    def get(self, request, session_id):
+        photos = list(self.get_session().photos.values("id", "status", "error"))
+        return Response({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+
+
+def _register(session: ClassSession) -> list[AttendanceRecord]:
+    """One line per student of the session: their record, or for a rostered student with no
+    record yet an unsaved one without status (photos not processed yet)."""
+    records = {r.student_id: r for r in session.records.select_related("student", "changed_by")}
+    for student in session.school_class.students.all():
+        records.setdefault(student.pk, AttendanceRecord(session=session, student=student, status="", source=""))
+    return sorted(records.values(), key=lambda r: (r.student.name, r.student.pk))
+
+
+@extend_schema(tags=["records"], summary="The session's register",
+               description="One line per student; read by whoever may read the class report (office staff too).",
+               responses={200: RecordSerializer(many=True), **REFUSED})
+class SessionRecords(_SessionObjectMixin, generics.GenericAPIView):
+    serializer_class = RecordSerializer
+    permission_classes = [IsAuthenticated, SessionReportReader]
+
+    def get(self, request, session_id):
+        return Response(self.get_serializer(_register(self.get_session()), many=True).data)
+
+
+class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
+    """A student's record in a session: read it, or set it by hand."""
+
+    serializer_class = RecordSerializer
+    permission_classes = [IsAuthenticated, SessionReportReader]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def _student(self, session) -> Student:
+        return get_object_or_404(session.school_class.students, pk=self.kwargs["student_id"])
+
+    def _record(self, session, student) -> AttendanceRecord:
+        return (session.records.select_related("student", "changed_by").filter(student=student).first()
+                or AttendanceRecord(session=session, student=student, status="", source=""))
+
+    @extend_schema(tags=["records"], summary="A student's record in the session",
+                   description="Read as the class report (office staff too). 404 for a student not on the roster.",
+                   responses={200: RecordSerializer, **REFUSED})
+    def get(self, request, session_id, student_id):
+        session = self.get_session()
+        return Response(self.get_serializer(self._record(session, self._student(session))).data)
+
+    @extend_schema(tags=["records"], summary="Mark a student present or absent by hand",
+                   description="A manual change (source becomes manual; what the photos said is kept in "
+                               "machine_status), written to the audit log. Admins and the class's teacher.",
+                   request=RecordStatusSerializer,
+                   responses={200: RecordSerializer, 400: OpenApiResponse(description="Status must be present or "
+                                                                                      "absent."), **REFUSED})
+    def patch(self, request, session_id, student_id):
+        session = self.get_session()
+        student = self._student(session)
+        change = RecordStatusSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        record = register.set_record(session, student, change.validated_data["status"], request.user)
+        return Response(self.get_serializer(self._record(session, record.student)).data)
