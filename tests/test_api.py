@@ -202,15 +202,15 @@ class TestTakeAttendance:
         response = api("teacher").patch(url, {"status": "absent"}, content_type="application/json")
         assert response.status_code == 200
         assert response.json() | {"changed_at": None} == {
-            "student": {"id": school["joe"].pk, "name": "Joe Biden"}, "status": "absent", "source": "manual",
-            "machine_status": "present", "changed_by": "teacher", "changed_at": None,
+            "student": {"id": school["joe"].pk, "name": "Joe Biden"}, "status": "absent", "reason": "",
+            "source": "manual", "machine_status": "present", "changed_by": "teacher", "changed_at": None,
             "url": "http://testserver" + url}
         record = AttendanceRecord.objects.get(session=session, student=school["joe"])
         assert (record.status, record.source, record.changed_by) == ("absent", "manual", users["teacher"])
         entry = AuditEntry.objects.get(action=AuditEntry.RECORD_CHANGED)
         assert entry.username == "teacher" and entry.object_id == str(record.pk)
-        assert entry.before == {"status": "present", "source": "photo"}
-        assert entry.after == {"status": "absent", "source": "manual"}
+        assert entry.before == {"status": "present", "reason": "", "source": "photo"}
+        assert entry.after == {"status": "absent", "reason": "", "source": "manual"}
 
     def test_patch_a_student_without_a_record_yet_creates_it(self, api, school, users):
         session = make_session(school, users)
@@ -219,11 +219,21 @@ class TestTakeAttendance:
         assert response.status_code == 200 and response.json()["status"] == "present"
         assert AuditEntry.objects.filter(action=AuditEntry.RECORD_CHANGED, username="admin").count() == 1
 
+    def test_patch_sets_any_active_code_with_its_reason(self, api, school, users):
+        session = make_session(school, users)
+        url = reverse("api:record", args=[session.pk, school["joe"].pk])
+        refused = api("teacher").patch(url, {"status": "excused"}, content_type="application/json")
+        assert refused.status_code == 400 and "reason" in refused.json()["status"][0]
+        response = api("teacher").patch(url, {"status": "excused", "reason": "Dentist"}, content_type="application/json")
+        assert response.status_code == 200 and (response.json()["status"], response.json()["reason"]) == (
+            "excused", "Dentist")
+        assert AttendanceRecord.objects.get(session=session, student=school["joe"]).reason == "Dentist"
+
     def test_patch_refuses_an_unknown_status_or_a_student_not_on_the_roster(self, api, school, users):
         session = make_session(school, users)
         client = api("teacher")
         response = client.patch(reverse("api:record", args=[session.pk, school["joe"].pk]),
-                                {"status": "late"}, content_type="application/json")
+                                {"status": "on-holiday"}, content_type="application/json")
         assert response.status_code == 400 and "status" in response.json()
         stranger = Student.objects.create(name="Not In 7A")
         assert client.patch(reverse("api:record", args=[session.pk, stranger.pk]), {"status": "present"},

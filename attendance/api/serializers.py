@@ -105,7 +105,9 @@ class RecordSerializer(serializers.Serializer):
     not processed yet and no one set it by hand."""
 
     student = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField(help_text="present, absent, or null (not recorded yet).")
+    status = serializers.SerializerMethodField(
+        help_text="The attendance code (present, late, absent, excused or the school's own), or null (not recorded yet).")
+    reason = serializers.CharField(read_only=True, help_text="Why (e.g. for excused); empty when none was given.")
     source = serializers.SerializerMethodField(help_text="photo or manual (null when not recorded).")
     machine_status = serializers.SerializerMethodField(
         help_text="What the photos said before a person changed the record (null: never changed).")
@@ -117,7 +119,7 @@ class RecordSerializer(serializers.Serializer):
     def get_student(self, record) -> dict:
         return {"id": record.student.pk, "name": record.student.name}
 
-    @extend_schema_field(serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES, allow_null=True))
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_status(self, record):
         return record.status or None
 
@@ -138,8 +140,10 @@ class RecordSerializer(serializers.Serializer):
 
 
 class RecordStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES,
-                                     help_text="present or absent: a manual change, audit logged.")
+    status = serializers.CharField(max_length=20, help_text="An active attendance code (present, late, absent, excused "
+                                                            "or the school's own): a manual change, audit logged.")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   help_text="Required for codes that need one (excused).")
 
 
 class ClassPhotoSerializer(serializers.ModelSerializer):

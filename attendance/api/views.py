@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -214,5 +215,9 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
         student = self._student(session)
         change = RecordStatusSerializer(data=request.data)
         change.is_valid(raise_exception=True)
-        record = register.set_record(session, student, change.validated_data["status"], request.user)
+        try:
+            record = register.set_record(session, student, change.validated_data["status"], request.user,
+                                         reason=change.validated_data["reason"])
+        except register.RegisterError as exc:
+            raise ValidationError({"status": [str(exc)]})
         return Response(self.get_serializer(self._record(session, record.student)).data)
