@@ -44,6 +44,14 @@ def env_days(name: str, default: int) -> int:
     return days
 
 
+def env_percent(name: str, default: float) -> float:
+    """A percentage from 0 to 100, e.g. ATTENDANCE_THRESHOLD_PERCENT=90."""
+    value = env_float(name, default)
+    if not 0 <= value <= 100:
+        raise ImproperlyConfigured(f"{name} must be a percentage from 0 to 100, not {value}")
+    return value
+
+
 def _env_number(name, default, cast, description):
     value = os.environ.get(name)
     if value is None or value == "":

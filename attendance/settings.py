@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_days, env_float, env_int, env_list, env_str, photo_storage
+from .env import env_bool, env_choice, env_days, env_float, env_int, env_list, env_percent, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -202,6 +202,9 @@ if not (PHOTO_SENDFILE_PREFIX.startswith("/") and PHOTO_SENDFILE_PREFIX.endswith
     raise ImproperlyConfigured(f"PHOTO_SENDFILE_PREFIX must start and end with '/', not {PHOTO_SENDFILE_PREFIX!r}")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Reports: students whose attendance rate is below this percentage are highlighted.
+ATTENDANCE_THRESHOLD_PERCENT = env_percent("ATTENDANCE_THRESHOLD_PERCENT", 90)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
