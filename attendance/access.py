@@ -5,7 +5,7 @@ Roles:
 - teacher: any other signed-in user; sees the classes they teach, those classes'
   students, sessions, photos and reports.
 - office staff: a member of the "Office staff" group; reads every class's reports
-  and CSV downloads and the untaken registers (to chase them), never a photo, a face
+  and CSV/XLSX downloads and the untaken registers (to chase them), never a photo, a face
   or a session page.
 """
 from django.core.exceptions import PermissionDenied

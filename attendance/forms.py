@@ -338,3 +338,21 @@ class RegisterForm(forms.Form):
 
 class DuplicateDecisionForm(forms.Form):
     keep = forms.TypedChoiceField(choices=[("1", "Keep"), ("0", "Delete")], coerce=lambda v: v == "1")
+
+
+class ReportRangeForm(forms.Form):
+    """The report's date range (GET ?from=YYYY-MM-DD&to=YYYY-MM-DD, both ends included;
+    a blank end is open)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in (("from", "From"), ("to", "To")):
+            self.fields[name] = forms.DateField(label=label, required=False,
+                                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise forms.ValidationError("The first day must not be after the last day.")
+        return cleaned

@@ -2,6 +2,7 @@
 import datetime
 import io
 import math
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, codes, register, renditions, reports, review, sessions, timetable
+from . import access, register, renditions, reports, review, sessions, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -34,6 +35,7 @@ from .forms import (
     RecordStatusForm,
     RegisterDateForm,
     RegisterForm,
+    ReportRangeForm,
     SchoolClassForm,
     SessionForm,
     StudentEnrolForm,
@@ -422,30 +424,91 @@ def _photo_response(field_file, max_side: int):
     return response
 
 
+def _report_range(request) -> tuple[ReportRangeForm, reports.DateRange]:
+    """The date range a report page or download covers: the one asked for (?from=&to=),
+    else (none asked for, or a wrong one) the default (the current term, else all dates)."""
+    if "from" in request.GET or "to" in request.GET:
+        form = ReportRangeForm(request.GET)
+        if form.is_valid():
+            return form, reports.DateRange(form.cleaned_data["from"], form.cleaned_data["to"])
+        return form, reports.default_range()
+    date_range = reports.default_range()
+    return ReportRangeForm(initial={"from": date_range.start, "to": date_range.end}), date_range
+
+
+def _range_query(date_range: reports.DateRange) -> str:
+    """The query string giving a download the page's range."""
+    return urlencode({"from": date_range.start or "", "to": date_range.end or ""})
+
+
+def _report_filename(name: str, fallback, date_range: reports.DateRange, extension: str) -> str:
+    parts = ["attendance", slugify(name) or str(fallback), date_range.slug()]
+    return "-".join(p for p in parts if p) + "." + extension
+
+
 @login_required
 def class_report(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    report_sessions, rows = reports.class_report(school_class)
-    return render(
-        request, "attendance/class_report.html",
-        {"school_class": school_class, "sessions": report_sessions, "rows": rows, "codes": codes.active_codes()},
-    )
+    form, date_range = _report_range(request)
+    report = reports.class_report(school_class, date_range)
+    return render(request, "attendance/class_report.html", {
+        "school_class": school_class, "report": report, "sessions": report.sessions, "rows": report.rows,
+        "codes": report.codes, "form": form, "range_query": _range_query(date_range),
+        "threshold": reports.threshold(), "chart_data": report.chart_data(), "days": report.rate_by_date(),
+    })
 
 
 @login_required
 def class_report_csv(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
+    date_range = _report_range(request)[1]
     out = io.StringIO()
-    reports.write_class_csv(out, school_class)
-    return _csv_response(out.getvalue(), f"attendance-{slugify(school_class.name) or school_class.pk}.csv")
+    reports.write_class_csv(out, reports.class_report(school_class, date_range))
+    return _csv_response(out.getvalue(), _report_filename(school_class.name, school_class.pk, date_range, "csv"))
+
+
+@login_required
+def class_report_xlsx(request, class_id):
+    school_class = access.get_class_for_report(request.user, class_id)
+    date_range = _report_range(request)[1]
+    return _xlsx_response(reports.class_xlsx(reports.class_report(school_class, date_range)),
+                          _report_filename(school_class.name, school_class.pk, date_range, "xlsx"))
+
+
+@login_required
+def student_report(request, student_id):
+    """A student's attendance over a date range, in the classes whose reports the user reads."""
+    student = access.get_student_for_report(request.user, student_id)
+    form, date_range = _report_range(request)
+    report = reports.student_report(student, access.report_classes(request.user), date_range)
+    return render(request, "attendance/student_report.html", {
+        "student": student, "report": report, "form": form, "range_query": _range_query(date_range),
+        "threshold": reports.threshold(), "chart_data": report.chart_data(),
+        "can_open_sessions": access.role(request.user) != "office",
+    })
 
 
 @login_required
 def student_report_csv(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
+    date_range = _report_range(request)[1]
     out = io.StringIO()
-    reports.write_student_csv(out, student, reports.student_history(student, access.report_classes(request.user)))
-    return _csv_response(out.getvalue(), f"attendance-{slugify(student.name) or student.pk}.csv")
+    reports.write_student_csv(out, reports.student_history(student, access.report_classes(request.user), date_range))
+    return _csv_response(out.getvalue(), _report_filename(student.name, student.pk, date_range, "csv"))
+
+
+@login_required
+def student_report_xlsx(request, student_id):
+    student = access.get_student_for_report(request.user, student_id)
+    date_range = _report_range(request)[1]
+    report = reports.student_report(student, access.report_classes(request.user), date_range)
+    return _xlsx_response(reports.student_xlsx(report), _report_filename(student.name, student.pk, date_range, "xlsx"))
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:
