@@ -220,8 +220,9 @@ class TestReports:
         response = client.get(reverse("class_report_csv", args=[school["class"].pk]))
         assert response["Content-Type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(response.content.decode())))
-        assert rows[0] == ["Student", "2026-11-02 Period 1", "Present", "Recorded", "Rate"]
-        assert rows[1] == ["Joe Biden", "present", "1", "1", "100%"]
+        assert rows[0] == ["Student", "2026-11-02 Period 1", "present", "late", "absent", "excused", "Counted present",
+                           "Recorded", "Rate", "Below 90%"]
+        assert rows[1] == ["Joe Biden", "present", "1", "0", "0", "0", "1", "1", "100%", ""]
 
     def test_student_history_csv(self, client, users, school):
         signed_in(client, users["teacher"])
@@ -359,7 +360,7 @@ def test_report_and_csv_show_changes_made_by_hand(client, users, school):
     page = client.get(reverse("class_report", args=[school["class"].pk])).content.decode()
     assert "changed by hand" in page and "<sup>M</sup>" in page
     rows = list(csv.reader(io.StringIO(client.get(reverse("class_report_csv", args=[school["class"].pk])).content.decode())))
-    assert rows[1] == ["Joe Biden", "absent (manual)", "0", "1", "0%"]
+    assert rows[1] == ["Joe Biden", "absent (manual)", "0", "0", "1", "0", "0", "1", "0%", "yes"]
 
 
 def test_reviewed_faces_no_longer_count_as_unknown(client, users, school):
