@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,9 @@ def forget_queue(redis_url: str, queue: str) -> int:
         for member in client.smembers(binding):
             if queue.encode() in member:
                 removed += client.srem(binding, member)
+        if not client.exists(binding):
+            # kombu's expiry entry of a binding no one uses any more (e.g. celery.pidbox).
+            client.zrem("_kombu.binding_deadlines", binding.decode().removeprefix("_kombu.binding."))
     # Messages a killed worker had taken but not acknowledged ([message, exchange, routing key]).
     for tag, value in client.hscan_iter("unacked"):
         try:
@@ -528,9 +532,31 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
     )
     if result["seconds_to_last_done"] and result["done"]:
         result["photos_per_minute"] = round(60 * result["done"] / result["seconds_to_last_done"], 1)
+    logs = workers.log_text()
+    worker_seconds = photo_seconds(logs, set(photos.values_list("pk", flat=True)))
+    result["worker_seconds_per_photo"] = _spread([s for runs in worker_seconds.values() for s in runs])
+    result["photos_completed_twice"] = sum(len(runs) > 1 for runs in worker_seconds.values())
     if killed:
-        result["killed"] = _recovery(killed, started, workers.log_text())
+        result["killed"] = _recovery(killed, started, logs)
     return result
+
+
+def photo_seconds(logs: str, photo_ids: set[int]) -> dict[int, list[float]]:
+    """Seconds each photo's processing took in a worker (from start to records written),
+    per completed run, read from the workers' logs ("class photo N of session S: ... X s")."""
+    runs = {}
+    for pk, seconds in re.findall(r"^\S+ \S+ INFO attendance.recognition class photo (\d+) of session \d+: "
+                                  r".*, ([\d.]+) s$", logs, re.MULTILINE):
+        if int(pk) in photo_ids:
+            runs.setdefault(int(pk), []).append(float(seconds))
+    return runs
+
+
+def _spread(values: list[float]) -> dict | None:
+    """Median, smallest and largest of ``values``, rounded."""
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
 def _pid(claimed_by: str) -> int:
@@ -640,7 +666,8 @@ def _recount_equal(sessions) -> bool:
 
 def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per_session: int = 2,
         workers: int = 2, kill: bool = True, pool: str = "solo", seed: int = 1, roster: int = 30,
-        size: tuple[int, int] = (1920, 1080), timeout: float = 900, report=print, folder: Path | None = None) -> dict:
+        size: tuple[int, int] = (1920, 1080), timeout: float = 900, report=print, folder: Path | None = None,
+        keep_logs: Path | None = None) -> dict:
     """Set up the school, start the server and workers, run the rounds; returns the figures.
 
     Round 1: every teacher uploads at once, all workers running. Round 2 (``kill``): the
@@ -664,6 +691,8 @@ def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per
         report(f"made {teachers} classrooms of {photos_per_teacher} photos in {time.monotonic() - started:.1f} s")
         pool_of_workers = Workers(folder, workers, pool)
         server = WebServer(folder)
+        if keep_logs:
+            stack.callback(_copy_logs, folder, keep_logs)
         stack.callback(pool_of_workers.stop)
         stack.callback(server.stop)
         pool_of_workers.start()
@@ -691,6 +720,12 @@ def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per
     return result
 
 
+def _copy_logs(folder: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.log"):
+        (target / path.name).write_bytes(path.read_bytes())
+
+
 def _same_records(teachers, first: date, second: date) -> bool:
     """Whether the second round's records equal the first's (the same photos were uploaded)."""
     def records(day):
@@ -706,10 +741,13 @@ FIGURES = [
     ("upload seconds (first upload start to last response)", lambda r: f"{r['upload_seconds']:.2f}"),
     ("seconds until the last photo was done", lambda r: f"{r['seconds_to_last_done']}"),
     ("photos per minute", lambda r: f"{r.get('photos_per_minute')}"),
+    ("seconds per photo in a worker: median (min-max)",
+     lambda r: (f"{r['worker_seconds_per_photo']['median']} ({r['worker_seconds_per_photo']['min']}-"
+                f"{r['worker_seconds_per_photo']['max']})" if r.get("worker_seconds_per_photo") else "-")),
     ("records / expected (roster x sessions)", lambda r: f"{r['records']} / {r['records_expected']}"),
     ("records doubled / missing", lambda r: f"{r['records_doubled']} / {r['records_missing']}"),
     ("records equal a fresh recount", lambda r: "yes" if r["records_recount_equal"] else "NO"),
-    ("photos processed more than once", lambda r: f"{r['reprocessed_photos']}"),
+    ("photos started again / completed twice", lambda r: f"{r['reprocessed_photos']} / {r['photos_completed_twice']}"),
     ("recall (present marked present)", lambda r: f"{r['recall']}"),
     ("records equal round 1's (same photos)", lambda r: {True: "yes", False: "NO"}.get(r.get("same_records_as_round_1"),
                                                                                        "-")),

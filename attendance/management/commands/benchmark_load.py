@@ -46,6 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900,
                             help="seconds to wait for a round's photos (a killed worker's message returns from Redis "
                                  "only after its visibility timeout, 720 s by default)")
+        parser.add_argument("--keep-logs", type=Path, help="copy the web server's and workers' logs to this folder")
         parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SHARED_DIR",
                                                                               settings.BASE_DIR.parent / "shared")),
                             help="folder with faces/identities and tools/make_classroom.py (default ../shared)")
@@ -65,7 +66,8 @@ class Command(BaseCommand):
                               photos_per_session=options["photos_per_session"], workers=options["workers"],
                               kill=options["kill_one"], pool=options["pool"], seed=options["seed"],
                               roster=options["roster"], size=options["size"], timeout=options["timeout"],
-                              report=self.stdout.write, folder=Path(os.environ["ATTENDANCE_LOAD_FOLDER"]))
+                              report=self.stdout.write, folder=Path(os.environ["ATTENDANCE_LOAD_FOLDER"]),
+                              keep_logs=options["keep_logs"])
         except load.LoadError as exc:
             raise CommandError(str(exc))
         except subprocess.CalledProcessError as exc:
@@ -109,4 +111,5 @@ def _arguments(shared, options) -> list[str]:
             "--pool", options["pool"], "--kill-one" if options["kill_one"] else "--no-kill",
             "--seed", str(options["seed"]), "--roster", str(options["roster"]),
             "--size", "x".join(map(str, options["size"])), "--timeout", str(options["timeout"]),
-            "--shared", str(shared)]
+            "--shared", str(shared)] + (
+        ["--keep-logs", str(options["keep_logs"].resolve())] if options["keep_logs"] else [])
