@@ -268,15 +268,18 @@ class Workers:
     """The Celery workers, started as subprocesses of this process.
 
     ``pool="solo"``: ``count`` separate ``celery worker --pool solo`` processes; the first
-    also runs Celery beat (one beat per deployment), the one that is killed is the last.
+    also runs Celery beat (one beat per deployment); the one killed is the last, or with
+    ``victim="beat"`` the first.
     ``pool="prefork"``: one ``celery worker --concurrency count --beat``, exactly the
     worker ``runapp`` starts; one of its pool processes is killed.
     """
 
-    def __init__(self, folder: Path, count: int, pool: str):
+    def __init__(self, folder: Path, count: int, pool: str, victim: str = "plain"):
         if pool not in ("solo", "prefork"):
             raise LoadError(f"pool must be solo or prefork, not {pool!r}")
-        self.folder, self.count, self.pool = folder, count, pool
+        if victim not in ("plain", "beat") or (victim == "beat" and pool != "solo"):
+            raise LoadError("the worker killed is 'plain' (one without beat) or, with --pool solo, 'beat'")
+        self.folder, self.count, self.pool, self.victim = folder, count, pool, victim
         self.processes, self.logs = [], []
         self.tag = os.environ.get("CELERY_QUEUE", "attendance")
 
@@ -304,8 +307,10 @@ class Workers:
             path = self.folder / f"worker-{number}.log"
             self.logs.append(path)
             with open(path, "w") as log:
+                # A process group of its own: what a killed worker leaves running (its beat
+                # process, see ``survivors``) is found, and stopped at the end.
                 self.processes.append(subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=log,
-                                                       stderr=subprocess.STDOUT))
+                                                       stderr=subprocess.STDOUT, start_new_session=True))
         deadline = time.monotonic() + timeout
         for process, path in zip(self.processes, self.logs):
             while "ready." not in path.read_text():
@@ -316,16 +321,21 @@ class Workers:
                 time.sleep(0.2)
 
     def may_kill(self, pid: int) -> bool:
-        """Whether ``pid`` (a photo's ``claimed_by``) is a process the benchmark may kill:
-        a worker without beat (solo), or a pool process, not the main one (prefork)."""
+        """Whether ``pid`` (a photo's ``claimed_by``) is the process the benchmark kills: the
+        victim worker (solo), or a pool process, not the main one (prefork)."""
         if self.pool == "solo":
-            return len(self.processes) > 1 and pid == self.processes[-1].pid and self.processes[-1].poll() is None
+            victim = self.processes[self.victim_index()]
+            return pid == victim.pid and victim.poll() is None
         return pid != self.processes[0].pid
+
+    def victim_index(self) -> int:
+        """Solo: the worker that is killed: the last (no beat), or the first with ``victim="beat"``."""
+        return 0 if self.victim == "beat" else len(self.processes) - 1
 
     def idle_victim(self) -> int:
         """The process to kill when none of the killable ones holds a photo."""
         if self.pool == "solo":
-            return self.processes[-1].pid
+            return self.processes[self.victim_index()].pid
         children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.processes[0].pid)],
                                   capture_output=True, text=True).stdout.split()
         return int(children[0])
@@ -339,16 +349,28 @@ class Workers:
             if process.pid == pid:
                 process.wait()
 
+    def survivors(self, pid: int) -> list[str]:
+        """Processes still running in the process group of the killed worker ``pid`` (a
+        solo worker's group is its own pid): e.g. the beat process of ``--beat`` outlives
+        its worker's SIGKILL. Each as "pid command"."""
+        if not any(process.pid == pid for process in self.processes):
+            return []
+        listing = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(pid)], capture_output=True, text=True).stdout
+        return [line.strip()[:120] for line in listing.splitlines() if line.strip()]
+
     def log_text(self) -> str:
         return "\n".join(path.read_text() for path in self.logs)
 
     def stop(self) -> None:
-        """Stop every worker still running (warm shutdown: SIGTERM, SIGKILL after 30 s)."""
+        """Stop every worker still running (warm shutdown: SIGTERM, SIGKILL after 30 s), then
+        whatever is left in their process groups (SIGKILL)."""
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
             _stop(process, 30)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def _stop(process, timeout: float) -> None:
@@ -509,6 +531,8 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
                 pid = _pid(victim["claimed_by"]) if victim else workers.idle_victim()
                 workers.kill(pid)
                 killed = {"pid": pid, "photo": victim["pk"] if victim else None, "at": time.time()}
+                time.sleep(0.5)
+                killed["left_running"] = workers.survivors(pid)
                 report(f"  killed worker process {pid} (SIGKILL) with {finished} of {expected} photos done, "
                        + (f"while it processed photo {victim['pk']}" if victim else "while it held no photo"))
         if len(rows) == expected and finished == expected and (killed or not kill):
@@ -572,7 +596,8 @@ def _recovery(killed: dict, started: float, logs: str) -> dict:
     process saw its pool process die (WorkerLostError) and, with reject_on_worker_lost,
     put the message back on the queue.
     """
-    out = {"pid": killed["pid"], "photo": killed["photo"], "at_seconds": round(killed["at"] - started, 2)}
+    out = {"pid": killed["pid"], "photo": killed["photo"], "at_seconds": round(killed["at"] - started, 2),
+           "left_running": killed["left_running"]}
     if killed["photo"] is None:
         return out
     photo = ClassPhoto.objects.get(pk=killed["photo"])
@@ -667,7 +692,7 @@ def _recount_equal(sessions) -> bool:
 def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per_session: int = 2,
         workers: int = 2, kill: bool = True, pool: str = "solo", seed: int = 1, roster: int = 30,
         size: tuple[int, int] = (1920, 1080), timeout: float = 900, report=print, folder: Path | None = None,
-        keep_logs: Path | None = None) -> dict:
+        keep_logs: Path | None = None, victim: str = "plain") -> dict:
     """Set up the school, start the server and workers, run the rounds; returns the figures.
 
     Round 1: every teacher uploads at once, all workers running. Round 2 (``kill``): the
@@ -689,7 +714,7 @@ def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per
         folders = make_classrooms(shared / "tools" / "make_classroom.py", shared / "faces" / "identities",
                                   folder / "classrooms", teachers, photos_per_teacher, seed, roster, size)
         report(f"made {teachers} classrooms of {photos_per_teacher} photos in {time.monotonic() - started:.1f} s")
-        pool_of_workers = Workers(folder, workers, pool)
+        pool_of_workers = Workers(folder, workers, pool, victim)
         server = WebServer(folder)
         if keep_logs:
             stack.callback(_copy_logs, folder, keep_logs)
@@ -703,7 +728,7 @@ def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per
         enrolment = wait_for_enrolment(timeout)
         report(f"enrolled {Student.objects.count()} students in {time.monotonic() - started:.1f} s: {dict(enrolment)}")
         result = {"teachers": teachers, "photos_per_teacher": photos_per_teacher,
-                  "photos_per_session": photos_per_session, "workers": workers, "pool": pool,
+                  "photos_per_session": photos_per_session, "workers": workers, "pool": pool, "victim": victim,
                   "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
                   "photo_size": f"{size[0]}x{size[1]}", "rosters": [t.roster_size for t in people],
                   "enrolment": dict(enrolment), "cores": os.cpu_count(), "rounds": []}

@@ -37,6 +37,9 @@ class Command(BaseCommand):
                             help="solo: separate `celery worker --pool solo` processes, the first with --beat, the "
                                  "last killed; prefork: one `celery worker --concurrency N --beat` as runapp starts "
                                  "it, one of its pool processes killed")
+        parser.add_argument("--victim", choices=("plain", "beat"), default="plain",
+                            help="with --pool solo, which worker is killed: one without beat (default) or the one "
+                                 "running beat (then no beat is left: see README)")
         parser.add_argument("--kill-one", dest="kill_one", action="store_true", default=True,
                             help="also run a second round with one worker process SIGKILLed half way (default)")
         parser.add_argument("--no-kill", dest="kill_one", action="store_false", help="only the first round")
@@ -59,6 +62,8 @@ class Command(BaseCommand):
             raise CommandError("--teachers, --photos-per-teacher and --photos-per-session must be at least 1.")
         if options["workers"] < (2 if options["kill_one"] else 1):
             raise CommandError("--kill-one needs at least 2 --workers (one is killed, one must remain).")
+        if options["victim"] == "beat" and options["pool"] != "solo":
+            raise CommandError("--victim beat needs --pool solo (a prefork worker is one process with its beat).")
         if not os.environ.get(ISOLATED):
             return self._run_isolated(shared, options)
         try:
@@ -67,7 +72,7 @@ class Command(BaseCommand):
                               kill=options["kill_one"], pool=options["pool"], seed=options["seed"],
                               roster=options["roster"], size=options["size"], timeout=options["timeout"],
                               report=self.stdout.write, folder=Path(os.environ["ATTENDANCE_LOAD_FOLDER"]),
-                              keep_logs=options["keep_logs"])
+                              keep_logs=options["keep_logs"], victim=options["victim"])
         except load.LoadError as exc:
             raise CommandError(str(exc))
         except subprocess.CalledProcessError as exc:
@@ -108,7 +113,8 @@ class Command(BaseCommand):
 def _arguments(shared, options) -> list[str]:
     return ["--teachers", str(options["teachers"]), "--photos-per-teacher", str(options["photos_per_teacher"]),
             "--photos-per-session", str(options["photos_per_session"]), "--workers", str(options["workers"]),
-            "--pool", options["pool"], "--kill-one" if options["kill_one"] else "--no-kill",
+            "--pool", options["pool"], "--victim", options["victim"],
+            "--kill-one" if options["kill_one"] else "--no-kill",
             "--seed", str(options["seed"]), "--roster", str(options["roster"]),
             "--size", "x".join(map(str, options["size"])), "--timeout", str(options["timeout"]),
             "--shared", str(shared)] + (
