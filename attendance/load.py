@@ -591,10 +591,12 @@ def _pid(claimed_by: str) -> int:
 def _recovery(killed: dict, started: float, logs: str) -> dict:
     """How the photo the killed process held came back: when (seconds after the kill) and by what.
 
-    ``requeued_by_beat_after_kill_seconds``: when the beat's ``requeue_stalled_task`` sent it
-    again (read from the workers' logs); ``message_returned_at_once``: the worker's main
-    process saw its pool process die (WorkerLostError) and, with reject_on_worker_lost,
-    put the message back on the queue.
+    ``requeued_by_beat_after_kill_seconds``: when the beat's ``requeue_stalled_task`` sent a
+    copy of its task (from the workers' logs). ``message_returned_at_once``: the worker's
+    main process saw its pool process die (WorkerLostError) and, with reject_on_worker_lost,
+    put the message back on the queue (at its back: kombu's Redis transport pushes a
+    rejected message where new ones go). ``finished_by``: which of the two ran to the end
+    (the task that finished the photo was received before the kill: the original message).
     """
     out = {"pid": killed["pid"], "photo": killed["photo"], "at_seconds": round(killed["at"] - started, 2),
            "left_running": killed["left_running"]}
@@ -610,11 +612,41 @@ def _recovery(killed: dict, started: float, logs: str) -> dict:
     for stamp, ids in re.findall(r"^(\S+ \S+) WARNING attendance.recognition re-queued \d+ stalled class photos: "
                                  r"\[([\d, ]*)\]", logs, re.MULTILINE):
         if killed["photo"] in {int(pk) for pk in ids.replace(",", " ").split()}:
-            requeues.append(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp() - killed["at"])
+            requeues.append(_log_time(stamp) - killed["at"])
     after = [seconds for seconds in requeues if seconds > -1]
     out["requeued_by_beat_after_kill_seconds"] = round(min(after), 2) if after else None
     out["message_returned_at_once"] = "WorkerLostError" in logs
+    task = _task_that_finished(logs, killed["photo"])
+    if task is not None:
+        out["finished_by"] = ("the original message, returned by the broker" if task < killed["at"]
+                              else "the copy sent by the beat's re-queue")
     return out
+
+
+def _log_time(stamp: str) -> float:
+    """Seconds since the epoch of a log time stamp ("2026-11-30 03:39:16,265", local time)."""
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def _task_that_finished(logs: str, photo_id: int) -> float | None:
+    """When the task that finished ``photo_id`` was first received (seconds since the epoch),
+    read from Celery's log lines: a process logs the photo, then its task's success."""
+    received, last_photo = {}, {}
+    pattern = re.compile(r"^\[(\S+ \S+): INFO/([^\]]+)\] (.*)$")
+    for line in logs.splitlines():
+        found = pattern.match(line)
+        if not found:
+            continue
+        stamp, process, message = found.groups()
+        task = re.match(r"Task attendance\.tasks\.process_class_photo_task\[([\w-]+)\] (received|succeeded)", message)
+        photo = re.match(r"class photo (\d+) of session", message)
+        if photo:
+            last_photo[process] = int(photo.group(1))
+        elif task and task.group(2) == "received":
+            received.setdefault(task.group(1), _log_time(stamp))
+        elif task and last_photo.pop(process, None) == photo_id:
+            return received.get(task.group(1))
+    return None
 
 
 def check_round(teachers: list[Teacher], day: date, per_session: int) -> dict:
@@ -777,7 +809,8 @@ FIGURES = [
     ("records equal round 1's (same photos)", lambda r: {True: "yes", False: "NO"}.get(r.get("same_records_as_round_1"),
                                                                                        "-")),
     ("killed at (s after first upload)", lambda r: f"{r['killed']['at_seconds']}" if "killed" in r else "-"),
-    ("its photo: sent again by beat / started again / done (s after kill)",
+    ("its photo finished by", lambda r: r.get("killed", {}).get("finished_by", "-")),
+    ("its photo: copy sent by beat / started again / done (s after kill)",
      lambda r: (" / ".join(str(r["killed"].get(key)) for key in ("requeued_by_beat_after_kill_seconds",
                                                                  "restarted_after_kill_seconds",
                                                                  "done_after_kill_seconds"))
