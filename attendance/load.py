@@ -264,12 +264,18 @@ class WebServer:
             self.log.close()
 
 
+#: Which worker process ``run_round`` kills (see ``Workers``).
+VICTIMS = ("plain", "beat", "beat-group")
+
+
 class Workers:
     """The Celery workers, started as subprocesses of this process.
 
     ``pool="solo"``: ``count`` separate ``celery worker --pool solo`` processes; the first
     also runs Celery beat (one beat per deployment); the one killed is the last, or with
-    ``victim="beat"`` the first.
+    ``victim="beat"`` the first (only its main process: its beat process lives on), or with
+    ``victim="beat-group"`` the first and its beat process (its whole process group, as a
+    service manager stopping a unit does).
     ``pool="prefork"``: one ``celery worker --concurrency count --beat``, exactly the
     worker ``runapp`` starts; one of its pool processes is killed.
     """
@@ -277,8 +283,9 @@ class Workers:
     def __init__(self, folder: Path, count: int, pool: str, victim: str = "plain"):
         if pool not in ("solo", "prefork"):
             raise LoadError(f"pool must be solo or prefork, not {pool!r}")
-        if victim not in ("plain", "beat") or (victim == "beat" and pool != "solo"):
-            raise LoadError("the worker killed is 'plain' (one without beat) or, with --pool solo, 'beat'")
+        if victim not in VICTIMS or (victim != "plain" and pool != "solo"):
+            raise LoadError("the worker killed is 'plain' (one without beat) or, with --pool solo, 'beat' or "
+                            "'beat-group'")
         self.folder, self.count, self.pool, self.victim = folder, count, pool, victim
         self.processes, self.logs = [], []
         self.tag = os.environ.get("CELERY_QUEUE", "attendance")
@@ -330,7 +337,7 @@ class Workers:
 
     def victim_index(self) -> int:
         """Solo: the worker that is killed: the last (no beat), or the first with ``victim="beat"``."""
-        return 0 if self.victim == "beat" else len(self.processes) - 1
+        return len(self.processes) - 1 if self.victim == "plain" else 0
 
     def idle_victim(self) -> int:
         """The process to kill when none of the killable ones holds a photo."""
@@ -341,10 +348,13 @@ class Workers:
         return int(children[0])
 
     def kill(self, pid: int) -> None:
-        """SIGKILL ``pid``; a worker of ours is also reaped at once, so that its pid is gone
-        (an unreaped process still exists for ``os.kill(pid, 0)``, as under a service manager
-        that has not yet noticed)."""
-        os.kill(pid, signal.SIGKILL)
+        """SIGKILL ``pid`` (with ``victim="beat-group"``, its whole process group); a worker of
+        ours is also reaped at once, so that its pid is gone (an unreaped process still
+        exists for ``os.kill(pid, 0)``, as under a service manager that has not yet noticed)."""
+        if self.victim == "beat-group" and pid == self.processes[0].pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
         for process in self.processes:
             if process.pid == pid:
                 process.wait()

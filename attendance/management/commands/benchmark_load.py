@@ -37,9 +37,10 @@ class Command(BaseCommand):
                             help="solo: separate `celery worker --pool solo` processes, the first with --beat, the "
                                  "last killed; prefork: one `celery worker --concurrency N --beat` as runapp starts "
                                  "it, one of its pool processes killed")
-        parser.add_argument("--victim", choices=("plain", "beat"), default="plain",
-                            help="with --pool solo, which worker is killed: one without beat (default) or the one "
-                                 "running beat (then no beat is left: see README)")
+        parser.add_argument("--victim", choices=load.VICTIMS, default="plain",
+                            help="which worker is killed: plain, one without beat (default); with --pool solo also "
+                                 "beat, the main process of the one running beat (its beat process lives on), or "
+                                 "beat-group, that worker with its beat process (then no beat is left: see README)")
         parser.add_argument("--kill-one", dest="kill_one", action="store_true", default=True,
                             help="also run a second round with one worker process SIGKILLed half way (default)")
         parser.add_argument("--no-kill", dest="kill_one", action="store_false", help="only the first round")
@@ -62,8 +63,9 @@ class Command(BaseCommand):
             raise CommandError("--teachers, --photos-per-teacher and --photos-per-session must be at least 1.")
         if options["workers"] < (2 if options["kill_one"] else 1):
             raise CommandError("--kill-one needs at least 2 --workers (one is killed, one must remain).")
-        if options["victim"] == "beat" and options["pool"] != "solo":
-            raise CommandError("--victim beat needs --pool solo (a prefork worker is one process with its beat).")
+        if options["victim"] != "plain" and options["pool"] != "solo":
+            raise CommandError(f"--victim {options['victim']} needs --pool solo (a prefork worker is one process "
+                               "with its beat).")
         if not os.environ.get(ISOLATED):
             return self._run_isolated(shared, options)
         try:
