@@ -340,7 +340,8 @@ class Workers:
         return len(self.processes) - 1 if self.victim == "plain" else 0
 
     def idle_victim(self) -> int:
-        """The process to kill when none of the killable ones holds a photo."""
+        """The process to kill when none of the killable ones holds a photo (prefork: the first
+        child of the worker, a pool process or its beat process)."""
         if self.pool == "solo":
             return self.processes[self.victim_index()].pid
         children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.processes[0].pid)],
@@ -359,13 +360,21 @@ class Workers:
             if process.pid == pid:
                 process.wait()
 
+    def pids(self) -> list[int]:
+        """Every process running in the workers' sessions (workers, pool and beat processes)."""
+        found = []
+        for process in self.processes:
+            listing = subprocess.run(["ps", "-o", "pid=", "--sid", str(process.pid)], capture_output=True, text=True)
+            found += [int(pid) for pid in listing.stdout.split()]
+        return found
+
     def survivors(self, pid: int) -> list[str]:
-        """Processes still running in the process group of the killed worker ``pid`` (a
-        solo worker's group is its own pid): e.g. the beat process of ``--beat`` outlives
+        """Processes still running in the session of the killed worker ``pid`` (each worker
+        starts a session of its own): e.g. the beat process of ``--beat`` outlives
         its worker's SIGKILL. Each as "pid command"."""
         if not any(process.pid == pid for process in self.processes):
             return []
-        listing = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(pid)], capture_output=True, text=True).stdout
+        listing = subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(pid)], capture_output=True, text=True).stdout
         return [line.strip()[:120] for line in listing.splitlines() if line.strip()]
 
     def log_text(self) -> str:
@@ -523,6 +532,7 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
         barrier.wait()
     except threading.BrokenBarrierError:
         pass
+    cpu = CpuMeter([os.getpid(), server.process.pid], workers)
     expected = sum(len(t.photos) for t in teachers)
     class_ids = [t.class_id for t in teachers]
     photos = ClassPhoto.objects.filter(session__date=day, session__school_class_id__in=class_ids)
@@ -539,6 +549,7 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
                            and workers.may_kill(_pid(row["claimed_by"]))), None)
             if victim is not None or finished == expected or time.time() - half_at > 30:
                 pid = _pid(victim["claimed_by"]) if victim else workers.idle_victim()
+                cpu.sample()  # the killed process's CPU seconds so far stay counted as ours
                 workers.kill(pid)
                 killed = {"pid": pid, "photo": victim["pk"] if victim else None, "at": time.time()}
                 time.sleep(0.5)
@@ -551,6 +562,7 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
             report(f"  timed out after {timeout:.0f} s: {finished} of {expected} photos finished")
             break
         time.sleep(POLL_SECONDS)
+    cpu.sample()
     for thread in threads:
         thread.join()
     if errors:
@@ -572,7 +584,58 @@ def run_round(server: WebServer, workers: Workers, teachers: list[Teacher], day:
     result["photos_completed_twice"] = sum(len(runs) > 1 for runs in worker_seconds.values())
     if killed:
         result["killed"] = _recovery(killed, started, logs)
+    result.update(cpu.cores())
     return result
+
+
+class CpuMeter:
+    """CPU used during a round, in cores (CPU seconds / wall seconds): by the benchmark's
+    processes (this one, the web server, the workers and their pool and beat processes)
+    and by everything else on the machine (other users). Linux only (reads /proc); else
+    the figures are None."""
+
+    def __init__(self, pids: list[int], workers: Workers):
+        self.fixed, self.workers = pids, workers
+        self.started, self.busy = time.monotonic(), _busy_seconds()
+        self.first, self.last = {}, {}
+        self.sample()
+        self.first = dict(self.last)
+
+    def sample(self) -> None:
+        """Read the CPU seconds of every process of ours now (call before killing one)."""
+        for pid in self.fixed + self.workers.pids():
+            seconds = _process_seconds(pid)
+            if seconds is not None:
+                self.last[pid] = seconds
+
+    def cores(self) -> dict:
+        """``{"cpu_cores_ours": ..., "cpu_cores_others": ...}`` since the meter started."""
+        busy, wall = _busy_seconds(), time.monotonic() - self.started
+        if busy is None or self.busy is None or wall <= 0:
+            return {"cpu_cores_ours": None, "cpu_cores_others": None}
+        ours = sum(seconds - self.first.get(pid, 0.0) for pid, seconds in self.last.items())
+        return {"cpu_cores_ours": round(ours / wall, 2),
+                "cpu_cores_others": round(max(0.0, busy - self.busy - ours) / wall, 2)}
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds all cores of the machine spent busy since boot (/proc/stat)."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def photo_seconds(logs: str, photo_ids: set[int]) -> dict[int, list[float]]:
@@ -780,7 +843,6 @@ def run(shared: Path, teachers: int = 5, photos_per_teacher: int = 4, photos_per
             figures = run_round(server, pool_of_workers, people, ROUND_DAYS[number], photos_per_session,
                                 with_kill, timeout, report)
             figures["round"] = "one worker killed" if with_kill else "all workers"
-            figures["load_average"] = round(os.getloadavg()[0], 2)
             result["rounds"].append(figures)
         if len(result["rounds"]) == 2:
             result["rounds"][1]["same_records_as_round_1"] = _same_records(people, *ROUND_DAYS)
@@ -825,7 +887,8 @@ FIGURES = [
                                                                  "restarted_after_kill_seconds",
                                                                  "done_after_kill_seconds"))
                 if "killed" in r else "-")),
-    ("load average (1 min) after the round", lambda r: f"{r['load_average']}"),
+    ("CPU used in the round, in cores: benchmark / other users",
+     lambda r: f"{r.get('cpu_cores_ours')} / {r.get('cpu_cores_others')}"),
 ]
 
 
