@@ -374,8 +374,10 @@ class Workers:
         its worker's SIGKILL. Each as "pid command"."""
         if not any(process.pid == pid for process in self.processes):
             return []
-        listing = subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(pid)], capture_output=True, text=True).stdout
-        return [line.strip()[:120] for line in listing.splitlines() if line.strip()]
+        listing = subprocess.run(["ps", "-o", "pid=,stat=,args=", "--sid", str(pid)], capture_output=True, text=True)
+        rows = [line.split(None, 2) for line in listing.stdout.splitlines() if line.strip()]
+        # A zombie (state Z) is dead, only not yet reaped by its new parent.
+        return [f"{row[0]} {row[2] if len(row) > 2 else ''}"[:120] for row in rows if not row[1].startswith("Z")]
 
     def log_text(self) -> str:
         return "\n".join(path.read_text() for path in self.logs)
