@@ -8,9 +8,7 @@ from django.core.management import call_command
 
 from .conftest import CLASSROOM_TOOL
 
-pytestmark = pytest.mark.worker
-
-
+@pytest.mark.worker
 def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_dir):
     if not CLASSROOM_TOOL.is_file():
         pytest.skip(f"make_classroom.py not found at {CLASSROOM_TOOL}")
@@ -38,3 +36,26 @@ def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_
     assert killed["same_records_as_round_1"]
     assert killed["faces"] == first["faces"]
     assert "| records doubled / missing | 0 / 0 | 0 / 0 |" in out.getvalue()
+
+
+def test_reads_which_message_finished_a_killed_photo_from_the_worker_logs():
+    from attendance.load import _log_time, _task_that_finished, photo_seconds
+
+    logs = "\n".join([
+        "[2026-11-30 03:39:16,265: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[aaa] received",
+        "[2026-11-30 03:39:17,579: ERROR/MainProcess] Process 'ForkPoolWorker-2' pid:21689 exited with 'signal 9'",
+        "[2026-11-30 03:40:03,467: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[aaa] received",
+        "[2026-11-30 03:40:09,947: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[bbb] received",
+        "[2026-11-30 03:40:09,969: INFO/ForkPoolWorker-3] Task attendance.tasks.process_class_photo_task[bbb] "
+        "succeeded in 0.01s: 'processing'",
+        "2026-11-30 03:40:10,288 INFO attendance.recognition class photo 31 of session 16: 30 faces, 19 matched, "
+        "6.74 s",
+        "[2026-11-30 03:40:10,288: INFO/ForkPoolWorker-4] class photo 31 of session 16: 30 faces, 19 matched, 6.74 s",
+        "[2026-11-30 03:40:10,289: INFO/ForkPoolWorker-4] Task attendance.tasks.process_class_photo_task[aaa] "
+        "succeeded in 6.81s: 'done'",
+    ])
+    # The task that finished photo 31 is the one first received before the kill.
+    assert _task_that_finished(logs, 31) == _log_time("2026-11-30 03:39:16,265")
+    assert _task_that_finished(logs, 32) is None
+    # Each completed run counted once (the plain-format line, not Celery's copy of it).
+    assert photo_seconds(logs, {31}) == {31: [6.74]}
