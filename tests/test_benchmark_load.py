@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from .conftest import CLASSROOM_TOOL
 
+
 @pytest.mark.worker
 def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_dir):
     if not CLASSROOM_TOOL.is_file():
