@@ -316,8 +316,10 @@ class Workers:
             with open(path, "w") as log:
                 # A process group of its own: what a killed worker leaves running (its beat
                 # process, see ``survivors``) is found, and stopped at the end.
+                # LOG_LEVEL INFO: the figures read the photos' lines from the logs.
                 self.processes.append(subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=log,
-                                                       stderr=subprocess.STDOUT, start_new_session=True))
+                                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                                       env=dict(os.environ, LOG_LEVEL="INFO")))
         deadline = time.monotonic() + timeout
         for process, path in zip(self.processes, self.logs):
             while "ready." not in path.read_text():
