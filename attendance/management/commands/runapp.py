@@ -43,8 +43,12 @@ class Command(BaseCommand):
         worker_command = [python, "-m", "celery", "-A", "attendance", "worker", "--loglevel", "INFO",
                           "--concurrency", str(concurrency), "--beat",
                           "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
+        def start_worker():
+            # In a process group of its own: its beat child goes with it when it dies.
+            return subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+
         children = [
-            subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR),
+            start_worker(),
             subprocess.Popen([python, "manage.py", "runserver", addrport, "--noreload"], env=env, cwd=settings.BASE_DIR),
         ]
         self.stdout.write(self.style.SUCCESS(
@@ -57,8 +61,11 @@ class Command(BaseCommand):
                     # A crashed or killed worker is restarted; on start it re-queues the
                     # photos it left unfinished.
                     self.stdout.write(self.style.WARNING("The Celery worker stopped; starting it again."))
+                    # A worker killed outright (SIGKILL, out of memory) leaves its beat
+                    # running: stop it, or there would be two schedules.
+                    _signal_group(children[0], signal.SIGKILL)
                     time.sleep(2)
-                    children[0] = subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR)
+                    children[0] = start_worker()
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
@@ -67,14 +74,15 @@ class Command(BaseCommand):
             # not cut the shutdown short and leave the embedded Redis running.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
+            _signal_group(children[0], signal.SIGTERM)
+            if children[1].poll() is None:
+                children[1].send_signal(signal.SIGTERM)
             for child in children:
                 try:
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            _signal_group(children[0], signal.SIGKILL)  # anything of the worker's still left
             if embedded is not None:
                 settings.EMBEDDED_REDIS_URL_FILE.unlink(missing_ok=True)
                 embedded.shutdown()
@@ -93,6 +101,14 @@ class Command(BaseCommand):
 
 def _stop(signum, frame):
     raise KeyboardInterrupt
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Send ``signum`` to the process group that ``process`` leads (if any is left)."""
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def start_embedded_redis():
