@@ -1,0 +1,276 @@
+"""Tested as a person uses it (issue 8): headless Chromium through Selenium, against
+pytest-django's live server and a real Celery worker.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (/usr/bin/chromium, /usr/bin/chromedriver,
+or CHROMIUM / CHROMEDRIVER); skipped without them. Selenium Manager never downloads a
+browser: the binary and the driver are given explicitly.
+"""
+import csv
+import io
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from attendance.models import ClassSession, ClassPhoto, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+
+from .conftest import CONSENT_FIELDS
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PHONE = (390, 844)
+
+
+def _missing_browser():
+    for path, package in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")]:
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            return f"{path} not found: install Debian's {package} to run the browser tests"
+    return None
+
+
+# Skipped before the session's worker starts when there is no browser.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser,
+              pytest.mark.skipif(bool(_missing_browser()), reason=_missing_browser() or "")]
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A factory of headless Chromium sessions: ``browser(width, height)``; downloads go to
+    ``driver.download_dir``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    drivers = []
+
+    def start(width=1280, height=900):
+        downloads = tmp_path / f"downloads-{len(drivers)}"
+        downloads.mkdir()
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={width},{height}"]:
+            options.add_argument(arg)
+        options.add_experimental_option("prefs", {
+            "download.default_directory": str(downloads), "download.prompt_for_download": False,
+            "download.directory_upgrade": True, "safebrowsing.enabled": False})
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        if width < 500:
+            # Chromium's windows are at least 500 px wide, even headless: emulate a narrower screen.
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        driver.download_dir = downloads
+        drivers.append(driver)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.quit()
+
+
+def wait_until(driver, condition, timeout=120, message="the page did not show the expected state in time"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: condition(d), message)
+
+
+def css(driver, selector):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def css_all(driver, selector):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def by_text(driver, tag, text):
+    """The first visible ``tag`` (e.g. "a", "button") whose text is ``text``."""
+    from selenium.webdriver.common.by import By
+
+    matches = [e for e in driver.find_elements(By.XPATH, f"//{tag}[normalize-space()='{text}']") if e.is_displayed()]
+    assert matches, f"no visible <{tag}> {text!r} on {driver.current_url}"
+    return matches[0]
+
+
+def fill(form, name, value):
+    field = css(form, f"[name='{name}']")
+    if field.get_attribute("type") in ("date", "file"):
+        if field.get_attribute("type") == "date":
+            # Typing into a date input depends on the browser's locale: set its value.
+            field.parent.execute_script("arguments[0].value = arguments[1]", field, value)
+            return
+    else:
+        field.clear()
+    field.send_keys(value)
+
+
+def sign_in(driver, base, username, password):
+    driver.get(base + reverse("login"))
+    form = css(driver, "main form")
+    fill(form, "username", username)
+    fill(form, "password", password)
+    by_text(form, "button", "Sign in").click()
+    wait_until(driver, lambda d: css_all(d, ".topbar .who"), timeout=20, message=f"{username} could not sign in")
+
+
+def sign_out(driver):
+    by_text(driver, "button", "Sign out").click()
+    wait_until(driver, lambda d: not css_all(d, ".topbar .who"), timeout=20)
+
+
+def enrolment_zip(photo, tmp_path) -> Path:
+    path = tmp_path / "roster.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for folder in ["Barack_Obama", "Joe_Biden"]:
+            archive.write(photo(f"identities/{folder}/1.jpg"), f"{folder}/1.jpg")
+    return path
+
+
+def test_admin_enrols_teacher_takes_attendance_corrects_and_downloads(
+        celery_worker_process, live_server, browser, users, photo, tmp_path):
+    base = live_server.url
+    driver = browser()
+
+    # The admin creates the class and enrols it from a zip, consent confirmed.
+    sign_in(driver, base, "admin", "pw-admin-1")
+    by_text(driver, "a", "New class").click()
+    form = css(driver, "main form")
+    fill(form, "name", "7A")
+    css(form, f"select[name='teacher'] option[value='{users['teacher'].pk}']").click()
+    by_text(form, "button", "Create class").click()
+    wait_until(driver, lambda d: css_all(d, "form[action$='enrol-zip/']"), timeout=20)
+    form = css(driver, "form[action$='enrol-zip/']")
+    fill(form, "archive", str(enrolment_zip(photo, tmp_path)))
+    css(form, "[name='consent_on_file']").click()
+    for key in ("given_by", "given_on", "note"):
+        fill(form, key, CONSENT_FIELDS[key])
+    by_text(form, "button", "Upload zip").click()
+    # The class page refreshes itself while photos are pending.
+    wait_until(driver, lambda d: len(css_all(d, ".table .badge.ready")) == 2,
+               message="the roster did not show both students ready")
+    assert {e.text for e in css_all(driver, ".table td a")} == {"Barack Obama", "Joe Biden"}
+    assert set(EnrolmentPhoto.objects.values_list("status", flat=True)) == {"ready"}
+    sign_out(driver)
+
+    # The teacher uploads a class photo, sees the progress, then the marked photo.
+    sign_in(driver, base, "teacher", "pw-teacher-1")
+    by_text(driver, "a", "Take attendance").click()
+    form = css(driver, "main form")
+    fill(form, "date", "2026-11-02")
+    fill(form, "period", "Period 1")
+    fill(form, "photos", str(photo("groups/obama_and_biden.jpg")))
+    by_text(form, "button", "Upload and take attendance").click()
+    wait_until(driver, lambda d: "/sessions/" in d.current_url, timeout=30)
+    assert "Recognising faces" in css(driver, "#progress").text
+    # session.js polls the status and reloads the page when the photo is done.
+    wait_until(driver, lambda d: {"Barack Obama", "Joe Biden"} <= {t.text for t in css_all(d, ".marked-photo svg text")},
+               message="the marked photo did not show both names")
+    assert not css_all(driver, "#progress")
+    assert "Joe Biden" in css(driver, ".two-col").text
+
+    # The teacher corrects one face: the face recognised as Joe Biden is "Not a student".
+    review_url = base + reverse("session_review", args=[ClassSession.objects.get().pk]) + "?all=1"
+    driver.get(review_url)
+    item = next(i for i in css_all(driver, ".review-item") if "Recognised as Joe Biden" in i.text)
+    face_id = item.get_attribute("id")
+    css(item, "select[name='student'] option[value='none']").click()
+    by_text(item, "button", "Save").click()
+    wait_until(driver, lambda d: css_all(d, ".message"), timeout=20)
+    assert "Saved" in css(driver, ".message").text
+    driver.get(review_url)
+    assert "Reviewed: " in css(driver, f"#{face_id}").text
+    face = DetectedFace.objects.get(pk=int(face_id.removeprefix("face-")))
+    assert face.is_reviewed and face.reviewed_student_id is None
+
+    # The report, and its CSV downloaded by the browser.
+    driver.get(base + "/")
+    by_text(driver, "a", "Report").click()
+    wait_until(driver, lambda d: css_all(d, "table.report"), timeout=20)
+    assert "Barack Obama" in css(driver, "table.report").text
+    by_text(driver, "a", "Download CSV").click()
+    csv_path = driver.download_dir / "attendance-7a.csv"
+    wait_until(driver, lambda d: csv_path.is_file(), timeout=20, message="the CSV was not downloaded")
+    rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["Student", "2026-11-02 Period 1", "Present", "Recorded", "Rate"]
+    cells = {row[0]: row[1:] for row in rows[1:]}
+    assert cells["Barack Obama"][:3] == ["present", "1", "1"]
+    assert cells["Joe Biden"][0].startswith("absent") and cells["Joe Biden"][1:3] == ["0", "1"]
+
+
+def _class_with_a_processed_session(client, users, photo):
+    """7A with Barack Obama and Joe Biden enrolled and one class photo processed by the worker."""
+    client.force_login(users["admin"])
+    client.post(reverse("class_create"), {"name": "7A", "teacher": users["teacher"].pk})
+    school_class = SchoolClass.objects.get(name="7A")
+    for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Biden", "identities/Joe_Biden/1.jpg")]:
+        client.post(reverse("student_enrol", args=[school_class.pk]), {
+            **CONSENT_FIELDS, "name": name, "photos": SimpleUploadedFile("p.jpg", photo(relative).read_bytes())})
+    _wait(lambda: not EnrolmentPhoto.objects.filter(status="pending").exists())
+    response = client.post(reverse("session_upload", args=[school_class.pk]), {
+        "date": "2026-11-02", "period": "Period 1",
+        "photos": SimpleUploadedFile("class.jpg", photo("groups/obama_and_biden.jpg").read_bytes())})
+    assert response.status_code == 302
+    _wait(lambda: ClassPhoto.objects.filter(status="done").exists())
+    client.logout()
+    return school_class, ClassSession.objects.get()
+
+
+def _wait(condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the worker did not finish in time"
+        time.sleep(0.3)
+
+
+def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser, users, photo, client, tmp_path):
+    """On a 390 x 844 screen no page scrolls sideways and its main buttons are on the screen."""
+    school_class, session = _class_with_a_processed_session(client, users, photo)
+    student = Student.objects.get(name="Barack Obama")
+    base = live_server.url
+    driver = browser(*PHONE)
+    assert driver.execute_script("return window.innerWidth") == PHONE[0]
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+
+    def check(name, buttons):
+        wait_until(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout=20)
+        driver.save_screenshot(str(shots / f"{name}.png"))
+        scroll_width, inner_width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner_width + 1, f"{name}: the page is {scroll_width}px wide on a {inner_width}px screen"
+        for tag, text in buttons:
+            element = by_text(driver, tag, text)
+            left, right = driver.execute_script(
+                "var r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", element)
+            assert left >= -1 and right <= inner_width + 1, f"{name}: {text!r} is off the screen ({left}..{right})"
+
+    driver.get(base + reverse("login"))
+    check("login", [("button", "Sign in")])
+    sign_in(driver, base, "admin", "pw-admin-1")
+    pages = [
+        ("home", reverse("home"), [("a", "New class"), ("a", "Take attendance")]),
+        ("class", reverse("class_detail", args=[school_class.pk]),
+         [("a", "Take attendance"), ("a", "Report"), ("button", "Enrol"), ("button", "Upload zip"),
+          ("button", "Take the register by hand")]),
+        ("take-attendance", reverse("session_upload", args=[school_class.pk]), [("button", "Upload and take attendance")]),
+        ("session", reverse("session_detail", args=[session.pk]), [("a", "Register by hand"), ("a", "Add another photo")]),
+        ("review", reverse("session_review", args=[session.pk]) + "?all=1",
+         [("a", "Back to the register"), ("button", "Save")]),
+        ("register", reverse("session_register", args=[session.pk]), [("button", "Save the register")]),
+        ("report", reverse("class_report", args=[school_class.pk]), [("a", "Download CSV")]),
+        ("student", reverse("student_detail", args=[student.pk]), [("button", "Add photos")]),
+    ]
+    for name, url, buttons in pages:
+        driver.get(base + url)
+        check(name, buttons)
+    # The marked photo pans inside its own box rather than widening the page.
+    driver.get(base + reverse("session_detail", args=[session.pk]))
+    assert {t.text for t in css_all(driver, ".marked-photo svg text")} >= {"Barack Obama", "Joe Biden"}
