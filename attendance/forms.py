@@ -135,6 +135,8 @@ class ZipEnrolForm(ConsentForm):
     field_order = ["archive", "consent_on_file", "given_by", "given_on", "note"]
 
     def __init__(self, *args, **kwargs):
+        # Beside the enrol form on the class page: its consent fields need ids of their own.
+        kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
         self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet."
