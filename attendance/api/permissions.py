@@ -17,10 +17,14 @@ class _AccessPermission(BasePermission):
     read = staticmethod(access.get_class)
     write = staticmethod(access.get_class)
 
+    def object_pk(self, obj) -> int:
+        """The pk the access function is asked about."""
+        return obj.pk
+
     def has_object_permission(self, request, view, obj):
         check = self.read if request.method in SAFE_METHODS else self.write
         try:
-            check(request.user, obj.pk)
+            check(request.user, self.object_pk(obj))
         except PermissionDenied as exc:
             if request.method not in SAFE_METHODS and access.is_office_staff(request.user):
                 self.message = "Office staff read the register; they cannot upload photos or change it."
@@ -39,7 +43,14 @@ class ClassReportReader(_AccessPermission):
     write = staticmethod(access.get_class)
 
 
-class SessionTeacher(_AccessPermission):
+class _SessionPermission(_AccessPermission):
+    def object_pk(self, obj) -> int:
+        # A session, or an object of one (a record, a photo: the browsable API's forms
+        # check those too): always the session's pk.
+        return getattr(obj, "session_id", None) or obj.pk
+
+
+class SessionTeacher(_SessionPermission):
     """A session's page, photos and progress (``ClassSession``): admins and the class's
     teacher only, as the session page (``access.get_session``); never office staff."""
 
@@ -47,7 +58,7 @@ class SessionTeacher(_AccessPermission):
     write = staticmethod(access.get_session)
 
 
-class SessionReportReader(_AccessPermission):
+class SessionReportReader(_SessionPermission):
     """A session's register (``ClassSession``): read as the class report
     (``access.get_session_for_report``: office staff too); changed by hand only by an admin
     or the class's teacher (``access.get_session``)."""

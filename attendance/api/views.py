@@ -197,6 +197,12 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
         return (session.records.select_related("student", "changed_by").filter(student=student).first()
                 or AttendanceRecord(session=session, student=student, status="", source=""))
 
+    def get_object(self) -> AttendanceRecord:
+        """The student's record (unsaved when there is none yet), as GET shows it; also what
+        the browsable API's change form is built from (not a record whose pk is the student's)."""
+        session = self.get_session()
+        return self._record(session, self._student(session))
+
     @extend_schema(tags=["records"], summary="A student's record in the session",
                    description="Read as the class report (office staff too). 404 for a student not on the roster.",
                    responses={200: RecordSerializer, **REFUSED})
@@ -204,12 +210,13 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
         session = self.get_session()
         return Response(self.get_serializer(self._record(session, self._student(session))).data)
 
-    @extend_schema(tags=["records"], summary="Mark a student present or absent by hand",
+    @extend_schema(tags=["records"], summary="Set a student's attendance code by hand",
                    description="A manual change (source becomes manual; what the photos said is kept in "
                                "machine_status), written to the audit log. Admins and the class's teacher.",
                    request=RecordStatusSerializer,
-                   responses={200: RecordSerializer, 400: OpenApiResponse(description="Status must be present or "
-                                                                                      "absent."), **REFUSED})
+                   responses={200: RecordSerializer, 400: OpenApiResponse(description="Not an active attendance code, "
+                                                                                      "or a reason is needed."),
+                              **REFUSED})
     def patch(self, request, session_id, student_id):
         session = self.get_session()
         student = self._student(session)
