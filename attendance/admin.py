@@ -171,6 +171,14 @@ class ViewOnly:
         return False
 
 
+class NeverDeleted:
+    """Rows the register keeps for good (records, codes, consents, the audit log): the
+    admin offers no delete, one by one or as an action."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ProcessAgain:
     """The "Process again" action for failed photos; ``retry(ids) -> count`` re-queues them."""
 
@@ -220,7 +228,7 @@ class EnrolmentPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.
 
 
 @admin.register(AttendanceCode)
-class AttendanceCodeAdmin(SchoolAdminPermissions, admin.ModelAdmin):
+class AttendanceCodeAdmin(NeverDeleted, SchoolAdminPermissions, admin.ModelAdmin):
     """The school's attendance codes: rename them, add the school's own, choose whether
     each counts as present or absent in rates. Never deleted (the register keeps them):
     untick "active" to stop offering one. Present and absent are what the photos write."""
@@ -236,35 +244,26 @@ class AttendanceCodeAdmin(SchoolAdminPermissions, admin.ModelAdmin):
             return ["code", "counts_as", "active"]
         return ["code"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+class AttendanceRecordAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """The register, to look up; a record is changed on the session page (with who and when)."""
 
     list_display = ["session", "student", "status", "reason", "source", "machine_status", "changed_by", "updated_at"]
     list_filter = ["status", "source"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Consent)
-class ConsentAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+class ConsentAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """Consents on record; recorded and withdrawn on the student's page (which deletes the
     photos and face data and writes the audit log)."""
 
     list_display = ["student", "given_by", "given_on", "note", "recorded_by", "recorded_at"]
     search_fields = ["student__name", "given_by"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
+class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     """Who changed what and when: manual register changes, enrolments, consents, deletions."""
 
     list_display = ["at", "who", "action", "summary"]
@@ -278,6 +277,3 @@ class AuditEntryAdmin(ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):
     def who(self, obj):
         """The user, or the system (command line, scheduled retention) when there was none."""
         return obj.username or "system (command line or schedule)"
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -43,7 +43,7 @@ from .forms import (
     ZipEnrolForm,
 )
 from .job_queue import QueueUnavailable
-from .models import ClassPhoto, DetectedFace, SchoolClass
+from .models import ClassPhoto, Consent, DetectedFace, SchoolClass
 from .zip_enrolment import ZipEnrolmentError
 
 
@@ -163,7 +163,7 @@ def student_detail(request, student_id):
 def _student_page(request, student, **forms):
     context = {
         "student": student,
-        "consent": getattr(student, "consent", None) if consents.has_consent(student) else None,
+        "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
         "photos": student.photos.all(),
         "records": reports.student_history(student, access.visible_classes(request.user)),
         "is_admin": access.is_school_admin(request.user),
