@@ -168,9 +168,9 @@ def _matching_seconds(photo: ClassPhoto, school_class) -> float:
     """Seconds to match the photo's faces against the roster (arrays already in memory)."""
     from .models import descriptor_from_bytes
 
-    gallery, labels = roster_gallery(school_class)
+    gallery = roster_gallery(school_class)
     faces = list(photo.faces.all())
     probes = np.array([descriptor_from_bytes(f.descriptor) for f in faces], dtype=np.float32).reshape(-1, 128)
     started = time.perf_counter()
-    engine.match(probes, [f.width for f in faces], gallery, labels)
+    engine.match(probes, [f.width for f in faces], gallery.descriptors, gallery.labels)
     return time.perf_counter() - started
