@@ -226,9 +226,9 @@ class FaceDecisionForm(forms.Form):
     nothing is pre-selected, so a post without a choice is an error, not an answer."""
 
     NOT_A_STUDENT = "none"
-    student = forms.ChoiceField(error_messages={"required": "Choose a student from the class's list, or “Not a "
+    student = forms.ChoiceField(error_messages={"required": "Choose a student of the class, or “Not a "
                                                             "student”.",
-                                                "invalid_choice": "Choose a student from the class's list, or "
+                                                "invalid_choice": "Choose a student of the class, or "
                                                                   "“Not a student”."})
 
     def __init__(self, *args, face=None, roster=None, **kwargs):
