@@ -209,7 +209,7 @@ FACE_DECISIONS = ["matched", "unsure", "unknown", "not_a_student"]
 
 
 class FaceSerializer(serializers.Serializer):
-    """One face of a session's photos and its decision (``DetectedFace``). No descriptor."""
+    """One face of a session's photos and its decision (``DetectedFace``); never its face data."""
 
     id = serializers.IntegerField(source="pk")
     photo = serializers.IntegerField(source="photo_id", help_text="The class photo's id.")
