@@ -324,29 +324,28 @@ def face_review(request, face_id):
     if not form.is_valid():
         messages.error(request, form.errors["student"][0])
         return _back_to_review(request, face)
-    try:
-        changed = review.decide_face(face, request.user, form.cleaned_data["student"])
-    except review.ReviewError as exc:
-        messages.error(request, str(exc))
-    else:
-        names = ", ".join(s.name for s in changed)
-        messages.success(request, f"Saved. Register updated for {names}." if changed
-                         else "Saved. The register did not need to change.")
-    return _back_to_review(request, face)
+    return _answer(request, face, lambda: review.decide_face(face, request.user, form.cleaned_data["student"]),
+                   "Saved. Register updated for {names}.", "Saved. The register did not need to change.")
 
 
 @login_required
 @require_POST
 def face_undo(request, face_id):
     face = access.get_face(request.user, face_id)
+    return _answer(request, face, lambda: review.undo_decision(face, request.user),
+                   "Answer undone. Register put back for {names}.", "Answer undone.")
+
+
+def _answer(request, face, operation, changed: str, unchanged: str):
+    """Run a review operation (it returns the students whose record changed), say what it
+    did or why it could not, and go back to the face on the review page."""
     try:
-        restored = review.undo_decision(face, request.user)
+        students = operation()
     except review.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        names = ", ".join(s.name for s in restored)
-        messages.success(request, f"Answer undone. Register put back for {names}." if restored
-                         else "Answer undone.")
+        messages.success(request, changed.format(names=", ".join(s.name for s in students)) if students
+                         else unchanged)
     return _back_to_review(request, face)
 
 
