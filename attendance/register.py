@@ -1,4 +1,5 @@
 """Matching a session's faces to the roster and turning them into attendance records."""
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,10 @@ class Gallery:
     descriptors: np.ndarray
     labels: list
     templates: list
+
+    def learnt_counts(self) -> dict:
+        """``{student id: number of learnt templates}`` of the students that have some."""
+        return dict(Counter(label for label, template in zip(self.labels, self.templates) if template is not None))
 
 
 def roster_gallery(school_class) -> Gallery:
@@ -70,7 +75,7 @@ def match_session(session: ClassSession) -> list[DetectedFace]:
     face among the session's undecided faces; a student a person gave to a face is
     taken. Decisions already made stay as they are: a person's are fixed constraints,
     and a face the machine matched earlier gives its student up only when a new face
-    is nearer to that student by at least ``FACE_MATCH_MARGIN`` (it is then unsure,
+    is nearer to that student by at least ``FACE_MATCH_CHANGE_MARGIN`` (it is then unsure,
     or "matched in another photo"); each such change is written to the audit log with
     the actor "machine" (``machine_changes``). Faces narrower than ``FACE_MIN_PROBE_PX``
     are too small to judge and go to review.
@@ -95,8 +100,8 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, 128)
     proposals = dict(zip((f.pk for f in undecided), engine.match(
         probes, [f.width for f in undecided], gallery.descriptors, gallery.labels, taken=taken,
-        groups=[f.photo_id for f in undecided])))
-    margin = settings.FACE_MATCH_MARGIN
+        groups=[f.photo_id for f in undecided], learnt=gallery.learnt_counts())))
+    margin = settings.FACE_MATCH_CHANGE_MARGIN
     holders = {f.student_id: f for f in undecided if f.decision == DetectedFace.MATCHED and f not in new}
     changed = []
     for face in new:

@@ -102,7 +102,7 @@ def tightened_threshold(threshold: float, gallery_size: int, per_doubling: float
 
     Args:
         threshold: the threshold for one gallery row (a distance).
-        gallery_size: the student's enrolment photos plus learnt templates (>= 1).
+        gallery_size: how many rows count (>= 1; the app counts 1 + learnt templates).
         per_doubling: distance taken off per doubling (0 leaves the threshold as it is).
 
     Returns:
