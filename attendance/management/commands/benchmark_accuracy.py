@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from attendance import accuracy
 
@@ -31,19 +32,23 @@ class Command(BaseCommand):
     def handle(self, bench, lfw, no_reference, threshold, margin, setting, term, **options):
         if bench is None and lfw is None:
             raise CommandError("Give a benchmark folder, --lfw DIR, or both.")
+        overrides = dict(parse_setting(item) for item in setting)
         if threshold is not None:
-            settings.FACE_MATCH_THRESHOLD = threshold
+            overrides["FACE_MATCH_THRESHOLD"] = threshold
         if margin is not None:
-            settings.FACE_MATCH_MARGIN = margin
-        overrides = [override_setting(item) for item in setting]
+            overrides["FACE_MATCH_MARGIN"] = margin
         if term:
             if bench is None or not (bench / "truth.json").is_file():
                 raise CommandError("--term needs a benchmark folder with truth.json (make_classroom.py --distinct).")
             if not is_isolated():
-                again = ["benchmark_accuracy", str(bench), "--term"] + [f"--setting={o}" for o in overrides]
-                again += [f"--threshold={threshold}"] if threshold is not None else []
-                again += [f"--margin={margin}"] if margin is not None else []
-                return run_isolated(self, again)
+                return run_isolated(self, ["benchmark_accuracy", str(bench), "--term"]
+                                    + [f"--setting={name}={value}" for name, value in overrides.items()])
+        # For this run only: the process's settings are as they were afterwards.
+        with override_settings(**overrides):
+            self._run(bench, lfw, no_reference, term)
+
+    def _run(self, bench, lfw, no_reference, term):
+        if term:
             return self._term(bench)
         result = {}
         if bench is not None:
@@ -96,8 +101,8 @@ TERM_SETTINGS = ["FACE_MATCH_THRESHOLD", "FACE_MATCH_MARGIN", "FACE_MATCH_THRESH
                  "TEMPLATE_MIN_FACE_PX", "TEMPLATE_LEARN_STRONG_MATCHES"]
 
 
-def override_setting(item: str) -> str:
-    """Apply ``NAME=VALUE`` to this process's settings, cast to the setting's type; returns ``item``.
+def parse_setting(item: str) -> tuple:
+    """``NAME=VALUE`` as ``(NAME, value)`` cast to the type of the setting's current value.
 
     Raises:
         CommandError: not NAME=VALUE, an unknown setting, or a value of the wrong type.
@@ -106,12 +111,9 @@ def override_setting(item: str) -> str:
     if not sep or not name.isupper() or not hasattr(settings, name):
         raise CommandError(f"--setting takes NAME=VALUE with an existing setting's name, not {item!r}.")
     current = getattr(settings, name)
+    if isinstance(current, bool):
+        return name, value.strip().lower() in ("1", "true", "yes", "on")
     try:
-        if isinstance(current, bool):
-            cast = value.strip().lower() in ("1", "true", "yes", "on")
-        else:
-            cast = type(current)(value)
-    except ValueError:
+        return name, type(current)(value)
+    except (TypeError, ValueError):
         raise CommandError(f"--setting {name}: {value!r} is not a {type(current).__name__}.")
-    setattr(settings, name, cast)
-    return item
