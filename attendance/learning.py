@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 
+from faces.errors import ImageError
 from faces.matching import distance_matrix
 
 from . import audit, crops
@@ -111,7 +112,16 @@ def learn_from_session(session, user) -> list[LearntTemplate]:
     students = {s.pk: s for s in Student.objects.filter(classes=session.school_class)}
     for face in learnable_faces(session):
         if face.photo_id != photo_id:
-            rgb, photo_id = crops.decode_stored(face.photo.image), face.photo_id
+            photo_id = face.photo_id
+            try:
+                rgb = crops.decode_stored(face.photo.image)
+            except (ImageError, OSError) as exc:
+                # The register is confirmed all the same; this photo teaches nothing.
+                log.warning("session %s: class photo %s unreadable, nothing learnt from it: %s", session.pk,
+                            photo_id, exc, extra={"session": session.pk, "photo": photo_id})
+                rgb = None
+        if rgb is None:
+            continue
         crop = crops.crop_jpeg(rgb, face.left, face.top, face.right, face.bottom, margin=0.3,
                                max_side=settings.TEMPLATE_CROP_PX)
         template = add_template(students[face.final_student_id], descriptor_from_bytes(face.descriptor), crop,
