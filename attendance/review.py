@@ -71,7 +71,7 @@ def decide_face(face: DetectedFace, user, student: Student | None) -> list[Stude
             to another face of this session.
     """
     session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=face.photo.session_id)
-    face = DetectedFace.objects.select_for_update().select_related("photo", "student", "reviewed_student").get(
+    face = DetectedFace.objects.select_for_update().select_related("photo").get(
         pk=face.pk)
     if student is not None:
         if not session.school_class.students.filter(pk=student.pk).exists():
@@ -146,7 +146,7 @@ def undo_decision(face: DetectedFace, user) -> list[Student]:
         ReviewError: there is no decision to undo on this face.
     """
     session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=face.photo.session_id)
-    face = DetectedFace.objects.select_for_update().select_related("photo", "student", "reviewed_student").get(
+    face = DetectedFace.objects.select_for_update().select_related("photo").get(
         pk=face.pk)
     if not face.undo:
         raise ReviewError("There is no answer to undo on this face.")
