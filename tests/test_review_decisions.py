@@ -339,13 +339,13 @@ def test_review_page_for_a_phone_asks_in_words_with_one_tap_answers(roster, phot
 
 
 def test_strong_machine_matches_are_learnt_only_when_the_setting_says_so(roster, photo, tmp_path, settings):
-    # Roh Moo-hyun 4.jpg is 0.20 from his enrolment photo, far from Megawati's: a strong match.
+    # Roh Moo-hyun 6.jpg is 0.20 from his enrolment photo, far from Megawati's: a strong match.
     session = roster["session"]
-    process_class_photo(class_photo(session, side_by_side(photo, tmp_path, f"{ROH}/4.jpg")).pk)
+    process_class_photo(class_photo(session, side_by_side(photo, tmp_path, f"{ROH}/6.jpg")).pk)
     assert not LearntTemplate.objects.exists()  # off by default: only confirmed registers teach
     settings.TEMPLATE_LEARN_STRONG_MATCHES = True
     later = ClassSession.objects.create(school_class=roster["class"], date="2026-11-03", period="Period 1")
-    stored = class_photo(later, side_by_side(photo, tmp_path, f"{ROH}/4.jpg"))
+    stored = class_photo(later, side_by_side(photo, tmp_path, f"{ROH}/6.jpg"))
     process_class_photo(stored.pk)
     (template,) = LearntTemplate.objects.all()
     assert (template.student, template.how, template.confirmed_by) == (roster[ROH], "strong_match", None)
