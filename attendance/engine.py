@@ -101,4 +101,5 @@ def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
         probes, widths, gallery, labels, threshold=settings.FACE_MATCH_THRESHOLD,
         margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX, taken=taken,
         label_thresholds=label_thresholds, groups=groups, min_relative_width=settings.FACE_MIN_RELATIVE_WIDTH,
+        strict_mutual_best=settings.FACE_MATCH_STRICT_MUTUAL_BEST,
     )

@@ -120,6 +120,7 @@ def match_faces(
     taken=(),
     label_thresholds: dict | None = None,
     max_candidates: int = 3,
+    strict_mutual_best: bool = False,
 ) -> list[FaceMatch]:
     """Decide who each probe face is: a student only when that student is clearly the face's
     best match and the face is that student's best face (mutual best).
@@ -129,7 +130,10 @@ def match_faces(
     - the distance is at most the student's threshold (``label_thresholds[label]``, else
       ``threshold``);
     - every other student is at least ``margin`` further away;
-    - no other probe of this call is nearer to that student (ties: the earlier probe);
+    - no other probe whose nearest student is the same one is nearer to that student
+      (ties: the earlier probe); with ``strict_mutual_best``, no other probe at all (even
+      one that is clearly another student's face: issue 13's benchmarks lost 2-7 presents
+      per set that way, README "Accuracy");
     - the student is not in ``taken`` (given to another face by a person).
 
     Otherwise a face within its nearest student's threshold is ``unsure`` with that
@@ -148,6 +152,8 @@ def match_faces(
         taken: labels a person already gave to another face of the session.
         label_thresholds: optional per-label thresholds (e.g. tightened for a large gallery).
         max_candidates: how many labels within their threshold to list per face.
+        strict_mutual_best: compare a face with every other probe, not only those that
+            claim the same student.
 
     Returns:
         N ``FaceMatch`` objects in probe order.
@@ -160,8 +166,13 @@ def match_faces(
     distances, unique, rows = distances_per_label(probes, gallery, labels, with_rows=True)
     limits = np.array([(label_thresholds or {}).get(label, threshold) for label in unique], dtype=np.float64)
     taken = set(taken)
-    # For each label, the probe nearest to it (argmin takes the first of equal distances).
-    best_probe = np.argmin(distances, axis=0)
+    # For each label, the probe nearest to it among those whose nearest label it is (or,
+    # strict, among all probes); argmin takes the first of equal distances.
+    if strict_mutual_best:
+        best_probe = np.argmin(distances, axis=0)
+    else:
+        claims = np.argmin(distances, axis=1)[:, None] == np.arange(distances.shape[1])[None, :]
+        best_probe = np.argmin(np.where(claims, distances, np.inf), axis=0)
     results = []
     for i in range(len(probes)):
         order = np.argsort(distances[i], kind="stable")
@@ -201,6 +212,7 @@ def decide_faces(
     label_thresholds: dict | None = None,
     groups: list | None = None,
     min_relative_width: float = 0.0,
+    strict_mutual_best: bool = False,
 ) -> list[FaceMatch]:
     """``match_faces`` for the faces wide enough to judge; the others come back ``unsure``
     with no label and the reason ``TOO_SMALL`` or ``SMALL_FOR_PHOTO`` (they go to review).
@@ -211,7 +223,8 @@ def decide_faces(
 
     Args:
         probes: ``(N, 128)`` float array; ``widths``: N face widths in pixels.
-        gallery, labels, threshold, margin, taken, label_thresholds: as for ``match_faces``.
+        gallery, labels, threshold, margin, taken, label_thresholds, strict_mutual_best: as for
+            ``match_faces``.
         min_width: smallest face width, in pixels, that is matched at all.
         groups: N group keys (e.g. photo ids) for the relative width; None: one group.
         min_relative_width: fraction of the group's median face width (0: no such rule).
@@ -230,7 +243,7 @@ def decide_faces(
             not_judged[i] = SMALL_FOR_PHOTO
     judgeable = [i for i in range(len(probes)) if i not in not_judged]
     decided = dict(zip(judgeable, match_faces(probes[judgeable], gallery, labels, threshold, margin, taken,
-                                               label_thresholds)))
+                                               label_thresholds, strict_mutual_best=strict_mutual_best)))
     return [decided.get(i) or FaceMatch(UNSURE, None, float("nan"), float("nan"), reason=not_judged[i])
             for i in range(len(probes))]
 

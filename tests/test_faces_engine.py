@@ -275,6 +275,18 @@ class TestMatching:
         assert [(r.decision, r.label) for r in results] == [("matched", "a"), ("unsure", "a")]
         assert results[1].reason == matching.CLOSER_FACE and results[1].candidates == ("a", "b")
 
+    def test_a_face_clearly_of_another_student_does_not_take_a_student_from_their_own_face(self):
+        # Students x (at 0) and y (at 1.0); y's face at 0.62 is nearer to x (0.62) than
+        # x's own face at -0.7 is (0.7 from x), but y's face is y's (0.38). The faces
+        # compared for x are those whose nearest student is x; strictly, every face.
+        gallery, labels = np.stack([self.point(0), self.point(1.0)]), ["x", "y"]
+        probes = np.stack([self.point(-0.7), self.point(0.62)])
+        results = matching.match_faces(probes, gallery, labels, threshold=0.75)
+        assert [(r.decision, r.label) for r in results] == [("matched", "x"), ("matched", "y")]
+        strict = matching.match_faces(probes, gallery, labels, threshold=0.75, strict_mutual_best=True)
+        assert [(r.decision, r.label, r.reason) for r in strict] == [("unsure", "x", matching.CLOSER_FACE),
+                                                                     ("matched", "y", "")]
+
     def test_a_student_a_person_gave_to_another_face_is_taken(self):
         (result,) = matching.match_faces(self.point(0.1)[None, :], self.point(0)[None, :], ["a"], threshold=0.6,
                                          taken={"a"})
