@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
 
 
 #: The Django auth group of read-only office staff (created by migration 0002).
@@ -126,3 +126,11 @@ def get_face(user, face_id: int) -> DetectedFace:
     face = get_object_or_404(DetectedFace.objects.select_related("photo__session__school_class"), pk=face_id)
     get_class(user, face.photo.session.school_class_id)
     return face
+
+
+def get_template(user, template_id: int) -> LearntTemplate:
+    """A learnt template (a child's face), if the user may see its student: an admin or a
+    teacher of one of the student's classes."""
+    template = get_object_or_404(LearntTemplate, pk=template_id)
+    get_student(user, template.student_id)
+    return template

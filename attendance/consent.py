@@ -12,6 +12,12 @@ from . import audit
 from .models import AuditEntry, Consent, DetectedFace, Student
 
 
+#: What consent to face recognition covers, as the consent form and the pages say it.
+CONSENT_SCOPE = ("Consent covers the student's enrolment photos and, from class photos whose register a teacher "
+                 "confirmed, small crops of the student's face kept to improve recognition; withdrawing it deletes "
+                 "them all.")
+
+
 class ConsentMissing(Exception):
     """An enrolment photo was offered for a student whose consent is not recorded."""
 
@@ -53,7 +59,8 @@ def record_consent(student: Student, given_by: str, given_on: datetime.date, not
 @transaction.atomic
 def withdraw_consent(student: Student, user) -> int:
     """Withdraw the student's consent: delete the consent, every enrolment photo (rows and
-    files) and every face descriptor of the student in class photos, at once. Their
+    files), every face descriptor of the student in class photos and every learnt
+    template (rows and crop files), at once. Their
     attendance records stay; from now on they are registered by hand.
 
     Returns the number of enrolment photos deleted. Raises ConsentMissing when no consent
@@ -68,10 +75,15 @@ def withdraw_consent(student: Student, user) -> int:
     faces = DetectedFace.objects.filter(Q(student=student) | Q(reviewed_student=student))
     face_count = faces.count()
     faces.delete()
-    before = {**_as_dict(consent), "enrolment_photos": len(photos), "faces_in_class_photos": face_count}
+    templates = list(student.templates.all())
+    for template in templates:
+        template.delete()  # the crop file goes with the row (models._delete_template_crop)
+    before = {**_as_dict(consent), "enrolment_photos": len(photos), "faces_in_class_photos": face_count,
+              "learnt_templates": len(templates)}
     audit.record(user, AuditEntry.CONSENT_WITHDRAWN, consent,
-                 f"Consent withdrawn for {student.name}: {len(photos)} enrolment photo(s) and "
-                 f"{face_count} face(s) in class photos deleted", before=before, after=None)
+                 f"Consent withdrawn for {student.name}: {len(photos)} enrolment photo(s), "
+                 f"{face_count} face(s) in class photos and {len(templates)} learnt template(s) deleted",
+                 before=before, after=None)
     consent.delete()
     return len(photos)
 

@@ -77,9 +77,29 @@ def enrolment_face(rgb):
     return face, measured
 
 
-def match(probes, widths, gallery, labels):
-    """``faces.matching.decide_faces`` with the configured threshold, margin and minimum face width."""
+def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
+    """``faces.matching.decide_faces`` with the configured threshold, margin and minimum
+    face widths (``FACE_MIN_PROBE_PX``, ``FACE_MIN_RELATIVE_WIDTH`` of the median of the
+    face's group, e.g. its photo). With ``FACE_MATCH_THRESHOLD_TIGHTENING``, a student's
+    threshold tightens as their learnt templates accumulate (``matching.tightened_threshold``
+    of 1 + their number of learnt templates).
+
+    Args:
+        probes: ``(N, 128)`` descriptors; widths: N widths in pixels.
+        gallery: ``(M, 128)`` descriptors; labels: M student labels.
+        taken: labels a person gave to other faces of the session.
+        groups: N group keys (photo ids) for the relative width; None: one group.
+        learnt: ``{label: number of learnt templates}`` (None: none).
+    """
+    label_thresholds = None
+    if settings.FACE_MATCH_THRESHOLD_TIGHTENING and learnt:
+        label_thresholds = {
+            label: matching.tightened_threshold(settings.FACE_MATCH_THRESHOLD, 1 + count,
+                                                settings.FACE_MATCH_THRESHOLD_TIGHTENING)
+            for label, count in learnt.items()}
     return matching.decide_faces(
         probes, widths, gallery, labels, threshold=settings.FACE_MATCH_THRESHOLD,
-        margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX,
+        margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX, taken=taken,
+        label_thresholds=label_thresholds, groups=groups, min_relative_width=settings.FACE_MIN_RELATIVE_WIDTH,
+        strict_mutual_best=settings.FACE_MATCH_STRICT_MUTUAL_BEST,
     )

@@ -8,6 +8,7 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from . import codes, engine
+from .consent import CONSENT_SCOPE
 from .models import AttendanceRecord, SchoolClass
 from .register import RegisterError, check_status
 
@@ -69,7 +70,8 @@ class ConsentForm(forms.Form):
     """Consent to face recognition: who gave it, the date on the form, where it is kept."""
 
     given_by = forms.CharField(max_length=150, label="Consent given by",
-                               help_text="The parent or guardian who signed (or the student, where the law allows).")
+                               help_text="The parent or guardian who signed (or the student, where the law allows). "
+                                         + CONSENT_SCOPE)
     given_on = forms.DateField(label="Date on the consent form",
                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(max_length=300, label="Where the signed form is kept",
@@ -139,7 +141,7 @@ class ZipEnrolForm(ConsentForm):
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
-        self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet."
+        self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet. " + CONSENT_SCOPE
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
@@ -218,33 +220,36 @@ class RegisterDateForm(forms.Form):
         return self.cleaned_data.get("date") or timezone.localdate()
 
 
-class FaceReviewForm(forms.Form):
-    """Who a face is: a student of the roster, or explicitly nobody ("Not a student").
-
-    Nothing is chosen for a face the machine could not name, so saving without choosing
-    is an error instead of silently recording "Not a student"."""
+class FaceDecisionForm(forms.Form):
+    """A person's answer for a face: a student of the roster whose consent is recorded, or
+    explicitly nobody ("Not a student"). Each button of the review page posts one value;
+    nothing is pre-selected, so a post without a choice is an error, not an answer."""
 
     NOT_A_STUDENT = "none"
-    student = forms.ChoiceField(error_messages={"required": "Choose a student from the roster, or “Not a student”."})
-    add_to_enrolment = forms.BooleanField(required=False)
+    student = forms.ChoiceField(error_messages={"required": "Choose a student of the class, or “Not a "
+                                                            "student”.",
+                                                "invalid_choice": "Choose a student of the class, or "
+                                                                  "“Not a student”."})
 
-    def __init__(self, *args, face=None, **kwargs):
+    def __init__(self, *args, face=None, roster=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.roster = {str(s.pk): s for s in face.photo.session.school_class.students.order_by("name")}
+        self.roster = roster if roster is not None else decidable_roster(face.photo.session.school_class)
         self.fields["student"].choices = (
-            [("", "— who is this? —"), (self.NOT_A_STUDENT, "Not a student")]
-            + [(pk, student.name) for pk, student in self.roster.items()]
+            [("", "— who is it? —"), (self.NOT_A_STUDENT, "Not a student")]
+            + [(str(pk), student.name) for pk, student in self.roster.items()]
         )
-        if not self.is_bound:
-            if face.is_reviewed:
-                self.fields["student"].initial = str(face.reviewed_student_id or self.NOT_A_STUDENT)
-            elif face.student_id:
-                self.fields["student"].initial = str(face.student_id)
 
     def clean_student(self):
         """The chosen ``Student``, or None for "Not a student"."""
         value = self.cleaned_data["student"]
-        return None if value == self.NOT_A_STUDENT else self.roster[value]
+        return None if value == self.NOT_A_STUDENT else self.roster[int(value)]
+
+
+def decidable_roster(school_class) -> dict:
+    """``{pk: Student}`` of the class's students a face may be given to: those whose
+    consent to face recognition is recorded, by name. The others stay on the roster for
+    the manual register only."""
+    return {s.pk: s for s in school_class.students.filter(consent__isnull=False).order_by("name", "pk")}
 
 
 class RecordStatusForm(forms.Form):

@@ -787,7 +787,7 @@ def _presence(teachers, sessions, per_session) -> tuple[int, int, int]:
 
 
 def _recount_equal(sessions) -> bool:
-    from .register import match_session
+    from .register import rematch_session
 
     def statuses():
         return sorted(AttendanceRecord.objects.filter(session__in=sessions).values_list("session", "student", "status"))
@@ -795,7 +795,7 @@ def _recount_equal(sessions) -> bool:
     with transaction.atomic():
         before = statuses()
         for session in sessions:
-            match_session(session)
+            rematch_session(session)
         after = statuses()
         transaction.set_rollback(True)
     return before == after

@@ -27,6 +27,10 @@ def class_photo_upload_to(instance, filename):
     return _generated_name("class-photos", filename)
 
 
+def template_crop_upload_to(instance, filename):
+    return _generated_name("templates", filename)
+
+
 def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:
     """Serialise a ``(128,)`` descriptor as 512 bytes of little-endian float32."""
     return np.asarray(descriptor, dtype="<f4").reshape(128).tobytes()
@@ -223,6 +227,11 @@ class ClassSession(models.Model):
     photos_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     photos_retention_days = models.PositiveIntegerField(
         null=True, blank=True, editable=False, help_text="CLASS_PHOTO_RETENTION_DAYS when they were deleted.")
+    # A person's "This register is right" (review.confirm_register): the faces they left
+    # standing then become learnt templates of their students (learning.py).
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+", editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-date", "period"]
@@ -269,9 +278,9 @@ class ClassPhoto(models.Model):
 
 
 class DetectedFace(models.Model):
-    MATCHED, UNSURE, UNKNOWN, REPEAT = "matched", "unsure", "unknown", "repeat"
+    MATCHED, UNSURE, UNKNOWN, REPEAT, PENDING = "matched", "unsure", "unknown", "repeat", "pending"
     DECISION_CHOICES = [(MATCHED, "Matched"), (UNSURE, "Unsure"), (UNKNOWN, "Unknown"),
-                        (REPEAT, "Matched in another photo")]
+                        (REPEAT, "Matched in another photo"), (PENDING, "Not matched yet")]
 
     photo = models.ForeignKey(ClassPhoto, on_delete=models.CASCADE, related_name="faces")
     left = models.IntegerField()
@@ -286,6 +295,15 @@ class DetectedFace(models.Model):
     distance = models.FloatField(null=True)
     # Why an unsure face was not matched, in words for the teacher.
     reason = models.CharField(max_length=200, blank=True)
+    # The learnt template the machine's match relied on (its nearest gallery row), so the
+    # faces a template influenced can be flagged when it turns out to be wrong.
+    matched_template = models.ForeignKey("LearntTemplate", on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="matched_faces")
+    # Students within the threshold, nearest first (ids), when the machine decided.
+    candidates = models.JSONField(default=list, blank=True)
+    # Set when the machine's match should be checked again by a person (a template it
+    # relied on was corrected); in words for the teacher. Cleared by a person's decision.
+    flagged_reason = models.CharField(max_length=200, blank=True)
     # The teacher's review. The machine's decision above is kept as it was, for the audit.
     CONFIRMED, REASSIGNED, NOT_STUDENT = "confirmed", "reassigned", "not_student"
     REVIEW_CHOICES = [(CONFIRMED, "Confirmed"), (REASSIGNED, "Reassigned"), (NOT_STUDENT, "Not a student")]
@@ -294,6 +312,9 @@ class DetectedFace(models.Model):
         Student, on_delete=models.CASCADE, null=True, blank=True, related_name="reviewed_faces")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # What the last person's decision changed (the face's review before it, the records it
+    # changed), so ``review.undo_decision`` can put it back. None: nothing to undo.
+    undo = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["left", "top"]
@@ -319,10 +340,26 @@ class DetectedFace(models.Model):
 
     @property
     def status_class(self) -> str:
-        """CSS class for the box: matched, unsure, unknown, or reviewed."""
+        """CSS class for the box: matched, unsure, unknown, repeat, pending, or reviewed."""
         if self.is_reviewed:
             return "reviewed" if self.reviewed_student_id else "unknown"
         return self.decision
+
+    @property
+    def decided_by(self) -> str:
+        """"machine", or the username of the person who decided the face."""
+        if self.is_reviewed:
+            return self.reviewed_by.get_username() if self.reviewed_by else "a deleted user"
+        return "machine"
+
+    @property
+    def api_decision(self) -> str:
+        """The face's decision as the API names it: matched, unsure, unknown or not_a_student."""
+        if self.is_reviewed:
+            return "matched" if self.reviewed_student_id else "not_a_student"
+        if self.decision in (self.MATCHED, self.UNKNOWN):
+            return self.decision
+        return self.UNSURE  # unsure, matched in another photo, or not matched yet
 
     @property
     def label(self) -> str:
@@ -335,6 +372,8 @@ class DetectedFace(models.Model):
             return f"{self.student.name}?"
         if self.decision == self.REPEAT and self.student:
             return f"{self.student.name} (other photo)"
+        if self.decision == self.PENDING:
+            return "…"
         return "Unknown"
 
     @property
@@ -346,6 +385,41 @@ class DetectedFace(models.Model):
     def label_y(self) -> int:
         """Baseline of the label: just under the box, where it hides no face."""
         return self.bottom + self.photo.label_size
+
+
+class LearntTemplate(models.Model):
+    """An extra gallery descriptor of a student, learnt from a face a person confirmed in a
+    class photo (``learning.py``): its 128-D descriptor and a small crop of the face (not
+    the class photo), with where it came from. Kept when retention deletes the class
+    photo; deleted with the student, when consent is withdrawn, when an admin removes it,
+    or at once when a person corrects the face it came from."""
+
+    CONFIRMED, STRONG_MATCH = "confirmed", "strong_match"
+    HOW_CHOICES = [(CONFIRMED, "Confirmed register"), (STRONG_MATCH, "Strong machine match")]
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="templates")
+    descriptor = models.BinaryField(editable=False)
+    crop = models.FileField(upload_to=template_crop_upload_to)
+    how = models.CharField(max_length=12, choices=HOW_CHOICES, default=CONFIRMED)
+    source_session = models.ForeignKey(ClassSession, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="learnt_templates")
+    source_photo = models.ForeignKey(ClassPhoto, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="learnt_templates")
+    source_face = models.ForeignKey(DetectedFace, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="learnt_templates")
+    # Copied from the session, so the student page can say where it came from after the
+    # session (or its class) is deleted.
+    source_label = models.CharField(max_length=200, blank=True)
+    face_width = models.PositiveIntegerField(help_text="Width of the face in the class photo, pixels.")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    learnt_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["student", "learnt_at", "id"]
+
+    def __str__(self):
+        return f"Template {self.pk} of {self.student}"
 
 
 class AttendanceCode(models.Model):
@@ -428,6 +502,13 @@ def delete_stored_files(rows) -> None:
             row.image.storage.delete(row.image.name)
 
 
+@receiver(post_delete, sender=LearntTemplate)
+def _delete_template_crop(sender, instance, **kwargs):
+    # Runs for cascades too (deleting a student), so no crop outlives its template.
+    if instance.crop:
+        instance.crop.storage.delete(instance.crop.name)
+
+
 @receiver(post_delete, sender=EnrolmentPhoto)
 @receiver(post_delete, sender=ClassPhoto)
 def _delete_photo_file(sender, instance, **kwargs):
@@ -469,11 +550,16 @@ class AuditEntry(models.Model):
     CONSENT_RECORDED = "consent_recorded"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     DELETED = "deleted"
+    MACHINE_CHANGED = "machine_changed"
+    REGISTER_CONFIRMED = "register_confirmed"
+    TEMPLATE_REMOVED = "template_removed"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
         (DUPLICATE_RESOLVED, "Look-alike photo decided"), (CONSENT_RECORDED, "Consent recorded"),
         (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
+        (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
+        (TEMPLATE_REMOVED, "Learnt template removed"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

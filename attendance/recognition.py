@@ -12,7 +12,7 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from . import engine
-from .models import ClassPhoto, DetectedFace, descriptor_to_bytes
+from .models import ClassPhoto, ClassSession, DetectedFace, descriptor_to_bytes
 from .register import match_session
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,9 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
 
     database_started = time.perf_counter()
     with transaction.atomic():
+        # The session first (as match_session, review and retention lock it), so the
+        # photos of a session are matched in the order their processed_at says.
+        ClassSession.objects.select_for_update().get(pk=photo.session_id)
         locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
         if locked.status != ClassPhoto.PROCESSING:
             return locked.status
@@ -98,7 +101,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                 right=face.box.right,
                 bottom=face.box.bottom,
                 descriptor=descriptor_to_bytes(face.descriptor),
-                decision=DetectedFace.UNKNOWN,
+                decision=DetectedFace.PENDING,
             )
             for face in faces
         )

@@ -47,14 +47,19 @@ def store_class_photos(school_class, date, period: str, photo_files, user=None) 
 
 
 def session_summary(session: ClassSession) -> dict:
-    """What the session page shows: photos with their faces, present and absent students."""
-    photos = list(session.photos.prefetch_related("faces__student"))
+    """What the session page shows: photos with their faces, present and absent students,
+    the faces counted honestly (matched, not sure, not on the class's list), the
+    confirmation and the decisions the machine changed when photos were added."""
+    from .register import machine_changes
+
+    photos = list(session.photos.prefetch_related("faces__student", "faces__reviewed_student"))
     records = codes.attach(list(session.records.select_related("student", "changed_by")
                                 .prefetch_related("student__photos").order_by("student__name")))
-    faces = [face for photo in photos for face in photo.faces.all()]
+    faces = [face for photo in photos if photo.status == ClassPhoto.DONE for face in photo.faces.all()]
     # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
     unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)
-    unsure = sum(f.decision == DetectedFace.UNSURE and not f.is_reviewed for f in faces)
+    unsure = sum(f.decision in (DetectedFace.UNSURE, DetectedFace.PENDING) and not f.is_reviewed for f in faces)
+    flagged = sum(bool(f.flagged_reason) and not f.is_reviewed and f.decision == DetectedFace.MATCHED for f in faces)
     return {
         "session": session,
         "photos": photos,
@@ -62,10 +67,17 @@ def session_summary(session: ClassSession) -> dict:
         # By what each code counts as: a late student is listed present, an excused one absent.
         "present": [r for r in records if r.code.counts_present],
         "absent": [r for r in records if not r.code.counts_present],
+        "faces_found": len(faces),
+        "matched_faces": sum(f.final_student_id is not None for f in faces),
         "unknown_faces": unknown,
         "unsure_faces": unsure,
+        "repeat_faces": sum(f.decision == DetectedFace.REPEAT and not f.is_reviewed for f in faces),
+        "not_a_student_faces": sum(f.is_reviewed and f.reviewed_student_id is None for f in faces),
+        "decided_faces": sum(f.is_reviewed for f in faces),
+        "flagged_faces": flagged,
         # The same faces review.faces_to_review lists, counted from what is already loaded.
-        "review_count": unknown + unsure,
+        "review_count": unknown + unsure + flagged,
+        "machine_changes": list(machine_changes(session)[:50]),
         # Photos deleted under the retention rule (retention.py): the page says so, the
         # records above stay. None when no photo of the session was deleted.
         "retention_notice": retention_notice(session),

@@ -335,8 +335,53 @@ FACE_LANDMARK_POINTS = env_int("FACE_LANDMARK_POINTS", 5)
 # Largest descriptor distance accepted as the same student. dlib's own is 0.6; see
 # README "Accuracy" for the benchmark behind this default.
 FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", 0.58)
-# Smallest gap between the chosen student and the next nearest; closer calls go to review.
+# Smallest gap between the chosen student and the next nearest; closer calls go to review
+# ("Looks like X, not sure"). 0 by default: on the benchmarks of README "Accuracy" a
+# margin of 0.03 lost 0.4-3.1 points of recall on every set and, with the mutual-best
+# rule and the tightening below, removed no false present on the term benchmark.
 FACE_MATCH_MARGIN = env_float("FACE_MATCH_MARGIN", 0.0)
+# Mutual best compares a face with the other faces whose nearest student is the same
+# (false) or with every face of the session (true). Strict lost presents on every
+# benchmark set (a student's face loses them to a face that is clearly another
+# student's: 2 of 90 on the acceptance set of issue 2) for one false present fewer in
+# 30 term photos (README "Accuracy").
+FACE_MATCH_STRICT_MUTUAL_BEST = env_bool("FACE_MATCH_STRICT_MUTUAL_BEST", False)
+# How much nearer to a student a face in a photo added later must be than the face an
+# earlier photo matched to them, to take the student over ("clearly better evidence");
+# otherwise the earlier decision stands (register.match_session).
+FACE_MATCH_CHANGE_MARGIN = env_float("FACE_MATCH_CHANGE_MARGIN", 0.03)
+# Distance taken off a student's threshold per doubling of 1 + their learnt templates
+# (faces.matching.tightened_threshold): more templates give a stranger more chances to
+# fall near one. 0.03 (0.58 with none, 0.532 with 2, 0.49 with 7) halved false presents on
+# the term benchmark (README "Accuracy") at the same recall; 0 keeps one threshold.
+FACE_MATCH_THRESHOLD_TIGHTENING = env_float("FACE_MATCH_THRESHOLD_TIGHTENING", 0.03)
+# A face narrower than this fraction of the median face width of its photo is not judged
+# (background faces, posters): it goes to review as "too small". 0: no such rule.
+FACE_MIN_RELATIVE_WIDTH = env_float("FACE_MIN_RELATIVE_WIDTH", 0.0)
+
+# ---- Learnt templates (attendance/learning.py) ----
+# Faces of a confirmed register become extra templates of their students (with consent).
+# At most this many per student (enrolment photos are never evicted, nor counted here).
+TEMPLATE_MAX_PER_STUDENT = env_int("TEMPLATE_MAX_PER_STUDENT", 10)
+# A face this close to one of the student's enrolment photos or templates adds nothing.
+TEMPLATE_MIN_NOVELTY = env_float("TEMPLATE_MIN_NOVELTY", 0.1)
+# Faces narrower than this (pixels in the class photo) are not learnt: their descriptors
+# are less reliable (README "Accuracy": most false presents and reviews are small faces).
+TEMPLATE_MIN_FACE_PX = env_int("TEMPLATE_MIN_FACE_PX", 40)
+# Longer side of the face crop kept with a template (pixels): enough to recognise the
+# child on the student page, far less than the class photo.
+TEMPLATE_CROP_PX = env_int("TEMPLATE_CROP_PX", 128)
+# Also learn strong machine matches of sessions nobody confirmed (issue 13's simulation:
+# they are the easy faces, so this changed nothing there). Off by default.
+TEMPLATE_LEARN_STRONG_MATCHES = env_bool("TEMPLATE_LEARN_STRONG_MATCHES", False)
+TEMPLATE_STRONG_MATCH_DISTANCE = env_float("TEMPLATE_STRONG_MATCH_DISTANCE", 0.45)
+TEMPLATE_STRONG_MATCH_MARGIN = env_float("TEMPLATE_STRONG_MATCH_MARGIN", 0.1)
+# Drift: the student page suggests a new enrolment photo when the median distance of the
+# student's last DRIFT_RECENT_MATCHES matched faces (at least DRIFT_MIN_MATCHES) to their
+# enrolment photos is above DRIFT_ALERT_FRACTION of the threshold.
+DRIFT_RECENT_MATCHES = env_int("DRIFT_RECENT_MATCHES", 10)
+DRIFT_MIN_MATCHES = env_int("DRIFT_MIN_MATCHES", 5)
+DRIFT_ALERT_FRACTION = env_float("DRIFT_ALERT_FRACTION", 0.85)
 # An enrolment photo with several faces is accepted when the largest has this many
 # times the area of the next (see faces/enrolment.py for the measurement).
 ENROLMENT_DOMINANT_FACE_RATIO = env_float("ENROLMENT_DOMINANT_FACE_RATIO", 1.5)

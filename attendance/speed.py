@@ -4,6 +4,7 @@ Runs the worker's own functions in this process (``encode_enrolment_photo``,
 ``process_class_photo``) on a temporary class in the configured database, which is
 deleted afterwards with its photos.
 """
+import datetime
 import multiprocessing
 import resource
 import statistics
@@ -21,7 +22,7 @@ from faces.matching import GalleryIndex
 from . import engine
 from .accuracy import load_truth
 from .enrolment import encode_enrolment_photo
-from .models import ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from .models import ClassPhoto, ClassSession, Consent, EnrolmentPhoto, SchoolClass, Student
 from .recognition import process_class_photo
 from .register import roster_gallery
 from .zip_enrolment import IMAGE_SUFFIXES
@@ -104,6 +105,9 @@ def _run(bench, truth, school_class, reference, report, worker_processes) -> dic
         if student is None:
             student = Student.objects.create(name=path.parent.name)
             school_class.students.add(student)
+            # Public benchmark photos; without consent no face is ever given to a student.
+            Consent.objects.create(student=student, given_by="Benchmark", given_on=datetime.date.today(),
+                                   note="public benchmark photos (make_classroom.py)")
         started = time.perf_counter()
         photo = EnrolmentPhoto.objects.create(student=student, image=ContentFile(path.read_bytes(), name=path.name))
         encode_enrolment_photo(photo.pk)
@@ -168,9 +172,9 @@ def _matching_seconds(photo: ClassPhoto, school_class) -> float:
     """Seconds to match the photo's faces against the roster (arrays already in memory)."""
     from .models import descriptor_from_bytes
 
-    gallery, labels = roster_gallery(school_class)
+    gallery = roster_gallery(school_class)
     faces = list(photo.faces.all())
     probes = np.array([descriptor_from_bytes(f.descriptor) for f in faces], dtype=np.float32).reshape(-1, 128)
     started = time.perf_counter()
-    engine.match(probes, [f.width for f in faces], gallery, labels)
+    engine.match(probes, [f.width for f in faces], gallery.descriptors, gallery.labels)
     return time.perf_counter() - started

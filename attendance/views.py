@@ -11,13 +11,14 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, register, renditions, reports, review, sessions, timetable
+from . import access, crops, learning, register, renditions, reports, review, sessions, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -31,7 +32,7 @@ from .forms import (
     ConsentForm,
     DuplicateDecisionForm,
     EnrolmentPhotosForm,
-    FaceReviewForm,
+    FaceDecisionForm,
     RecordStatusForm,
     RegisterDateForm,
     RegisterForm,
@@ -41,6 +42,7 @@ from .forms import (
     StudentEnrolForm,
     WithdrawConsentForm,
     ZipEnrolForm,
+    decidable_roster,
 )
 from .job_queue import QueueUnavailable
 from .models import ClassPhoto, Consent, DetectedFace, SchoolClass
@@ -165,6 +167,10 @@ def _student_page(request, student, **forms):
         "student": student,
         "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
         "photos": student.photos.all(),
+        "templates": student.templates.select_related("source_session", "confirmed_by"),
+        "template_limit": settings.TEMPLATE_MAX_PER_STUDENT,
+        "drift": learning.drift(student),
+        "consent_scope": consents.CONSENT_SCOPE,
         "records": reports.student_history(student, access.visible_classes(request.user)),
         "is_admin": access.is_school_admin(request.user),
         "form": EnrolmentPhotosForm(),
@@ -275,35 +281,89 @@ def session_status(request, session_id):
 
 @login_required
 def session_review(request, session_id):
+    """One card per face to decide (or, with ?all=1, every face), each with its own buttons."""
     session = access.get_session(request.user, session_id)
-    if request.GET.get("all"):
-        faces = DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE).select_related(
-            "student", "photo__session__school_class", "reviewed_student")
+    show_all = bool(request.GET.get("all"))
+    if show_all:
+        faces = list(DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
+                     .select_related("student", "reviewed_student", "reviewed_by", "photo")
+                     .order_by("photo_id", "left", "pk"))
     else:
-        faces = review.faces_to_review(session)
-    items = [{"face": face, "form": FaceReviewForm(face=face, auto_id=f"face{face.pk}_%s")} for face in faces]
-    return render(request, "attendance/session_review.html",
-                  {"session": session, "items": items, "show_all": bool(request.GET.get("all"))})
+        decided = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE,
+                                               undo__isnull=False)
+                   .select_related("student", "reviewed_student", "reviewed_by", "photo").order_by("-reviewed_at"))
+        faces = review.faces_to_review(session) + list(decided)
+    return render(request, "attendance/session_review.html", {
+        **sessions.session_summary(session), "faces": faces, "show_all": show_all,
+        "roster": list(decidable_roster(session.school_class).values()),
+        "reference_students": _reference_students({f.student_id for f in faces} - {None}),
+    })
+
+
+def _reference_students(student_ids) -> set[int]:
+    """The students with a reference face to show beside a face (an enrolment photo or a template)."""
+    from .models import EnrolmentPhoto, LearntTemplate
+
+    with_photo = EnrolmentPhoto.objects.filter(student_id__in=student_ids, status=EnrolmentPhoto.READY)
+    with_template = LearntTemplate.objects.filter(student_id__in=student_ids)
+    return set(with_photo.values_list("student_id", flat=True)) | set(with_template.values_list("student_id", flat=True))
+
+
+def _back_to_review(request, face):
+    """Back to the review page (keeping ?all=1), at the face just decided."""
+    url = reverse("session_review", args=[face.photo.session_id])
+    return redirect(f"{url}{'?all=1' if request.POST.get('all') else ''}#face-{face.pk}")
 
 
 @login_required
 @require_POST
 def face_review(request, face_id):
+    """A person's answer for one face (one tap: each button posts its own form)."""
     face = access.get_face(request.user, face_id)
-    form = FaceReviewForm(request.POST, face=face)
+    form = FaceDecisionForm(request.POST, face=face)
     if not form.is_valid():
-        messages.error(request, "Choose a student from the roster, or “Not a student”.")
-        return redirect("session_review", face.photo.session_id)
+        messages.error(request, form.errors["student"][0])
+        return _back_to_review(request, face)
+    return _answer(request, face, lambda: review.decide_face(face, request.user, form.cleaned_data["student"]),
+                   "Saved. Register updated for {names}.", "Saved. The register did not need to change.")
+
+
+@login_required
+@require_POST
+def face_undo(request, face_id):
+    face = access.get_face(request.user, face_id)
+    return _answer(request, face, lambda: review.undo_decision(face, request.user),
+                   "Answer undone. Register put back for {names}.", "Answer undone.")
+
+
+def _answer(request, face, operation, changed: str, unchanged: str):
+    """Run a review operation (it returns the students whose record changed), say what it
+    did or why it could not, and go back to the face on the review page."""
     try:
-        changed = review.review_face(face, request.user, form.cleaned_data["student"],
-                                     form.cleaned_data["add_to_enrolment"])
+        students = operation()
     except review.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        names = ", ".join(s.name for s in changed)
-        messages.success(request, f"Saved. Register updated for {names}." if changed
-                         else "Saved. The register did not need to change.")
-    return redirect("session_review", face.photo.session_id)
+        messages.success(request, changed.format(names=", ".join(s.name for s in students)) if students
+                         else unchanged)
+    return _back_to_review(request, face)
+
+
+@login_required
+@require_POST
+def session_confirm(request, session_id):
+    """"This register is right": one tap, with who and when."""
+    session = access.get_session(request.user, session_id)
+    try:
+        templates = review.confirm_register(session, request.user)
+    except register.RegisterError as exc:
+        messages.error(request, str(exc))
+    else:
+        learnt = len(templates)
+        messages.success(request, "Register confirmed." + (
+            f" {learnt} face{'s' if learnt != 1 else ''} will help recognise {'these' if learnt != 1 else 'this'} "
+            f"student{'s' if learnt != 1 else ''} next time." if learnt else ""))
+    return redirect("session_detail", session.pk)
 
 
 @login_required
@@ -384,8 +444,51 @@ def enrolment_photo_resolve(request, photo_id):
 @require_GET
 def face_crop(request, face_id):
     face = access.get_face(request.user, face_id)
-    response = HttpResponse(review.face_crop_jpeg(face), content_type="image/jpeg")
+    return _private_jpeg(crops.face_crop_jpeg(face))
+
+
+@login_required
+@require_GET
+def student_face(request, student_id):
+    """The student's reference face for the review page: their first ready enrolment
+    photo's face, else their latest learnt template's crop (404 when neither exists)."""
+    student = access.get_student(request.user, student_id)
+    photo = student.photos.filter(status="ready").order_by("pk").first()
+    if photo is not None:
+        return _private_jpeg(crops.enrolment_face_jpeg(photo))
+    template = student.templates.order_by("-learnt_at").first()
+    if template is None:
+        return HttpResponse("No reference photo.", status=404, content_type="text/plain")
+    with template.crop.open("rb") as fh:
+        return _private_jpeg(fh.read())
+
+
+@login_required
+@require_GET
+def template_crop(request, template_id):
+    template = access.get_template(request.user, template_id)
+    with template.crop.open("rb") as fh:
+        return _private_jpeg(fh.read())
+
+
+@login_required
+@require_POST
+def template_remove(request, template_id):
+    """An admin removes a learnt template (row and crop; the faces it matched are flagged)."""
+    access.require_school_admin(request.user)
+    template = access.get_template(request.user, template_id)
+    flagged = learning.remove_template(template, request.user, "removed by an admin on the student page")
+    messages.success(request, "Learnt face removed." + (
+        f" {flagged} recognition{'s' if flagged != 1 else ''} that relied on it {'are' if flagged != 1 else 'is'} "
+        "flagged for review." if flagged else ""))
+    return redirect("student_detail", template.student_id)
+
+
+def _private_jpeg(data: bytes) -> HttpResponse:
+    """A face JPEG for a signed-in, authorised user: never cached by shared proxies."""
+    response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

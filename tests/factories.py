@@ -13,10 +13,15 @@ def make_class(teacher, name="7A", students=()):
     return school_class
 
 
+def give_consent(student: Student) -> Consent:
+    """Record consent to face recognition for ``student`` (test photos: public LFW photos)."""
+    return Consent.objects.get_or_create(student=student, defaults={
+        "given_by": "Parent or guardian", "given_on": datetime.date(2026, 9, 1), "note": "test photos (LFW, public)"})[0]
+
+
 def enrolment_photo(student: Student, path, status=EnrolmentPhoto.PENDING) -> EnrolmentPhoto:
     """An enrolment photo of ``student``, whose consent is recorded first (as the app requires)."""
-    Consent.objects.get_or_create(student=student, defaults={
-        "given_by": "Parent or guardian", "given_on": datetime.date(2026, 9, 1), "note": "test photos (LFW, public)"})
+    give_consent(student)
     return EnrolmentPhoto.objects.create(
         student=student, image=ContentFile(path.read_bytes(), name=path.name), status=status
     )

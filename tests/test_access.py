@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from attendance.models import ClassSession, DetectedFace, EnrolmentPhoto, Student, descriptor_to_bytes
+from django.core.files.base import ContentFile
+
+from attendance.crops import crop_jpeg
+from attendance.models import ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, Student, descriptor_to_bytes
 
 from .factories import class_photo, enrolment_photo, make_class
 
@@ -41,6 +44,12 @@ TABLE = {
     "register_by_hand": ("post", {}, expect(400, 400, 403, 403)),
     "record_set": ("post", {"status": "absent"}, expect(302, 302, 403, 403)),
     "face_review": ("post", {}, expect(302, 302, 403, 403)),
+    "face_undo": ("post", {}, expect(302, 302, 403, 403)),
+    "session_confirm": ("post", {}, expect(302, 302, 403, 403)),
+    "student_face": ("get", None, expect(200, 200, 403, 403)),
+    "template_crop": ("get", None, expect(200, 200, 403, 403)),
+    # Removing a learnt face is for school admins (it changes what the gallery knows).
+    "template_remove": ("post", {}, expect(302, 403, 403, 403)),
     "face_crop": ("get", None, expect(200, 200, 403, 403)),
     "enrolment_photo_resolve": ("post", {}, expect(400, 403, 403, 403)),
     "consent_record": ("post", {}, expect(400, 403, 403, 403)),
@@ -67,6 +76,9 @@ TABLE = {
     "api:session-records": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
     "api:record": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
                    ("patch", {"status": "absent"}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS))],
+    "api:session-faces": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:face-decision": ("post", {"not_a_student": True}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:session-confirm": ("post", {}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
     "api:schema": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
     "api:docs": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
 }
@@ -110,8 +122,11 @@ def school(users, photo):
     face = DetectedFace.objects.create(photo=stored, left=10, top=10, right=60, bottom=60,
                                        descriptor=descriptor_to_bytes(np.zeros(128, np.float32)),
                                        decision=DetectedFace.UNKNOWN)
+    template = LearntTemplate.objects.create(
+        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
     return {"class_id": school_class.pk, "student_id": student.pk, "session_id": session.pk, "face_id": face.pk,
-            "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk}
+            "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk, "template_id": template.pk}
 
 
 def url_of(name, school) -> str:
@@ -125,6 +140,9 @@ def url_of(name, school) -> str:
         "session_detail": ["session_id"], "session_status": ["session_id"], "session_review": ["session_id"],
         "session_register": ["session_id"],
         "record_set": ["session_id", "student_id"], "face_review": ["face_id"], "face_crop": ["face_id"],
+        "face_undo": ["face_id"], "session_confirm": ["session_id"], "student_face": ["student_id"],
+        "template_crop": ["template_id"], "template_remove": ["template_id"],
+        "api:session-faces": ["session_id"], "api:session-confirm": ["session_id"], "api:face-decision": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
         "enrolment_photo_image": ["photo_id"],
         "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
@@ -145,6 +163,8 @@ def test_access(client, users, school, name, method, data, expected, role):
     url = url_of(name, school)
     if method == "patch":
         response = client.patch(url, data, content_type="application/json")
+    elif name.startswith("api:") and method == "post" and data:
+        response = client.post(url, data, content_type="application/json")
     else:
         response = client.post(url, data) if method == "post" else client.get(url)
     assert response.status_code == expected[role], f"{role} {method.upper()} {url}"

@@ -308,7 +308,11 @@ class TestSchema:
             "/api/v1/classes/", "/api/v1/classes/{class_id}/", "/api/v1/classes/{class_id}/students/",
             "/api/v1/classes/{class_id}/sessions/", "/api/v1/sessions/{session_id}/",
             "/api/v1/sessions/{session_id}/status/", "/api/v1/sessions/{session_id}/records/",
-            "/api/v1/sessions/{session_id}/records/{student_id}/"}
+            "/api/v1/sessions/{session_id}/records/{student_id}/", "/api/v1/sessions/{session_id}/faces/",
+            "/api/v1/faces/{face_id}/decision/", "/api/v1/sessions/{session_id}/confirm/"}
+        assert set(schema["paths"]["/api/v1/faces/{face_id}/decision/"]) == {"post"}
+        face = schema["components"]["schemas"]["Face"]["properties"]
+        assert {"id", "photo", "box", "decision", "student", "candidates", "decided_by"} <= set(face)
         assert set(schema["paths"]["/api/v1/classes/{class_id}/sessions/"]) == {"get", "post"}
         assert set(schema["paths"]["/api/v1/sessions/{session_id}/records/{student_id}/"]) == {"get", "patch"}
         upload_body = schema["paths"]["/api/v1/classes/{class_id}/sessions/"]["post"]["requestBody"]["content"]
@@ -363,3 +367,93 @@ def test_a_signed_in_session_needs_the_csrf_token_a_token_does_not(users, school
     program = Client(enforce_csrf_checks=True,
                      HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['teacher']).key}")
     assert program.patch(url, {"status": "absent"}, content_type="application/json").status_code == 200
+
+
+class TestReviewThroughTheApi:
+    """GET /sessions/<id>/faces/, POST /faces/<id>/decision/, POST /sessions/<id>/confirm/:
+    the review page's functions, with its permissions."""
+
+    @pytest.fixture
+    def processed(self, school, photo):
+        from attendance.recognition import process_class_photo
+
+        from .factories import class_photo
+
+        session = ClassSession.objects.create(school_class=school["class"], date=datetime.date(2026, 11, 2),
+                                              period="Period 1")
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        process_class_photo(stored.pk)
+        stored.refresh_from_db()
+        return session, stored
+
+    def test_faces_list_each_face_with_its_decision(self, api, school, processed):
+        session, stored = processed
+        response = api("teacher").get(reverse("api:session-faces", args=[session.pk]))
+        assert response.status_code == 200
+        faces = response.json()
+        assert len(faces) == stored.faces.count() == 3
+        by_student = {f["student"]: f for f in faces if f["decision"] == "matched"}
+        assert set(by_student) == {school["joe"].pk, school["barack"].pk}
+        joe = by_student[school["joe"].pk]
+        assert joe["photo"] == stored.pk and joe["decided_by"] == "machine" and joe["candidates"][0] == school["joe"].pk
+        left, top, right, bottom = joe["box"]
+        assert 0 <= left < right <= stored.width and 0 <= top < bottom <= stored.height
+        (third,) = [f for f in faces if f["decision"] != "matched"]
+        assert third["decision"] in ("unknown", "unsure") and third["student"] is None
+        assert "descriptor" not in response.content.decode()
+
+    def test_decision_changes_that_face_and_its_students_record_only(self, api, school, processed, users):
+        session, stored = processed
+        joe_face = stored.faces.get(student=school["joe"], decision="matched")
+        client = api("teacher")
+        url = reverse("api:face-decision", args=[joe_face.pk])
+        response = client.post(url, {"not_a_student": True}, content_type="application/json")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["face"]["decision"] == "not_a_student" and body["face"]["decided_by"] == "teacher"
+        assert body["records_changed"] == [school["joe"].pk]
+        assert session.records.get(student=school["joe"]).status == "absent"
+        assert session.records.get(student=school["barack"]).status == "present"
+        response = client.post(url, {"undo": True}, content_type="application/json")
+        assert response.status_code == 200 and response.json()["face"]["decision"] == "matched"
+        assert session.records.get(student=school["joe"]).status == "present"
+        # Exactly one answer; a student of the class with consent only (Ada has none).
+        for bad in ({}, {"student": school["joe"].pk, "not_a_student": True}, {"student": school["ada"].pk},
+                    {"student": 999999}):
+            refused = client.post(url, bad, content_type="application/json")
+            assert refused.status_code == 400, bad
+        assert not stored.faces.filter(reviewed_student=school["ada"]).exists()
+
+    def test_office_staff_and_other_teachers_cannot_review(self, api, processed):
+        session, stored = processed
+        face = stored.faces.first()
+        for role in ("office", "other_teacher"):
+            client = api(role)
+            assert client.get(reverse("api:session-faces", args=[session.pk])).status_code == 403
+            assert client.post(reverse("api:face-decision", args=[face.pk]), {"not_a_student": True},
+                               content_type="application/json").status_code == 403
+            assert client.post(reverse("api:session-confirm", args=[session.pk])).status_code == 403
+        face.refresh_from_db()
+        assert not face.is_reviewed
+
+    def test_confirm_records_who_and_when_and_learns(self, api, school, processed, users):
+        from attendance.models import LearntTemplate
+
+        session, _ = processed
+        response = api("teacher").post(reverse("api:session-confirm", args=[session.pk]))
+        assert response.status_code == 200
+        body = response.json()
+        assert body["confirmed_by"] == "teacher" and body["templates_learnt"] == 2
+        assert set(LearntTemplate.objects.values_list("student__name", flat=True)) == {"Joe Biden", "Barack Obama"}
+        detail = api("teacher").get(reverse("api:session", args=[session.pk])).json()
+        assert detail["confirmed_by"] == "teacher" and detail["confirmed_at"]
+        assert AuditEntry.objects.filter(action=AuditEntry.REGISTER_CONFIRMED, username="teacher").exists()
+
+    def test_confirm_waits_for_the_photos(self, api, school, photo):
+        from .factories import class_photo
+
+        session = ClassSession.objects.create(school_class=school["class"], date=datetime.date(2026, 11, 3),
+                                              period="Period 1")
+        class_photo(session, photo("groups/obama_and_biden.jpg"))  # pending
+        response = api("teacher").post(reverse("api:session-confirm", args=[session.pk]))
+        assert response.status_code == 409 and "still being processed" in response.json()["detail"]

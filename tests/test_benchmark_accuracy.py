@@ -61,3 +61,24 @@ def test_lfw_pairs_on_photos_in_lfw_layout(tmp_path, faces_dir):
         "1\t1\nBarack_Obama\t1\t2\nBarack_Obama\t1\tJoe_Biden\t1\nNobody_Here\t1\t2\n")
     _, result = run("--lfw", str(tmp_path))
     assert result["lfw"] == {"pairs_evaluated": 2, "pairs_skipped": 1, "accuracy": 1.0}
+
+
+def test_a_term_of_sessions_with_learning_and_a_simulated_teacher(faces_dir, tmp_path):
+    """Issue 13's benchmark on a small term: 3 sessions of one class, photos never shown twice."""
+    subprocess.run([sys.executable, str(CLASSROOM_TOOL), str(faces_dir / "identities"), str(tmp_path),
+                    "--roster", "8", "--present", "6", "--strangers", "2", "--snapshots", "3", "--distinct",
+                    "--width", "1280", "--height", "720", "--seed", "5"], check=True, capture_output=True)
+    lines, result = run(str(tmp_path), "--term", "--setting", "TEMPLATE_MAX_PER_STUDENT=3")
+    assert [line.split(" (")[0] for line in lines if line.startswith("session ")] == [
+        "session 1", "session 2", "session 3"]
+    assert result["photos"] == 3 and len(result["sessions"]) == 3
+    assert result["settings"]["TEMPLATE_MAX_PER_STUDENT"] == 3  # the override reached the throwaway run
+    for row in result["sessions"]:
+        assert row["present"] == 6 and 0 <= row["found"] <= 6 and row["teacher_actions"] >= 0
+        assert row["recall"] == pytest.approx(row["found"] / 6, abs=1e-4)
+        # Every miss has its cause in words.
+        assert len(row["missed"]) == 6 - row["found"] and all(row["missed"].values())
+    # The teacher's corrected registers teach the gallery, never from the wrong person.
+    assert result["templates_learnt"] > 0 and result["templates_wrong"] == 0
+    assert result["sessions"][-1]["gallery_templates"] <= 8 * 3
+    assert result["recall_session_1"] == result["sessions"][0]["recall"]

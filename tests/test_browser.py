@@ -100,6 +100,13 @@ def by_text(driver, tag, text):
     return matches[0]
 
 
+def button_in(element, text):
+    """The button inside ``element`` whose text is ``text``."""
+    matches = [b for b in css_all(element, "button") if b.text.strip() == text]
+    assert matches, f"no <button> {text!r} in {element.get_attribute('id') or element.tag_name}"
+    return matches[0]
+
+
 def fill(form, name, value):
     field = css(form, f"[name='{name}']")
     if field.get_attribute("type") in ("date", "file"):
@@ -179,14 +186,14 @@ def test_admin_enrols_teacher_takes_attendance_corrects_and_downloads(
     # The teacher corrects one face: the face recognised as Joe Biden is "Not a student".
     review_url = base + reverse("session_review", args=[ClassSession.objects.get().pk]) + "?all=1"
     driver.get(review_url)
-    item = next(i for i in css_all(driver, ".review-item") if "Recognised as Joe Biden" in i.text)
+    item = next(i for i in css_all(driver, ".face-card") if css(i, ".verdict").text == "Joe Biden")
     face_id = item.get_attribute("id")
-    css(item, "select[name='student'] option[value='none']").click()
-    by_text(item, "button", "Save").click()
+    button_in(item, "Not a student").click()  # one tap, no separate Save
     wait_until(driver, lambda d: css_all(d, ".message"), timeout=20)
     assert "Saved" in css(driver, ".message").text
     driver.get(review_url)
-    assert "Reviewed: " in css(driver, f"#{face_id}").text
+    assert css(driver, f"#{face_id} .verdict").text == "Not a student"
+    assert button_in(css(driver, f"#{face_id}"), "Undo").is_displayed()
     face = DetectedFace.objects.get(pk=int(face_id.removeprefix("face-")))
     assert face.is_reviewed and face.reviewed_student_id is None
 
@@ -264,9 +271,10 @@ def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser
          [("a", "Take attendance"), ("a", "Report"), ("button", "Enrol"), ("button", "Upload zip"),
           ("button", "Take the register by hand")]),
         ("take-attendance", reverse("session_upload", args=[school_class.pk]), [("button", "Upload and take attendance")]),
-        ("session", reverse("session_detail", args=[session.pk]), [("a", "Register by hand"), ("a", "Add another photo")]),
+        ("session", reverse("session_detail", args=[session.pk]),
+         [("a", "Register by hand"), ("a", "Add another photo"), ("button", "This register is right")]),
         ("review", reverse("session_review", args=[session.pk]) + "?all=1",
-         [("a", "Back to the register"), ("button", "Save")]),
+         [("a", "Back to the register"), ("button", "Not a student")]),
         ("register", reverse("session_register", args=[session.pk]), [("button", "Save the register")]),
         ("report", reverse("class_report", args=[school_class.pk]), [("a", "Download CSV")]),
         ("student", reverse("student_detail", args=[student.pk]), [("button", "Add photos")]),

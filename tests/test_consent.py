@@ -18,6 +18,7 @@ from attendance.models import (
     Consent,
     DetectedFace,
     EnrolmentPhoto,
+    LearntTemplate,
     Student,
 )
 from attendance.recognition import process_class_photo
@@ -117,7 +118,7 @@ class TestConsentBeforeEnrolment:
             call_command("enrol", str(tmp_path), "--class", "7A", "--teacher", "teacher", "--inline")
         assert not Student.objects.exists()
 
-    def test_review_cannot_add_a_face_to_a_student_without_consent(self, users, photo):
+    def test_review_and_learning_never_link_a_face_to_a_student_without_consent(self, users, photo):
         from attendance import review
 
         joe = Student.objects.create(name="Joe Biden")
@@ -126,8 +127,10 @@ class TestConsentBeforeEnrolment:
         process_class_photo(class_photo(session, photo("groups/obama_and_biden.jpg")).pk)
         face = DetectedFace.objects.order_by("-right").first()
         with pytest.raises(review.ReviewError, match="No consent"):
-            review.review_face(face, users["teacher"], joe, add_to_enrolment=True)
-        assert not EnrolmentPhoto.objects.exists()
+            review.decide_face(face, users["teacher"], joe)
+        assert review.confirm_register(session, users["teacher"]) == []
+        assert not EnrolmentPhoto.objects.exists() and not LearntTemplate.objects.exists()
+        assert not DetectedFace.objects.filter(student=joe).exists()
 
 
 def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_register(client, users, photo):
@@ -141,6 +144,10 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     assert session.records.get(student=joe).status == AttendanceRecord.PRESENT
     assert DetectedFace.objects.filter(student=joe).exists()
     storage, name = enrolled.image.storage, enrolled.image.name
+    from attendance import review
+
+    (template,) = review.confirm_register(session, users["teacher"])  # Joe's face in the class photo is learnt
+    assert template.student == joe and storage.exists(template.crop.name)
 
     client.force_login(users["admin"])
     refused = client.post(reverse("consent_withdraw", args=[joe.pk]), {})
@@ -150,6 +157,7 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     assert not Consent.objects.filter(student=joe).exists()
     assert not EnrolmentPhoto.objects.exists() and not storage.exists(name)
     assert not DetectedFace.objects.filter(student=joe).exists()
+    assert not LearntTemplate.objects.exists() and not storage.exists(template.crop.name)
     # The register keeps what was recorded; from now on Joe is registered by hand.
     assert session.records.get(student=joe).status == AttendanceRecord.PRESENT
     later = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 11, 4), period="1")
@@ -160,6 +168,7 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     entry = AuditEntry.objects.get(action=AuditEntry.CONSENT_WITHDRAWN)
     assert entry.username == "admin" and entry.before["given_by"] == "Jill Biden"
     assert entry.before["enrolment_photos"] == 1 and entry.before["faces_in_class_photos"] >= 1
+    assert entry.before["learnt_templates"] == 1
 
 
 class TestAuditLog:

@@ -258,6 +258,60 @@ class TestMatching:
         (result,) = matching.match_faces(probe[None, :], np.stack([a, b]), ["a", "b"], threshold=0.6, margin=0.0)
         assert result.decision == matching.MATCHED
 
+    @staticmethod
+    def point(x, y=0.0):
+        """A 128-D descriptor at (x, y, 0, ...): distances are plain geometry."""
+        v = np.zeros(128)
+        v[0], v[1] = x, y
+        return v
+
+    def test_a_face_is_never_given_the_student_it_fits_second_best(self):
+        # Students a (at 0) and b (at 1.0). The face of a at 0.1; a stranger at 0.45,
+        # within 0.58 of both a (0.45) and b (0.55): its best student a is taken by a's
+        # own face, so it is unsure "maybe a", and absent b is not given to it.
+        gallery, labels = np.stack([self.point(0), self.point(1.0)]), ["a", "b"]
+        own, stranger = self.point(0.1), self.point(0.45)
+        results = matching.match_faces(np.stack([own, stranger]), gallery, labels, threshold=0.58)
+        assert [(r.decision, r.label) for r in results] == [("matched", "a"), ("unsure", "a")]
+        assert results[1].reason == matching.CLOSER_FACE and results[1].candidates == ("a", "b")
+
+    def test_a_face_clearly_of_another_student_does_not_take_a_student_from_their_own_face(self):
+        # Students x (at 0) and y (at 1.0); y's face at 0.62 is nearer to x (0.62) than
+        # x's own face at -0.7 is (0.7 from x), but y's face is y's (0.38). The faces
+        # compared for x are those whose nearest student is x; strictly, every face.
+        gallery, labels = np.stack([self.point(0), self.point(1.0)]), ["x", "y"]
+        probes = np.stack([self.point(-0.7), self.point(0.62)])
+        results = matching.match_faces(probes, gallery, labels, threshold=0.75)
+        assert [(r.decision, r.label) for r in results] == [("matched", "x"), ("matched", "y")]
+        strict = matching.match_faces(probes, gallery, labels, threshold=0.75, strict_mutual_best=True)
+        assert [(r.decision, r.label, r.reason) for r in strict] == [("unsure", "x", matching.CLOSER_FACE),
+                                                                     ("matched", "y", "")]
+
+    def test_a_student_a_person_gave_to_another_face_is_taken(self):
+        (result,) = matching.match_faces(self.point(0.1)[None, :], self.point(0)[None, :], ["a"], threshold=0.6,
+                                         taken={"a"})
+        assert (result.decision, result.label, result.reason) == ("unsure", "a", matching.TAKEN)
+
+    def test_the_gallery_row_that_matched_is_reported(self):
+        gallery = np.stack([self.point(0), self.point(0.3), self.point(2.0)])
+        (result,) = matching.match_faces(self.point(0.28)[None, :], gallery, ["a", "a", "b"], threshold=0.6)
+        assert (result.decision, result.gallery_row) == ("matched", 1)
+
+    def test_threshold_tightens_with_the_gallery(self):
+        assert matching.tightened_threshold(0.58, 1, 0.02) == pytest.approx(0.58)
+        assert matching.tightened_threshold(0.58, 8, 0.02) == pytest.approx(0.52)
+        (result,) = matching.match_faces(self.point(0.55)[None, :], self.point(0)[None, :], ["a"], threshold=0.58,
+                                         label_thresholds={"a": 0.52})
+        assert result.decision == "unknown"
+
+    def test_a_face_much_smaller_than_its_photo_s_others_is_not_judged(self):
+        probes = np.stack([self.point(0), self.point(5), self.point(10)])
+        gallery = np.stack([self.point(0), self.point(5), self.point(10)])
+        results = matching.decide_faces(probes, [80, 84, 30], gallery, ["a", "b", "c"], threshold=0.6,
+                                        groups=[1, 1, 1], min_relative_width=0.5)
+        assert [r.decision for r in results] == ["matched", "matched", "unsure"]
+        assert results[2].label is None and results[2].reason == matching.SMALL_FOR_PHOTO
+
     def test_real_group_photo_matches_enrolled_people(self, photo):
         gallery = np.stack([
             detection.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))[0].descriptor,

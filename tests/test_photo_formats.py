@@ -22,7 +22,7 @@ from faces import detection, images
 
 from .conftest import CONSENT, CONSENT_FIELDS
 
-from .factories import make_class
+from .factories import give_consent, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +235,7 @@ class TestClassPhotos:
     def session(self, school_class, users, photo):
         joe = Student.objects.create(name="Joe Biden")
         school_class.students.add(joe)
+        give_consent(joe)
         stored = EnrolmentPhoto.objects.create(
             student=joe, image=SimpleUploadedFile("j.jpg", photo(PORTRAIT).read_bytes()))
         encode_enrolment_photo(stored.pk)

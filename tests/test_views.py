@@ -16,7 +16,7 @@ from attendance.register import match_session
 
 from .conftest import CONSENT_FIELDS
 
-from .factories import class_photo, enrolment_photo, make_class
+from .factories import class_photo, enrolment_photo, give_consent, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -262,6 +262,7 @@ class TestReview:
     def test_confirming_a_face_marks_the_student_present_as_a_manual_change(self, client, users, school):
         obama = Student.objects.create(name="Barack Obama")
         school["class"].students.add(obama)
+        give_consent(obama)
         from attendance.register import match_session
 
         match_session(school["session"])
@@ -276,6 +277,22 @@ class TestReview:
         face.refresh_from_db()
         assert face.review_action == "reassigned" and face.decision in ("unknown", "unsure")
 
+    def test_a_student_without_consent_is_never_given_a_face(self, client, users, school):
+        obama = Student.objects.create(name="Barack Obama")  # on the roster, no consent recorded
+        school["class"].students.add(obama)
+        face = school["photo"].faces.exclude(decision="matched").order_by("-right").first()
+        signed_in(client, users["teacher"])
+        page = client.get(reverse("session_review", args=[school["session"].pk])).content.decode()
+        assert f'<option value="{obama.pk}">' not in page and f'<option value="{school["student"].pk}">' in page
+        response = client.post(reverse("face_review", args=[face.pk]), {"student": obama.pk}, follow=True)
+        assert "Choose a student of the class" in response.content.decode()
+        face.refresh_from_db()
+        assert not face.is_reviewed and not face.reviewed_student_id
+        from attendance import review
+
+        with pytest.raises(review.ReviewError, match="No consent"):
+            review.decide_face(face, users["teacher"], obama)
+
     def test_not_a_student_removes_a_wrong_match(self, client, users, school):
         matched = school["photo"].faces.get(decision="matched")
         signed_in(client, users["teacher"])
@@ -285,21 +302,25 @@ class TestReview:
         matched.refresh_from_db()
         assert matched.decision == "matched" and matched.review_action == "not_student"
 
+    def test_undo_puts_back_the_face_and_the_record(self, client, users, school):
+        matched = school["photo"].faces.get(decision="matched")
+        signed_in(client, users["teacher"])
+        client.post(reverse("face_review", args=[matched.pk]), {"student": "none"})
+        response = client.post(reverse("face_undo", args=[matched.pk]), follow=True)
+        assert "Answer undone. Register put back for Joe Biden." in response.content.decode()
+        matched.refresh_from_db()
+        assert not matched.is_reviewed and matched.undo is None and matched.label == "Joe Biden"
+        record = school["session"].records.get(student=school["student"])
+        assert (record.status, record.source, record.changed_by) == ("present", "photo", None)
+        response = client.post(reverse("face_undo", args=[matched.pk]), follow=True)
+        assert "There is no answer to undo on this face." in response.content.decode()
+
     def test_one_student_cannot_be_confirmed_on_two_faces(self, client, users, school):
         faces = list(school["photo"].faces.exclude(decision="matched"))
         signed_in(client, users["teacher"])
         client.post(reverse("face_review", args=[faces[0].pk]), {"student": school["student"].pk})
         response = client.post(reverse("face_review", args=[faces[1].pk]), {"student": school["student"].pk}, follow=True)
-        assert "already confirmed on another face" in response.content.decode()
-
-    def test_confirmed_face_can_be_added_to_enrolment_photos(self, client, users, school,
-                                                             django_capture_on_commit_callbacks):
-        matched = school["photo"].faces.get(decision="matched")
-        signed_in(client, users["teacher"])
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            client.post(reverse("face_review", args=[matched.pk]),
-                        {"student": school["student"].pk, "add_to_enrolment": "on"})
-        assert school["student"].photos.count() == 2 and len(callbacks) == 1
+        assert "already given to another face" in response.content.decode()
 
     def test_reviewing_one_face_keeps_other_students_manual_marks(self, client, users, school):
         bush = Student.objects.create(name="George Bush")
@@ -370,16 +391,16 @@ def test_reviewed_faces_no_longer_count_as_unknown(client, users, school):
     response = client.post(reverse("face_review", args=[unknown.first().pk]), {"student": "none"}, follow=True)
     assert "The register did not need to change." in response.content.decode()
     page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
-    assert f"{before - 1} face{'s' if before - 1 != 1 else ''} not recognised" in page
+    assert f"{before - 1} not on the class's list" in page and "1 not a student" in page
 
 
 def test_saving_a_review_without_choosing_changes_nothing(client, users, school):
     signed_in(client, users["teacher"])
     face = school["photo"].faces.filter(decision="unknown").first()
     page = client.get(reverse("session_review", args=[school["session"].pk])).content.decode()
-    assert "— who is this? —" in page
+    assert "— choose from the class —" in page and "selected" not in page  # nothing is pre-selected
     response = client.post(reverse("face_review", args=[face.pk]), {"student": ""}, follow=True)
-    assert "Choose a student from the roster, or “Not a student”." in response.content.decode()
+    assert "Choose a student of the class, or “Not a student”." in response.content.decode()
     face.refresh_from_db()
     assert not face.is_reviewed
 

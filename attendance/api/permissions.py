@@ -65,3 +65,11 @@ class SessionReportReader(_SessionPermission):
 
     read = staticmethod(access.get_session_for_report)
     write = staticmethod(access.get_session)
+
+
+class FaceTeacher(SessionTeacher):
+    """A face of a session's photos (``DetectedFace``): read and decided as its session's
+    page (``access.get_session``: admins and the class's teacher; never office staff)."""
+
+    def object_pk(self, obj) -> int:
+        return obj.photo.session_id

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from .. import consent as consents
 from ..forms import PhotosField
-from ..models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from ..models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
 
 
 def link(request, name: str, *args) -> str:
@@ -177,7 +177,12 @@ class SessionDetailSerializer(serializers.Serializer):
     records = RecordSerializer(many=True)
     unknown_faces = serializers.IntegerField()
     unsure_faces = serializers.IntegerField()
+    matched_faces = serializers.IntegerField(help_text="Faces that count for a student (the machine's or a person's).")
+    confirmed_by = UserNameField(source="session.confirmed_by", read_only=True, allow_null=True,
+                                 help_text="Who confirmed the register (null: not confirmed).")
+    confirmed_at = serializers.DateTimeField(source="session.confirmed_at", allow_null=True)
     retention_notice = serializers.CharField(allow_null=True)
+    faces_url = serializers.SerializerMethodField(help_text="Every face, to review through the API.")
     page_url = serializers.SerializerMethodField(help_text="The session's web page.")
     review_url = serializers.SerializerMethodField(help_text="The web page to review unmatched faces.")
     status_url = serializers.SerializerMethodField()
@@ -195,6 +200,83 @@ class SessionDetailSerializer(serializers.Serializer):
 
     def get_status_url(self, summary) -> str:
         return link(self.context.get("request"), "api:session-status", summary["session"].pk)
+
+    def get_faces_url(self, summary) -> str:
+        return link(self.context.get("request"), "api:session-faces", summary["session"].pk)
+
+
+FACE_DECISIONS = ["matched", "unsure", "unknown", "not_a_student"]
+
+
+class FaceSerializer(serializers.Serializer):
+    """One face of a session's photos and its decision (``DetectedFace``); never its face data."""
+
+    id = serializers.IntegerField(source="pk")
+    photo = serializers.IntegerField(source="photo_id", help_text="The class photo's id.")
+    box = serializers.SerializerMethodField(help_text="[left, top, right, bottom] in pixels of the upright photo.")
+    decision = serializers.SerializerMethodField(
+        help_text="matched (counts for `student`), unsure (a person should say; `candidates[0]` is the likely "
+                  "student), unknown (no student of the class looks like it) or not_a_student (a person said so).")
+    student = serializers.SerializerMethodField(help_text="The student the face counts for (matched), else null.")
+    candidates = serializers.SerializerMethodField(
+        help_text="Students of the class that look like the face, best first (ids), when the machine decided.")
+    decided_by = serializers.CharField(help_text="machine, or the username of the person who decided.")
+    reason = serializers.SerializerMethodField(help_text="Why the machine is unsure, or why to check again, in words.")
+    flagged = serializers.SerializerMethodField(
+        help_text="The match relied on a learnt face that was later corrected: please check.")
+    crop_url = serializers.SerializerMethodField(help_text="The face's crop (web view, signed-in session).")
+
+    def get_box(self, face) -> list[int]:
+        return [face.left, face.top, face.right, face.bottom]
+
+    @extend_schema_field(serializers.ChoiceField(choices=FACE_DECISIONS))
+    def get_decision(self, face) -> str:
+        return face.api_decision
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_student(self, face):
+        return face.final_student_id if face.api_decision == "matched" else None
+
+    def get_candidates(self, face) -> list[int]:
+        if face.is_reviewed:
+            return [face.reviewed_student_id] if face.reviewed_student_id else []
+        return list(face.candidates or ([face.student_id] if face.student_id else []))
+
+    def get_reason(self, face) -> str:
+        return face.flagged_reason or face.reason
+
+    def get_flagged(self, face) -> bool:
+        return bool(face.flagged_reason) and not face.is_reviewed
+
+    def get_crop_url(self, face) -> str:
+        return link(self.context.get("request"), "face_crop", face.pk)
+
+
+class FaceDecisionSerializer(serializers.Serializer):
+    """``{"student": ID}``, ``{"not_a_student": true}``, or ``{"undo": true}``: exactly one."""
+
+    student = serializers.IntegerField(required=False, help_text="A student of the class whose consent is recorded.")
+    not_a_student = serializers.BooleanField(required=False, help_text="true: the face is nobody of the class.")
+    undo = serializers.BooleanField(required=False, help_text="true: put back what the last answer changed.")
+
+    def validate(self, data):
+        given = [key for key in ("student", "not_a_student", "undo") if data.get(key) not in (None, False)]
+        if len(given) != 1:
+            raise serializers.ValidationError('Send exactly one of {"student": ID}, {"not_a_student": true} or '
+                                              '{"undo": true}.')
+        return data
+
+
+class FaceDecisionResultSerializer(serializers.Serializer):
+    face = FaceSerializer()
+    records_changed = serializers.ListField(child=serializers.IntegerField(),
+                                            help_text="Students whose attendance record the answer changed.")
+
+
+class ConfirmResultSerializer(serializers.Serializer):
+    confirmed_by = serializers.CharField()
+    confirmed_at = serializers.DateTimeField()
+    templates_learnt = serializers.IntegerField(help_text="Faces kept as learnt templates of their students.")
 
 
 class PhotoStatusSerializer(serializers.Serializer):

@@ -9,12 +9,17 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from .. import access, register, sessions
+from .. import access, register, review, sessions
+from ..forms import decidable_roster
 from ..job_queue import QueueUnavailable
-from ..models import AttendanceRecord, ClassSession, EnrolmentPhoto, SchoolClass, Student
-from .permissions import ClassReportReader, SessionReportReader, SessionTeacher
+from ..models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from .permissions import ClassReportReader, FaceTeacher, SessionReportReader, SessionTeacher
 from .serializers import (
+    ConfirmResultSerializer,
     ErrorSerializer,
+    FaceDecisionResultSerializer,
+    FaceDecisionSerializer,
+    FaceSerializer,
     PhotoUploadSerializer,
     RecordSerializer,
     RecordStatusSerializer,
@@ -228,3 +233,80 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
         except register.RegisterError as exc:
             raise ValidationError({"status": [str(exc)]})
         return Response(self.get_serializer(self._record(session, record.student)).data)
+
+
+@extend_schema(tags=["review"], summary="Every face of the session's photos and its decision",
+               description="Admins and the class's teacher (as the review page); not office staff. Faces of photos "
+                           "still being processed are not listed yet.",
+               responses={200: FaceSerializer(many=True), **REFUSED})
+class SessionFaces(_SessionObjectMixin, generics.GenericAPIView):
+    serializer_class = FaceSerializer
+    permission_classes = [IsAuthenticated, SessionTeacher]
+    pagination_class = None
+
+    def get(self, request, session_id):
+        session = self.get_session()
+        faces = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
+                 .select_related("reviewed_by").order_by("photo_id", "left", "pk"))
+        return Response(self.get_serializer(faces, many=True).data)
+
+
+@extend_schema(tags=["review"], summary="Answer for one face: a student, not a student, or undo",
+               description="The same function as the review page's buttons (review.decide_face / undo_decision): "
+                           "changes this face and the records of the students it names, nothing else; audit logged. "
+                           "The student must be on the class's roster with consent to face recognition recorded.",
+               request=FaceDecisionSerializer,
+               responses={200: FaceDecisionResultSerializer,
+                          400: OpenApiResponse(ErrorSerializer, description="Not exactly one answer, a student not "
+                                               "on the roster or without consent, a student already given to "
+                                               "another face, or nothing to undo."),
+                          **REFUSED})
+class FaceDecision(generics.GenericAPIView):
+    serializer_class = FaceDecisionSerializer
+    permission_classes = [IsAuthenticated, FaceTeacher]
+    queryset = DetectedFace.objects.select_related("photo__session__school_class")
+
+    def post(self, request, face_id):
+        face = get_object_or_404(self.get_queryset(), pk=face_id)
+        self.check_object_permissions(request, face)
+        answer = FaceDecisionSerializer(data=request.data)
+        answer.is_valid(raise_exception=True)
+        data = answer.validated_data
+        try:
+            if data.get("undo"):
+                changed = review.undo_decision(face, request.user)
+            else:
+                student = None
+                if data.get("student") is not None:
+                    student = decidable_roster(face.photo.session.school_class).get(data["student"])
+                    if student is None:
+                        raise ValidationError({"student": ["Not a student of this class whose consent to face "
+                                                           "recognition is recorded."]})
+                changed = review.decide_face(face, request.user, student)
+        except review.ReviewError as exc:
+            return Response({"detail": str(exc), "code": "refused"}, status=status.HTTP_400_BAD_REQUEST)
+        face = self.get_queryset().select_related("reviewed_by").get(pk=face.pk)
+        return Response({"face": FaceSerializer(face, context=self.get_serializer_context()).data,
+                         "records_changed": [s.pk for s in changed]})
+
+
+@extend_schema(tags=["review"], summary="Confirm the register: “This register is right”",
+               description="Admins and the class's teacher. Records who and when; the faces that count for students "
+                           "with consent become learnt templates. 409 while photos are still being processed.",
+               request=None,
+               responses={200: ConfirmResultSerializer,
+                          409: OpenApiResponse(ErrorSerializer, description="Photos still being processed."),
+                          **REFUSED})
+class SessionConfirm(_SessionObjectMixin, generics.GenericAPIView):
+    serializer_class = ConfirmResultSerializer
+    permission_classes = [IsAuthenticated, SessionTeacher]
+
+    def post(self, request, session_id):
+        session = self.get_session()
+        try:
+            templates = review.confirm_register(session, request.user)
+        except register.RegisterError as exc:
+            return Response({"detail": str(exc), "code": "photos_processing"}, status=status.HTTP_409_CONFLICT)
+        session.refresh_from_db()
+        return Response({"confirmed_by": request.user.get_username(), "confirmed_at": session.confirmed_at,
+                         "templates_learnt": len(templates)})

@@ -1,17 +1,12 @@
 """python manage.py benchmark_speed BENCH_DIR: seconds per stage, against face_recognition's recipe."""
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance import speed
 
-ISOLATED = "ATTENDANCE_BENCHMARK_ISOLATED"
+from ._isolated import is_isolated, run_isolated
 
 
 class Command(BaseCommand):
@@ -36,7 +31,7 @@ class Command(BaseCommand):
             processes = tuple(int(n) for n in workers.split(",") if int(n) > 0)
         except ValueError:
             raise CommandError(f"--workers takes numbers separated by commas, not {workers!r}.")
-        if not in_this_database and not os.environ.get(ISOLATED):
+        if not in_this_database and not is_isolated():
             return self._run_isolated(bench, no_reference, workers)
         try:
             result = speed.run(bench, reference=not no_reference, report=self.stdout.write,
@@ -52,16 +47,5 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _run_isolated(self, bench, no_reference, workers):
-        # A fresh process on a fresh database: the school's students and photos neither
-        # slow the benchmark down nor see its photos.
-        with tempfile.TemporaryDirectory(prefix="attendance-benchmark-") as folder:
-            env = dict(os.environ, DATABASE_URL=f"sqlite:///{folder}/benchmark.sqlite3",
-                       MEDIA_ROOT=f"{folder}/media", **{ISOLATED: "1"})
-            manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-            subprocess.run(manage + ["migrate", "--verbosity", "0"], env=env, check=True)
-            command = manage + ["benchmark_speed", str(bench), "--workers", workers] + (
-                ["--no-reference"] if no_reference else [])
-            completed = subprocess.run(command, env=env, capture_output=True, text=True)
-        self.stdout.write(completed.stdout.rstrip("\n"))
-        if completed.returncode != 0:
-            raise CommandError(completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed")
+        run_isolated(self, ["benchmark_speed", str(bench), "--workers", workers]
+                     + (["--no-reference"] if no_reference else []))
