@@ -1,9 +1,10 @@
-# Two commands: `make run` sets up and runs the app; `make test` runs every test.
+# `make run` sets up and runs the app (production server, DEBUG off); `make dev` runs it for
+# development (auto-reload, DEBUG on); `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv admin clean
+.PHONY: run dev test venv admin clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ venv: $(VENV)/.installed
 
 run: venv
 	$(PY) manage.py runapp
+
+dev: venv
+	DEBUG=true $(PY) manage.py runapp --dev
 
 admin: venv
 	$(PY) manage.py migrate --verbosity 0

