@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from . import access, audit, enrolment, recognition
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
+    SignInFailure,
     AttendanceCode,
     AttendanceRecord,
     AuditEntry,
@@ -277,3 +278,16 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
     def who(self, obj):
         """The user, or the system (command line, scheduled retention) when there was none."""
         return obj.username or "system (command line or schedule)"
+
+
+@admin.register(SignInFailure)
+class SignInFailureAdmin(admin.ModelAdmin):
+    """Wrong passwords being counted (attendance/signin.py): delete rows to unlock early."""
+
+    list_display = ("kind", "username", "address", "device", "at")
+    list_filter = ("kind",)
+    search_fields = ("username", "address")
+    readonly_fields = ("kind", "username", "address", "device", "at")
+
+    def has_add_permission(self, request):
+        return False

@@ -116,7 +116,7 @@ class UploadSizeLimitMiddleware:
 
 
 def client_ip(request) -> str:
-    """The client's address for sign-in throttling (django-axes' AXES_CLIENT_IP_CALLABLE).
+    """The client's address for sign-in throttling (attendance/signin.py).
 
     With TRUSTED_PROXY_COUNT = n > 0, each of the n proxies in front of Django appends the
     address it received the request from to X-Forwarded-For, so the client is the n-th

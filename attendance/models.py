@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 
 def _generated_name(folder: str, original: str) -> str:
@@ -578,3 +579,23 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"
+
+
+class SignInFailure(models.Model):
+    """One wrong password, for sign-in throttling (attendance/signin.py); deleted once older than the window."""
+
+    KIND_CHOICES = [("sign_in", "Sign-in"), ("password", "Password change")]
+
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    username = models.CharField(max_length=150)
+    #: The client's address (attendance.middleware.client_ip).
+    address = models.CharField(max_length=64, blank=True)
+    #: The known-device id that made the attempt, "" for an unknown device.
+    device = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "username", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.username} from {self.address or '?'} at {self.at:%Y-%m-%d %H:%M}"

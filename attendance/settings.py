@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -60,8 +59,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: turns a locked-out sign-in into its page.
-    "axes.middleware.AxesMiddleware",
+    # Turns a refused sign-in into its page (429); gives signed-in browsers their
+    # known-device cookie (attendance/signin.py).
+    "attendance.signin.SignInThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "attendance.urls"
@@ -106,26 +106,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# ---- Sign-in throttling (django-axes) ----
-# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, sign-in
-# for that pair is refused (HTTP 429, registration/locked_out.html), even with the right
-# password, until LOGIN_COOLOFF_MINUTES pass without another try. Other users and other
-# addresses are unaffected. Admins unlock early under Admin -> Access attempts (delete
-# the row) or with `manage.py axes_reset_username USERNAME`.
+# ---- Sign-in throttling (attendance/signin.py, README "Sign-in policy") ----
+# A successful sign-in marks the browser as a known device of that user (a signed cookie
+# kept KNOWN_DEVICE_DAYS). After LOGIN_FAILURE_LIMIT wrong passwords within
+# LOGIN_COOLOFF_MINUTES for one (username, address, device), that triple is refused
+# (HTTP 429) even with the right password; after LOGIN_USERNAME_FAILURE_LIMIT for one
+# username from anywhere, only the user's known devices may sign in until the failures
+# age. So a pupil guessing on the school's shared address never locks out the teacher's
+# own browser. Wrong old passwords on /password/ count per user (LOGIN_FAILURE_LIMIT).
+# Admins unlock early under Admin -> Sign-in failures (delete the rows).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "attendance.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "attendance.views.locked_out"
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20)
+LOGIN_COOLOFF_MINUTES = env_float("LOGIN_COOLOFF_MINUTES", 15)
+KNOWN_DEVICE_DAYS = env_int("KNOWN_DEVICE_DAYS", 365)
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_USERNAME_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "KNOWN_DEVICE_DAYS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be more than 0, not {globals()[_name]}")
 # Behind reverse proxies, the client's address is the one the nearest of them reports
 # (X-Forwarded-For), not theirs: TRUSTED_PROXY_COUNT is how many there are in front of
 # Django (0: use the connection's address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "attendance.middleware.client_ip"
 
 # ---- REST API (/api/v1/, attendance/api/) ----
 # A token (admin -> Tokens, or `manage.py drf_create_token USERNAME`) in the header
@@ -432,8 +436,7 @@ LOGGING = {
     "loggers": {
         "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         # Server errors, refused requests (django.security: bad hosts, CSRF, too many
-        # files) and sign-in lockouts, in production too.
+        # files) in production too.
         "django": {"handlers": ["console"], "level": "WARNING"},
-        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

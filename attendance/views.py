@@ -1,11 +1,12 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
 import datetime
 import io
-import math
+
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.db import transaction
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, crops, learning, register, renditions, reports, review, sessions, timetable
+from . import access, crops, learning, register, renditions, reports, review, sessions, signin, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -629,11 +630,36 @@ def health(request):
     return response
 
 
-def locked_out(request, original_response=None, credentials=None):
-    """Sign-in refused after too many wrong passwords (django-axes' AXES_LOCKOUT_CALLABLE), HTTP 429."""
-    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    return render(request, "registration/locked_out.html",
-                  {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}, status=429)
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """/password/: Django's form, throttled like sign-in (attendance/signin.py).
+
+    Wrong old passwords count per user; after settings.LOGIN_FAILURE_LIMIT within
+    LOGIN_COOLOFF_MINUTES the form is refused with 429, even with the right one. A change
+    revokes the user's API tokens (attendance.signin, on every path that saves a password).
+    """
+
+    success_url = "/"
+
+    def post(self, request, *args, **kwargs):
+        refusal = signin.password_change_refusal(request.user)
+        if refusal:
+            return signin.refused_response(request, refusal)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            signin.record_failure(self.request, signin.PASSWORD_CHANGE, self.request.user.get_username())
+            refusal = signin.password_change_refusal(self.request.user)
+            if refusal:
+                return signin.refused_response(self.request, refusal)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        signin.clear_failures(self.request, signin.PASSWORD_CHANGE, self.request.user.get_username())
+        messages.success(self.request, "Password changed. Any API tokens of yours were revoked: ask an admin "
+                                       "for a new one if you use the API.")
+        return response
 
 
 def bad_request(request, exception):
