@@ -154,8 +154,8 @@ class SignInThrottleBackend:
             raise PermissionDenied
         return None
 
-    def get_user(self, user_id):
-        return None
+    # No get_user: it signs nobody in, so sessions name ModelBackend (and Django's test
+    # client's force_login picks the first backend that has get_user).
 
 
 class SignInThrottleMiddleware:
