@@ -21,8 +21,8 @@ CONNECTION_LIMIT = env_int("SERVER_CONNECTION_LIMIT", 200)
 #: before it is closed: half-open and slow connections go. SERVER_CHANNEL_TIMEOUT.
 CHANNEL_TIMEOUT = env_int("SERVER_CHANNEL_TIMEOUT", 30)
 #: Seconds between the checks for idle connections (so one is closed within
-#: CHANNEL_TIMEOUT + CLEANUP_INTERVAL seconds).
-CLEANUP_INTERVAL = 5
+#: CHANNEL_TIMEOUT + CLEANUP_INTERVAL seconds): 5, or less for a shorter timeout.
+CLEANUP_INTERVAL = max(1, min(5, CHANNEL_TIMEOUT))
 #: Connections the kernel queues beyond CONNECTION_LIMIT.
 BACKLOG = 256
 #: Bytes of request line and headers at most (431 beyond).
@@ -84,7 +84,10 @@ class GatedParser(HTTPRequestParser):
         if was_in_headers and self.headers_finished and not self.error and not self.empty:
             from .body_gate import refusal_for_headers
 
-            refusal = refusal_for_headers(self.command, self.path, self.headers)
+            headers = dict(self.headers)
+            if self.chunked:  # waitress takes Transfer-Encoding out of the headers it keeps
+                headers["TRANSFER_ENCODING"] = "chunked"
+            refusal = refusal_for_headers(self.command, self.path, headers)
             if refusal:
                 status, message = refusal
                 self.error = (SignInFirst if status == 403 else SignInFormTooLarge)(message)

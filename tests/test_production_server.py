@@ -1,0 +1,191 @@
+"""Issue 14, defect 10 and "Safe defaults": `make run` serves with waitress (manage.py serve),
+with production settings by default, and survives the attacks on the development server.
+
+A real waitress process is started on a free port with the production defaults (no DEBUG,
+a generated secret key, this machine's names as hosts, its own SQLite database); the tests
+talk to it over real sockets.
+"""
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+CHANNEL_TIMEOUT = 3  # seconds; SERVER_CHANNEL_TIMEOUT of the server under test
+THREADS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``manage.py serve`` on 127.0.0.1 with `make run`'s defaults; yields (port, process)."""
+    folder = tmp_path_factory.mktemp("production")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
+               DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", STATIC_ROOT=str(folder / "static"),
+               SERVER_CHANNEL_TIMEOUT=str(CHANNEL_TIMEOUT), SERVER_THREADS=str(THREADS),
+               DJANGO_SUPERUSER_PASSWORD="a long passphrase 42")
+    for command in (["migrate", "--verbosity", "0"], ["collectstatic", "--noinput", "--verbosity", "0"],
+                    ["createsuperuser", "--noinput", "--username", "head", "--email", "head@school.example"]):
+        done = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    port = free_port()
+    log = open(folder / "server.log", "w")
+    process = subprocess.Popen([sys.executable, "manage.py", "serve", "--listen", f"127.0.0.1:{port}"], cwd=REPO,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, (folder / "server.log").read_text()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+    yield port, process, folder / "server.log"
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def get(port, path, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    body = response.read().decode(errors="replace")
+    connection.close()
+    return response, body
+
+
+def raw_request(port, head: str, timeout=10) -> bytes:
+    """Send only a request's start line and headers (no body); return what the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(head.encode())
+        answer = b""
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except TimeoutError:
+            pass
+        return answer
+
+
+def threads_of(process) -> int:
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
+
+
+def sign_in(port) -> str:
+    """Sign in as the admin over HTTP like a browser; returns the Cookie header to send."""
+    response, page = get(port, "/login/")
+    cookies = {m.group(1): m.group(2) for m in re.finditer(r"(csrftoken|sessionid)=([^;]+)",
+                                                            response.getheader("Set-Cookie", ""))}
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = f"csrfmiddlewaretoken={token}&username=head&password=a+long+passphrase+42"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", "/login/", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={cookies['csrftoken']}",
+        "Referer": f"http://127.0.0.1:{port}/login/"})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 302, response.status
+    session = re.search(r"sessionid=([^;]+)", response.getheader("Set-Cookie")).group(1)
+    connection.close()
+    return f"sessionid={session}; csrftoken={cookies['csrftoken']}"
+
+
+class TestProductionServer:
+    def test_waitress_serves_the_quick_start_in_plain_http_on_the_loopback(self, server):
+        port, process, log = server
+        response, page = get(port, "/login/")
+        assert response.status == 200 and response.getheader("Server") == "attendance"
+        assert "Content-Security-Policy" in dict(response.getheaders())  # enforced: DEBUG is off
+        # Not marked Secure on http://127.0.0.1 (the browser would not send it back); no HSTS.
+        assert "csrftoken=" in response.getheader("Set-Cookie") and "Secure" not in response.getheader("Set-Cookie")
+        assert response.getheader("Strict-Transport-Security") is None
+        assert "Serving on http://127.0.0.1" in log.read_text() and "channel_timeout=3" in log.read_text()
+
+    def test_unknown_urls_get_the_apps_own_404_page(self, server):
+        response, page = get(server[0], "/no-such-page/")
+        assert response.status == 404
+        assert "Page not found" in page and "Class Attendance" in page
+        assert "URLconf" not in page and "Traceback" not in page and "DEBUG" not in page
+
+    def test_another_host_name_is_refused(self, server):
+        response, page = get(server[0], "/login/", headers={"Host": "evil.example"})
+        assert response.status == 400
+
+    def test_idle_and_half_open_connections_are_closed_and_hold_no_threads(self, server):
+        port, process, _ = server
+        idle = []
+        for n in range(150):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=CHANNEL_TIMEOUT + 15)
+            if n % 2:  # half a request: headers that never end
+                conn.sendall(b"GET /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            idle.append(conn)
+        try:
+            # Connections are not threads: waitress keeps its few threads.
+            assert threads_of(process) <= THREADS + 4
+            response, _ = get(port, "/login/")
+            assert response.status == 200
+            started = time.monotonic()
+            for conn in idle:
+                assert conn.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - started < CHANNEL_TIMEOUT + 15
+        finally:
+            for conn in idle:
+                conn.close()
+        response, _ = get(port, "/login/")
+        assert response.status == 200
+
+    def test_an_anonymous_upload_is_refused_before_its_body_is_sent(self, server):
+        port = server[0]
+        started = time.monotonic()
+        answer = raw_request(port, "POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 200000000\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 403 Forbidden"), answer[:200]
+        assert b"Sign in first" in answer and b"Connection: close" in answer
+        assert time.monotonic() - started < 5  # answered without waiting for the 200 MB
+        # Chunked, to the API, or with a made-up session cookie: the same.
+        for head in ("POST /api/v1/classes/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     "POST /api/v1/classes/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token madeup\r\n"
+                     "Content-Length: 100000000\r\n\r\n",
+                     "PUT /sessions/1/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=madeup\r\n"
+                     "Content-Length: 100000000\r\n\r\n"):
+            assert raw_request(port, head).startswith(b"HTTP/1.1 403 Forbidden"), head
+
+    def test_the_sign_in_page_takes_only_a_small_body_from_anyone(self, server):
+        answer = raw_request(server[0], "POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        "Content-Length: 100000000\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+    def test_a_signed_in_users_upload_is_received_and_a_too_large_one_refused_unread(self, server):
+        port = server[0]
+        cookie = sign_in(port)
+        head = (f"POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+                "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n")
+        # The server waits for the body it is owed (then, unsent, closes the connection idle).
+        assert raw_request(port, head, timeout=1.5) == b""
+        from django.conf import settings
+
+        too_large = (f"POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+                     f"Content-Length: {settings.MAX_UPLOAD_BYTES + 1}\r\n\r\n")
+        assert raw_request(port, too_large).startswith(b"HTTP/1.1 413")
