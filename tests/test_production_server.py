@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from .conftest import REPO
 
@@ -189,3 +190,32 @@ class TestProductionServer:
         too_large = (f"POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                      f"Content-Length: {settings.MAX_UPLOAD_BYTES + 1}\r\n\r\n")
         assert raw_request(port, too_large).startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.django_db
+class TestAnonymousBodiesUnderAnyServer:
+    """The same rule in Django's middleware (runserver, `make dev`, another WSGI server)."""
+
+    def test_refused_with_a_page_and_nothing_read(self, client, users):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from attendance.models import Student
+
+        from .factories import make_class
+
+        school_class = make_class(users["teacher"], "7A")
+        photo = SimpleUploadedFile("face.jpg", b"x" * 1000, content_type="image/jpeg")
+        response = client.post(f"/classes/{school_class.pk}/enrol/", {"name": "Ada", "photos": [photo]})
+        assert response.status_code == 403 and "Sign in first" in response.content.decode()
+        assert not Student.objects.exists()
+        api = client.post("/api/v1/classes/", data=b"{}", content_type="application/json")
+        assert api.status_code == 403 and api.json()["code"] == "not_authenticated"
+
+    def test_sign_in_and_api_tokens_still_work(self, client, users):
+        from rest_framework.authtoken.models import Token
+
+        assert client.post("/login/", {"username": "teacher", "password": "pw-teacher-1"}).status_code == 302
+        token = Token.objects.create(user=users["admin"])
+        response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(
+            "/api/v1/classes/", data=b"{}", content_type="application/json")
+        assert response.status_code == 405  # through to the API, which has no POST there: not 403
