@@ -50,13 +50,14 @@ def valid_token(authorization: str) -> bool:
 
 def signed_in(cookie_header: str) -> bool:
     """True when the Cookie header holds a session cookie of a signed-in, active user."""
+    from importlib import import_module
+
     from django.contrib.auth import get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
 
     key = parse_cookie(cookie_header).get(settings.SESSION_COOKIE_NAME)
     if not key:
         return False
-    user_id = SessionStore(session_key=key).get("_auth_user_id")
+    user_id = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key).get("_auth_user_id")
     return bool(user_id) and get_user_model().objects.filter(pk=user_id, is_active=True).exists()
 
 
