@@ -16,7 +16,9 @@ ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admi
 #: well under 1 KB: username, password, CSRF token, "next").
 ANONYMOUS_BODY_BYTES = 64 * 1024
 
-SIGN_IN_FIRST = "Sign in first: only signed-in users and API clients with a token may send data here."
+SIGN_IN_FIRST = "Sign in first: only signed-in users may send data here. Nothing was read."
+API_CREDENTIALS = ("Authentication credentials were not provided: send the header 'Authorization: Token <key>'. "
+                   "Nothing was read.")
 
 
 def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[int, str] | None:
@@ -27,15 +29,17 @@ def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[
 
     Returns:
         None when the body may be read, else (HTTP status, message): 413 for a body over
-        ANONYMOUS_BODY_BYTES to a sign-in page, 403 for any body elsewhere.
+        ANONYMOUS_BODY_BYTES to a sign-in page; 401 for the API (no valid token, as the API
+        answers requests without credentials); 302 elsewhere (to the sign-in page, as for
+        any page that needs a signed-in user).
     """
     if path in ANONYMOUS_BODY_PATHS:
         if length > ANONYMOUS_BODY_BYTES:
             return 413, f"A sign-in form is never larger than {ANONYMOUS_BODY_BYTES // 1024} KB; nothing was read."
         return None
-    if path.startswith("/api/") and valid_token(authorization):
-        return None
-    return 403, SIGN_IN_FIRST
+    if path.startswith("/api/"):
+        return None if valid_token(authorization) else (401, API_CREDENTIALS)
+    return 302, SIGN_IN_FIRST
 
 
 def valid_token(authorization: str) -> bool:

@@ -2,6 +2,7 @@
 import ipaddress
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
 from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
@@ -80,7 +81,8 @@ class UploadSizeLimitMiddleware:
     Django limits the number of files (DATA_UPLOAD_MAX_NUMBER_FILES) and the size of the
     other fields, but not the size of files: without this a huge upload would be written
     to a temporary file in full before the form could refuse it. A request with a body
-    (POST, PUT, PATCH, ...) from someone not signed in is refused too (403), unread,
+    (POST, PUT, PATCH, ...) from someone not signed in is refused too, unread (sent to the
+    sign-in page; 401 from the API),
     unless it goes to a sign-in page (attendance.body_gate.ANONYMOUS_BODY_PATHS) and is
     small. ``manage.py runapp`` applies the same rule in waitress, before the body is
     even received (attendance/body_gate.py).
@@ -109,8 +111,12 @@ class UploadSizeLimitMiddleware:
             refusal = anonymous_refusal(request.path, length, request.META.get("HTTP_AUTHORIZATION", ""))
             if refusal:
                 status, message = refusal
-                if request.path.startswith("/api/"):
-                    return JsonResponse({"detail": message, "code": "not_authenticated"}, status=status)
+                if status == 302:
+                    return redirect_to_login(request.get_full_path())
+                if status == 401:
+                    response = JsonResponse({"detail": message, "code": "not_authenticated"}, status=401)
+                    response["WWW-Authenticate"] = "Token"
+                    return response
                 return render(request, "400.html", {"reason": message}, status=status)
         return self.get_response(request)
 

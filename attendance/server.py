@@ -5,6 +5,8 @@ worker. Every limit below is set explicitly rather than left to waitress's defau
 (waitress 3.0 docs, "Arguments"); the README's "Production settings" lists them with what
 a TLS proxy in front must cap as well.
 """
+from urllib.parse import urlencode
+
 from django.conf import settings
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -58,16 +60,28 @@ def waitress_options(listen: str) -> dict:
     }
 
 
-class SignInFirst(Error):
-    """Waitress's error response for a body sent by someone not signed in (body_gate)."""
+class Refused(Error):
+    """Waitress's response to a body refused by body_gate: the status it asked for, the connection closed.
 
-    code = 403
-    reason = "Forbidden"
+    302 sends a browser to the sign-in page (``next`` = the path), as Django would; 401
+    tells an API client to send its token; 413 is a sign-in form too large.
+    """
 
+    REASONS = {302: "Found", 401: "Unauthorized", 413: "Request Entity Too Large"}
 
-class SignInFormTooLarge(Error):
-    code = 413
-    reason = "Request Entity Too Large"
+    def __init__(self, status: int, message: str, path: str):
+        super().__init__(message)
+        self.code, self.reason, self.path = status, self.REASONS[status], path
+
+    def to_response(self, ident=None):
+        status, headers, body = super().to_response(ident)
+        if self.code == 302:
+            from django.shortcuts import resolve_url
+
+            headers.append(("Location", f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.path})}"))
+        elif self.code == 401:
+            headers.append(("WWW-Authenticate", "Token"))
+        return status, headers, body
 
 
 class GatedParser(HTTPRequestParser):
@@ -90,7 +104,7 @@ class GatedParser(HTTPRequestParser):
             refusal = refusal_for_headers(self.command, self.path, headers)
             if refusal:
                 status, message = refusal
-                self.error = (SignInFirst if status == 403 else SignInFormTooLarge)(message)
+                self.error = Refused(status, message, self.path)
                 self.completed = True
         return consumed
 

@@ -162,16 +162,23 @@ class TestProductionServer:
         started = time.monotonic()
         answer = raw_request(port, "POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                    "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 200000000\r\n\r\n")
-        assert answer.startswith(b"HTTP/1.1 403 Forbidden"), answer[:200]
+        # Sent to the sign-in page, as Django would, but at once, and the connection closed.
+        assert answer.startswith(b"HTTP/1.1 302 Found"), answer[:200]
+        assert b"Location: /login/?next=%2Fclasses%2F1%2Fenrol%2F" in answer
         assert b"Sign in first" in answer and b"Connection: close" in answer
         assert time.monotonic() - started < 5  # answered without waiting for the 200 MB
-        # Chunked, to the API, or with a made-up session cookie: the same.
-        for head in ("POST /api/v1/classes/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                     "POST /api/v1/classes/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token madeup\r\n"
-                     "Content-Length: 100000000\r\n\r\n",
+        # Chunked, or with a made-up session cookie: the same.
+        for head in ("POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
                      "PUT /sessions/1/register/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=madeup\r\n"
                      "Content-Length: 100000000\r\n\r\n"):
-            assert raw_request(port, head).startswith(b"HTTP/1.1 403 Forbidden"), head
+            assert raw_request(port, head).startswith(b"HTTP/1.1 302 Found"), head
+        # The API, without a token or with a made-up one: 401, as the API answers.
+        for head in ("POST /api/v1/classes/1/sessions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     "POST /api/v1/classes/1/sessions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token madeup\r\n"
+                     "Content-Length: 100000000\r\n\r\n"):
+            answer = raw_request(port, head)
+            assert answer.startswith(b"HTTP/1.1 401 Unauthorized"), head
+            assert b"www-authenticate: token" in answer.lower(), head  # (waitress writes "Www-Authenticate")
 
     def test_the_sign_in_page_takes_only_a_small_body_from_anyone(self, server):
         answer = raw_request(server[0], "POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -196,7 +203,7 @@ class TestProductionServer:
 class TestAnonymousBodiesUnderAnyServer:
     """The same rule in Django's middleware (runserver, `make dev`, another WSGI server)."""
 
-    def test_refused_with_a_page_and_nothing_read(self, client, users):
+    def test_refused_unread(self, client, users):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         from attendance.models import Student
@@ -206,10 +213,12 @@ class TestAnonymousBodiesUnderAnyServer:
         school_class = make_class(users["teacher"], "7A")
         photo = SimpleUploadedFile("face.jpg", b"x" * 1000, content_type="image/jpeg")
         response = client.post(f"/classes/{school_class.pk}/enrol/", {"name": "Ada", "photos": [photo]})
-        assert response.status_code == 403 and "Sign in first" in response.content.decode()
+        assert response.status_code == 302
+        assert response["Location"] == f"/login/?next=/classes/{school_class.pk}/enrol/"
         assert not Student.objects.exists()
         api = client.post("/api/v1/classes/", data=b"{}", content_type="application/json")
-        assert api.status_code == 403 and api.json()["code"] == "not_authenticated"
+        assert api.status_code == 401 and api.json()["code"] == "not_authenticated"
+        assert api["WWW-Authenticate"] == "Token"
 
     def test_sign_in_and_api_tokens_still_work(self, client, users):
         from rest_framework.authtoken.models import Token
