@@ -170,5 +170,5 @@ def this_machines_names() -> list[str]:
     """This machine's names, the default ALLOWED_HOSTS: loopback names, host name and FQDN."""
     import socket
 
-    names = ["localhost", "127.0.0.1", "::1", socket.gethostname(), socket.getfqdn()]
+    names = ["localhost", "127.0.0.1", "[::1]", socket.gethostname(), socket.getfqdn()]
     return list(dict.fromkeys(name for name in names if name))

@@ -81,11 +81,11 @@ class UploadSizeLimitMiddleware:
     Django limits the number of files (DATA_UPLOAD_MAX_NUMBER_FILES) and the size of the
     other fields, but not the size of files: without this a huge upload would be written
     to a temporary file in full before the form could refuse it. A request with a body
-    (POST, PUT, PATCH, ...) from someone not signed in is refused too, unread (sent to the
-    sign-in page; 401 from the API),
-    unless it goes to a sign-in page (attendance.body_gate.ANONYMOUS_BODY_PATHS) and is
-    small. ``manage.py runapp`` applies the same rule in waitress, before the body is
-    even received (attendance/body_gate.py).
+    (POST, PUT, PATCH, ...) from someone not signed in is refused too, unread: sent to the
+    sign-in page (401 from the API), unless it goes to a sign-in page
+    (attendance.body_gate.ANONYMOUS_BODY_PATHS) and is small. ``manage.py serve`` (the
+    server of ``make run``) applies the same rule in waitress before the body is even
+    received (attendance/body_gate.py, attendance/server.py).
     """
 
     def __init__(self, get_response):

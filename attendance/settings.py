@@ -22,7 +22,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(
     Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key"))))
 # The names this site answers to. Default: this machine's own names (localhost,
-# 127.0.0.1, ::1, its host name and fully qualified name); behind a proxy, set the
+# 127.0.0.1, [::1], its host name and fully qualified name); behind a proxy, set the
 # site's public name(s), e.g. ALLOWED_HOSTS=attendance.school.example.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(this_machines_names()))
 if not ALLOWED_HOSTS:

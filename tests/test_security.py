@@ -133,7 +133,7 @@ class TestProductionSettings:
         assert "DEBUG = False" in result.stdout and "SESSION_COOKIE_SECURE = True" in result.stdout
         import socket
         hosts = re.search(r"^ALLOWED_HOSTS = (.*)$", result.stdout, re.M).group(1)
-        for name in ("localhost", "127.0.0.1", "::1", socket.gethostname()):
+        for name in ("localhost", "127.0.0.1", "[::1]", socket.gethostname()):
             assert repr(name) in hosts
 
     def test_debug_true_turns_development_on(self, tmp_path):
