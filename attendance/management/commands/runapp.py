@@ -53,8 +53,11 @@ class Command(BaseCommand):
 
         children = [
             start_worker(),
+            # In a process group of its own too: the development server's auto-reloader
+            # runs the server in a child process, which must stop with it.
             subprocess.Popen([python, "manage.py", "runserver", addrport] if dev
-                             else [python, "manage.py", "serve", "--listen", addrport], env=env, cwd=settings.BASE_DIR),
+                             else [python, "manage.py", "serve", "--listen", addrport], env=env, cwd=settings.BASE_DIR,
+                             start_new_session=True),
         ]
         self.stdout.write(self.style.SUCCESS(
             f"Open http://{addrport}/ and sign in with your admin account. Press Ctrl-C to stop."))
@@ -80,14 +83,14 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             _signal_group(children[0], signal.SIGTERM)
-            if children[1].poll() is None:
-                children[1].send_signal(signal.SIGTERM)
+            _signal_group(children[1], signal.SIGTERM)
             for child in children:
                 try:
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     child.kill()
-            _signal_group(children[0], signal.SIGKILL)  # anything of the worker's still left
+            for child in children:  # anything of theirs still left
+                _signal_group(child, signal.SIGKILL)
             if embedded is not None:
                 settings.EMBEDDED_REDIS_URL_FILE.unlink(missing_ok=True)
                 embedded.shutdown()
