@@ -114,17 +114,21 @@ def password_change_refusal(user) -> Refusal | None:
     return None
 
 
-def record_failure(request, kind: str, username: str) -> None:
-    """Count a wrong password for ``username`` from this request; delete failures older than the window."""
+def record_failure(request, kind: str, username: str):
+    """Count a wrong password for ``username`` from this request; delete failures older than the window.
+
+    Returns the new SignInFailure.
+    """
     from .models import SignInFailure
 
     SignInFailure.objects.filter(at__lt=_window()).delete()
-    SignInFailure.objects.create(kind=kind, username=username[:150], address=client_ip(request)[:64],
+    return SignInFailure.objects.create(kind=kind, username=username[:150], address=client_ip(request)[:64],
                                  device=known_device(request, username) if kind == SIGN_IN else "")
 
 
 def clear_failures(request, kind: str, username: str) -> None:
-    """Forget the failures that a success from this request answers: its (username, address, device)."""
+    """Forget the failures that a success from this request answers: for a sign-in, those of
+    its (username, address, device); for a password change, the user's."""
     from .models import SignInFailure
 
     failures = SignInFailure.objects.filter(kind=kind, username=username)
@@ -148,10 +152,16 @@ class SignInThrottleBackend:
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        refusal = sign_in_refusal(request, username or kwargs.get(get_user_model().USERNAME_FIELD) or "")
+        username = username or kwargs.get(get_user_model().USERNAME_FIELD) or ""
+        refusal = sign_in_refusal(request, username)
         if refusal:
             request.signin_refusal = refusal
             raise PermissionDenied
+        if username:
+            # Counted as a failure before the password is checked, and forgotten on
+            # success: guesses sent in parallel cannot all slip under the limit while
+            # their passwords are being hashed.
+            request.signin_pending = record_failure(request, SIGN_IN, username)
         return None
 
     # No get_user: it signs nobody in, so sessions name ModelBackend (and Django's test
@@ -186,7 +196,8 @@ def _count_failure(sender, credentials, request=None, **kwargs):
         return  # a refused attempt is not evaluated, so not counted
     username = credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or ""
     if username:
-        record_failure(request, SIGN_IN, username)
+        if getattr(request, "signin_pending", None) is None:
+            record_failure(request, SIGN_IN, username)
         # The failure that reaches a limit is answered with the 429 page already.
         request.signin_refusal = sign_in_refusal(request, username)
 
@@ -195,7 +206,13 @@ def _count_failure(sender, credentials, request=None, **kwargs):
 def _remember_device(sender, request, user, **kwargs):
     if request is None:
         return
-    clear_failures(request, SIGN_IN, user.get_username())
+    pending = getattr(request, "signin_pending", None)
+    if pending is not None:
+        pending.delete()
+    if known_device(request, user.get_username()):
+        # The user's own typos on their own browser; failures from an unknown device on
+        # the same address may be someone else's and keep counting.
+        clear_failures(request, SIGN_IN, user.get_username())
     request.signin_known_user = user.pk
 
 

@@ -146,3 +146,27 @@ class TestPasswordChange:
         assert not Token.objects.filter(user=teacher).exists()
         call_command("drf_create_token", "teacher")
         assert Token.objects.filter(user=teacher).exists()
+
+
+class TestCounting:
+    def test_a_guess_counts_before_its_password_is_checked_and_a_success_is_forgotten(self, users):
+        from django.test import RequestFactory
+
+        from attendance.signin import SignInThrottleBackend
+
+        request = RequestFactory().post("/login/", REMOTE_ADDR=SCHOOL)
+        request.COOKIES = {}
+        SignInThrottleBackend().authenticate(request, username="teacher", password="anything")
+        # Counted while the password is being checked (parallel guesses see it) ...
+        assert SignInFailure.objects.filter(username="teacher", address=SCHOOL).count() == 1
+        SignInFailure.objects.all().delete()
+        # ... and a right password leaves nothing behind.
+        assert sign_in(Client(REMOTE_ADDR=SCHOOL), "teacher", "pw-teacher-1").status_code == 302
+        assert not SignInFailure.objects.exists()
+
+    def test_a_teachers_success_on_an_unknown_device_does_not_reset_a_pupils_count(self, users, settings):
+        pupil = Client(REMOTE_ADDR=SCHOOL)
+        for n in range(4):
+            sign_in(pupil, "teacher", f"guess-{n}")
+        assert sign_in(Client(REMOTE_ADDR=SCHOOL), "teacher", "pw-teacher-1").status_code == 302
+        assert sign_in(pupil, "teacher", "guess-5").status_code == 429
