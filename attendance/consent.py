@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from . import audit
+from .dates import validate_school_date
 from .models import AuditEntry, Consent, DetectedFace, Student
 
 
@@ -44,6 +45,7 @@ def record_consent(student: Student, given_by: str, given_on: datetime.date, not
     ``given_by``: the parent or guardian (or the student); ``given_on``: the date on the
     form; ``note``: where the signed form is kept.
     """
+    validate_school_date(given_on)  # django.core.exceptions.ValidationError outside the app's dates
     previous = Consent.objects.filter(student=student).first()
     before = _as_dict(previous) if previous else None
     if previous:

@@ -9,6 +9,7 @@ from faces.errors import ImageError
 
 from . import codes, engine
 from .consent import CONSENT_SCOPE
+from .dates import SchoolDateField
 from .models import AttendanceRecord, SchoolClass
 from .register import RegisterError, check_status
 
@@ -72,8 +73,7 @@ class ConsentForm(forms.Form):
     given_by = forms.CharField(max_length=150, label="Consent given by",
                                help_text="The parent or guardian who signed (or the student, where the law allows). "
                                          + CONSENT_SCOPE)
-    given_on = forms.DateField(label="Date on the consent form",
-                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    given_on = SchoolDateField(label="Date on the consent form")
     note = forms.CharField(max_length=300, label="Where the signed form is kept",
                            help_text="E.g. “Office file 2026/27, form 14”.")
 
@@ -166,7 +166,7 @@ class SessionForm(forms.Form):
     """A session's date and period (the register taken by hand, without a photo)."""
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField()
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
 
     def __init__(self, *args, **kwargs):
@@ -177,7 +177,7 @@ class SessionForm(forms.Form):
 
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField()
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
     photos = PhotosField(label="Class photos")
 
@@ -214,7 +214,7 @@ class ClassPhotoUploadForm(forms.Form):
 class RegisterDateForm(forms.Form):
     """The date of the untaken-registers page (?date=YYYY-MM-DD); today by default."""
 
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField(required=False)
 
     def chosen_date(self):
         return self.cleaned_data.get("date") or timezone.localdate()
@@ -354,8 +354,7 @@ class ReportRangeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, label in (("from", "From"), ("to", "To")):
-            self.fields[name] = forms.DateField(label=label, required=False,
-                                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+            self.fields[name] = SchoolDateField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from .dates import validate_school_date
+
 
 def _generated_name(folder: str, original: str) -> str:
     # Never trust an uploaded name: it may hold "../" or an absolute path. Keep only a
@@ -146,8 +148,8 @@ class Term(models.Model):
     with no term entered at all, every day counts as term time."""
 
     name = models.CharField(max_length=100, help_text="E.g. Autumn term 2026.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -170,8 +172,8 @@ class Holiday(models.Model):
     It may lie inside or outside a term; one day has the same first and last day."""
 
     name = models.CharField(max_length=100, help_text="E.g. Half term, or Staff training day.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -217,7 +219,7 @@ class EnrolmentPhoto(models.Model):
 
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
-    date = models.DateField(help_text="The school's local date.")
+    date = models.DateField(help_text="The school's local date.", validators=[validate_school_date])
     period = models.CharField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -528,7 +530,7 @@ class Consent(models.Model):
 
     student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
     given_by = models.CharField(max_length=150, help_text="Who gave consent: the parent or guardian, or the student.")
-    given_on = models.DateField(help_text="The date on the consent form.")
+    given_on = models.DateField(help_text="The date on the consent form.", validators=[validate_school_date])
     note = models.CharField(max_length=300, help_text="Where the signed form is kept, or how consent was given.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)

@@ -113,3 +113,91 @@ def test_bad_json_of_any_shape_is_a_json_400_and_huge_json_a_413(api, api_school
     response = client.post(reverse("api:class-sessions", args=[api_school["class"].pk]), BAD_JSON["nested arrays"],
                            content_type="application/json")
     assert response.status_code == 415 and response["Content-Type"] == "application/json"
+
+
+# Defect 6: dates at the edge crashed pages; sessions could be made for year 1 or 9999.
+
+EDGE_DATES = ["9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01"]
+
+
+def test_untaken_registers_refuses_dates_outside_the_range(client, users):
+    client.force_login(users["office"])
+    for text in EDGE_DATES:
+        response = client.get(reverse("untaken_registers") + f"?date={text}")
+        assert response.status_code == 400, text
+        assert "outside the dates this app accepts (2000-01-01 to 2100-12-31)" in response.content.decode(), text
+    for text in ("2000-01-01", "2100-12-31"):  # the ends themselves are days like any other
+        assert client.get(reverse("untaken_registers") + f"?date={text}").status_code == 200, text
+
+
+def test_sessions_cannot_be_made_outside_the_range_by_any_path(client, users, api, photo, settings):
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import CommandError, call_command
+
+    from attendance import sessions
+
+    from .factories import make_class
+
+    school_class = make_class(users["teacher"], "7A", [Student.objects.create(name="Ann")])
+    client.force_login(users["teacher"])
+    group = photo("groups/obama_and_biden.jpg")
+    for text in EDGE_DATES:
+        by_hand = client.post(reverse("register_by_hand", args=[school_class.pk]), {"date": text, "period": "P1"})
+        assert by_hand.status_code == 400 and "2000-01-01 to 2100-12-31" in by_hand.content.decode(), text
+        upload = client.post(reverse("session_upload", args=[school_class.pk]), {
+            "date": text, "period": "P1",
+            "photos": SimpleUploadedFile("class.jpg", group.read_bytes(), content_type="image/jpeg")})
+        assert upload.status_code == 400 and "2000-01-01 to 2100-12-31" in upload.content.decode(), text
+        # The take-attendance page linked with such a date offers today instead of crashing.
+        assert client.get(reverse("session_upload", args=[school_class.pk]) + f"?date={text}").status_code == 200
+    token_client = api("teacher")
+    for text in EDGE_DATES:
+        response = token_client.post(reverse("api:class-sessions", args=[school_class.pk]), {
+            "date": text, "period": "P1",
+            "photos": SimpleUploadedFile("class.jpg", group.read_bytes(), content_type="image/jpeg")})
+        assert response.status_code == 400 and "2000-01-01 to 2100-12-31" in response.json()["date"][0], text
+    for text in ("9999-12-31", "0001-01-01"):
+        with pytest.raises(CommandError, match="2000-01-01 to 2100-12-31"):
+            call_command("take_attendance", str(group), "--class", "7A", "--date", text, "--inline")
+    for day in (datetime.date(1, 1, 1), datetime.date(9999, 12, 31)):
+        with pytest.raises(ValidationError, match="2000-01-01 to 2100-12-31"):
+            sessions.get_or_create_session(school_class, day, "P1", users["teacher"])
+    assert not ClassSession.objects.exists() and not ClassPhoto.objects.exists()
+
+
+def test_report_ranges_outside_the_range_are_400_pages_and_downloads(client, users, school):
+    client.force_login(users["teacher"])
+    for query in ("?from=0001-01-01", "?to=9999-12-31", "?from=0001-01-01&to=9999-12-31"):
+        for name, pk in (("class_report", school["class"].pk), ("student_report", school["ben"].pk)):
+            response = client.get(reverse(name, args=[pk]) + query)
+            assert response.status_code == 400 and "2000-01-01 to 2100-12-31" in response.content.decode(), query
+        for name, pk in (("class_report_csv", school["class"].pk), ("class_report_xlsx", school["class"].pk),
+                         ("student_report_csv", school["ben"].pk), ("student_report_xlsx", school["ben"].pk)):
+            response = client.get(reverse(name, args=[pk]) + query)
+            assert response.status_code == 400, (name, query)
+            assert "Wrong date range" in response.content.decode() and "2100-12-31" in response.content.decode()
+
+
+def test_terms_holidays_and_consent_dates_are_refused_outside_the_range(client, users):
+    from attendance.models import Consent, Holiday, Term
+
+    from .conftest import CONSENT_FIELDS
+    from .factories import make_class
+
+    client.force_login(users["admin"])
+    for model, url in ((Term, "admin:attendance_term_add"), (Holiday, "admin:attendance_holiday_add")):
+        for first, last in (("0001-01-01", "2026-12-18"), ("2026-09-01", "9999-12-31")):
+            response = client.post(reverse(url), {"name": "Edge", "starts_on": first, "ends_on": last})
+            assert response.status_code == 200 and "2000-01-01 to 2100-12-31" in response.content.decode()
+        assert not model.objects.exists()
+    school_class = make_class(users["teacher"], "7A")
+    student = Student.objects.create(name="Ann")
+    school_class.students.add(student)
+    for text in ("0001-01-01", "9999-12-31"):
+        response = client.post(reverse("consent_record", args=[student.pk]), {**CONSENT_FIELDS, "given_on": text})
+        assert response.status_code == 400 and "2000-01-01 to 2100-12-31" in response.content.decode(), text
+        enrol = client.post(reverse("student_enrol", args=[school_class.pk]),
+                            {**CONSENT_FIELDS, "name": "Bea", "given_on": text})
+        assert enrol.status_code == 400, text
+    assert not Consent.objects.exists() and not Student.objects.filter(name="Bea").exists()
