@@ -140,11 +140,20 @@ class HolidayAdmin(SchoolAdminPermissions, admin.ModelAdmin):
 
 
 class EnrolmentPhotoInline(admin.TabularInline):
+    """A student's enrolment photos, listed only: photos are added through the app's pages,
+    which require consent (a face is never linked to a student without it)."""
+
     model = EnrolmentPhoto
     fk_name = "student"
     fields = ["status", "failure_reason", "uploaded_at"]
     readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Student)

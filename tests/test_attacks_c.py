@@ -201,3 +201,68 @@ def test_terms_holidays_and_consent_dates_are_refused_outside_the_range(client, 
                             {**CONSENT_FIELDS, "name": "Bea", "given_on": text})
         assert enrol.status_code == 400, text
     assert not Consent.objects.exists() and not Student.objects.filter(name="Bea").exists()
+
+
+# Defect 2: after consent was withdrawn the review page still listed the child, and a face
+# could be saved as that child.
+
+def test_no_face_is_linked_to_a_child_after_consent_is_withdrawn_by_any_path(client, api, api_school, users,
+                                                                             processed_face, photo):
+    from attendance import consent as consents
+    from attendance import review
+    from attendance.models import EnrolmentPhoto, LearntTemplate
+    from attendance.recognition import process_class_photo
+
+    joe, barack = api_school["joe"], api_school["barack"]
+    session = processed_face.photo.session
+    stored = processed_face.photo
+    barack_face = DetectedFace.objects.get(photo=stored, student=barack)
+    third = DetectedFace.objects.get(photo=stored, student__isnull=True)
+    # Before: the teacher gave Barack's face to Joe, then back to Barack (undo would give it to Joe).
+    review.decide_face(barack_face, users["teacher"], joe)
+    review.decide_face(barack_face, users["teacher"], barack)
+    consents.withdraw_consent(joe, users["admin"])
+    joe_ids = {joe.pk}
+    # Review page: Joe is not a choice.
+    client.force_login(users["teacher"])
+    html = client.get(reverse("session_review", args=[session.pk]) + "?all=1").content.decode()
+    assert f'<option value="{joe.pk}">' not in html and f'<option value="{barack.pk}">' in html
+    # The page's buttons: refused, nothing linked.
+    client.post(reverse("face_review", args=[third.pk]), {"student": str(joe.pk)})
+    # The API: refused with a message.
+    token = api("teacher")
+    response = token.post(reverse("api:face-decision", args=[third.pk]), {"student": joe.pk},
+                          content_type="application/json")
+    assert response.status_code == 400 and "consent" in json.dumps(response.json())
+    faces = token.get(reverse("api:session-faces", args=[session.pk])).json()
+    assert not [f for f in faces if f["student"] == joe.pk or joe.pk in f["candidates"]]
+    # The function itself, whoever calls it; and undo, which would give Barack's face back to Joe.
+    with pytest.raises(review.ReviewError, match="consent"):
+        review.decide_face(third, users["teacher"], joe)
+    with pytest.raises(review.ReviewError):
+        review.undo_decision(barack_face, users["teacher"])
+    # Learning: confirming the register learns nothing of Joe; another photo of the session
+    # (or one processed again) matches no face to him.
+    from .factories import class_photo
+
+    review.confirm_register(session, users["teacher"])
+    assert not LearntTemplate.objects.filter(student=joe).exists()
+    assert process_class_photo(class_photo(session, photo("groups/obama_and_biden.jpg")).pk) == ClassPhoto.DONE
+    linked = DetectedFace.objects.filter(student__in=joe_ids) | DetectedFace.objects.filter(reviewed_student__in=joe_ids)
+    assert not linked.exists() and not EnrolmentPhoto.objects.filter(student=joe).exists()
+    assert not [f.pk for f in DetectedFace.objects.all() if joe.pk in (f.candidates or [])]
+    # The admin offers no way to add an enrolment photo to Joe (the student page lists them only).
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = users["admin"]
+    (inline,) = admin.site._registry[Student].get_inline_instances(request, joe)
+    assert not inline.has_add_permission(request, joe) and not inline.has_change_permission(request, joe)
+    client.force_login(users["admin"])
+    assert client.get(reverse("admin:attendance_student_change", args=[joe.pk])).status_code == 200
+    # The manual register still works for Joe.
+    client.force_login(users["teacher"])
+    client.post(reverse("record_set", args=[session.pk, joe.pk]), {"status": "late", "reason": ""})
+    record = AttendanceRecord.objects.get(session=session, student=joe)
+    assert record.status == "late" and record.source == AttendanceRecord.MANUAL
