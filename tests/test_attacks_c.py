@@ -257,7 +257,7 @@ def test_no_face_is_linked_to_a_child_after_consent_is_withdrawn_by_any_path(cli
 
     request = RequestFactory().get("/")
     request.user = users["admin"]
-    (inline,) = admin.site._registry[Student].get_inline_instances(request, joe)
+    (inline,) = [inline_class(Student, admin.site) for inline_class in admin.site._registry[Student].inlines]
     assert not inline.has_add_permission(request, joe) and not inline.has_change_permission(request, joe)
     client.force_login(users["admin"])
     assert client.get(reverse("admin:attendance_student_change", args=[joe.pk])).status_code == 200
