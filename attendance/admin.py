@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
@@ -115,6 +117,38 @@ class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelA
     list_display = ["name", "teacher"]
     filter_horizontal = ["students"]
     inlines = [TimetablePeriodInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A class's teacher is never office staff (access.check_teacher; SchoolClass.clean refuses it too).
+        if db_field.name == "teacher":
+            kwargs["queryset"] = access.teacher_candidates()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UserChangeForm(auth_admin.UserChangeForm):
+    """Django's user form, refusing to make a class's teacher office staff (the roles do not
+    combine: ``access.check_teacher``)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        groups = cleaned.get("groups")
+        office = (groups is not None and not cleaned.get("is_staff")
+                  and groups.filter(name=access.OFFICE_STAFF_GROUP).exists())
+        if office and self.instance.pk:
+            taught = list(SchoolClass.objects.filter(teacher=self.instance).values_list("name", flat=True))
+            if taught:
+                raise ValidationError(f"{self.instance.get_username()} teaches {', '.join(taught)}: office staff never "
+                                      "see photos or faces, so a class's teacher cannot be office staff. Give "
+                                      "the class another teacher first.")
+        return cleaned
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    form = UserChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)
 
 
 @admin.register(TimetablePeriod)

@@ -1,13 +1,12 @@
 """Forms: validation of everything a user submits, with errors in words."""
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from faces.errors import ImageError
 
-from . import codes, engine
+from . import access, codes, engine
 from .consent import CONSENT_SCOPE
 from .dates import SchoolDateField
 from .models import AttendanceRecord, SchoolClass
@@ -58,7 +57,7 @@ class SchoolClassForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["teacher"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["teacher"].queryset = access.teacher_candidates()  # never office staff
         self.fields["teacher"].label_from_instance = _person_name
 
 

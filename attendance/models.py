@@ -82,6 +82,16 @@ class SchoolClass(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """A class's teacher must not be office staff (``access.check_teacher``)."""
+        from .access import check_teacher
+
+        if self.teacher_id is not None:
+            try:
+                check_teacher(self.teacher)
+            except ValidationError as exc:
+                raise ValidationError({"teacher": exc.messages})
+
 
 WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
                    (5, "Saturday"), (6, "Sunday")]

@@ -45,7 +45,7 @@ from .forms import (
     decidable_roster,
 )
 from .job_queue import QueueUnavailable
-from .models import ClassPhoto, Consent, DetectedFace, SchoolClass
+from .models import ClassPhoto, Consent, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
 
 
@@ -54,7 +54,7 @@ def home(request):
     classes = access.report_classes(request.user).select_related("teacher")
     # "Today": the timetabled periods of the classes the user teaches, taken or not.
     today = timezone.localdate()
-    taught = SchoolClass.objects.filter(teacher=request.user)
+    taught = access.taught_classes(request.user)
     has_timetable = taught.filter(periods__isnull=False).exists()
     return render(request, "attendance/home.html", {
         "classes": classes, "today": today, "has_timetable": has_timetable,

@@ -266,3 +266,66 @@ def test_no_face_is_linked_to_a_child_after_consent_is_withdrawn_by_any_path(cli
     client.post(reverse("record_set", args=[session.pk, joe.pk]), {"status": "late", "reason": ""})
     record = AttendanceRecord.objects.get(session=session, student=joe)
     assert record.status == "late" and record.source == AttendanceRecord.MANUAL
+
+
+# Defect 5: office staff chosen as a class's teacher uploaded and saw photos and face crops.
+
+def test_office_staff_cannot_be_a_classs_teacher_by_any_path(client, users, api, api_school, processed_face, photo,
+                                                             tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from attendance.access import OFFICE_STAFF_GROUP
+    from attendance.models import SchoolClass
+
+    office = users["office"]
+    client.force_login(users["admin"])
+    # The class form does not offer office staff, and refuses them if posted.
+    form_page = client.get(reverse("class_create")).content.decode()
+    assert f'value="{office.pk}"' not in form_page and f'value="{users["teacher"].pk}"' in form_page
+    response = client.post(reverse("class_create"), {"name": "9Z", "teacher": office.pk})
+    assert response.status_code == 400 and not SchoolClass.objects.filter(name="9Z").exists()
+    # The admin: the same.
+    response = client.post(reverse("admin:attendance_schoolclass_add"), {
+        "name": "9Z", "teacher": office.pk, "periods-TOTAL_FORMS": "0", "periods-INITIAL_FORMS": "0"})
+    assert response.status_code == 200 and not SchoolClass.objects.filter(name="9Z").exists()
+    assert "office staff" in response.content.decode() or "valid choice" in response.content.decode()
+    # The enrol command.
+    (tmp_path / "Ada_Lovelace").mkdir()
+    (tmp_path / "Ada_Lovelace" / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    with pytest.raises(CommandError, match="office staff"):
+        call_command("enrol", str(tmp_path), "--class", "9Z", "--teacher", "office", "--consent-note", "x",
+                     "--inline")
+    assert not SchoolClass.objects.filter(name="9Z").exists()
+    # A class's teacher is not made office staff in the admin (the roles do not combine).
+    from django.contrib.auth.models import Group
+
+    from attendance.admin import UserChangeForm
+
+    teacher = users["teacher"]
+    group = Group.objects.get(name=OFFICE_STAFF_GROUP)
+    form = UserChangeForm(instance=teacher, data={
+        "username": teacher.username, "password": teacher.password, "is_active": "on", "groups": [group.pk],
+        "date_joined_0": "2026-09-01", "date_joined_1": "08:00:00"})
+    assert not form.is_valid() and "teaches 7A" in str(form.errors)
+    # Should such a row exist all the same (made before the rule, or in the database), office
+    # staff get no photo, face, session page or upload for it, on the pages or the API.
+    school_class = api_school["class"]
+    SchoolClass.objects.filter(pk=school_class.pk).update(teacher=office)
+    session = processed_face.photo.session
+    client.force_login(office)
+    refused = [reverse("class_detail", args=[school_class.pk]), reverse("session_upload", args=[school_class.pk]),
+               reverse("session_detail", args=[session.pk]), reverse("session_review", args=[session.pk]),
+               reverse("class_photo_image", args=[processed_face.photo.pk]),
+               reverse("face_crop", args=[processed_face.pk]),
+               reverse("student_face", args=[api_school["joe"].pk]),
+               reverse("student_detail", args=[api_school["joe"].pk])]
+    for url in refused:
+        assert client.get(url).status_code in (403, 404), url
+    assert client.get(reverse("class_report", args=[school_class.pk])).status_code == 200  # reports stay readable
+    token = api("office")
+    assert token.get(reverse("api:session-faces", args=[session.pk])).status_code == 403
+    assert token.get(reverse("api:session", args=[session.pk])).status_code == 403
+    assert token.post(reverse("api:face-decision", args=[processed_face.pk]), {"not_a_student": True},
+                      content_type="application/json").status_code == 403
+    roster = token.get(reverse("api:class-students", args=[school_class.pk])).json()
+    assert roster and not [s for s in roster if "photos" in s or "consent" in s]

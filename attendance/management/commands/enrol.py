@@ -2,10 +2,12 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from attendance import access
 from attendance.enrolment import add_enrolment_photo, roster_student
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
@@ -93,4 +95,8 @@ class Command(BaseCommand):
             teacher = users.filter(is_staff=True).order_by("pk").first()
             if teacher is None:
                 raise CommandError("The class is new and needs a teacher: pass --teacher USERNAME or create an admin first.")
+        try:
+            access.check_teacher(teacher)
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0])
         return SchoolClass.objects.create(name=name, teacher=teacher)
