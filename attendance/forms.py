@@ -126,7 +126,8 @@ class WithdrawConsentForm(forms.Form):
 class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos.",
+        help_text="One folder per student, named after the student, holding their photos. Where two students "
+                  "of the class share a name, end the folder with the student's id: Ada_Lovelace_#17.",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(

@@ -329,3 +329,70 @@ def test_office_staff_cannot_be_a_classs_teacher_by_any_path(client, users, api,
                       content_type="application/json").status_code == 403
     roster = token.get(reverse("api:class-students", args=[school_class.pk])).json()
     assert roster and not [s for s in roster if "photos" in s or "consent" in s]
+
+
+# Defect 3: a zip folder named after two students gave the photos and consent to the first.
+
+def _zip(photo, folders) -> bytes:
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for folder in folders:
+            zf.write(photo("identities/Joe_Biden/1.jpg"), f"{folder}/1.jpg")
+    return archive.getvalue()
+
+
+def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, users, photo, tmp_path, settings):
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import CommandError, call_command
+
+    from attendance.models import Consent, EnrolmentPhoto
+
+    from .conftest import CONSENT_FIELDS
+    from .factories import make_class
+
+    first, second = Student.objects.create(name="Ada Lovelace"), Student.objects.create(name="Ada Lovelace")
+    school_class = make_class(users["teacher"], "7A", [first, second])
+    make_class(users["other_teacher"], "8B", [second])
+    files_before = {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files}
+    client.force_login(users["admin"])
+
+    def post(folders):
+        return client.post(reverse("roster_zip", args=[school_class.pk]), {
+            **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", _zip(photo, folders),
+                                                            content_type="application/zip")})
+
+    # The attack: a folder named after both, beside an unambiguous new student.
+    response = post(["Bea_Baker", "Ada_Lovelace"])
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert (f"2 students of 7A are named Ada Lovelace: #{first.pk} (in 7A); #{second.pk} (in 7A, 8B)" in html
+            and f"Ada_Lovelace_#{first.pk}" in html)
+    # Nothing stored: no photo, no consent, not even the other student.
+    assert not EnrolmentPhoto.objects.exists() and not Consent.objects.exists()
+    assert not Student.objects.filter(name="Bea Baker").exists()
+    assert {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files} == files_before
+    # An id not on the roster, or of another name, is refused too.
+    outsider = Student.objects.create(name="Ada Lovelace")
+    for folder, message in ((f"Ada_Lovelace_#{outsider.pk}", f"No student #{outsider.pk} is on the roster of 7A"),
+                            (f"Bea_Baker_#{second.pk}", f"Student #{second.pk} of 7A is Ada Lovelace, not Bea Baker")):
+        response = post([folder])
+        assert response.status_code == 400 and message in response.content.decode(), folder
+    assert not EnrolmentPhoto.objects.exists()
+    # The student's id says which: the photo and the consent go to that student only.
+    response = post([f"Ada_Lovelace_#{second.pk}", f"#{first.pk}"])
+    assert response.status_code == 302
+    assert EnrolmentPhoto.objects.filter(student=second).count() == 1
+    assert EnrolmentPhoto.objects.filter(student=first).count() == 1
+    assert Student.objects.filter(name="Ada Lovelace").count() == 3  # no student made up
+    # The enrol command: the same refusal before anything is stored, and the same id folders.
+    (tmp_path / "Ada_Lovelace").mkdir()
+    (tmp_path / "Ada_Lovelace" / "2.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    (tmp_path / "Cy_Cole").mkdir()
+    (tmp_path / "Cy_Cole" / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    with pytest.raises(CommandError, match=rf"Ada_Lovelace: 2 students of 7A are named Ada Lovelace: #{first.pk}"):
+        call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
+    assert EnrolmentPhoto.objects.count() == 2 and not Student.objects.filter(name="Cy Cole").exists()
