@@ -2,11 +2,14 @@ from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import access, audit, enrolment, recognition
+from .dates import FIRST_DATE, LAST_DATE, parse_school_date
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
     AttendanceCode,
@@ -25,7 +28,39 @@ from .models import (
 )
 
 
-class SchoolAdminPermissions:
+class DatesInRange:
+    """Date filters of a list (the date hierarchy's ``?starts_on__year=``, a date filter's
+    ``?date__gte=``) outside the app's dates (``attendance.dates``) answer HTTP 400 naming
+    the range, where Django's admin would fail on year 0 or 10000."""
+
+    _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "month": (1, 12), "day": (1, 31)}
+
+    def changelist_view(self, request, extra_context=None):
+        problem = self._date_problem(request.GET)
+        if problem:
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
+
+    def _date_problem(self, query) -> str:
+        dated = {f.name for f in self.model._meta.get_fields()
+                 if isinstance(f, (models.DateField, models.DateTimeField))}
+        for key, value in query.items():
+            field, _, lookup = key.partition("__")
+            if field not in dated or lookup == "isnull" or not value:
+                continue
+            if lookup in self._PARTS:
+                low, high = self._PARTS[lookup]
+                if not value.isdigit() or not low <= int(value) <= high:
+                    return f"{key}={value}: a {lookup} from {low} to {high}."
+                continue
+            try:
+                parse_school_date(value[:10])
+            except ValueError as exc:
+                return f"{key}: {exc}"
+        return ""
+
+
+class SchoolAdminPermissions(DatesInRange):
     """School admins (staff users, ``access.is_school_admin``) manage the app's records
     here without Django's per-model permissions, as on the app's own pages."""
 

@@ -396,3 +396,19 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
     with pytest.raises(CommandError, match=rf"Ada_Lovelace: 2 students of 7A are named Ada Lovelace: #{first.pk}"):
         call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
     assert EnrolmentPhoto.objects.count() == 2 and not Student.objects.filter(name="Cy Cole").exists()
+
+
+def test_admin_date_filters_outside_the_range_are_400_not_500(client, users):
+    from attendance.models import Term
+
+    Term.objects.create(name="Autumn", starts_on=datetime.date(2026, 9, 1), ends_on=datetime.date(2026, 12, 18))
+    client.force_login(users["admin"])
+    lists = {"admin:attendance_term_changelist": "starts_on", "admin:attendance_holiday_changelist": "starts_on",
+             "admin:attendance_classsession_changelist": "date", "admin:attendance_auditentry_changelist": "at"}
+    for url, field in lists.items():
+        for query in (f"{field}__year=0", f"{field}__year=9999&{field}__month=12", f"{field}__year=2026&{field}__month=13",
+                      f"{field}__gte=0001-01-01", f"{field}__lt=9999-12-31", f"{field}=9999-12-31"):
+            response = client.get(reverse(url) + "?" + query)
+            assert response.status_code == 400, (url, query, response.status_code)
+        assert client.get(reverse(url) + f"?{field}__year=2026").status_code == 200, url
+        assert client.get(reverse(url) + f"?{field}__gte=2026-09-01&{field}__lt=2026-12-31").status_code == 200, url
