@@ -16,18 +16,28 @@ LAST_DATE = datetime.date(2100, 12, 31)
 
 
 def out_of_range_message(value: datetime.date) -> str:
+    """The words refusing ``value``, naming the accepted range."""
     return (f"{value.isoformat()} is outside the dates this app accepts "
             f"({FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}).")
 
 
-def validate_school_date(value: datetime.date) -> None:
+def validate_school_date(value: datetime.date | str) -> None:
     """Raise django.core.exceptions.ValidationError (code "date_out_of_range") unless
-    FIRST_DATE <= ``value`` <= LAST_DATE. A validator for model, form and API fields."""
+    FIRST_DATE <= ``value`` <= LAST_DATE. A validator for model, form and API fields; a
+    YYYY-MM-DD string (as the ORM also takes) is read first (code "invalid" if it is not one)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD).", code="invalid")
+    if isinstance(value, datetime.datetime):
+        value = value.date()
     if value is not None and not (FIRST_DATE <= value <= LAST_DATE):
         raise ValidationError(out_of_range_message(value), code="date_out_of_range")
 
 
 def in_range(value: datetime.date | None) -> bool:
+    """True for a date within FIRST_DATE..LAST_DATE (False for None)."""
     return value is not None and FIRST_DATE <= value <= LAST_DATE
 
 
