@@ -20,17 +20,18 @@ pytestmark = pytest.mark.django_db
 # Defect 4: one control character broke the class export.
 
 def test_control_characters_do_not_break_any_export(client, users, school):
-    """A vertical tab in a reason (Word's line break), ESC and BEL in a name, NUL in a class
-    name and period, and a tab-led formula: every CSV and XLSX download is a 200 with the
-    text cleaned (vertical tab -> line break, the others dropped), never a formula."""
+    """A vertical tab and form feed in a reason (Word's line breaks), ESC and BEL in a name,
+    BS and SOH in a class name, US in a period (not NUL: PostgreSQL cannot store it, and
+    Django's forms refuse it), and a tab-led formula: every CSV and XLSX download is a 200
+    with the text cleaned (vertical tab -> line break, the others dropped), never a formula."""
     ben = school["ben"]
     ben.name = "Ben\x1b[31m Baker\x07"
     ben.save()
     record = AttendanceRecord.objects.get(student=ben, status="excused")
-    record.reason = "ill\x0bsent home\x0cby nurse\x00"
+    record.reason = "ill\x0bsent home\x0cby nurse\x02"
     record.save()
     ClassSession.objects.filter(pk=school["sessions"][0].pk).update(period="P1\x1f")
-    school["class"].name = "7A\x08"
+    school["class"].name = "7A\x08\x01"
     school["class"].save()
     tab_led = Student.objects.create(name="\t=1+1")
     school["class"].students.add(tab_led)
