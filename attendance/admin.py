@@ -1,10 +1,15 @@
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import access, audit, enrolment, recognition
+from .dates import FIRST_DATE, LAST_DATE, parse_school_date
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
     SignInFailure,
@@ -24,7 +29,39 @@ from .models import (
 )
 
 
-class SchoolAdminPermissions:
+class DatesInRange:
+    """Date filters of a list (the date hierarchy's ``?starts_on__year=``, a date filter's
+    ``?date__gte=``) outside the app's dates (``attendance.dates``) answer HTTP 400 naming
+    the range, where Django's admin would fail on year 0 or 10000."""
+
+    _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "month": (1, 12), "day": (1, 31)}
+
+    def changelist_view(self, request, extra_context=None):
+        problem = self._date_problem(request.GET)
+        if problem:
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
+
+    def _date_problem(self, query) -> str:
+        dated = {f.name for f in self.model._meta.get_fields()
+                 if isinstance(f, (models.DateField, models.DateTimeField))}
+        for key, value in query.items():
+            field, _, lookup = key.partition("__")
+            if field not in dated or lookup == "isnull" or not value:
+                continue
+            if lookup in self._PARTS:
+                low, high = self._PARTS[lookup]
+                if not value.isdigit() or not low <= int(value) <= high:
+                    return f"{key}={value}: a {lookup} from {low} to {high}."
+                continue
+            try:
+                parse_school_date(value[:10])
+            except ValueError as exc:
+                return f"{key}: {exc}"
+        return ""
+
+
+class SchoolAdminPermissions(DatesInRange):
     """School admins (staff users, ``access.is_school_admin``) manage the app's records
     here without Django's per-model permissions, as on the app's own pages."""
 
@@ -117,6 +154,38 @@ class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelA
     filter_horizontal = ["students"]
     inlines = [TimetablePeriodInline]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A class's teacher is never office staff (access.check_teacher; SchoolClass.clean refuses it too).
+        if db_field.name == "teacher":
+            kwargs["queryset"] = access.teacher_candidates()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UserChangeForm(auth_admin.UserChangeForm):
+    """Django's user form, refusing to make a class's teacher office staff (the roles do not
+    combine: ``access.check_teacher``)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        groups = cleaned.get("groups")
+        office = (groups is not None and not cleaned.get("is_staff")
+                  and groups.filter(name=access.OFFICE_STAFF_GROUP).exists())
+        if office and self.instance.pk:
+            taught = list(SchoolClass.objects.filter(teacher=self.instance).values_list("name", flat=True))
+            if taught:
+                raise ValidationError(f"{self.instance.get_username()} teaches {', '.join(taught)}: office staff never "
+                                      "see photos or faces, so a class's teacher cannot be office staff. Give "
+                                      "the class another teacher first.")
+        return cleaned
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    form = UserChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)
+
 
 @admin.register(TimetablePeriod)
 class TimetablePeriodAdmin(SchoolAdminPermissions, admin.ModelAdmin):
@@ -141,11 +210,20 @@ class HolidayAdmin(SchoolAdminPermissions, admin.ModelAdmin):
 
 
 class EnrolmentPhotoInline(admin.TabularInline):
+    """A student's enrolment photos, listed only: photos are added through the app's pages,
+    which require consent (a face is never linked to a student without it)."""
+
     model = EnrolmentPhoto
     fk_name = "student"
     fields = ["status", "failure_reason", "uploaded_at"]
     readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Student)

@@ -22,7 +22,7 @@ from .models import (
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
-from .zip_enrolment import read_enrolment_zip
+from .zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,51 @@ def enrol_student(school_class: SchoolClass, name: str, photo_files, consent: di
     return student
 
 
-def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None) -> Student:
-    """The student of that name on the class roster, created and added if absent. A new
-    student, or one without consent, gets ``consent`` recorded when it is given."""
-    student = school_class.students.filter(name=name).first()
+class StudentAmbiguous(Exception):
+    """An enrolment names a student the roster cannot tell: two or more students of the
+    class share the name, or the id given is not of the class (or not of that name). The
+    message names the students (id and classes) and how to say which; nothing is guessed."""
+
+
+def find_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
+    """The class's student an enrolment (a zip or ``enrol`` folder) means, or None for a
+    new student (no student of the class has the name).
+
+    With ``student_id`` the student of that id, who must be on the roster (and be named
+    ``name`` when one is given); without it the only student of the class named ``name``.
+
+    Raises:
+        StudentAmbiguous: several students of the class are named ``name`` (the message
+            lists them: id and classes), or ``student_id`` is not on the roster or names
+            someone else. Never guesses.
+    """
+    if student_id is not None:
+        student = school_class.students.filter(pk=student_id).first()
+        if student is None:
+            raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name}.")
+        if name and student.name != name:
+            raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}.")
+        return student
+    matches = list(school_class.students.filter(name=name).order_by("pk").prefetch_related("classes"))
+    if len(matches) > 1:
+        listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
+        example = f"{name.replace(' ', '_')}_#{matches[0].pk}"
+        raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
+                               f"Nothing was saved. Name the folder with the student's id to say which, "
+                               f"e.g. {example}.")
+    return matches[0] if matches else None
+
+
+def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None,
+                   student_id: int | None = None) -> Student:
+    """The class's student of that name (or id, see ``find_roster_student``), created
+    and added to the roster if no student of the class has the name. A new student, or
+    one without consent, gets ``consent`` recorded when it is given.
+
+    Raises:
+        StudentAmbiguous: as ``find_roster_student``; nothing is created.
+    """
+    student = find_roster_student(school_class, name, student_id)
     if student is None:
         student = Student.objects.create(name=name)
         school_class.students.add(student)
@@ -247,8 +288,11 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
     with storing_uploads() as stored:
         for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                        check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-            student = students.get(item.student_name) or roster_student(school_class, item.student_name,
-                                                                        consent, user)
-            students[item.student_name] = student
-            stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
-    return list(students.values())
+            key = (item.student_name, item.student_id)
+            if key not in students:
+                try:
+                    students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)
+                except StudentAmbiguous as exc:
+                    raise ZipEnrolmentError(str(exc)) from exc
+            stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))
+    return list(dict.fromkeys(students.values()))

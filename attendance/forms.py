@@ -1,14 +1,14 @@
 """Forms: validation of everything a user submits, with errors in words."""
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from faces.errors import ImageError
 
-from . import codes, engine
+from . import access, codes, engine
 from .consent import CONSENT_SCOPE
+from .dates import SchoolDateField
 from .models import AttendanceRecord, SchoolClass
 from .register import RegisterError, check_status
 
@@ -57,7 +57,7 @@ class SchoolClassForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["teacher"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["teacher"].queryset = access.teacher_candidates()  # never office staff
         self.fields["teacher"].label_from_instance = _person_name
 
 
@@ -72,8 +72,7 @@ class ConsentForm(forms.Form):
     given_by = forms.CharField(max_length=150, label="Consent given by",
                                help_text="The parent or guardian who signed (or the student, where the law allows). "
                                          + CONSENT_SCOPE)
-    given_on = forms.DateField(label="Date on the consent form",
-                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    given_on = SchoolDateField(label="Date on the consent form")
     note = forms.CharField(max_length=300, label="Where the signed form is kept",
                            help_text="E.g. “Office file 2026/27, form 14”.")
 
@@ -127,7 +126,8 @@ class WithdrawConsentForm(forms.Form):
 class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos.",
+        help_text="One folder per student, named after the student, holding their photos. Where two students "
+                  "of the class share a name, end the folder with the student's id: Ada_Lovelace_#17.",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(
@@ -166,7 +166,7 @@ class SessionForm(forms.Form):
     """A session's date and period (the register taken by hand, without a photo)."""
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField()
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
 
     def __init__(self, *args, **kwargs):
@@ -177,7 +177,7 @@ class SessionForm(forms.Form):
 
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField()
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
     photos = PhotosField(label="Class photos")
 
@@ -214,7 +214,7 @@ class ClassPhotoUploadForm(forms.Form):
 class RegisterDateForm(forms.Form):
     """The date of the untaken-registers page (?date=YYYY-MM-DD); today by default."""
 
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField(required=False)
 
     def chosen_date(self):
         return self.cleaned_data.get("date") or timezone.localdate()
@@ -354,8 +354,7 @@ class ReportRangeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, label in (("from", "From"), ("to", "To")):
-            self.fields[name] = forms.DateField(label=label, required=False,
-                                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+            self.fields[name] = SchoolDateField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()

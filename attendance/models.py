@@ -10,6 +10,8 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from .dates import validate_school_date
+
 
 def _generated_name(folder: str, original: str) -> str:
     # Never trust an uploaded name: it may hold "../" or an absolute path. Keep only a
@@ -81,6 +83,16 @@ class SchoolClass(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """A class's teacher must not be office staff (``access.check_teacher``)."""
+        from .access import check_teacher
+
+        if self.teacher_id is not None:
+            try:
+                check_teacher(self.teacher)
+            except ValidationError as exc:
+                raise ValidationError({"teacher": exc.messages})
+
 
 WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
                    (5, "Saturday"), (6, "Sunday")]
@@ -147,8 +159,8 @@ class Term(models.Model):
     with no term entered at all, every day counts as term time."""
 
     name = models.CharField(max_length=100, help_text="E.g. Autumn term 2026.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -171,8 +183,8 @@ class Holiday(models.Model):
     It may lie inside or outside a term; one day has the same first and last day."""
 
     name = models.CharField(max_length=100, help_text="E.g. Half term, or Staff training day.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -218,7 +230,7 @@ class EnrolmentPhoto(models.Model):
 
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
-    date = models.DateField(help_text="The school's local date.")
+    date = models.DateField(help_text="The school's local date.", validators=[validate_school_date])
     period = models.CharField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -529,7 +541,7 @@ class Consent(models.Model):
 
     student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
     given_by = models.CharField(max_length=150, help_text="Who gave consent: the parent or guardian, or the student.")
-    given_on = models.DateField(help_text="The date on the consent form.")
+    given_on = models.DateField(help_text="The date on the consent form.", validators=[validate_school_date])
     note = models.CharField(max_length=300, help_text="Where the signed form is kept, or how consent was given.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)

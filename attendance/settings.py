@@ -148,7 +148,14 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "attendance.api.exceptions.handler",
+    # Bad JSON of any shape (invalid, nested too deeply, not an object) is a JSON 400, a
+    # body over API_MAX_JSON_BYTES a JSON 413 (attendance/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["attendance.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
 }
+# The largest JSON body the API reads, in bytes: its bodies are a few fields (a status and
+# reason, a face's answer), so 64 KiB is ample and bounds the parsed objects' memory.
+API_MAX_JSON_BYTES = 64 * 1024
 # The OpenAPI 3 schema at /api/schema/ and Swagger UI at /api/docs/, for signed-in users
 # (token or session); Swagger UI's files come from drf-spectacular-sidecar, no CDN.
 SPECTACULAR_SETTINGS = {

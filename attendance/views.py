@@ -46,7 +46,7 @@ from .forms import (
     decidable_roster,
 )
 from .job_queue import QueueUnavailable
-from .models import ClassPhoto, Consent, DetectedFace, SchoolClass
+from .models import ClassPhoto, Consent, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
 
 
@@ -55,7 +55,7 @@ def home(request):
     classes = access.report_classes(request.user).select_related("teacher")
     # "Today": the timetabled periods of the classes the user teaches, taken or not.
     today = timezone.localdate()
-    taught = SchoolClass.objects.filter(teacher=request.user)
+    taught = access.taught_classes(request.user)
     has_timetable = taught.filter(periods__isnull=False).exists()
     return render(request, "attendance/home.html", {
         "classes": classes, "today": today, "has_timetable": has_timetable,
@@ -530,7 +530,8 @@ def _photo_response(field_file, max_side: int):
 
 def _report_range(request) -> tuple[ReportRangeForm, reports.DateRange]:
     """The date range a report page or download covers: the one asked for (?from=&to=),
-    else (none asked for, or a wrong one) the default (the current term, else all dates)."""
+    else (none asked for, or a wrong one) the default (the current term, else all dates).
+    A wrong one leaves the form's errors: the page shows them with the default, HTTP 400."""
     if "from" in request.GET or "to" in request.GET:
         form = ReportRangeForm(request.GET)
         if form.is_valid():
@@ -538,6 +539,26 @@ def _report_range(request) -> tuple[ReportRangeForm, reports.DateRange]:
         return form, reports.default_range()
     date_range = reports.default_range()
     return ReportRangeForm(initial={"from": date_range.start, "to": date_range.end}), date_range
+
+
+class _WrongRange(Exception):
+    """A download asked for a wrong range (?from=&to=): answered 400 with the form's errors."""
+
+    def __init__(self, form):
+        super().__init__("; ".join(m for messages in form.errors.values() for m in messages))
+
+
+def _download_range(request) -> reports.DateRange:
+    """The range of a CSV or XLSX download; raises _WrongRange for a wrong one (never a
+    file of another range than asked)."""
+    form, date_range = _report_range(request)
+    if form.errors:
+        raise _WrongRange(form)
+    return date_range
+
+
+def _wrong_range_response(exc: _WrongRange) -> HttpResponse:
+    return HttpResponse(f"Wrong date range: {exc}", status=400, content_type="text/plain; charset=utf-8")
 
 
 def _range_query(date_range: reports.DateRange) -> str:
@@ -559,13 +580,16 @@ def class_report(request, class_id):
         "school_class": school_class, "report": report, "sessions": report.sessions, "rows": report.rows,
         "codes": report.codes, "form": form, "range_query": _range_query(date_range),
         "threshold": reports.threshold(), "chart_data": report.chart_data(), "days": report.rate_by_date(),
-    })
+    }, status=_form_status(form))
 
 
 @login_required
 def class_report_csv(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     out = io.StringIO()
     reports.write_class_csv(out, reports.class_report(school_class, date_range))
     return _csv_response(out.getvalue(), _report_filename(school_class.name, school_class.pk, date_range, "csv"))
@@ -574,7 +598,10 @@ def class_report_csv(request, class_id):
 @login_required
 def class_report_xlsx(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     return _xlsx_response(reports.class_xlsx(reports.class_report(school_class, date_range)),
                           _report_filename(school_class.name, school_class.pk, date_range, "xlsx"))
 
@@ -589,13 +616,16 @@ def student_report(request, student_id):
         "student": student, "report": report, "form": form, "range_query": _range_query(date_range),
         "threshold": reports.threshold(), "chart_data": report.chart_data(),
         "can_open_sessions": access.role(request.user) != "office",
-    })
+    }, status=_form_status(form))
 
 
 @login_required
 def student_report_csv(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     out = io.StringIO()
     reports.write_student_csv(out, reports.student_history(student, access.report_classes(request.user), date_range))
     return _csv_response(out.getvalue(), _report_filename(student.name, student.pk, date_range, "csv"))
@@ -604,7 +634,10 @@ def student_report_csv(request, student_id):
 @login_required
 def student_report_xlsx(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     report = reports.student_report(student, access.report_classes(request.user), date_range)
     return _xlsx_response(reports.student_xlsx(report), _report_filename(student.name, student.pk, date_range, "xlsx"))
 

@@ -2,14 +2,16 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from attendance.enrolment import add_enrolment_photo, roster_student
+from attendance import access
+from attendance.enrolment import StudentAmbiguous, add_enrolment_photo, find_roster_student, roster_student
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, folder_to_name
+from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, parse_student_folder
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -42,8 +44,8 @@ class Command(BaseCommand):
                                "the signed consent forms are kept and who gave consent.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
-        names = {folder: folder_to_name(folder.name) for folder in folders}
-        bad = [f.name for f, name in names.items() if not name or len(name) > MAX_NAME_LENGTH]
+        names = {folder: parse_student_folder(folder.name) for folder in folders}  # (name, id or None)
+        bad = [f.name for f, (name, pk) in names.items() if (not name and pk is None) or len(name) > MAX_NAME_LENGTH]
         if bad:
             raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
                                f"characters): {', '.join(bad)}")
@@ -54,10 +56,21 @@ class Command(BaseCommand):
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
         school_class = self._school_class(class_name, teacher)
+        # Every folder's student first: same-named students of the class are refused (with
+        # their ids), before any student or photo is stored.
+        refused = []
+        for folder in folders:
+            try:
+                find_roster_student(school_class, *names[folder])
+            except StudentAmbiguous as exc:
+                refused.append(f"{folder.name}: {exc}")
+        if refused:
+            raise CommandError("\n".join(refused))
 
         photo_ids = {}
         for folder in folders:
-            student = roster_student(school_class, names[folder], consent={
+            name, student_id = names[folder]
+            student = roster_student(school_class, name, student_id=student_id, consent={
                 "given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note})
             for path in sorted(folder.iterdir()):
                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
@@ -93,4 +106,8 @@ class Command(BaseCommand):
             teacher = users.filter(is_staff=True).order_by("pk").first()
             if teacher is None:
                 raise CommandError("The class is new and needs a teacher: pass --teacher USERNAME or create an admin first.")
+        try:
+            access.check_teacher(teacher)
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0])
         return SchoolClass.objects.create(name=name, teacher=teacher)
