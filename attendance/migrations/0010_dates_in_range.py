@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0008_review_decisions_and_learnt_templates'),
+        ('attendance', '0009_sign_in_failures'),
     ]
 
     operations = [
