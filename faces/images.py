@@ -49,7 +49,7 @@ DEFAULT_BYTES_PER_PIXEL = 4
 
 #: Rows decoded images are converted in (``_bounded_rgb``): about this many source pixels
 #: a band, so a conversion never holds more than a few MB beside the decoded photo.
-BAND_PIXELS = 2_000_000
+BAND_PIXELS = 1_000_000
 
 #: Names of modes, for the "too large" message.
 MODE_NAMES = {"1": "1-bit", "L": "8-bit greyscale", "P": "palette", "LA": "greyscale with transparency",
@@ -169,13 +169,14 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     return image
 
 
-#: EXIF Orientation value -> the transpose that makes the photo upright (as
-#: ``ImageOps.exif_transpose``).
-_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+def _upright(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` turned as the EXIF Orientation value says (as ``ImageOps.exif_transpose``)."""
+    turned = {
+        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, 1),
+    }.get(orientation)
+    return array if turned is None else turned(array)
 
 
 def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -213,14 +214,11 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     allow_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         image.load()
-        orientation = _ORIENTATION.get(image.getexif().get(0x0112, 1))
-        rgb = _bounded_rgb(image, max_working_pixels)
-        if rgb is not image:
-            image.close()  # frees the full-size decoded pixels now
+        orientation = image.getexif().get(0x0112, 1)
+        array = _bounded_rgb(image, max_working_pixels)
+        image.close()  # frees the full-size decoded pixels now
         del image
-        if orientation is not None:
-            rgb = rgb.transpose(orientation)
-        array = np.asarray(rgb, dtype=np.uint8)
+        array = _upright(array, orientation)
     except Exception as exc:  # noqa: BLE001
         # Pillow raises OSError for truncated data, and SyntaxError, ValueError, struct
         # errors and more for malformed data found only while decoding.
@@ -234,39 +232,45 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     return np.ascontiguousarray(array)
 
 
-def _bounded_rgb(image: Image.Image, max_working_pixels: int) -> Image.Image:
-    """The loaded ``image`` as RGB, reduced to at most ``max_working_pixels`` pixels.
+def _bounded_rgb(image: Image.Image, max_working_pixels: int) -> np.ndarray:
+    """The loaded ``image`` as an ``(H, W, 3) uint8`` RGB array of at most
+    ``max_working_pixels`` pixels.
 
-    Converted and reduced a band of rows at a time (``BAND_PIXELS``), so the only
-    full-size buffer is the decoded image itself: no full-size copy in another mode, no
-    float64. Reduction averages the area each pixel covers (a box filter, as OpenCV's
-    ``INTER_AREA``), exactly across the bands' edges.
+    Converted (and reduced) a band of rows at a time (``BAND_PIXELS``) straight into the
+    result, so besides the decoded image and the result nothing larger than a band is
+    held: no full-size copy in another mode, no float64. Reduction averages the area
+    each pixel covers (a box filter, as OpenCV's ``INTER_AREA``), exactly across the
+    bands' edges.
     """
     width, height = image.size
     target_width, target_height = working_size(width, height, max_working_pixels)
-    if (target_width, target_height) == (width, height) and image.mode == "1":
-        # A 1-bit scan or fax is dithered: black and white dots whose density carries
-        # the tones. A 1-pixel Gaussian blur turns the dots back into grey levels; on
-        # ../shared/faces portraits the descriptor is then 0.21 from the original
-        # photo's, against 0.65-0.85 (another person) straight from the dots. (A reduced
-        # photo needs no blur: averaging the dots does the same.)
-        return image.convert("L").filter(ImageFilter.GaussianBlur(1.0)).convert("RGB")
+    reduced = (target_width, target_height) != (width, height)
+    # A 1-bit scan or fax is dithered: black and white dots whose density carries the
+    # tones. A 1-pixel Gaussian blur turns the dots back into grey levels; on
+    # ../shared/faces portraits the descriptor is then 0.21 from the original photo's,
+    # against 0.65-0.85 (another person) straight from the dots. (A reduced photo needs
+    # no blur: averaging the dots does the same.) Bands overlap by the blur's reach.
+    blur = 0 if reduced or image.mode != "1" else 4
     levels = _grey_levels(image)
     scale = height / target_height
     out_rows = max(1, int(BAND_PIXELS / width / scale))
-    if (target_width, target_height) == (width, height) and out_rows >= height:
-        return _to_rgb(image, levels)
-    out = Image.new("RGB", (target_width, target_height))
+    out = np.empty((target_height, target_width, 3), dtype=np.uint8)
     for out_top in range(0, target_height, out_rows):
         out_bottom = min(target_height, out_top + out_rows)
         # Source rows [y0, y1) map to these output rows; the band holds every row they touch.
         y0, y1 = out_top * scale, min(height, out_bottom * scale)
         first, last = int(y0), min(height, -int(-y1 // 1))
-        band = _to_rgb(image.crop((0, first, width, last)), levels)
+        if blur:
+            above, below = min(blur, first), min(blur, height - last)
+            band = image.crop((0, first - above, width, last + below)).convert("L")
+            band = band.filter(ImageFilter.GaussianBlur(1.0)).crop((0, above, width, above + last - first))
+            band = band.convert("RGB")
+        else:
+            band = _to_rgb(image.crop((0, first, width, last)), levels)
         if band.size != (target_width, out_bottom - out_top):
             band = band.resize((target_width, out_bottom - out_top), Image.Resampling.BOX,
                                box=(0, y0 - first, width, y1 - first))
-        out.paste(band, (0, out_top))
+        out[out_top:out_bottom] = np.asarray(band)
     return out
 
 
@@ -309,8 +313,11 @@ def _to_rgb(image: Image.Image, levels: tuple[float, float] | None = None) -> Im
             grey = scaled.astype(np.uint8)
         else:
             span = int(high)  # low is 0 for integers
-            values = np.clip(values.astype(np.int64), 0, span)
-            grey = ((2 * 255 * values + span) // (2 * span)).astype(np.uint8)
+            if span <= 65535:  # rounded exactly in 32-bit integers: 510 x 65535 fits
+                values = np.clip(values, 0, span).astype(np.uint32)
+                grey = ((510 * values + span) // (2 * span)).astype(np.uint8)
+            else:
+                grey = np.clip(values * (255.0 / span) + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
     if image.mode == "1":
         return image.convert("L").convert("RGB")
