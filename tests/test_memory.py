@@ -217,3 +217,75 @@ def test_issue_14_attack_upload_worker_and_view_stay_within_the_bound(tmp_path, 
     print(f"\nupload {upload['grew'] / MB:.0f} MiB (peak {upload['peak'] / MB:.0f}), "
           f"worker {worker['grew'] / MB:.0f} MiB (peak {worker['peak'] / MB:.0f}), "
           f"view {view['grew'] / MB:.0f} MiB (peak {view['peak'] / MB:.0f})")
+
+
+class TestRenditions:
+    """Photos, thumbnails and crops come from renditions made once: with the original
+    file gone, every page still shows them, so no view decodes the original."""
+
+    @pytest.fixture
+    def processed(self, users, photo):
+        import datetime
+
+        from attendance.enrolment import encode_enrolment_photo
+        from attendance.models import ClassSession, Student
+        from attendance.recognition import process_class_photo
+
+        from .factories import class_photo, enrolment_photo, make_class
+
+        joe = Student.objects.create(name="Joe Biden")
+        enrolled = enrolment_photo(joe, photo("identities/Joe_Biden/1.jpg"))
+        encode_enrolment_photo(enrolled.pk)
+        own = make_class(users["teacher"], "7A", [joe])
+        session = ClassSession.objects.create(school_class=own, date=datetime.date(2026, 11, 2), period="1")
+        stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
+        assert process_class_photo(stored.pk) == "done"
+        return {"photo": stored, "enrolled": enrolled, "student": joe}
+
+    def test_views_send_the_stored_renditions_without_the_original(self, client, users, processed):
+        from django.urls import reverse
+
+        from attendance import renditions
+
+        class_photo, enrolled = processed["photo"], processed["enrolled"]
+        storage = class_photo.image.storage
+        faces = list(class_photo.faces.all())
+        assert len(faces) >= 2  # Obama and Biden (and a face in the background)
+        # The worker stored the renditions while it had the photos decoded.
+        assert storage.exists(renditions.rendition_name(class_photo.image.name, renditions.CLASS_PHOTO_DISPLAY_PX))
+        assert storage.exists(renditions.rendition_name(enrolled.image.name, renditions.ENROLMENT_PHOTO_DISPLAY_PX))
+        storage.delete(class_photo.image.name)
+        storage.delete(enrolled.image.name)
+        client.force_login(users["teacher"])
+        urls = [reverse("class_photo_image", args=[class_photo.pk]),
+                reverse("enrolment_photo_image", args=[enrolled.pk]),
+                reverse("student_face", args=[processed["student"].pk])]
+        urls += [reverse("face_crop", args=[face.pk]) for face in faces]
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200 and response["Content-Type"] == "image/jpeg", url
+            assert response.content[:3] == b"\xff\xd8\xff", url
+
+    def test_crops_made_on_first_view_are_cut_once_and_deleted_with_the_photo(self, client, users, processed):
+        from django.urls import reverse
+
+        from attendance import renditions
+
+        class_photo = processed["photo"]
+        storage = class_photo.image.storage
+        folder = renditions.crops_folder(class_photo.image.name)
+        # A photo processed before renditions were stored: its crops are cut on first view,
+        # all of the photo's faces at once, from one bounded decoding.
+        for name in storage.listdir(folder)[1]:
+            storage.delete(f"{folder}/{name}")
+        client.force_login(users["teacher"])
+        first, *others = class_photo.faces.all()
+        assert client.get(reverse("face_crop", args=[first.pk])).status_code == 200
+        assert len(storage.listdir(folder)[1]) == 1 + len(others)
+        storage.delete(class_photo.image.name)  # later views need only the stored crops
+        for face in others:
+            assert client.get(reverse("face_crop", args=[face.pk])).status_code == 200
+        class_photo.delete()
+        assert not storage.exists(folder) or storage.listdir(folder) == ([], [])
+        assert not storage.exists(renditions.rendition_name(class_photo.image.name,
+                                                            renditions.CLASS_PHOTO_DISPLAY_PX))
