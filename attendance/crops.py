@@ -91,10 +91,16 @@ def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CR
             return fh.read()
     except FileNotFoundError:
         pass
-    rgb = decode_stored(field_file)
-    others = [b for b in sibling_boxes if b != box and not storage.exists(crop_name(field_file.name, b, margin,
-                                                                                     max_side))]
-    return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
+    with renditions.DECODING:  # one decoding at a time per process
+        try:
+            with storage.open(name, "rb") as fh:  # made by another thread meanwhile
+                return fh.read()
+        except FileNotFoundError:
+            pass
+        rgb = decode_stored(field_file)
+        others = [b for b in sibling_boxes
+                  if b != box and not storage.exists(crop_name(field_file.name, b, margin, max_side))]
+        return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
 
 
 def _face_box(face):

@@ -9,6 +9,7 @@ later view sends the stored file and never decodes the original again. With
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).
 """
 import logging
+import threading
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
@@ -18,6 +19,11 @@ from faces import images
 from . import engine
 
 log = logging.getLogger(__name__)
+
+#: One decoding at a time per process for renditions and crops made on first view, so a
+#: web process's threads never hold more than one decoded photo between them (README
+#: "Memory"); the others wait, then find the file made.
+DECODING = threading.Lock()
 
 #: Longest side, in pixels, of the photos shown on the session and student pages.
 CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX = 1920, 480
@@ -74,7 +80,9 @@ def stored_rendition(field_file, max_side: int) -> str:
     """
     storage, name = field_file.storage, rendition_name(field_file.name, max_side)
     if not storage.exists(name):
-        save_file(storage, name, upright_jpeg(field_file, max_side))
+        with DECODING:
+            if not storage.exists(name):
+                save_file(storage, name, upright_jpeg(field_file, max_side))
     return name
 
 

@@ -289,3 +289,25 @@ class TestRenditions:
         assert not storage.exists(folder) or storage.listdir(folder) == ([], [])
         assert not storage.exists(renditions.rendition_name(class_photo.image.name,
                                                             renditions.CLASS_PHOTO_DISPLAY_PX))
+
+
+def test_upload_of_the_119_mp_rgb_png_is_refused_from_its_header(client, users):
+    """The issue's second file (119 MP of RGB, 369 KB here): under the pixel limit, over
+    the decoded-size limit; the form says why and nothing is stored."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from attendance.models import ClassPhoto, ClassSession
+
+    from .factories import make_class
+
+    school_class = make_class(users["teacher"], "7A")
+    client.force_login(users["teacher"])
+    response = client.post(reverse("session_upload", args=[school_class.pk]), {
+        "date": "2026-11-03", "period": "1",
+        "photos": SimpleUploadedFile("class.png", attack_images.png(10900, 10900, 8, 2))})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "10900 x 10900 pixels of RGB: decoding it would take 453 MB of memory" in page
+    assert "over the limit of 256 MB" in page
+    assert not ClassSession.objects.exists() and not ClassPhoto.objects.exists()
