@@ -9,6 +9,7 @@ later view sends the stored file and never decodes the original again. With
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).
 """
 import logging
+import os
 import threading
 from pathlib import PurePosixPath
 
@@ -104,8 +105,6 @@ def delete_renditions(storage, photo_name: str) -> None:
     for name in files:
         storage.delete(f"{folder}/{name}")
     try:
-        import os
-
         os.rmdir(storage.path(folder))
     except (NotImplementedError, OSError):
         pass  # not a local folder (S3 has none), or another file appeared meanwhile
