@@ -27,8 +27,8 @@ DEFAULT_MAX_PIXELS = 120_000_000
 #: Largest memory one decoding may take, in bytes: the photo's pixels (after a JPEG's
 #: reduced decoding, ``Image.draft``) times the bytes Pillow keeps per pixel of the mode
 #: it decodes into (``BYTES_PER_PIXEL``), plus the decoder's own full-size buffers
-#: (``_decoder_bytes_per_pixel``). 256 MiB admits a 10900 x 10900 16-bit greyscale PNG
-#: (238 MB), a 64 MP 8-bit greyscale or a 60 MP RGB PNG, and any baseline JPEG up to
+#: (``_decoder_bytes``). 256 MiB admits a 10900 x 10900 16-bit greyscale PNG (238 MB),
+#: an 8-bit greyscale PNG up to the pixel limit, a 64 MP RGB PNG, and any baseline JPEG up to
 #: ``DEFAULT_MAX_PIXELS`` (decoded at a half, quarter or eighth of its size); it refuses
 #: a 119 MP RGB PNG (476 MB), which only a decompression bomb or a scanner makes.
 DEFAULT_MAX_DECODED_BYTES = 256 * 2**20
@@ -156,9 +156,16 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     target = working_size(width, height, max_working_pixels)
     if target != (width, height) and image.format in ("JPEG", "MPO"):
         # libjpeg decodes at 1/2, 1/4 or 1/8 of each side: the smallest still at least
-        # the working size (``_bounded_rgb`` reduces the rest).
+        # the working size (``_bounded_rgb`` reduces the rest), or one step smaller when
+        # that would be over the memory limit (e.g. an 80 MP photo: 20 MP at half size).
         image._draft_origin_size = (width, height)
-        image.draft(None, target)
+        per_pixel = BYTES_PER_PIXEL.get(image.mode, DEFAULT_BYTES_PER_PIXEL)
+        scale = max([1] + [s for s in (2, 4, 8) if width // s >= target[0] and height // s >= target[1]])
+        while scale < 8 and max_decoded_bytes and (
+                -(-width // scale)) * (-(-height // scale)) * per_pixel + _decoder_bytes(image) > max_decoded_bytes:
+            scale *= 2
+        if scale > 1:
+            image.draft(None, (width // scale, height // scale))
     needed = decoded_bytes(image)
     if max_decoded_bytes and needed > max_decoded_bytes:
         mode = MODE_NAMES.get(image.mode, image.mode)

@@ -102,10 +102,13 @@ ATTACKS = {
     "png_mode_1_10900": (lambda: attack_images.png(10900, 10900, 1, 0), "decoded"),
     "apng_3_frames_64_mp": (lambda: attack_images.png(8000, 8000, 8, 2, frames=3), "decoded"),
     "tiff_3_pages_10900": (lambda: attack_images.tiff(10900, 10900, 8, 1, pages=3), "decoded"),
-    # libjpeg holds a progressive JPEG's coefficients at full size (3 bytes a pixel here,
-    # 144 MB, beside the 192 MB image: a 48 MP JPEG is decoded whole, then reduced).
-    "jpeg_progressive_48_mp": (lambda: jpeg(8000, 6000, progressive=True), "refused"),
+    # A 48 MP baseline JPEG is decoded whole (192 MB), then reduced to 24 MP.
     "jpeg_baseline_48_mp": (lambda: jpeg(8000, 6000), "decoded"),
+    # libjpeg holds a progressive JPEG's coefficients at full size: 3 bytes a pixel in
+    # 4:2:0 (144 MB), so it is decoded at half size (12 MP) to stay under the limit...
+    "jpeg_progressive_48_mp": (lambda: jpeg(8000, 6000, progressive=True), "decoded"),
+    # ... and 6 bytes a pixel in 4:4:4 (288 MB): over the limit at any size.
+    "jpeg_progressive_444_48_mp": (lambda: jpeg(8000, 6000, progressive=True, subsampling=0), "refused"),
     # 108 MP: libjpeg decodes at half size (27 MP); its coefficients are 2 bytes a pixel.
     "jpeg_progressive_grey_108_mp": (lambda: jpeg(12000, 9000, mode="L", progressive=True), "decoded"),
 }
@@ -120,7 +123,7 @@ def test_every_mode_is_refused_or_decoded_within_the_bound(attack, tmp_path):
     assert result["grew"] <= DECODE_BOUND, f"{attack}: {result['grew'] / MB:.0f} MiB"
     if expected == "refused":
         assert result["error"].startswith("ImageTooLarge: The photo is ")
-        assert "MB of memory, over the limit of 256 MB" in result["error"]
+        assert "MB of memory, over the limit of 256 MB" in result["error"], result["error"]
         assert result["grew"] <= 16 * MB  # refused from the header: nothing decoded
     else:
         assert result["error"] is None, result["error"]
