@@ -89,36 +89,38 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                  extra={"photo": photo_id, "session": photo.session_id, "error": str(exc)})
         return ClassPhoto.FAILED
 
-    database_started = time.perf_counter()
-    with transaction.atomic():
-        # The session first (as match_session, review and retention lock it), so the
-        # photos of a session are matched in the order their processed_at says.
-        ClassSession.objects.select_for_update().get(pk=photo.session_id)
-        locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
-        if locked.status != ClassPhoto.PROCESSING:
-            return locked.status
-        locked.faces.all().delete()
-        DetectedFace.objects.bulk_create(
-            DetectedFace(
-                photo=locked,
-                left=face.box.left,
-                top=face.box.top,
-                right=face.box.right,
-                bottom=face.box.bottom,
-                descriptor=descriptor_to_bytes(face.descriptor),
-                decision=DetectedFace.PENDING,
+    try:
+        database_started = time.perf_counter()
+        with transaction.atomic():
+            # The session first (as match_session, review and retention lock it), so the
+            # photos of a session are matched in the order their processed_at says.
+            ClassSession.objects.select_for_update().get(pk=photo.session_id)
+            locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
+            if locked.status != ClassPhoto.PROCESSING:
+                return locked.status
+            locked.faces.all().delete()
+            DetectedFace.objects.bulk_create(
+                DetectedFace(
+                    photo=locked,
+                    left=face.box.left,
+                    top=face.box.top,
+                    right=face.box.right,
+                    bottom=face.box.bottom,
+                    descriptor=descriptor_to_bytes(face.descriptor),
+                    decision=DetectedFace.PENDING,
+                )
+                for face in faces
             )
-            for face in faces
-        )
-        locked.status = ClassPhoto.DONE
-        locked.error = ""
-        locked.height, locked.width = rgb.shape[:2]
-        locked.processed_at = timezone.now()
-        locked.save()
-        match_session(locked.session)
-    timings["database"] = time.perf_counter() - database_started
-    if not ClassPhoto.objects.filter(pk=photo_id).exists():  # deleted meanwhile: no rendition outlives it
-        delete_renditions(photo.image.storage, photo.image.name)
+            locked.status = ClassPhoto.DONE
+            locked.error = ""
+            locked.height, locked.width = rgb.shape[:2]
+            locked.processed_at = timezone.now()
+            locked.save()
+            match_session(locked.session)
+        timings["database"] = time.perf_counter() - database_started
+    finally:
+        if not ClassPhoto.objects.filter(pk=photo_id).exists():  # deleted meanwhile: no rendition outlives it
+            delete_renditions(photo.image.storage, photo.image.name)
     matched = DetectedFace.objects.filter(photo_id=photo_id, decision=DetectedFace.MATCHED).count()
     log.info(
         "class photo %s of session %s: %d faces, %d matched, %.2f s",
