@@ -179,7 +179,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
     photo = EnrolmentPhoto.objects.filter(pk=photo_id).first()
     if photo is None or photo.status != EnrolmentPhoto.PENDING:
         return photo.status if photo else "deleted"
-    fields = {"processed_at": timezone.now()}
+    fields, rgb, face = {"processed_at": timezone.now()}, None, None
     try:
         with photo.image.open("rb") as fh:
             rgb = engine.decode_photo(fh.read())
@@ -214,11 +214,31 @@ def encode_enrolment_photo(photo_id: int) -> str:
             )
         # Conditional update: only the first run to finish writes its result.
         EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
+    if rgb is not None:
+        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
+                                                                 face.box.bottom))
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
              fields.get("failure_reason", ""),
              extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
                     "error": fields.get("failure_reason", "")})
     return fields["status"]
+
+
+def _store_renditions(photo, rgb, box) -> None:
+    """Store the enrolment photo's display rendition and face crop (``box`` None: no face
+    found) from the decoded pixels, so the pages never decode the original (a storage error is logged; the pages
+    then make them on first view). Removed again if the photo was deleted meanwhile."""
+    from .crops import store_crops
+    from .renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
+
+    try:
+        save_rendition(photo.image, rgb, ENROLMENT_PHOTO_DISPLAY_PX)
+        if box is not None:
+            store_crops(photo.image, rgb, [box])
+    except OSError as exc:
+        log.warning("enrolment photo %s: renditions not stored: %s", photo.pk, exc, extra={"enrolment_photo": photo.pk})
+    if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():
+        delete_renditions(photo.image.storage, photo.image.name)
 
 
 #: Advisory lock key for enrolment decisions (any constant unique to this app).

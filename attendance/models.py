@@ -510,9 +510,12 @@ class AttendanceRecord(models.Model):
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
     child is left on disk without its database row."""
+    from .renditions import delete_renditions
+
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
+            delete_renditions(row.image.storage, row.image.name)
 
 
 @receiver(post_delete, sender=LearntTemplate)

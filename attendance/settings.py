@@ -425,6 +425,16 @@ ENROLMENT_DUPLICATE_THRESHOLD = env_float("ENROLMENT_DUPLICATE_THRESHOLD", 0.45)
 FACE_MIN_PROBE_PX = env_int("FACE_MIN_PROBE_PX", 24)
 # Largest photo accepted, in megapixels (checked from the header, before decoding).
 MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120)
+# Most memory one photo's decoding may take, in MB (MiB): pixels x bytes per pixel of
+# the mode it decodes into, checked from the header (faces.images.decoded_bytes). See
+# README "Memory".
+MAX_DECODED_MEGABYTES = env_int("MAX_DECODED_MEGABYTES", 256)
+# Photos larger than this many megapixels are reduced while decoded: the worker, the
+# renditions and the crops work on at most this (faces.images.DEFAULT_MAX_WORKING_PIXELS).
+PHOTO_WORKING_MEGAPIXELS = env_int("PHOTO_WORKING_MEGAPIXELS", 24)
+for _name in ("MAX_PHOTO_MEGAPIXELS", "MAX_DECODED_MEGABYTES", "PHOTO_WORKING_MEGAPIXELS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, not {globals()[_name]}")
 
 # LOG_FORMAT=json: one JSON object per line, with each photo's fields (photo, session,
 # faces, matched, seconds per stage) for a log collector; plain text otherwise.

@@ -507,8 +507,8 @@ def enrolment_photo_image(request, photo_id):
 
 
 def _photo_response(field_file, max_side: int):
-    """The photo as an upright JPEG (``renditions``): its bytes, or with ``PHOTO_SENDFILE``
-    a header telling the web server which file to send."""
+    """The photo's stored upright JPEG (``renditions``, made once): its bytes, or with
+    ``PHOTO_SENDFILE`` a header telling the web server which file to send."""
     try:
         if settings.PHOTO_SENDFILE:
             name = renditions.stored_rendition(field_file, max_side)
@@ -518,7 +518,7 @@ def _photo_response(field_file, max_side: int):
             else:
                 response["X-Sendfile"] = field_file.storage.path(name)
         else:
-            response = HttpResponse(renditions.upright_jpeg(field_file, max_side), content_type="image/jpeg")
+            response = HttpResponse(renditions.rendition_bytes(field_file, max_side), content_type="image/jpeg")
     except (ImageError, FileNotFoundError):
         return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
                             status=404, content_type="text/plain")
