@@ -65,6 +65,17 @@ def signed_in(cookie_header: str) -> bool:
     return bool(user_id) and get_user_model().objects.filter(pk=user_id, is_active=True).exists()
 
 
+def body_cap(path: str) -> int | None:
+    """The most bytes of body ``path`` takes from anyone, or None for no cap below MAX_UPLOAD_BYTES.
+
+    The sign-in pages (ANONYMOUS_BODY_PATHS) take ANONYMOUS_BODY_BYTES. A body with a
+    Content-Length is refused from its headers (refusal_for_headers); a chunked body
+    (Transfer-Encoding: chunked, no length) is counted as it arrives and refused with 413
+    once over the cap (attendance.server.GatedParser), so it is never read in full.
+    """
+    return ANONYMOUS_BODY_BYTES if path in ANONYMOUS_BODY_PATHS else None
+
+
 def refusal_for_headers(method: str, path: str, headers: dict) -> tuple[int, str] | None:
     """anonymous_refusal for a request known only by its start line and headers.
 
@@ -80,9 +91,11 @@ def refusal_for_headers(method: str, path: str, headers: dict) -> tuple[int, str
         length = 0
     if length <= 0 and "TRANSFER_ENCODING" not in headers:
         return None
+    if path in ANONYMOUS_BODY_PATHS:
+        # From anyone, signed in or not (a sign-in form is small): a declared length is
+        # checked here, a chunked body's bytes as they arrive (body_cap).
+        return anonymous_refusal(path, length)
     try:
-        if path in ANONYMOUS_BODY_PATHS and length <= ANONYMOUS_BODY_BYTES:
-            return None
         if signed_in(headers.get("COOKIE", "")):
             return None
         return anonymous_refusal(path, length, headers.get("AUTHORIZATION", ""))
