@@ -268,3 +268,91 @@ class TestAnonymousBodiesUnderAnyServer:
         response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(
             "/api/v1/classes/", data=b"{}", content_type="application/json")
         assert response.status_code == 405  # through to the API, which has no POST there: not 403
+
+
+def _runapp_env(folder) -> dict:
+    """`make run`'s environment with a database, static and media folder of the test's own;
+    no REDIS_URL, so runapp starts its embedded Redis (var/redis.db), as in the quick start."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
+                          "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
+               DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", STATIC_ROOT=str(folder / "static"),
+               MEDIA_ROOT=str(folder / "media"), CELERY_QUEUE=f"runapp-test-{os.getpid()}")
+    return env
+
+
+def _wait_for(path: Path, text: str, process, seconds=180) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        log = path.read_text()
+        if text in log:
+            return log
+        assert process.poll() is None, log
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} not in {path.read_text()}")
+
+
+def _child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+class TestRunapp:
+    """`make run` (manage.py runapp) in real processes: one copy per checkout, and a web
+    server that stops stops the whole command with a non-zero status."""
+
+    def test_a_second_copy_refuses_and_the_first_survives_then_a_dead_server_is_a_failure(self, tmp_path):
+        import redis
+
+        from django.conf import settings
+
+        env = _runapp_env(tmp_path)
+        port, other_port = free_port(), free_port()
+        log_path = tmp_path / "first.log"
+        with open(log_path, "w") as log:
+            first = subprocess.Popen([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{port}",
+                                      "--concurrency", "1"], cwd=REPO, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            text = _wait_for(log_path, "Open http://", first)
+            # "Open" is printed once the server listens.
+            assert get(port, "/login/")[0].status == 200, text
+            redis_url = settings.EMBEDDED_REDIS_URL_FILE.read_text()
+            # A second copy, on another port: refused before it starts or touches anything.
+            second = subprocess.run([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{other_port}"],
+                                    cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                                    stdin=subprocess.DEVNULL)
+            assert second.returncode != 0
+            assert "already running from this folder" in second.stderr, second.stderr
+            assert "Embedded Redis" not in second.stdout
+            # The first's Redis, its address file and its site are untouched.
+            assert settings.EMBEDDED_REDIS_URL_FILE.read_text() == redis_url
+            assert redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://")).ping()
+            assert get(port, "/login/")[0].status == 200
+            assert first.poll() is None
+            # The web server dies (killed, out of memory): runapp says so and exits 1.
+            server = [pid for pid in _child_pids(first.pid)
+                      if b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert len(server) == 1
+            os.kill(server[0], 9)
+            assert first.wait(timeout=90) == 1
+            assert "The web server stopped" in log_path.read_text()
+            assert not settings.EMBEDDED_REDIS_URL_FILE.exists()  # the embedded Redis stopped, tidily
+        finally:
+            if first.poll() is None:
+                first.terminate()
+                first.wait(timeout=60)
+
+    def test_an_address_in_use_is_refused_before_anything_starts(self, tmp_path):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = subprocess.run([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{port}"],
+                                  cwd=REPO, env=_runapp_env(tmp_path), capture_output=True, text=True, timeout=120,
+                                  stdin=subprocess.DEVNULL)
+        assert done.returncode != 0
+        assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr, done.stderr
+        assert "Embedded Redis" not in done.stdout and "Open http://" not in done.stdout
+        assert not (tmp_path / "db.sqlite3").exists()  # nothing started, not even migrations
