@@ -356,3 +356,22 @@ class TestRunapp:
         assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr, done.stderr
         assert "Embedded Redis" not in done.stdout and "Open http://" not in done.stdout
         assert not (tmp_path / "db.sqlite3").exists()  # nothing started, not even migrations
+
+
+def test_make_clean_keeps_the_secret_key(tmp_path):
+    """`make clean` deleted var/ with var/secret_key, which the README says to keep."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "var" / "celery").mkdir(parents=True)
+    for name in ("secret_key", "redis.db", "redis.url", "celerybeat-schedule", "celery/x"):
+        (tmp_path / "var" / name).write_text("x")
+    (tmp_path / "db.sqlite3").write_text("data")
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret_key"]
+    assert (tmp_path / "var" / "secret_key").read_text() == "x"
+    assert not (tmp_path / ".venv").exists() and (tmp_path / "db.sqlite3").exists()
