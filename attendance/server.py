@@ -64,10 +64,11 @@ class Refused(Error):
     """Waitress's response to a body refused by body_gate: the status it asked for, the connection closed.
 
     302 sends a browser to the sign-in page (``next`` = the path), as Django would; 401
-    tells an API client to send its token; 413 is a sign-in form too large.
+    tells an API client to send its token; 413 is a sign-in form too large; 503 says the
+    database did not answer the look-up in time (body_gate.LOOKUP_TIMEOUT_MS).
     """
 
-    REASONS = {302: "Found", 401: "Unauthorized", 413: "Request Entity Too Large"}
+    REASONS = {302: "Found", 401: "Unauthorized", 413: "Request Entity Too Large", 503: "Service Unavailable"}
 
     def __init__(self, status: int, message: str, path: str):
         super().__init__(message)
@@ -81,6 +82,8 @@ class Refused(Error):
             headers.append(("Location", f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.path})}"))
         elif self.code == 401:
             headers.append(("WWW-Authenticate", "Token"))
+        elif self.code == 503:
+            headers.append(("Retry-After", "5"))
         return status, headers, body
 
 

@@ -225,6 +225,37 @@ class TestProductionServer:
                                    "b\r\nusername=ab\r\n0\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
 
+    def test_a_locked_database_does_not_stall_the_server(self, server):
+        """Issue 14 follow-up: the session look-up runs in waitress's network thread; with the
+        SQLite file locked it waited settings' 20 s busy timeout, every connection with it."""
+        import sqlite3
+
+        from attendance.body_gate import LOOKUP_TIMEOUT_MS
+
+        port, process, log = server
+        cookie = sign_in(port)  # before the lock: Django needs the database to sign in
+        # A made-up session key of the right shape (a shorter one is refused without a look-up).
+        head = ("POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=" + "m" * 32 + "\r\n"
+                "Content-Length: 100000000\r\n\r\n")
+        signed_in_head = (f"POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+                          "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n")
+        assert raw_request(port, signed_in_head, timeout=1.5) == b""  # looked up in the database, let through
+        locker = sqlite3.connect(log.parent / "db.sqlite3", isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")  # no reader gets in: as a long write would
+            started = time.monotonic()
+            answer = raw_request(port, head)
+            # Answered within the look-up's bound (not 20 s): 503, the body unread.
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:300]
+            assert b"Retry-After: 5" in answer and b"nothing was read" in answer
+            assert time.monotonic() - started < 10 * LOOKUP_TIMEOUT_MS / 1000
+            # A signed-in user's session, remembered since its last look-up: no database needed.
+            assert raw_request(port, signed_in_head, timeout=1.5) == b""  # waiting for its body, as it should
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert raw_request(port, head).startswith(b"HTTP/1.1 302 Found")
+
     def test_a_signed_in_users_upload_is_received_and_a_too_large_one_refused_unread(self, server):
         port = server[0]
         cookie = sign_in(port)
