@@ -29,5 +29,8 @@ admin: venv
 test: venv
 	$(PY) -m pytest
 
+# Deletes the virtualenv and what `make run` leaves in var/ (embedded Redis data, the
+# worker's schedule, the test database); keeps var/secret_key, the site's key.
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV)
+	if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name secret_key -exec rm -rf {} +; fi

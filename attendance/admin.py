@@ -32,9 +32,15 @@ from .models import (
 class DatesInRange:
     """Date filters of a list (the date hierarchy's ``?starts_on__year=``, a date filter's
     ``?date__gte=``) outside the app's dates (``attendance.dates``) answer HTTP 400 naming
-    the range, where Django's admin would fail on year 0 or 10000."""
+    the range, where Django's admin would fail on year 0 or 10000.
 
-    _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "month": (1, 12), "day": (1, 31)}
+    Every ModelAdmin of the site has it, Django's and DRF's included (cover_every_admin,
+    called once all admin modules are loaded).
+    """
+
+    _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "iso_year": (FIRST_DATE.year, LAST_DATE.year),
+              "month": (1, 12), "day": (1, 31), "quarter": (1, 4), "week": (1, 53), "week_day": (1, 7),
+              "iso_week_day": (1, 7), "hour": (0, 23), "minute": (0, 59), "second": (0, 59)}
 
     def changelist_view(self, request, extra_context=None):
         problem = self._date_problem(request.GET)
@@ -49,16 +55,37 @@ class DatesInRange:
             field, _, lookup = key.partition("__")
             if field not in dated or lookup == "isnull" or not value:
                 continue
-            if lookup in self._PARTS:
-                low, high = self._PARTS[lookup]
-                if not value.isdigit() or not low <= int(value) <= high:
-                    return f"{key}={value}: a {lookup} from {low} to {high}."
+            part = lookup.split("__")[0]
+            if part in self._PARTS:
+                low, high = self._PARTS[part]
+                for number in value.split(",") if lookup.endswith(("__in", "__range")) else [value]:
+                    if not number.strip().isdigit() or not low <= int(number) <= high:
+                        return f"{key}={value}: a {part} from {low} to {high}."
                 continue
-            try:
-                parse_school_date(value[:10])
-            except ValueError as exc:
-                return f"{key}: {exc}"
+            for date in value.split(",") if lookup in ("in", "range") else [value]:
+                try:
+                    parse_school_date(date.strip()[:10])
+                except ValueError as exc:
+                    return f"{key}: {exc}"
         return ""
+
+
+def cover_every_admin(site=None) -> None:
+    """Give every ModelAdmin registered on ``site`` (the admin's default site) DatesInRange.
+
+    Django's user and group admins and DRF's token admin are registered by their own
+    apps; each is re-registered as a subclass with DatesInRange first, so no date lookup
+    of any list (``?date_joined__year=0``, ``?created__year=10000``) is a 500. Called from
+    AttendanceConfig.ready(), after the admin has loaded every app's admin module.
+    """
+    site = site or admin.site
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, DatesInRange):
+            continue
+        cls = type(model_admin)
+        covered = type(cls.__name__, (DatesInRange, cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        site.unregister(model)
+        site.register(model, covered)
 
 
 class SchoolAdminPermissions(DatesInRange):
@@ -179,7 +206,7 @@ class UserChangeForm(auth_admin.UserChangeForm):
         return cleaned
 
 
-class UserAdmin(auth_admin.UserAdmin):
+class UserAdmin(DatesInRange, auth_admin.UserAdmin):
     form = UserChangeForm
 
 
@@ -359,7 +386,7 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
 
 
 @admin.register(SignInFailure)
-class SignInFailureAdmin(admin.ModelAdmin):
+class SignInFailureAdmin(DatesInRange, admin.ModelAdmin):
     """Wrong passwords being counted (attendance/signin.py): delete rows to unlock early."""
 
     list_display = ("kind", "username", "address", "device", "at")

@@ -64,10 +64,11 @@ class Refused(Error):
     """Waitress's response to a body refused by body_gate: the status it asked for, the connection closed.
 
     302 sends a browser to the sign-in page (``next`` = the path), as Django would; 401
-    tells an API client to send its token; 413 is a sign-in form too large.
+    tells an API client to send its token; 413 is a sign-in form too large; 503 says the
+    database did not answer the look-up in time (body_gate.LOOKUP_TIMEOUT_MS).
     """
 
-    REASONS = {302: "Found", 401: "Unauthorized", 413: "Request Entity Too Large"}
+    REASONS = {302: "Found", 401: "Unauthorized", 413: "Request Entity Too Large", 503: "Service Unavailable"}
 
     def __init__(self, status: int, message: str, path: str):
         super().__init__(message)
@@ -81,6 +82,8 @@ class Refused(Error):
             headers.append(("Location", f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.path})}"))
         elif self.code == 401:
             headers.append(("WWW-Authenticate", "Token"))
+        elif self.code == 503:
+            headers.append(("Retry-After", "5"))
         return status, headers, body
 
 
@@ -92,11 +95,24 @@ class GatedParser(HTTPRequestParser):
     request is answered at once and its connection closed, so its body is never received.
     """
 
+    #: Bytes of body this request may send (body_gate.body_cap), None for MAX_UPLOAD_BYTES.
+    cap = None
+
     def received(self, data):
         was_in_headers = not self.headers_finished
         consumed = super().received(data)
-        if was_in_headers and self.headers_finished and not self.error and not self.empty:
-            from .body_gate import refusal_for_headers
+        if not was_in_headers:
+            if self.cap is not None and self.body_bytes_received > self.cap and not self.error:
+                # A chunked body (no Content-Length to refuse from the headers) over the cap:
+                # refused once the cap is passed, the rest never read.
+                self.error = Refused(413, f"A sign-in form is never larger than {self.cap // 1024} KB; "
+                                          "the rest was not read.", self.path)
+                self.completed = True
+            return consumed
+        if self.headers_finished and not self.error and not self.empty:
+            from .body_gate import body_cap, refusal_for_headers
+
+            self.cap = body_cap(self.path)
 
             headers = dict(self.headers)
             if self.chunked:  # waitress takes Transfer-Encoding out of the headers it keeps

@@ -10,7 +10,9 @@ The policy (README, "Sign-in policy"):
   LOGIN_COOLOFF_MINUTES for one (username, address, device), that triple is refused
   (HTTP 429), even with the right password, until the oldest of them is that old. Someone
   else's wrong guesses from the school's shared address fall on the "unknown device" of
-  that address, never on the teacher's known device, so they cannot lock the teacher out.
+  that address, never on the teacher's known device, so they cannot lock the teacher out
+  of a known browser; every unknown browser at that address (the teacher's new one too)
+  is paused with them.
 * **Per username.** After LOGIN_USERNAME_FAILURE_LIMIT wrong passwords for one username
   within LOGIN_COOLOFF_MINUTES from anywhere (guesses spread over many addresses),
   sign-in as that user is paused for every *unknown* device (429, even with the right

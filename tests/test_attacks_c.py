@@ -415,3 +415,29 @@ def test_admin_date_filters_outside_the_range_are_400_not_500(client, users):
         start, end = ("2026-09-01", "2026-12-31") if field != "at" else ("2026-09-01+00:00:00%2B00:00",
                                                                          "2026-12-31+00:00:00%2B00:00")
         assert client.get(reverse(url) + f"?{field}__gte={start}&{field}__lt={end}").status_code == 200, url
+
+
+def test_no_date_lookup_of_any_admin_list_is_a_500(admin_client):
+    """Issue 14 follow-up: the user, token and sign-in failure lists gave 500 for year 0 or 10000.
+    Every registered ModelAdmin and every date field of its model, with lookups out of range."""
+    from django.contrib import admin
+    from django.db import models
+
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        fields = [f.name for f in model._meta.get_fields()
+                  if isinstance(f, (models.DateField, models.DateTimeField)) and f.concrete]
+        for field in fields:
+            for query in (f"{field}__year=0", f"{field}__year=10000", f"{field}__iso_year=0",
+                          f"{field}__year=2026&{field}__month=13", f"{field}__gte=0001-01-01",
+                          f"{field}__lt=9999-12-31", f"{field}=9999-12-31", f"{field}__date=0001-01-01",
+                          f"{field}__in=2026-01-01,0001-01-01", f"{field}__year__gte=0"):
+                response = admin_client.get(f"{url}?{query}")
+                assert response.status_code in (200, 302, 400), (url, query, response.status_code)
+                assert response.status_code != 200 or "__year=2026" in query, (url, query)
+            assert admin_client.get(f"{url}?{field}__year=2026").status_code == 200, (url, field)
+            checked += 1
+    # The lists the attack found, among them.
+    names = {f"{m._meta.model_name}" for m in admin.site._registry}
+    assert {"user", "tokenproxy", "signinfailure"} <= names and checked >= 10

@@ -89,6 +89,28 @@ def raw_request(port, head: str, timeout=10) -> bytes:
         return answer
 
 
+def endless_chunked_body(port, head: str) -> bytes:
+    """Send ``head`` (start line and headers) with Transfer-Encoding: chunked, then twice
+    ANONYMOUS_BODY_BYTES of chunks and no last chunk; return what the server answers."""
+    from attendance.body_gate import ANONYMOUS_BODY_BYTES
+
+    chunk = b"%x\r\n%s\r\n" % (8192, b"a" * 8192)
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head.encode() + b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(2 * ANONYMOUS_BODY_BYTES // 8192):
+                conn.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed the connection once over the cap
+        try:
+            while data := conn.recv(65536):
+                answer += data
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return answer
+
+
 def threads_of(process) -> int:
     status = Path(f"/proc/{process.pid}/status").read_text()
     return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
@@ -185,6 +207,55 @@ class TestProductionServer:
                                         "Content-Length: 100000000\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
+    def test_a_chunked_body_to_the_sign_in_pages_is_cut_off_at_64_KB(self, server):
+        """Issue 14 follow-up: a chunked body (no Content-Length) was read in full, up to 250 MB."""
+        port = server[0]
+        for path in ("/login/", "/logout/", "/admin/login/", "/admin/logout/"):
+            answer = endless_chunked_body(port, f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                "Content-Type: application/x-www-form-urlencoded\r\n")
+            assert answer.startswith(b"HTTP/1.1 413"), (path, answer[:200])
+            assert b"64 KB" in answer, answer
+        # A signed-in user's chunked body to a sign-in page: the same cap (no database look-up).
+        cookie = sign_in(port)
+        answer = endless_chunked_body(port, f"POST /logout/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n")
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        # A small chunked sign-in form is still read and answered (403: it has no CSRF token).
+        answer = raw_request(port, "POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                                   "Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
+                                   "b\r\nusername=ab\r\n0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+
+    def test_a_locked_database_does_not_stall_the_server(self, server):
+        """Issue 14 follow-up: the session look-up runs in waitress's network thread; with the
+        SQLite file locked it waited settings' 20 s busy timeout, every connection with it."""
+        import sqlite3
+
+        from attendance.body_gate import LOOKUP_TIMEOUT_MS
+
+        port, process, log = server
+        cookie = sign_in(port)  # before the lock: Django needs the database to sign in
+        # A made-up session key of the right shape (a shorter one is refused without a look-up).
+        head = ("POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=" + "m" * 32 + "\r\n"
+                "Content-Length: 100000000\r\n\r\n")
+        signed_in_head = (f"POST /classes/1/enrol/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+                          "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n")
+        assert raw_request(port, signed_in_head, timeout=1.5) == b""  # looked up in the database, let through
+        locker = sqlite3.connect(log.parent / "db.sqlite3", isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")  # no reader gets in: as a long write would
+            started = time.monotonic()
+            answer = raw_request(port, head)
+            # Answered within the look-up's bound (not 20 s): 503, the body unread.
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:300]
+            assert b"Retry-After: 5" in answer and b"nothing was read" in answer
+            assert time.monotonic() - started < 10 * LOOKUP_TIMEOUT_MS / 1000
+            # A signed-in user's session, remembered since its last look-up: no database needed.
+            assert raw_request(port, signed_in_head, timeout=1.5) == b""  # waiting for its body, as it should
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert raw_request(port, head).startswith(b"HTTP/1.1 302 Found")
+
     def test_a_signed_in_users_upload_is_received_and_a_too_large_one_refused_unread(self, server):
         port = server[0]
         cookie = sign_in(port)
@@ -228,3 +299,110 @@ class TestAnonymousBodiesUnderAnyServer:
         response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(
             "/api/v1/classes/", data=b"{}", content_type="application/json")
         assert response.status_code == 405  # through to the API, which has no POST there: not 403
+
+
+def _runapp_env(folder) -> dict:
+    """`make run`'s environment with a database, static and media folder of the test's own;
+    no REDIS_URL, so runapp starts its embedded Redis (var/redis.db), as in the quick start."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
+                          "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
+               DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", STATIC_ROOT=str(folder / "static"),
+               MEDIA_ROOT=str(folder / "media"), CELERY_QUEUE=f"runapp-test-{os.getpid()}")
+    return env
+
+
+def _wait_for(path: Path, text: str, process, seconds=180) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        log = path.read_text()
+        if text in log:
+            return log
+        assert process.poll() is None, log
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} not in {path.read_text()}")
+
+
+def _child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+class TestRunapp:
+    """`make run` (manage.py runapp) in real processes: one copy per checkout, and a web
+    server that stops stops the whole command with a non-zero status."""
+
+    def test_a_second_copy_refuses_and_the_first_survives_then_a_dead_server_is_a_failure(self, tmp_path):
+        import redis
+
+        from django.conf import settings
+
+        env = _runapp_env(tmp_path)
+        port, other_port = free_port(), free_port()
+        log_path = tmp_path / "first.log"
+        with open(log_path, "w") as log:
+            first = subprocess.Popen([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{port}",
+                                      "--concurrency", "1"], cwd=REPO, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            text = _wait_for(log_path, "Open http://", first)
+            # "Open" is printed once the server listens.
+            assert get(port, "/login/")[0].status == 200, text
+            redis_url = settings.EMBEDDED_REDIS_URL_FILE.read_text()
+            # A second copy, on another port: refused before it starts or touches anything.
+            second = subprocess.run([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{other_port}"],
+                                    cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                                    stdin=subprocess.DEVNULL)
+            assert second.returncode != 0
+            assert "already running from this folder" in second.stderr, second.stderr
+            assert "Embedded Redis" not in second.stdout
+            # The first's Redis, its address file and its site are untouched.
+            assert settings.EMBEDDED_REDIS_URL_FILE.read_text() == redis_url
+            assert redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://")).ping()
+            assert get(port, "/login/")[0].status == 200
+            assert first.poll() is None
+            # The web server dies (killed, out of memory): runapp says so and exits 1.
+            server = [pid for pid in _child_pids(first.pid)
+                      if b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert len(server) == 1
+            os.kill(server[0], 9)
+            assert first.wait(timeout=90) == 1
+            assert "The web server stopped" in log_path.read_text()
+            assert not settings.EMBEDDED_REDIS_URL_FILE.exists()  # the embedded Redis stopped, tidily
+        finally:
+            if first.poll() is None:
+                first.terminate()
+                first.wait(timeout=60)
+
+    def test_an_address_in_use_is_refused_before_anything_starts(self, tmp_path):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = subprocess.run([sys.executable, "manage.py", "runapp", "--addrport", f"127.0.0.1:{port}"],
+                                  cwd=REPO, env=_runapp_env(tmp_path), capture_output=True, text=True, timeout=120,
+                                  stdin=subprocess.DEVNULL)
+        assert done.returncode != 0
+        assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr, done.stderr
+        assert "Embedded Redis" not in done.stdout and "Open http://" not in done.stdout
+        assert not (tmp_path / "db.sqlite3").exists()  # nothing started, not even migrations
+
+
+def test_make_clean_keeps_the_secret_key(tmp_path):
+    """`make clean` deleted var/ with var/secret_key, which the README says to keep."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "var" / "celery").mkdir(parents=True)
+    for name in ("secret_key", "redis.db", "redis.url", "celerybeat-schedule", "celery/x"):
+        (tmp_path / "var" / name).write_text("x")
+    (tmp_path / "db.sqlite3").write_text("data")
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret_key"]
+    assert (tmp_path / "var" / "secret_key").read_text() == "x"
+    assert not (tmp_path / ".venv").exists() and (tmp_path / "db.sqlite3").exists()

@@ -53,6 +53,27 @@ class TestSharedAddress:
         response = sign_in(teacher, "teacher", "pw-teacher-1")
         assert response.status_code == 302 and signed_in_as(teacher) == str(users["teacher"].pk)
 
+    def test_a_teachers_new_browser_on_the_shared_address_is_paused_until_an_admin_lifts_it(self, users, settings):
+        """As the README says: all unknown browsers at one address are one device."""
+        pupil = Client(REMOTE_ADDR=SCHOOL)
+        for n in range(settings.LOGIN_FAILURE_LIMIT):
+            sign_in(pupil, "teacher", f"guess-{n}")
+        new_browser = Client(REMOTE_ADDR=SCHOOL)
+        response = sign_in(new_browser, "teacher", "pw-teacher-1")
+        assert response.status_code == 429 and "browser" in response.content.decode()
+        assert "Admin → Sign-in failures" in response.content.decode()
+        # Another username from the same address is not paused.
+        assert sign_in(Client(REMOTE_ADDR=SCHOOL), "other", "pw-other-1").status_code == 302
+        # The admin lifts the pause in the admin: the sign-in failures list, delete the rows.
+        admin = Client(REMOTE_ADDR="192.0.2.1")
+        admin.force_login(get_user_model().objects.create_superuser("head", password="pw-head-1"))
+        url = reverse("admin:attendance_signinfailure_changelist")
+        rows = list(SignInFailure.objects.filter(username="teacher").values_list("pk", flat=True))
+        assert admin.get(url + "?q=teacher").status_code == 200
+        response = admin.post(url, {"action": "delete_selected", "_selected_action": rows, "post": "yes"})
+        assert response.status_code == 302 and not SignInFailure.objects.filter(username="teacher").exists()
+        assert sign_in(new_browser, "teacher", "pw-teacher-1").status_code == 302
+
     def test_the_teachers_own_wrong_passwords_still_lock_their_browser(self, users, settings):
         teacher = known_device_of(users)
         for n in range(settings.LOGIN_FAILURE_LIMIT):
