@@ -383,7 +383,12 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
         response = post([folder])
         assert response.status_code == 400 and message in response.content.decode(), folder
     assert not EnrolmentPhoto.objects.exists()
-    # The student's id says which: the photo and the consent go to that student only.
+    # The student's id says which: the photo goes to that student only (once their consent
+    # is recorded on their page: the zip records consent only for students it adds).
+    from attendance.consent import record_consent
+
+    for student in (first, second):
+        record_consent(student, "Parent", datetime.date(2026, 9, 1), "form", users["admin"])
     response = post([f"Ada_Lovelace_#{second.pk}", f"#{first.pk}"])
     assert response.status_code == 302
     assert EnrolmentPhoto.objects.filter(student=second).count() == 1

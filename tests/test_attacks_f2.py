@@ -1,0 +1,84 @@
+"""Issue 14, follow-up F2: each test does one attack found on enrolment, consent, names,
+dates and learnt-face crops, and asserts the safe outcome."""
+import datetime
+import io
+import os
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from attendance.models import Consent, EnrolmentPhoto, Student
+
+from .conftest import CONSENT_FIELDS
+from .factories import make_class
+
+pytestmark = pytest.mark.django_db
+
+
+def _zip(photo, folders) -> bytes:
+    """A zip with one real face photo in each of ``folders`` (names as given, UTF-8 flag set)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for folder in folders:
+            zf.write(photo("identities/Joe_Biden/1.jpg"), f"{folder}/1.jpg")
+    return archive.getvalue()
+
+
+def _post_zip(client, school_class, photo, folders):
+    return client.post(reverse("roster_zip", args=[school_class.pk]), {
+        **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", _zip(photo, folders),
+                                                        content_type="application/zip")})
+
+
+def _media_files(settings):
+    return {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files}
+
+
+# 1. A zip upload re-recorded consent a parent had withdrawn.
+
+def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(client, users, photo, tmp_path,
+                                                                          settings):
+    from attendance.consent import record_consent, withdraw_consent
+
+    zoe = Student.objects.create(name="Zoe Adams")
+    school_class = make_class(users["teacher"], "7A", [zoe])
+    record_consent(zoe, "Parent", datetime.date(2026, 9, 1), "form in office", users["admin"])
+    withdraw_consent(zoe, users["admin"])
+    files_before = _media_files(settings)
+    client.force_login(users["admin"])
+
+    # The attack: the zip's consent tick with a folder for the withdrawn student, beside a new one.
+    response = _post_zip(client, school_class, photo, ["Bea_Baker", "Zoe_Adams"])
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"Zoe Adams (#{zoe.pk}) is already on the roster with no consent" in html and "Nothing was saved" in html
+    assert not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert not Student.objects.filter(name="Bea Baker").exists()
+    assert _media_files(settings) == files_before
+    # By id too.
+    response = _post_zip(client, school_class, photo, [f"#{zoe.pk}"])
+    assert response.status_code == 400 and not Consent.objects.exists()
+
+    # The enrol command's --consent-note: refused the same way, before anything is stored.
+    for folder in ("Zoe_Adams", "Cy_Cole"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    with pytest.raises(CommandError, match=rf"Zoe_Adams: Zoe Adams \(#{zoe.pk}\) is already on the roster with no "
+                                           "consent"):
+        call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
+    assert not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert not Student.objects.filter(name="Cy Cole").exists()
+
+    # Consent recorded on the student's page: then the zip adds the photos, and consent is
+    # recorded for the new student only.
+    response = client.post(reverse("consent_record", args=[zoe.pk]), {
+        "given_by": "Parent", "given_on": "2026-10-01", "note": "new form"})
+    assert response.status_code == 302
+    response = _post_zip(client, school_class, photo, ["Bea_Baker", "Zoe_Adams"])
+    assert response.status_code == 302
+    assert EnrolmentPhoto.objects.filter(student=zoe).count() == 1
+    assert Consent.objects.get(student=zoe).note == "new form"
+    assert Consent.objects.get(student__name="Bea Baker").note == CONSENT_FIELDS["note"]
