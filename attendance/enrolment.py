@@ -23,6 +23,7 @@ from .models import (
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
+from .text import name_key
 from .zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
     """The class's student an enrolment (a zip or ``enrol`` folder) means, or None for a
     new student (no student of the class has the name).
 
-    With ``student_id`` the student of that id, who must be on the roster (and be named
+    Names are compared on ``text.name_key`` (case, composed or decomposed accents as
+    macOS writes folder names, full-width letters and spacing do not matter). With
+    ``student_id`` the student of that id, who must be on the roster (and be named
     ``name`` when one is given); without it the only student of the class named ``name``.
 
     Raises:
@@ -131,17 +134,19 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
             lists them: id and classes), or ``student_id`` is not on the roster or names
             someone else. Never guesses.
     """
+    roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
+    key = name_key(name)
     if student_id is not None:
-        student = school_class.students.filter(pk=student_id).first()
+        student = next((s for s in roster if s.pk == student_id), None)
         if student is None:
             raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name}.")
-        if name and student.name != name:
+        if name and name_key(student.name) != key:
             raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}.")
         return student
-    matches = list(school_class.students.filter(name=name).order_by("pk").prefetch_related("classes"))
+    matches = [s for s in roster if name_key(s.name) == key]
     if len(matches) > 1:
         listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
-        example = f"{name.replace(' ', '_')}_#{matches[0].pk}"
+        example = f"{matches[0].name.replace(' ', '_')}_#{matches[0].pk}"
         raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
                                f"Nothing was saved. Name the folder with the student's id to say which, "
                                f"e.g. {example}.")
@@ -322,7 +327,7 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
     with storing_uploads() as stored:
         for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                        check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-            key = (item.student_name, item.student_id)
+            key = (name_key(item.student_name), item.student_id)
             if key not in students:
                 try:
                     students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)

@@ -82,3 +82,62 @@ def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(clie
     assert EnrolmentPhoto.objects.filter(student=zoe).count() == 1
     assert Consent.objects.get(student=zoe).note == "new form"
     assert Consent.objects.get(student__name="Bea Baker").note == CONSENT_FIELDS["note"]
+
+
+# 2. Names in zip folders and the enrol command were matched exactly.
+
+def test_folder_names_match_the_roster_on_a_normalised_key_and_bad_ids_are_refused(client, users, photo, tmp_path):
+    import unicodedata
+
+    from attendance.consent import record_consent
+
+    zoe = Student.objects.create(name="Zo\u00eb Adams")  # composed, as typed in the web form
+    ann1, ann2 = Student.objects.create(name="Ann Lee"), Student.objects.create(name="Ann Lee")
+    ada = Student.objects.create(name="Ada Lovelace")
+    school_class = make_class(users["teacher"], "7A", [zoe, ann1, ann2, ada])
+    for student in (zoe, ann1, ann2, ada):
+        record_consent(student, "Parent", datetime.date(2026, 9, 1), "form", users["admin"])
+    client.force_login(users["admin"])
+    students_before = Student.objects.count()
+
+    # Decomposed "Zoë" (as macOS writes folder names) and full-width letters: the same students.
+    nfd = unicodedata.normalize("NFD", "Zo\u00eb_Adams")
+    assert nfd != "Zo\u00eb_Adams"
+    response = _post_zip(client, school_class, photo, [nfd, "\uff21\uff44\uff41_LOVELACE"])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Student.objects.count() == students_before
+    assert EnrolmentPhoto.objects.filter(student=zoe).count() == 1
+    assert EnrolmentPhoto.objects.filter(student=ada).count() == 1
+
+    # Lower case, underscores and extra spacing name both "Ann Lee"s: refused, never a new "ann lee".
+    photos_before = EnrolmentPhoto.objects.count()
+    response = _post_zip(client, school_class, photo, ["ann__lee "])
+    html = response.content.decode()
+    assert response.status_code == 400 and f"#{ann1.pk} (in 7A); #{ann2.pk} (in 7A)" in html
+    # An id that does not parse, or is not on the roster: refused, never a student "Joe Biden #999...".
+    for folder, message in (("Joe_Biden_#99999999999999999999", "does not end with a student id"),
+                            ("Joe_Biden_#12x", "does not end with a student id"),
+                            ("Joe_Biden_#999999999999999999", "No student #999999999999999999 is on the roster")):
+        response = _post_zip(client, school_class, photo, [folder])
+        assert response.status_code == 400 and message in response.content.decode(), folder
+    assert Student.objects.count() == students_before and EnrolmentPhoto.objects.count() == photos_before
+    assert not Student.objects.filter(name__icontains="#").exists()
+
+    # The enrol command: the same matching and refusals.
+    (tmp_path / nfd).mkdir()
+    (tmp_path / nfd / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    # (In this test's transaction the photo's task, sent on commit, never runs: the command
+    # stores the photo and times out waiting, which is all this needs.)
+    with pytest.raises(CommandError, match="Timed out"):
+        call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--timeout", "0")
+    assert Student.objects.count() == students_before
+    assert EnrolmentPhoto.objects.filter(student=zoe).count() == 2
+    for folder, message in (("ann_lee", rf"2 students of 7A are named ann lee: #{ann1.pk}"),
+                            ("Joe_Biden_#99999999999999999999", "does not end with a student id")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+        with pytest.raises(CommandError, match=message):
+            call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
+        (tmp_path / folder / "1.jpg").unlink()
+        (tmp_path / folder).rmdir()
+    assert Student.objects.count() == students_before and EnrolmentPhoto.objects.filter(student=zoe).count() == 2

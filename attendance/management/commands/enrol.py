@@ -17,7 +17,7 @@ from attendance.enrolment import (
 )
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, parse_student_folder
+from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -51,7 +51,14 @@ class Command(BaseCommand):
                                "the signed consent forms are kept and who gave consent.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
-        names = {folder: parse_student_folder(folder.name) for folder in folders}  # (name, id or None)
+        names, refused = {}, []
+        for folder in folders:
+            try:
+                names[folder] = parse_student_folder(folder.name)  # (name, id or None)
+            except ZipEnrolmentError as exc:
+                refused.append(str(exc))
+        if refused:
+            raise CommandError("\n".join(refused))
         bad = [f.name for f, (name, pk) in names.items() if (not name and pk is None) or len(name) > MAX_NAME_LENGTH]
         if bad:
             raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
