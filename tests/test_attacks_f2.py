@@ -141,3 +141,24 @@ def test_folder_names_match_the_roster_on_a_normalised_key_and_bad_ids_are_refus
         (tmp_path / folder / "1.jpg").unlink()
         (tmp_path / folder).rmdir()
     assert Student.objects.count() == students_before and EnrolmentPhoto.objects.filter(student=zoe).count() == 2
+
+
+# 3. ?date= on the take-attendance and register-by-hand pages was not checked.
+
+def test_linked_dates_outside_the_range_or_unreadable_are_a_400_with_a_message(client, users):
+    from attendance.models import ClassSession
+
+    school_class = make_class(users["teacher"], "7A")
+    client.force_login(users["teacher"])
+    for page in ("session_upload", "register_by_hand"):
+        url = reverse(page, args=[school_class.pk])
+        for date, message in (("9999-12-31", "outside the dates this app accepts (2000-01-01 to 2100-12-31)"),
+                              ("0001-01-01", "outside the dates this app accepts"),
+                              ("2000-02-30", "is not a date (YYYY-MM-DD)"), ("x", "is not a date (YYYY-MM-DD)")):
+            response = client.get(url, {"date": date, "period": "P1"})
+            html = response.content.decode()
+            assert response.status_code == 400 and message in html, (page, date)
+            assert f'value="{date}"' not in html
+        assert client.get(url, {"date": "2026-10-01", "period": "P1"}).status_code == 200
+        assert client.get(url).status_code == 200
+    assert not ClassSession.objects.exists()
