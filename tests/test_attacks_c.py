@@ -150,8 +150,9 @@ def test_sessions_cannot_be_made_outside_the_range_by_any_path(client, users, ap
             "date": text, "period": "P1",
             "photos": SimpleUploadedFile("class.jpg", group.read_bytes(), content_type="image/jpeg")})
         assert upload.status_code == 400 and "2000-01-01 to 2100-12-31" in upload.content.decode(), text
-        # The take-attendance page linked with such a date offers today instead of crashing.
-        assert client.get(reverse("session_upload", args=[school_class.pk]) + f"?date={text}").status_code == 200
+        # The take-attendance page linked with such a date is refused with the range (not a 500).
+        linked = client.get(reverse("session_upload", args=[school_class.pk]) + f"?date={text}")
+        assert linked.status_code == 400 and "2000-01-01 to 2100-12-31" in linked.content.decode(), text
     token_client = api("teacher")
     for text in EDGE_DATES:
         response = token_client.post(reverse("api:class-sessions", args=[school_class.pk]), {
