@@ -15,6 +15,8 @@ from typing import Iterator
 
 from faces.errors import ImageError
 
+from .text import forbidden_character
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 MAX_ENTRIES = 2000
 MAX_NAME_LENGTH = 150  # Student.name
@@ -45,12 +47,18 @@ def parse_student_folder(folder: str) -> tuple[str, int | None]:
     "Ada_Lovelace_#17" -> ("Ada Lovelace", 17); "#17" -> ("", 17). The id (the number the
     student's page and the API show) says which student is meant when two share a name.
 
+    The name is returned in Unicode NFC (macOS writes folder names decomposed).
+
     Raises:
-        ZipEnrolmentError: the folder has a "#" not followed by an id of 1 to 18 digits at
+        ZipEnrolmentError: the folder holds a control, bidi-control or noncharacter
+            (``text.forbidden_character``), or has a "#" not followed by an id of 1 to 18 digits at
             its end ("Joe_Biden_#99999999999999999999", "Ada_#x"): it is refused, never
             taken for a new student's name.
     """
-    name = folder_to_name(folder)
+    if found := forbidden_character(folder):
+        raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
+                                "Rename the folder.")
+    name = unicodedata.normalize("NFC", folder_to_name(folder))
     # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
     compatible = unicodedata.normalize("NFKC", name)
     if "#" not in compatible:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from attendance.models import Consent, EnrolmentPhoto, Student
 
 from .conftest import CONSENT_FIELDS
+from .test_api import api  # noqa: F401  (the API tests' token client)
 from .factories import make_class
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +163,57 @@ def test_linked_dates_outside_the_range_or_unreadable_are_a_400_with_a_message(c
         assert client.get(url, {"date": "2026-10-01", "period": "P1"}).status_code == 200
         assert client.get(url).status_code == 200
     assert not ClassSession.objects.exists()
+
+
+# 4. Control and bidi-override characters were stored in names.
+
+NASTY = {"ESC": "Ben\x1b[31m Baker", "BEL": "Ben Baker\x07", "RLO": "Ben \u202eekab", "LRI": "Ben\u2066 Baker",
+         "U+FFFE": "Ben\ufffe", "U+FFFF": "Ben\uffff", "U+FDD0": "Ben\ufdd0", "tab": "Ben\tBaker"}
+
+
+def test_names_with_control_bidi_or_noncharacters_are_refused_on_every_path(client, users, photo, api, tmp_path):
+    import unicodedata
+
+    from attendance.models import ClassSession, SchoolClass, TimetablePeriod
+
+    school_class = make_class(users["teacher"], "7A")
+    client.force_login(users["admin"])
+    for what, name in NASTY.items():
+        # The web enrol form.
+        response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": name})
+        assert response.status_code == 400 and "which a name cannot hold" in response.content.decode(), what
+        # The class form.
+        response = client.post(reverse("class_create"), {"name": f"7{name}", "teacher": users["teacher"].pk})
+        assert response.status_code == 400 and "which a name cannot hold" in response.content.decode(), what
+        # A zip folder.
+        response = _post_zip(client, school_class, photo, [name.replace(" ", "_")])
+        assert response.status_code == 400 and "which a student&#x27;s name cannot hold" in response.content.decode(), \
+            what
+        # A timetabled period (the admin's form runs the model's validation).
+        period = TimetablePeriod(school_class=school_class, weekday=0, name=f"P1{name}",
+                                 starts_at=datetime.time(9), ends_at=datetime.time(10))
+        with pytest.raises(Exception, match="which a name cannot hold"):
+            period.full_clean()
+        # A session's period, typed on the register-by-hand page and sent to the API.
+        response = client.post(reverse("register_by_hand", args=[school_class.pk]),
+                               {"date": "2026-10-01", "period": f"P1{name}"})
+        assert response.status_code == 400 and "which a name cannot hold" in response.content.decode(), what
+        response = api("teacher").post(reverse("api:class-sessions", args=[school_class.pk]), {
+            "date": "2026-10-01", "period": f"P1{name}",
+            "photos": SimpleUploadedFile("class.jpg", photo("groups/obama_and_biden.jpg").read_bytes(),
+                                         content_type="image/jpeg")})
+        assert response.status_code == 400 and "which a name cannot hold" in response.json()["period"][0], what
+    assert not Student.objects.exists() and not ClassSession.objects.exists()
+    assert list(SchoolClass.objects.values_list("name", flat=True)) == ["7A"]
+    # The enrol command's folders too.
+    (tmp_path / "Ben\x1b_Baker").mkdir()
+    (tmp_path / "Ben\x1b_Baker" / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
+    with pytest.raises(CommandError, match="which a student's name cannot hold"):
+        call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
+    assert not Student.objects.exists()
+
+    # A decomposed name (as macOS and some phones send) is stored composed (NFC).
+    nfd = unicodedata.normalize("NFD", "Zo\u00eb Adams")
+    response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": nfd})
+    assert response.status_code == 302
+    assert Student.objects.get().name == "Zo\u00eb Adams"

@@ -1,4 +1,5 @@
 """python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster."""
+import unicodedata
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -17,6 +18,7 @@ from attendance.enrolment import (
 )
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
+from attendance.text import forbidden_character
 from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
 
 from ._wait import use_inline_tasks, wait_until
@@ -51,6 +53,9 @@ class Command(BaseCommand):
                                "the signed consent forms are kept and who gave consent.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
+        if found := forbidden_character(class_name):
+            raise CommandError(f"--class contains {found}, which a class's name cannot hold.")
+        class_name = unicodedata.normalize("NFC", class_name)
         names, refused = {}, []
         for folder in folders:
             try:
