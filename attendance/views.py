@@ -169,7 +169,7 @@ def _student_page(request, student, **forms):
         "student": student,
         "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
         "photos": student.photos.all(),
-        "templates": student.templates.select_related("source_session", "confirmed_by"),
+        "templates": access.visible_templates(request.user, student).select_related("source_session", "confirmed_by"),
         "template_limit": settings.TEMPLATE_MAX_PER_STUDENT,
         "drift": learning.drift(student),
         "consent_scope": consents.CONSENT_SCOPE,
@@ -470,12 +470,13 @@ def face_crop(request, face_id):
 @require_GET
 def student_face(request, student_id):
     """The student's reference face for the review page: their first ready enrolment
-    photo's face, else their latest learnt template's crop (404 when neither exists)."""
+    photo's face, else their latest learnt template's crop the user may see (``access.get_template``'s
+    rule; 404 when neither exists)."""
     student = access.get_student(request.user, student_id)
     photo = student.photos.filter(status="ready").order_by("pk").first()
     if photo is not None:
         return _private_jpeg(crops.enrolment_face_jpeg(photo))
-    template = student.templates.order_by("-learnt_at").first()
+    template = access.visible_templates(request.user, student).order_by("-learnt_at").first()
     if template is None:
         return HttpResponse("No reference photo.", status=404, content_type="text/plain")
     with template.crop.open("rb") as fh:

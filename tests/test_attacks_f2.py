@@ -217,3 +217,51 @@ def test_names_with_control_bidi_or_noncharacters_are_refused_on_every_path(clie
     response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": nfd})
     assert response.status_code == 302
     assert Student.objects.get().name == "Zo\u00eb Adams"
+
+
+# 5. A learnt-face crop from class A's photo was visible to class B's teacher.
+
+def test_a_learnt_face_is_seen_only_by_those_who_may_see_its_source_session(client, users, photo):
+    import numpy as np
+    from django.core.files.base import ContentFile
+
+    from attendance.crops import crop_jpeg
+    from attendance.models import ClassSession, LearntTemplate, descriptor_to_bytes
+
+    from .factories import class_photo
+
+    child = Student.objects.create(name="Barack Obama")
+    class_a = make_class(users["teacher"], "7A", [child])
+    make_class(users["other_teacher"], "8B", [child])  # the child is on both rosters
+    session = ClassSession.objects.create(school_class=class_a, date="2026-11-03", period="P1")
+    source = class_photo(session, photo("groups/obama_and_biden.jpg"))
+    learnt = LearntTemplate.objects.create(
+        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        source_session=session, source_photo=source,
+        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
+    orphan = LearntTemplate.objects.create(  # its session since deleted: an admin's alone
+        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
+    crop_url = reverse("template_crop", args=[learnt.pk])
+    orphan_url = reverse("template_crop", args=[orphan.pk])
+
+    # The attack: class B's teacher asks for the crop, the student page and the reference face.
+    client.force_login(users["other_teacher"])
+    assert client.get(crop_url).status_code == 403
+    assert client.get(orphan_url).status_code == 403
+    page = client.get(reverse("student_detail", args=[child.pk])).content.decode()
+    assert crop_url not in page and orphan_url not in page
+    assert client.get(reverse("student_face", args=[child.pk])).status_code == 404
+    # Class A's teacher sees the crop from their own session (not the orphan); admins see both.
+    client.force_login(users["teacher"])
+    response = client.get(crop_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert client.get(orphan_url).status_code == 403
+    page = client.get(reverse("student_detail", args=[child.pk])).content.decode()
+    assert crop_url in page and orphan_url not in page
+    assert client.get(reverse("student_face", args=[child.pk])).status_code == 200
+    client.force_login(users["admin"])
+    assert client.get(crop_url).status_code == 200 and client.get(orphan_url).status_code == 200
+    # Office staff never see faces.
+    client.force_login(users["office"])
+    assert client.get(crop_url).status_code in (403, 404)
