@@ -52,10 +52,3 @@ def validate_single_line_text(value: str) -> None:
         raise ValidationError(f"This text contains {found}, which a name cannot hold. Type it again "
                               "without it.", code="forbidden_character")
 
-
-def clean_single_line_text(value: str) -> str:
-    """``value`` checked by ``validate_single_line_text``, normalised to NFC (a composed
-    "Zoë", as keyboards type it, whatever wrote it) and stripped of surrounding spaces.
-    Raises ValidationError as ``validate_single_line_text``."""
-    validate_single_line_text(value)
-    return unicodedata.normalize("NFC", value).strip()
