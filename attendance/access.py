@@ -158,8 +158,23 @@ def get_face(user, face_id: int) -> DetectedFace:
 
 
 def get_template(user, template_id: int) -> LearntTemplate:
-    """A learnt template (a child's face), if the user may see its student: an admin or a
-    teacher of one of the student's classes."""
+    """A learnt template (a child's face cut from a class photo), if the user may see it:
+    an admin, or someone who may see its source session's photos (``get_session``: the
+    session's class's teacher). Teaching the child in another class is not enough: the
+    crop comes from a photo of a class the user does not teach. A template whose session
+    is deleted is an admin's alone. Else 404 or PermissionDenied."""
     template = get_object_or_404(LearntTemplate, pk=template_id)
     get_student(user, template.student_id)
+    if not is_school_admin(user):
+        if template.source_session_id is None:
+            raise PermissionDenied("This face was learnt from a class photo you cannot see.")
+        get_session(user, template.source_session_id)
     return template
+
+
+def visible_templates(user, student: Student) -> QuerySet:
+    """The student's learnt templates the user may see (the rule of ``get_template``)."""
+    templates = student.templates.all()
+    if is_school_admin(user):
+        return templates
+    return templates.filter(source_session__school_class__in=taught_classes(user))

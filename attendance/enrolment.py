@@ -16,12 +16,14 @@ from .consent import record_consent, require_consent
 from .job_queue import send_after_commit, storing_uploads
 from .models import (
     AuditEntry,
+    Consent,
     EnrolmentPhoto,
     SchoolClass,
     Student,
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
+from .text import name_key
 from .zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,9 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
     """The class's student an enrolment (a zip or ``enrol`` folder) means, or None for a
     new student (no student of the class has the name).
 
-    With ``student_id`` the student of that id, who must be on the roster (and be named
+    Names are compared on ``text.name_key`` (case, composed or decomposed accents as
+    macOS writes folder names, full-width letters and spacing do not matter). With
+    ``student_id`` the student of that id, who must be on the roster (and be named
     ``name`` when one is given); without it the only student of the class named ``name``.
 
     Raises:
@@ -130,40 +134,73 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
             lists them: id and classes), or ``student_id`` is not on the roster or names
             someone else. Never guesses.
     """
+    roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
+    key = name_key(name)
     if student_id is not None:
-        student = school_class.students.filter(pk=student_id).first()
+        student = next((s for s in roster if s.pk == student_id), None)
         if student is None:
             raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name}.")
-        if name and student.name != name:
+        if name and name_key(student.name) != key:
             raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}.")
         return student
-    matches = list(school_class.students.filter(name=name).order_by("pk").prefetch_related("classes"))
+    matches = [s for s in roster if name_key(s.name) == key]
     if len(matches) > 1:
         listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
-        example = f"{name.replace(' ', '_')}_#{matches[0].pk}"
+        example = f"{matches[0].name.replace(' ', '_')}_#{matches[0].pk}"
         raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
                                f"Nothing was saved. Name the folder with the student's id to say which, "
                                f"e.g. {example}.")
     return matches[0] if matches else None
 
 
+class ExistingStudentWithoutConsent(Exception):
+    """A zip or ``enrol`` folder names a student already on the roster who has no consent
+    recorded (never given, or withdrawn by a parent). The zip's consent tick and the
+    command's ``--consent-note`` speak only for the students they add: consent for an
+    existing student is recorded on the student's page, never by a bulk upload."""
+
+    def __init__(self, student: Student):
+        super().__init__(f"{student.name} (#{student.pk}) is already on the roster with no consent to face "
+                         "recognition recorded (never given, or withdrawn). The consent given with this upload "
+                         "covers only the students it adds; record this student's consent on their page first. "
+                         "Nothing was saved.")
+        self.student = student
+
+
+def check_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
+    """``find_roster_student``, refusing an existing student without consent: the student
+    (who has consent) or None for a new one.
+
+    Raises:
+        StudentAmbiguous: as ``find_roster_student``.
+        ExistingStudentWithoutConsent: the student exists and has no consent recorded.
+    """
+    student = find_roster_student(school_class, name, student_id)
+    if student is not None and not Consent.objects.filter(student=student).exists():
+        raise ExistingStudentWithoutConsent(student)
+    return student
+
+
 def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None,
                    student_id: int | None = None) -> Student:
     """The class's student of that name (or id, see ``find_roster_student``), created
-    and added to the roster if no student of the class has the name. A new student, or
-    one without consent, gets ``consent`` recorded when it is given.
+    and added to the roster if no student of the class has the name; a student it creates
+    gets ``consent`` recorded when it is given. An existing student is used only if their
+    consent is already recorded: a bulk upload never records (or re-records, after a
+    withdrawal) consent for a student it did not create.
 
     Raises:
         StudentAmbiguous: as ``find_roster_student``; nothing is created.
+        ExistingStudentWithoutConsent: the student exists without consent; nothing is created.
     """
-    student = find_roster_student(school_class, name, student_id)
+    student = check_roster_student(school_class, name, student_id)
     if student is None:
         student = Student.objects.create(name=name)
         school_class.students.add(student)
         audit.record(user, AuditEntry.STUDENT_ENROLLED, student, f"{name} added to {school_class.name}",
                      after={"name": name, "class": school_class.name})
-    if consent and not hasattr(student, "consent"):
-        record_consent(student, user=user, **consent)
+        if consent:
+            record_consent(student, user=user, **consent)
     return student
 
 
@@ -294,13 +331,15 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool, user=None) -> bool:
 def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> list[Student]:
     """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
 
-    Students already on the roster under the same name get the photos added; ``consent``
-    (the admin's statement that consent is on file for every student of the zip) is
-    recorded for those without. All or nothing: if any part of the archive is refused,
+    Students already on the roster under the same name get the photos added if their
+    consent is recorded; ``consent`` (the admin's statement that consent is on file for
+    the students of the zip) is recorded only for the students the zip creates: an existing
+    student without consent (e.g. withdrawn by a parent) refuses the whole zip. All or nothing: if any part of the archive is refused,
     no student, photo or file is kept.
 
     Raises:
-        ZipEnrolmentError: the archive is not usable (the message says why).
+        ZipEnrolmentError: the archive is not usable, names a student ambiguously or an
+            existing student without consent (the message says why, naming the student).
         ConsentMissing: a student of the zip has no consent recorded and none was given.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
@@ -308,11 +347,11 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
     with storing_uploads() as stored:
         for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                        check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-            key = (item.student_name, item.student_id)
+            key = (name_key(item.student_name), item.student_id)
             if key not in students:
                 try:
                     students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)
-                except StudentAmbiguous as exc:
+                except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
                     raise ZipEnrolmentError(str(exc)) from exc
             stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))
     return list(dict.fromkeys(students.values()))

@@ -11,6 +11,7 @@ from .consent import CONSENT_SCOPE
 from .dates import SchoolDateField
 from .models import AttendanceRecord, SchoolClass
 from .register import RegisterError, check_status
+from .text import validate_single_line_text
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -89,7 +90,7 @@ class StudentEnrolForm(ConsentForm):
     """A new student: photos only with consent; without photos the student is added to the
     roster and registered by hand."""
 
-    name = forms.CharField(max_length=150, label="Student's full name")
+    name = forms.CharField(max_length=150, label="Student's full name", validators=[validate_single_line_text])
     photos = PhotosField(label="Enrolment photos", required=False,
                          help_text="One or more photos of the student alone, face visible. Leave empty to add "
                                    "the student without face recognition (registered by hand).")
@@ -141,7 +142,7 @@ class ZipEnrolForm(ConsentForm):
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
-        self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet. " + CONSENT_SCOPE
+        self.fields["given_by"].help_text = "For the students the zip adds (a student already on the roster needs consent recorded on their page). " + CONSENT_SCOPE
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
@@ -167,7 +168,8 @@ class SessionForm(forms.Form):
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField()
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
+                             validators=[validate_single_line_text])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,7 +180,8 @@ class SessionForm(forms.Form):
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField()
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
+                             validators=[validate_single_line_text])
     photos = PhotosField(label="Class photos")
 
     def __init__(self, *args, periods=(), period_names=(), preselect=None, **kwargs):

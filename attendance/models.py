@@ -1,4 +1,5 @@
 """The register: classes, rosters, enrolment photos, class sessions, photos, faces and records."""
+import unicodedata
 import uuid
 from pathlib import PurePath
 
@@ -11,6 +12,23 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .dates import validate_school_date
+from .text import validate_single_line_text
+
+
+class NameField(models.CharField):
+    """A single-line name people type (student, class, period, term, holiday, code):
+    refused with a message when it holds a control, bidi-control or noncharacter
+    (``text.validate_single_line_text``: model ``full_clean``, so the admin, ModelForms and
+    ModelSerializers), and stored in Unicode NFC whatever path saves it."""
+
+    default_validators = [validate_single_line_text]
+
+    def pre_save(self, instance, add):
+        value = getattr(instance, self.attname)
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFC", value)
+            setattr(instance, self.attname, value)
+        return value
 
 
 def _generated_name(folder: str, original: str) -> str:
@@ -45,7 +63,7 @@ def descriptor_from_bytes(data: bytes) -> np.ndarray:
 
 
 class Student(models.Model):
-    name = models.CharField(max_length=150)
+    name = NameField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -70,7 +88,7 @@ class Student(models.Model):
 
 
 class SchoolClass(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = NameField(max_length=100, unique=True)
     teacher = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="classes_taught"
     )
@@ -104,7 +122,7 @@ class TimetablePeriod(models.Model):
 
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="periods")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAY_CHOICES)
-    name = models.CharField(max_length=50, help_text="E.g. Period 1. It becomes the session's period.")
+    name = NameField(max_length=50, help_text="E.g. Period 1. It becomes the session's period.")
     starts_at = models.TimeField("starts", help_text="The school's local time, e.g. 09:00.")
     ends_at = models.TimeField("ends", help_text="The school's local time, e.g. 09:50.")
 
@@ -158,7 +176,7 @@ class Term(models.Model):
     """A term of the school year. Registers are expected on term days that are not holidays;
     with no term entered at all, every day counts as term time."""
 
-    name = models.CharField(max_length=100, help_text="E.g. Autumn term 2026.")
+    name = NameField(max_length=100, help_text="E.g. Autumn term 2026.")
     starts_on = models.DateField("first day", validators=[validate_school_date])
     ends_on = models.DateField("last day", validators=[validate_school_date])
 
@@ -182,7 +200,7 @@ class Holiday(models.Model):
     """Days without registers: a half term inside a term, a bank holiday, a training day.
     It may lie inside or outside a term; one day has the same first and last day."""
 
-    name = models.CharField(max_length=100, help_text="E.g. Half term, or Staff training day.")
+    name = NameField(max_length=100, help_text="E.g. Half term, or Staff training day.")
     starts_on = models.DateField("first day", validators=[validate_school_date])
     ends_on = models.DateField("last day", validators=[validate_school_date])
 
@@ -231,7 +249,7 @@ class EnrolmentPhoto(models.Model):
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
     date = models.DateField(help_text="The school's local date.", validators=[validate_school_date])
-    period = models.CharField(max_length=50)
+    period = NameField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when photos of the session were deleted under the retention rule
@@ -450,7 +468,7 @@ class AttendanceCode(models.Model):
     code = models.SlugField(
         max_length=10, unique=True,
         help_text="Stored in the register and in CSV files; letters, digits, - or _; cannot change once saved.")
-    label = models.CharField(max_length=50, help_text="What the pages show, e.g. “Late”.")
+    label = NameField(max_length=50, help_text="What the pages show, e.g. “Late”.")
     mark = models.CharField(max_length=3, help_text="Short mark in the report's grid, e.g. ✓, L, ✗ or E.")
     counts_as = models.CharField(max_length=7, choices=COUNTS_CHOICES,
                                  help_text="Whether a student with this code counts as present in attendance rates.")

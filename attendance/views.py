@@ -45,6 +45,7 @@ from .forms import (
     ZipEnrolForm,
     decidable_roster,
 )
+from .dates import parse_school_date
 from .job_queue import QueueUnavailable
 from .models import ClassPhoto, Consent, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
@@ -168,7 +169,7 @@ def _student_page(request, student, **forms):
         "student": student,
         "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
         "photos": student.photos.all(),
-        "templates": student.templates.select_related("source_session", "confirmed_by"),
+        "templates": access.visible_templates(request.user, student).select_related("source_session", "confirmed_by"),
         "template_limit": settings.TEMPLATE_MAX_PER_STUDENT,
         "drift": learning.drift(student),
         "consent_scope": consents.CONSENT_SCOPE,
@@ -221,6 +222,8 @@ def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
     # "Add another photo" links here with the session's date and period filled in.
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if refused := _refuse_linked_date(request, initial.get("date")):
+        return refused
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
@@ -236,6 +239,19 @@ def session_upload(request, class_id):
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=_form_status(form))
+
+
+def _refuse_linked_date(request, date_text: str | None):
+    """A 400 page naming the problem when a link's ``?date=`` (filling in a form) is not a
+    date in ``dates.FIRST_DATE``..``LAST_DATE``; None when it is, or is absent."""
+    if not date_text:
+        return None
+    try:
+        parse_school_date(date_text)
+    except ValueError as exc:
+        return render(request, "400.html", {"reason": f"The date in this link is refused: {exc} Nothing was saved."},
+                      status=400)
+    return None
 
 
 @login_required
@@ -417,6 +433,8 @@ def register_by_hand(request, class_id):
     manual register."""
     school_class = access.get_class(request.user, class_id)
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if refused := _refuse_linked_date(request, initial.get("date")):
+        return refused
     form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         session = sessions.get_or_create_session(school_class, form.cleaned_data["date"],
@@ -452,12 +470,13 @@ def face_crop(request, face_id):
 @require_GET
 def student_face(request, student_id):
     """The student's reference face for the review page: their first ready enrolment
-    photo's face, else their latest learnt template's crop (404 when neither exists)."""
+    photo's face, else their latest learnt template's crop the user may see (``access.get_template``'s
+    rule; 404 when neither exists)."""
     student = access.get_student(request.user, student_id)
     photo = student.photos.filter(status="ready").order_by("pk").first()
     if photo is not None:
         return _private_jpeg(crops.enrolment_face_jpeg(photo))
-    template = student.templates.order_by("-learnt_at").first()
+    template = access.visible_templates(request.user, student).order_by("-learnt_at").first()
     if template is None:
         return HttpResponse("No reference photo.", status=404, content_type="text/plain")
     with template.crop.open("rb") as fh:

@@ -6,6 +6,7 @@ so "../evil.jpg" entries, damaged archives and zip bombs cannot write outside th
 media root, exhaust memory or fill the disk.
 """
 import re
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from faces.errors import ImageError
+
+from .text import forbidden_character
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 MAX_ENTRIES = 2000
@@ -42,12 +45,29 @@ _STUDENT_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>[0-9]{1,18})$")
 def parse_student_folder(folder: str) -> tuple[str, int | None]:
     """A student folder's name and id: "Ada_Lovelace" -> ("Ada Lovelace", None);
     "Ada_Lovelace_#17" -> ("Ada Lovelace", 17); "#17" -> ("", 17). The id (the number the
-    student's page and the API show) says which student is meant when two share a name."""
-    name = folder_to_name(folder)
-    found = _STUDENT_ID.match(name)
-    if found:
-        return found["name"], int(found["id"])
-    return name, None
+    student's page and the API show) says which student is meant when two share a name.
+
+    The name is returned in Unicode NFC (macOS writes folder names decomposed).
+
+    Raises:
+        ZipEnrolmentError: the folder holds a control, bidi-control or noncharacter
+            (``text.forbidden_character``), or has a "#" not followed by an id of 1 to 18 digits at
+            its end ("Joe_Biden_#99999999999999999999", "Ada_#x"): it is refused, never
+            taken for a new student's name.
+    """
+    if found := forbidden_character(folder):
+        raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
+                                "Rename the folder.")
+    name = unicodedata.normalize("NFC", folder_to_name(folder))
+    # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
+    compatible = unicodedata.normalize("NFKC", name)
+    if "#" not in compatible:
+        return name, None
+    found = _STUDENT_ID.match(compatible)
+    if not found:
+        raise ZipEnrolmentError(f"The folder {folder!r} does not end with a student id: a \"#\" in a folder name "
+                                "must be followed by the student's id (1 to 18 digits), e.g. Ada_Lovelace_#17.")
+    return found["name"], int(found["id"])
 
 
 def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:

@@ -150,8 +150,9 @@ def test_sessions_cannot_be_made_outside_the_range_by_any_path(client, users, ap
             "date": text, "period": "P1",
             "photos": SimpleUploadedFile("class.jpg", group.read_bytes(), content_type="image/jpeg")})
         assert upload.status_code == 400 and "2000-01-01 to 2100-12-31" in upload.content.decode(), text
-        # The take-attendance page linked with such a date offers today instead of crashing.
-        assert client.get(reverse("session_upload", args=[school_class.pk]) + f"?date={text}").status_code == 200
+        # The take-attendance page linked with such a date is refused with the range (not a 500).
+        linked = client.get(reverse("session_upload", args=[school_class.pk]) + f"?date={text}")
+        assert linked.status_code == 400 and "2000-01-01 to 2100-12-31" in linked.content.decode(), text
     token_client = api("teacher")
     for text in EDGE_DATES:
         response = token_client.post(reverse("api:class-sessions", args=[school_class.pk]), {
@@ -383,7 +384,12 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
         response = post([folder])
         assert response.status_code == 400 and message in response.content.decode(), folder
     assert not EnrolmentPhoto.objects.exists()
-    # The student's id says which: the photo and the consent go to that student only.
+    # The student's id says which: the photo goes to that student only (once their consent
+    # is recorded on their page: the zip records consent only for students it adds).
+    from attendance.consent import record_consent
+
+    for student in (first, second):
+        record_consent(student, "Parent", datetime.date(2026, 9, 1), "form", users["admin"])
     response = post([f"Ada_Lovelace_#{second.pk}", f"#{first.pk}"])
     assert response.status_code == 302
     assert EnrolmentPhoto.objects.filter(student=second).count() == 1
