@@ -1,9 +1,10 @@
-# Two commands: `make run` sets up and runs the app; `make test` runs every test.
+# `make run` sets up and runs the app (production server, DEBUG off); `make dev` runs it for
+# development (auto-reload, DEBUG on); `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv admin clean
+.PHONY: run dev test venv admin clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,9 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) manage.py runapp
 
+dev: venv
+	DEBUG=true $(PY) manage.py runapp --dev
+
 admin: venv
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py createsuperuser
@@ -25,5 +29,8 @@ admin: venv
 test: venv
 	$(PY) -m pytest
 
+# Deletes the virtualenv and what `make run` leaves in var/ (embedded Redis data, the
+# worker's schedule, the test database); keeps var/secret_key, the site's key.
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV)
+	if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name secret_key -exec rm -rf {} +; fi

@@ -7,8 +7,15 @@ Roles:
 - office staff: a member of the "Office staff" group; reads every class's reports
   and CSV/XLSX downloads and the untaken registers (to chase them), never a photo, a face
   or a session page.
+
+The roles do not combine: a class's teacher must not be office staff (``check_teacher``,
+enforced by the class forms, the admin and the ``enrol`` command; a teacher of a class is
+not added to the office staff), and should such a row exist all the same (made before
+this rule, or in the database directly) office staff still get no photo, face or session
+page of it: the checks below ask the role, not only the class's teacher column.
 """
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -36,6 +43,28 @@ def role(user) -> str:
     return "office" if is_office_staff(user) else "teacher"
 
 
+def teacher_candidates() -> QuerySet:
+    """The users a class may have as its teacher: active users who are not office staff."""
+    return (get_user_model().objects.filter(is_active=True)
+            .exclude(is_staff=False, groups__name=OFFICE_STAFF_GROUP).order_by("username"))
+
+
+def check_teacher(user) -> None:
+    """Raises django.core.exceptions.ValidationError (code "office_staff_teacher") when
+    ``user`` is office staff: office staff never see photos or faces, which a class's
+    teacher uploads and reviews."""
+    if user is not None and is_office_staff(user):
+        raise ValidationError(f"{user.get_username()} is office staff, who never see photos or faces: a class's "
+                              "teacher must be a teacher (or a school admin).", code="office_staff_teacher")
+
+
+def taught_classes(user) -> QuerySet:
+    """The classes ``user`` teaches; none for office staff, whatever the teacher column says."""
+    if not user.is_authenticated or is_office_staff(user):
+        return SchoolClass.objects.none()
+    return SchoolClass.objects.filter(teacher=user)
+
+
 def require_school_admin(user) -> None:
     """Raises PermissionDenied unless the user is a school admin."""
     if not is_school_admin(user):
@@ -54,14 +83,14 @@ def visible_classes(user) -> QuerySet:
     """Classes whose photos and sessions the user may see: all for an admin, else those taught."""
     if is_school_admin(user):
         return SchoolClass.objects.all()
-    return SchoolClass.objects.filter(teacher=user)
+    return taught_classes(user)
 
 
 def report_classes(user) -> QuerySet:
     """Classes whose reports the user may read: all for admins and office staff."""
     if is_school_admin(user) or is_office_staff(user):
         return SchoolClass.objects.all()
-    return SchoolClass.objects.filter(teacher=user)
+    return taught_classes(user)
 
 
 def get_class_for_report(user, class_id: int) -> SchoolClass:
@@ -83,7 +112,7 @@ def get_student_for_report(user, student_id: int) -> Student:
 def get_class(user, class_id: int) -> SchoolClass:
     """The class, if the user is an admin or its teacher; else 404 or PermissionDenied."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
-    if not (is_school_admin(user) or school_class.teacher_id == user.pk):
+    if not (is_school_admin(user) or taught_classes(user).filter(pk=school_class.pk).exists()):
         raise PermissionDenied("You do not teach this class.")
     return school_class
 
@@ -91,7 +120,7 @@ def get_class(user, class_id: int) -> SchoolClass:
 def get_student(user, student_id: int) -> Student:
     """The student, if the user is an admin or teaches one of the student's classes."""
     student = get_object_or_404(Student, pk=student_id)
-    if not (is_school_admin(user) or student.classes.filter(teacher=user).exists()):
+    if not (is_school_admin(user) or student.classes.filter(pk__in=taught_classes(user)).exists()):
         raise PermissionDenied("This student is not in a class you teach.")
     return student
 
@@ -129,8 +158,23 @@ def get_face(user, face_id: int) -> DetectedFace:
 
 
 def get_template(user, template_id: int) -> LearntTemplate:
-    """A learnt template (a child's face), if the user may see its student: an admin or a
-    teacher of one of the student's classes."""
+    """A learnt template (a child's face cut from a class photo), if the user may see it:
+    an admin, or someone who may see its source session's photos (``get_session``: the
+    session's class's teacher). Teaching the child in another class is not enough: the
+    crop comes from a photo of a class the user does not teach. A template whose session
+    is deleted is an admin's alone. Else 404 or PermissionDenied."""
     template = get_object_or_404(LearntTemplate, pk=template_id)
     get_student(user, template.student_id)
+    if not is_school_admin(user):
+        if template.source_session_id is None:
+            raise PermissionDenied("This face was learnt from a class photo you cannot see.")
+        get_session(user, template.source_session_id)
     return template
+
+
+def visible_templates(user, student: Student) -> QuerySet:
+    """The student's learnt templates the user may see (the rule of ``get_template``)."""
+    templates = student.templates.all()
+    if is_school_admin(user):
+        return templates
+    return templates.filter(source_session__school_class__in=taught_classes(user))

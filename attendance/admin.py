@@ -1,12 +1,18 @@
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import access, audit, enrolment, recognition
+from .dates import FIRST_DATE, LAST_DATE, parse_school_date
 from .job_queue import QueueUnavailable, ensure_queue_reachable
 from .models import (
+    SignInFailure,
     AttendanceCode,
     AttendanceRecord,
     AuditEntry,
@@ -23,7 +29,66 @@ from .models import (
 )
 
 
-class SchoolAdminPermissions:
+class DatesInRange:
+    """Date filters of a list (the date hierarchy's ``?starts_on__year=``, a date filter's
+    ``?date__gte=``) outside the app's dates (``attendance.dates``) answer HTTP 400 naming
+    the range, where Django's admin would fail on year 0 or 10000.
+
+    Every ModelAdmin of the site has it, Django's and DRF's included (cover_every_admin,
+    called once all admin modules are loaded).
+    """
+
+    _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "iso_year": (FIRST_DATE.year, LAST_DATE.year),
+              "month": (1, 12), "day": (1, 31), "quarter": (1, 4), "week": (1, 53), "week_day": (1, 7),
+              "iso_week_day": (1, 7), "hour": (0, 23), "minute": (0, 59), "second": (0, 59)}
+
+    def changelist_view(self, request, extra_context=None):
+        problem = self._date_problem(request.GET)
+        if problem:
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
+
+    def _date_problem(self, query) -> str:
+        dated = {f.name for f in self.model._meta.get_fields()
+                 if isinstance(f, (models.DateField, models.DateTimeField))}
+        for key, value in query.items():
+            field, _, lookup = key.partition("__")
+            if field not in dated or lookup == "isnull" or not value:
+                continue
+            part = lookup.split("__")[0]
+            if part in self._PARTS:
+                low, high = self._PARTS[part]
+                for number in value.split(",") if lookup.endswith(("__in", "__range")) else [value]:
+                    if not number.strip().isdigit() or not low <= int(number) <= high:
+                        return f"{key}={value}: a {part} from {low} to {high}."
+                continue
+            for date in value.split(",") if lookup in ("in", "range") else [value]:
+                try:
+                    parse_school_date(date.strip()[:10])
+                except ValueError as exc:
+                    return f"{key}: {exc}"
+        return ""
+
+
+def cover_every_admin(site=None) -> None:
+    """Give every ModelAdmin registered on ``site`` (the admin's default site) DatesInRange.
+
+    Django's user and group admins and DRF's token admin are registered by their own
+    apps; each is re-registered as a subclass with DatesInRange first, so no date lookup
+    of any list (``?date_joined__year=0``, ``?created__year=10000``) is a 500. Called from
+    AttendanceConfig.ready(), after the admin has loaded every app's admin module.
+    """
+    site = site or admin.site
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, DatesInRange):
+            continue
+        cls = type(model_admin)
+        covered = type(cls.__name__, (DatesInRange, cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        site.unregister(model)
+        site.register(model, covered)
+
+
+class SchoolAdminPermissions(DatesInRange):
     """School admins (staff users, ``access.is_school_admin``) manage the app's records
     here without Django's per-model permissions, as on the app's own pages."""
 
@@ -116,6 +181,38 @@ class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelA
     filter_horizontal = ["students"]
     inlines = [TimetablePeriodInline]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A class's teacher is never office staff (access.check_teacher; SchoolClass.clean refuses it too).
+        if db_field.name == "teacher":
+            kwargs["queryset"] = access.teacher_candidates()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UserChangeForm(auth_admin.UserChangeForm):
+    """Django's user form, refusing to make a class's teacher office staff (the roles do not
+    combine: ``access.check_teacher``)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        groups = cleaned.get("groups")
+        office = (groups is not None and not cleaned.get("is_staff")
+                  and groups.filter(name=access.OFFICE_STAFF_GROUP).exists())
+        if office and self.instance.pk:
+            taught = list(SchoolClass.objects.filter(teacher=self.instance).values_list("name", flat=True))
+            if taught:
+                raise ValidationError(f"{self.instance.get_username()} teaches {', '.join(taught)}: office staff never "
+                                      "see photos or faces, so a class's teacher cannot be office staff. Give "
+                                      "the class another teacher first.")
+        return cleaned
+
+
+class UserAdmin(DatesInRange, auth_admin.UserAdmin):
+    form = UserChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)
+
 
 @admin.register(TimetablePeriod)
 class TimetablePeriodAdmin(SchoolAdminPermissions, admin.ModelAdmin):
@@ -140,11 +237,20 @@ class HolidayAdmin(SchoolAdminPermissions, admin.ModelAdmin):
 
 
 class EnrolmentPhotoInline(admin.TabularInline):
+    """A student's enrolment photos, listed only: photos are added through the app's pages,
+    which require consent (a face is never linked to a student without it)."""
+
     model = EnrolmentPhoto
     fk_name = "student"
     fields = ["status", "failure_reason", "uploaded_at"]
     readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Student)
@@ -277,3 +383,16 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
     def who(self, obj):
         """The user, or the system (command line, scheduled retention) when there was none."""
         return obj.username or "system (command line or schedule)"
+
+
+@admin.register(SignInFailure)
+class SignInFailureAdmin(DatesInRange, admin.ModelAdmin):
+    """Wrong passwords being counted (attendance/signin.py): delete rows to unlock early."""
+
+    list_display = ("kind", "username", "address", "device", "at")
+    list_filter = ("kind",)
+    search_fields = ("username", "address")
+    readonly_fields = ("kind", "username", "address", "device", "at")
+
+    def has_add_permission(self, request):
+        return False

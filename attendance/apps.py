@@ -6,3 +6,16 @@ class AttendanceConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the system checks
+        from . import signin
+
+        signin.connect_signals()  # and, by importing it, the sign-in signal receivers
+        if apps_has_admin():
+            from .admin import cover_every_admin
+
+            cover_every_admin()  # every list's date lookups in range, DRF's and Django's too
+
+
+def apps_has_admin() -> bool:
+    from django.apps import apps
+
+    return apps.is_installed("django.contrib.admin")

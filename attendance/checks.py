@@ -24,3 +24,36 @@ def face_model_files(app_configs=None, **kwargs):
                      "or point FACE_MODELS_DIR at a folder holding the files listed in models/checksums.sha256.",
             ))
     return errors
+
+
+#: Our SecurityMiddleware (Django's, with the loopback exception of settings.LOOPBACK_HTTP).
+OUR_SECURITY_MIDDLEWARE = "attendance.middleware.SecurityMiddleware"
+DJANGO_SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def security_middleware_settings(app_configs=None, **kwargs):
+    """Django's deploy checks of the security middleware's settings, for our subclass of it.
+
+    Django looks for its own class by name (security.W001, silenced in settings because
+    attendance.middleware.SecurityMiddleware takes its place); this runs the checks that
+    depend on it (HSTS, HTTPS redirect, referrer and opener policies, ...) as if Django's
+    were installed, so ``check --deploy`` still reports those settings. Without either
+    middleware it reports Django's W001 itself.
+    """
+    from django.core.checks.security import base
+    from django.test import override_settings
+
+    if OUR_SECURITY_MIDDLEWARE not in settings.MIDDLEWARE:
+        if DJANGO_SECURITY_MIDDLEWARE in settings.MIDDLEWARE:
+            return []
+        return [base.W001]
+    middleware = [DJANGO_SECURITY_MIDDLEWARE if name == OUR_SECURITY_MIDDLEWARE else name
+                  for name in settings.MIDDLEWARE]
+    found = []
+    with override_settings(MIDDLEWARE=middleware):
+        for check in (base.check_sts, base.check_sts_include_subdomains, base.check_sts_preload,
+                      base.check_content_type_nosniff, base.check_ssl_redirect, base.check_referrer_policy,
+                      base.check_cross_origin_opener_policy):
+            found.extend(check(app_configs))
+    return found

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from . import audit
+from .dates import validate_school_date
 from .models import AuditEntry, Consent, DetectedFace, Student
 
 
@@ -28,7 +29,19 @@ class ConsentMissing(Exception):
 
 
 def has_consent(student: Student) -> bool:
-    return Consent.objects.filter(student=student).exists()
+    """True when the student's consent to face recognition is recorded.
+
+    Inside a transaction the consent row is locked (SELECT ... FOR UPDATE) until it ends,
+    so a face linked to the student in that transaction (a person's answer, an undo, a
+    learnt template) cannot slip past ``withdraw_consent``, which locks the same row: either
+    the withdrawal waits and then deletes that face, or the link sees no consent."""
+    return consenting(Consent.objects.filter(student=student)).exists()
+
+
+def consenting(consents):
+    """``consents`` (a Consent queryset) locked FOR UPDATE when inside a transaction (see
+    ``has_consent``), as they are outside one."""
+    return consents.select_for_update(of=("self",)) if transaction.get_connection().in_atomic_block else consents
 
 
 def require_consent(student: Student) -> None:
@@ -44,6 +57,7 @@ def record_consent(student: Student, given_by: str, given_on: datetime.date, not
     ``given_by``: the parent or guardian (or the student); ``given_on``: the date on the
     form; ``note``: where the signed form is kept.
     """
+    validate_school_date(given_on)  # django.core.exceptions.ValidationError outside the app's dates
     previous = Consent.objects.filter(student=student).first()
     before = _as_dict(previous) if previous else None
     if previous:
@@ -75,6 +89,7 @@ def withdraw_consent(student: Student, user) -> int:
     faces = DetectedFace.objects.filter(Q(student=student) | Q(reviewed_student=student))
     face_count = faces.count()
     faces.delete()
+    _forget_in_other_faces(student)
     templates = list(student.templates.all())
     for template in templates:
         template.delete()  # the crop file goes with the row (models._delete_template_crop)
@@ -86,6 +101,20 @@ def withdraw_consent(student: Student, user) -> int:
                  before=before, after=None)
     consent.delete()
     return len(photos)
+
+
+def _forget_in_other_faces(student: Student) -> None:
+    """Remove the student from what the other faces of their classes' sessions remember:
+    the machine's candidates (students within the threshold) and a person's earlier answer
+    kept for undo, so that no face points to them any more."""
+    faces = DetectedFace.objects.filter(photo__session__school_class__students=student).only("candidates", "undo")
+    for face in faces.iterator():
+        candidates = [c for c in face.candidates or [] if c != student.pk]
+        undo = face.undo
+        if undo and (undo.get("review") or {}).get("reviewed_student") == student.pk:
+            undo = None  # undoing would give the face back to them
+        if candidates != (face.candidates or []) or undo != face.undo:
+            DetectedFace.objects.filter(pk=face.pk).update(candidates=candidates, undo=undo)
 
 
 def _as_dict(consent: Consent) -> dict:

@@ -1,11 +1,19 @@
-"""Face crops: a small JPEG of one face cut from a decoded photo (review page, templates)."""
+"""Face crops: a small JPEG of one face, cut once from a bounded working image of its
+photo and stored (``renditions.crops_folder``); later requests send the stored file."""
+import logging
+
 from faces import images
 
-from . import engine
+from . import engine, renditions
+
+log = logging.getLogger(__name__)
+
+#: Margin (fraction of the box added on each side) and longest side of review crops.
+CROP_MARGIN, CROP_PX = 0.3, 200
 
 
-def crop_jpeg(rgb, left: int, top: int, right: int, bottom: int, margin: float = 0.3, max_side: int = 200,
-              quality: int = 90) -> bytes:
+def crop_jpeg(rgb, left: int, top: int, right: int, bottom: int, margin: float = CROP_MARGIN,
+              max_side: int = CROP_PX, quality: int = 90) -> bytes:
     """A JPEG of the box ``left, top, right, bottom`` (pixels of the upright photo) with
     ``margin`` x the box's size added on each side, scaled down to at most ``max_side``
     pixels.
@@ -25,21 +33,106 @@ def crop_jpeg(rgb, left: int, top: int, right: int, bottom: int, margin: float =
 
 
 def decode_stored(field_file):
-    """The ``(H, W, 3) uint8`` upright pixels of a stored photo (through the storage API)."""
+    """The ``(H, W, 3) uint8`` upright pixels of a stored photo (through the storage API),
+    bounded as ``engine.decode_photo``."""
     with field_file.open("rb") as fh:
         return engine.decode_photo(fh.read())
 
 
-def face_crop_jpeg(face, margin: float = 0.3, max_side: int = 200) -> bytes:
-    """A JPEG of a ``DetectedFace`` cut from its class photo (see ``crop_jpeg``)."""
-    return crop_jpeg(decode_stored(face.photo.image), face.left, face.top, face.right, face.bottom,
-                     margin, max_side)
+def crop_name(photo_name: str, box, margin: float, max_side: int) -> str:
+    """Storage name of a crop: ``<crops folder>/<l>_<t>_<r>_<b>-m<margin %>-<side>.jpg``
+    (``box`` None: the whole photo)."""
+    what = "whole" if box is None else "_".join(str(int(v)) for v in box)
+    return f"{renditions.crops_folder(photo_name)}/{what}-m{round(margin * 100)}-{max_side}.jpg"
 
 
-def enrolment_face_jpeg(photo, margin: float = 0.3, max_side: int = 200) -> bytes:
-    """A JPEG of the enrolled face of a ready ``EnrolmentPhoto`` (the whole photo if its
-    face box is not stored)."""
-    rgb = decode_stored(photo.image)
-    if photo.face_left is None:
+def _scaled(box, rgb, photo_width):
+    """A box stored in pixels of a photo ``photo_width`` wide, in pixels of ``rgb`` (photos
+    processed before decoding was bounded keep their boxes in full-size pixels)."""
+    if box is None or not photo_width or photo_width == rgb.shape[1]:
+        return box
+    factor = rgb.shape[1] / photo_width
+    return tuple(round(v * factor) for v in box)
+
+
+def _cut(rgb, box, margin, max_side):
+    if box is None:
         return images.encode_jpeg(rgb, max_side, quality=90)
-    return crop_jpeg(rgb, photo.face_left, photo.face_top, photo.face_right, photo.face_bottom, margin, max_side)
+    return crop_jpeg(rgb, *box, margin=margin, max_side=max_side)
+
+
+def store_crops(field_file, rgb, boxes, margin: float = CROP_MARGIN, max_side: int = CROP_PX,
+                photo_width=None) -> dict:
+    """Cut and store the crops of ``boxes`` (``(left, top, right, bottom)``, or None for the
+    whole photo) from the decoded photo ``rgb``; returns ``{box: JPEG bytes}``.
+
+    ``photo_width``: the width the boxes were measured in (None: ``rgb``'s)."""
+    made = {}
+    for box in boxes:
+        data = _cut(rgb, _scaled(box, rgb, photo_width), margin, max_side)
+        renditions.save_file(field_file.storage, crop_name(field_file.name, box, margin, max_side), data)
+        made[box] = data
+    return made
+
+
+def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CROP_PX, photo_width=None,
+                sibling_boxes=()) -> bytes:
+    """The stored crop of ``box`` in a photo, cut on first use. The first use decodes the
+    photo once (bounded) and also stores the crops of ``sibling_boxes`` (the other faces
+    of the photo, which the review page asks for next).
+
+    Raises:
+        ImageError: the file is not a readable image.
+        FileNotFoundError: the photo's file is missing.
+    """
+    storage, name = field_file.storage, crop_name(field_file.name, box, margin, max_side)
+    try:
+        with storage.open(name, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        pass
+    with renditions.DECODING:  # one decoding at a time per process
+        try:
+            with storage.open(name, "rb") as fh:  # made by another thread meanwhile
+                return fh.read()
+        except FileNotFoundError:
+            pass
+        rgb = decode_stored(field_file)
+        others = [b for b in sibling_boxes
+                  if b != box and not storage.exists(crop_name(field_file.name, b, margin, max_side))]
+        return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
+
+
+def _face_box(face):
+    return face.left, face.top, face.right, face.bottom
+
+
+def face_crop_jpeg(face, margin: float = CROP_MARGIN, max_side: int = CROP_PX) -> bytes:
+    """A JPEG of a ``DetectedFace`` from its class photo (stored; see ``stored_crop``)."""
+    photo = face.photo
+    siblings = [(f.left, f.top, f.right, f.bottom) for f in photo.faces.all()]
+    return stored_crop(photo.image, _face_box(face), margin, max_side, photo.width, siblings)
+
+
+def enrolment_face_jpeg(photo, margin: float = CROP_MARGIN, max_side: int = CROP_PX) -> bytes:
+    """A JPEG of the enrolled face of a ready ``EnrolmentPhoto`` (the whole photo if its
+    face box is not stored); stored, see ``stored_crop``."""
+    box = None if photo.face_left is None else (photo.face_left, photo.face_top, photo.face_right, photo.face_bottom)
+    return stored_crop(photo.image, box, margin, max_side)
+
+
+def template_crop_jpeg(face, max_side: int) -> bytes:
+    """The crop kept with a learnt template: the face's stored review crop
+    (``face_crop_jpeg``), scaled down to ``max_side`` pixels when smaller than it."""
+    if max_side > CROP_PX:
+        return face_crop_jpeg(face, max_side=max_side)
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(face_crop_jpeg(face))) as image:
+        image = image.convert("RGB")
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=90)
+    return out.getvalue()

@@ -8,9 +8,19 @@ def max_pixels() -> int:
     return settings.MAX_PHOTO_MEGAPIXELS * 1_000_000
 
 
+def decode_limits() -> dict:
+    """The configured limits of ``faces.images.load_rgb`` / ``open_image``: most pixels,
+    most decoded bytes (``MAX_DECODED_MEGABYTES`` MiB) and the working size."""
+    return {"max_pixels": max_pixels(), "max_decoded_bytes": settings.MAX_DECODED_MEGABYTES * 2**20,
+            "max_working_pixels": settings.PHOTO_WORKING_MEGAPIXELS * 1_000_000}
+
+
 def decode_photo(data: bytes):
-    """``(H, W, 3) uint8`` RGB array of an uploaded photo; raises ``faces.errors.ImageError``."""
-    return images.load_rgb(data, max_pixels())
+    """``(H, W, 3) uint8`` RGB array of an uploaded photo, at most
+    ``PHOTO_WORKING_MEGAPIXELS`` (bigger photos are reduced while decoded); raises
+    ``faces.errors.ImageError`` (``ImageTooLarge`` over ``MAX_PHOTO_MEGAPIXELS`` or
+    ``MAX_DECODED_MEGABYTES``)."""
+    return images.load_rgb(data, **decode_limits())
 
 
 #: File extension stored for each image format Pillow reports, so a photo is stored
@@ -20,7 +30,8 @@ EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TI
 
 
 def check_photo_header(fileobj) -> str:
-    """Fail fast on a file that is not an image or is too large, reading only its header.
+    """Fail fast on a file that is not an image or is too large (in pixels, or in memory
+    to decode: ``decode_limits``), reading only its header.
 
     Returns:
         the extension for the file's real format, e.g. ".jpg".
@@ -30,7 +41,7 @@ def check_photo_header(fileobj) -> str:
     """
     position = fileobj.tell() if hasattr(fileobj, "tell") else None
     try:
-        image = images.open_image(fileobj, max_pixels())
+        image = images.open_image(fileobj, **decode_limits())
         return EXTENSIONS.get(image.format, ".img")
     finally:
         if position is not None:

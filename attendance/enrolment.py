@@ -16,13 +16,15 @@ from .consent import record_consent, require_consent
 from .job_queue import send_after_commit, storing_uploads
 from .models import (
     AuditEntry,
+    Consent,
     EnrolmentPhoto,
     SchoolClass,
     Student,
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
-from .zip_enrolment import read_enrolment_zip
+from .text import name_key
+from .zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +114,93 @@ def enrol_student(school_class: SchoolClass, name: str, photo_files, consent: di
     return student
 
 
-def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None) -> Student:
-    """The student of that name on the class roster, created and added if absent. A new
-    student, or one without consent, gets ``consent`` recorded when it is given."""
-    student = school_class.students.filter(name=name).first()
+class StudentAmbiguous(Exception):
+    """An enrolment names a student the roster cannot tell: two or more students of the
+    class share the name, or the id given is not of the class (or not of that name). The
+    message names the students (id and classes) and how to say which; nothing is guessed."""
+
+
+def find_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
+    """The class's student an enrolment (a zip or ``enrol`` folder) means, or None for a
+    new student (no student of the class has the name).
+
+    Names are compared on ``text.name_key`` (case, composed or decomposed accents as
+    macOS writes folder names, full-width letters and spacing do not matter). With
+    ``student_id`` the student of that id, who must be on the roster (and be named
+    ``name`` when one is given); without it the only student of the class named ``name``.
+
+    Raises:
+        StudentAmbiguous: several students of the class are named ``name`` (the message
+            lists them: id and classes), or ``student_id`` is not on the roster or names
+            someone else. Never guesses.
+    """
+    roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
+    key = name_key(name)
+    if student_id is not None:
+        student = next((s for s in roster if s.pk == student_id), None)
+        if student is None:
+            raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name}.")
+        if name and name_key(student.name) != key:
+            raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}.")
+        return student
+    matches = [s for s in roster if name_key(s.name) == key]
+    if len(matches) > 1:
+        listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
+        example = f"{matches[0].name.replace(' ', '_')}_#{matches[0].pk}"
+        raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
+                               f"Nothing was saved. Name the folder with the student's id to say which, "
+                               f"e.g. {example}.")
+    return matches[0] if matches else None
+
+
+class ExistingStudentWithoutConsent(Exception):
+    """A zip or ``enrol`` folder names a student already on the roster who has no consent
+    recorded (never given, or withdrawn by a parent). The zip's consent tick and the
+    command's ``--consent-note`` speak only for the students they add: consent for an
+    existing student is recorded on the student's page, never by a bulk upload."""
+
+    def __init__(self, student: Student):
+        super().__init__(f"{student.name} (#{student.pk}) is already on the roster with no consent to face "
+                         "recognition recorded (never given, or withdrawn). The consent given with this upload "
+                         "covers only the students it adds; record this student's consent on their page first. "
+                         "Nothing was saved.")
+        self.student = student
+
+
+def check_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
+    """``find_roster_student``, refusing an existing student without consent: the student
+    (who has consent) or None for a new one.
+
+    Raises:
+        StudentAmbiguous: as ``find_roster_student``.
+        ExistingStudentWithoutConsent: the student exists and has no consent recorded.
+    """
+    student = find_roster_student(school_class, name, student_id)
+    if student is not None and not Consent.objects.filter(student=student).exists():
+        raise ExistingStudentWithoutConsent(student)
+    return student
+
+
+def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None,
+                   student_id: int | None = None) -> Student:
+    """The class's student of that name (or id, see ``find_roster_student``), created
+    and added to the roster if no student of the class has the name; a student it creates
+    gets ``consent`` recorded when it is given. An existing student is used only if their
+    consent is already recorded: a bulk upload never records (or re-records, after a
+    withdrawal) consent for a student it did not create.
+
+    Raises:
+        StudentAmbiguous: as ``find_roster_student``; nothing is created.
+        ExistingStudentWithoutConsent: the student exists without consent; nothing is created.
+    """
+    student = check_roster_student(school_class, name, student_id)
     if student is None:
         student = Student.objects.create(name=name)
         school_class.students.add(student)
         audit.record(user, AuditEntry.STUDENT_ENROLLED, student, f"{name} added to {school_class.name}",
                      after={"name": name, "class": school_class.name})
-    if consent and not hasattr(student, "consent"):
-        record_consent(student, user=user, **consent)
+        if consent:
+            record_consent(student, user=user, **consent)
     return student
 
 
@@ -138,7 +216,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
     photo = EnrolmentPhoto.objects.filter(pk=photo_id).first()
     if photo is None or photo.status != EnrolmentPhoto.PENDING:
         return photo.status if photo else "deleted"
-    fields = {"processed_at": timezone.now()}
+    fields, rgb, face = {"processed_at": timezone.now()}, None, None
     try:
         with photo.image.open("rb") as fh:
             rgb = engine.decode_photo(fh.read())
@@ -173,11 +251,31 @@ def encode_enrolment_photo(photo_id: int) -> str:
             )
         # Conditional update: only the first run to finish writes its result.
         EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
+    if rgb is not None:
+        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
+                                                                 face.box.bottom))
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
              fields.get("failure_reason", ""),
              extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
                     "error": fields.get("failure_reason", "")})
     return fields["status"]
+
+
+def _store_renditions(photo, rgb, box) -> None:
+    """Store the enrolment photo's display rendition and face crop (``box`` None: no face
+    found) from the decoded pixels, so the pages never decode the original (a storage error is logged; the pages
+    then make them on first view). Removed again if the photo was deleted meanwhile."""
+    from .crops import store_crops
+    from .renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
+
+    try:
+        save_rendition(photo.image, rgb, ENROLMENT_PHOTO_DISPLAY_PX)
+        if box is not None:
+            store_crops(photo.image, rgb, [box])
+    except OSError as exc:
+        log.warning("enrolment photo %s: renditions not stored: %s", photo.pk, exc, extra={"enrolment_photo": photo.pk})
+    if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():
+        delete_renditions(photo.image.storage, photo.image.name)
 
 
 #: Advisory lock key for enrolment decisions (any constant unique to this app).
@@ -233,13 +331,15 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool, user=None) -> bool:
 def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> list[Student]:
     """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
 
-    Students already on the roster under the same name get the photos added; ``consent``
-    (the admin's statement that consent is on file for every student of the zip) is
-    recorded for those without. All or nothing: if any part of the archive is refused,
+    Students already on the roster under the same name get the photos added if their
+    consent is recorded; ``consent`` (the admin's statement that consent is on file for
+    the students of the zip) is recorded only for the students the zip creates: an existing
+    student without consent (e.g. withdrawn by a parent) refuses the whole zip. All or nothing: if any part of the archive is refused,
     no student, photo or file is kept.
 
     Raises:
-        ZipEnrolmentError: the archive is not usable (the message says why).
+        ZipEnrolmentError: the archive is not usable, names a student ambiguously or an
+            existing student without consent (the message says why, naming the student).
         ConsentMissing: a student of the zip has no consent recorded and none was given.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
@@ -247,8 +347,11 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
     with storing_uploads() as stored:
         for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                        check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
-            student = students.get(item.student_name) or roster_student(school_class, item.student_name,
-                                                                        consent, user)
-            students[item.student_name] = student
-            stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
-    return list(students.values())
+            key = (name_key(item.student_name), item.student_id)
+            if key not in students:
+                try:
+                    students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)
+                except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
+                    raise ZipEnrolmentError(str(exc)) from exc
+            stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))
+    return list(dict.fromkeys(students.values()))

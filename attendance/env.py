@@ -127,3 +127,48 @@ def photo_storage() -> dict:
             ),
         },
     }
+
+
+def secret_key_from_file(path) -> str:
+    """The secret key kept in ``path`` (a ``pathlib.Path``), generated there on first use.
+
+    The key is 50 URL-safe random characters (``secrets.token_urlsafe``), written with mode
+    600 in a folder created if missing. Several processes starting at once (web server and
+    worker) all end up with the same key: the file appears whole or not at all (written to a
+    temporary name, then hard-linked to ``path``, which fails if another process was first).
+
+    Raises:
+        ImproperlyConfigured: the file cannot be created or read, or is empty.
+    """
+    import secrets
+    import tempfile
+
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 600
+            try:
+                with os.fdopen(descriptor, "w") as out:
+                    out.write(secrets.token_urlsafe(50) + "\n")
+                try:
+                    os.link(temporary, path)
+                except FileExistsError:
+                    pass  # another process made it first: use theirs
+            finally:
+                os.unlink(temporary)
+        key = path.read_text().strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"SECRET_KEY is unset and the key file {path} cannot be made or read: {error}. "
+                                   "Set SECRET_KEY, or SECRET_KEY_FILE to a writable place.") from None
+    if not key:
+        raise ImproperlyConfigured(f"The secret key file {path} is empty: delete it to make a new key, "
+                                   "or set SECRET_KEY.")
+    return key
+
+
+def this_machines_names() -> list[str]:
+    """This machine's names, the default ALLOWED_HOSTS: loopback names, host name and FQDN."""
+    import socket
+
+    names = ["localhost", "127.0.0.1", "[::1]", socket.gethostname(), socket.getfqdn()]
+    return list(dict.fromkeys(name for name in names if name))

@@ -1,16 +1,17 @@
 """Forms: validation of everything a user submits, with errors in words."""
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from faces.errors import ImageError
 
-from . import codes, engine
+from . import access, codes, engine
 from .consent import CONSENT_SCOPE
+from .dates import SchoolDateField
 from .models import AttendanceRecord, SchoolClass
 from .register import RegisterError, check_status
+from .text import validate_single_line_text
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -57,7 +58,7 @@ class SchoolClassForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["teacher"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["teacher"].queryset = access.teacher_candidates()  # never office staff
         self.fields["teacher"].label_from_instance = _person_name
 
 
@@ -72,8 +73,7 @@ class ConsentForm(forms.Form):
     given_by = forms.CharField(max_length=150, label="Consent given by",
                                help_text="The parent or guardian who signed (or the student, where the law allows). "
                                          + CONSENT_SCOPE)
-    given_on = forms.DateField(label="Date on the consent form",
-                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    given_on = SchoolDateField(label="Date on the consent form")
     note = forms.CharField(max_length=300, label="Where the signed form is kept",
                            help_text="E.g. “Office file 2026/27, form 14”.")
 
@@ -90,7 +90,7 @@ class StudentEnrolForm(ConsentForm):
     """A new student: photos only with consent; without photos the student is added to the
     roster and registered by hand."""
 
-    name = forms.CharField(max_length=150, label="Student's full name")
+    name = forms.CharField(max_length=150, label="Student's full name", validators=[validate_single_line_text])
     photos = PhotosField(label="Enrolment photos", required=False,
                          help_text="One or more photos of the student alone, face visible. Leave empty to add "
                                    "the student without face recognition (registered by hand).")
@@ -127,7 +127,8 @@ class WithdrawConsentForm(forms.Form):
 class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos.",
+        help_text="One folder per student, named after the student, holding their photos. Where two students "
+                  "of the class share a name, end the folder with the student's id: Ada_Lovelace_#17.",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(
@@ -141,7 +142,7 @@ class ZipEnrolForm(ConsentForm):
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
-        self.fields["given_by"].help_text = "For students of the zip with no consent recorded yet. " + CONSENT_SCOPE
+        self.fields["given_by"].help_text = "For the students the zip adds (a student already on the roster needs consent recorded on their page). " + CONSENT_SCOPE
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
@@ -166,8 +167,9 @@ class SessionForm(forms.Form):
     """A session's date and period (the register taken by hand, without a photo)."""
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+    date = SchoolDateField()
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
+                             validators=[validate_single_line_text])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,8 +179,9 @@ class SessionForm(forms.Form):
 
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.")
+    date = SchoolDateField()
+    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
+                             validators=[validate_single_line_text])
     photos = PhotosField(label="Class photos")
 
     def __init__(self, *args, periods=(), period_names=(), preselect=None, **kwargs):
@@ -214,7 +217,7 @@ class ClassPhotoUploadForm(forms.Form):
 class RegisterDateForm(forms.Form):
     """The date of the untaken-registers page (?date=YYYY-MM-DD); today by default."""
 
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = SchoolDateField(required=False)
 
     def chosen_date(self):
         return self.cleaned_data.get("date") or timezone.localdate()
@@ -354,8 +357,7 @@ class ReportRangeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, label in (("from", "From"), ("to", "To")):
-            self.fields[name] = forms.DateField(label=label, required=False,
-                                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+            self.fields[name] = SchoolDateField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()

@@ -107,23 +107,22 @@ def learnable_faces(session) -> list[DetectedFace]:
 
 def learn_from_session(session, user) -> list[LearntTemplate]:
     """Learn templates from a confirmed session's faces (``learnable_faces``); returns the
-    templates kept. Each class photo is decoded once, through the storage API."""
-    learnt, rgb, photo_id = [], None, None
+    templates kept. Their crops come from the faces' stored crops (``crops.template_crop_jpeg``):
+    no class photo is decoded again."""
+    learnt, unreadable = [], set()
     students = {s.pk: s for s in Student.objects.filter(classes=session.school_class)}
     for face in learnable_faces(session):
-        if face.photo_id != photo_id:
-            photo_id = face.photo_id
-            try:
-                rgb = crops.decode_stored(face.photo.image)
-            except (ImageError, OSError) as exc:
-                # The register is confirmed all the same; this photo teaches nothing.
-                log.warning("session %s: class photo %s unreadable, nothing learnt from it: %s", session.pk,
-                            photo_id, exc, extra={"session": session.pk, "photo": photo_id})
-                rgb = None
-        if rgb is None:
+        if face.photo_id in unreadable:
             continue
-        crop = crops.crop_jpeg(rgb, face.left, face.top, face.right, face.bottom, margin=0.3,
-                               max_side=settings.TEMPLATE_CROP_PX)
+        try:
+            # The stored crop (made by the worker): no class photo is decoded again.
+            crop = crops.template_crop_jpeg(face, settings.TEMPLATE_CROP_PX)
+        except (ImageError, OSError) as exc:
+            # The register is confirmed all the same; this photo teaches nothing.
+            log.warning("session %s: class photo %s unreadable, nothing learnt from it: %s", session.pk,
+                        face.photo_id, exc, extra={"session": session.pk, "photo": face.photo_id})
+            unreadable.add(face.photo_id)
+            continue
         template = add_template(students[face.final_student_id], descriptor_from_bytes(face.descriptor), crop,
                                 face=face, user=user)
         if template is not None:
@@ -143,12 +142,9 @@ def learn_strong_matches(session, matches) -> list[LearntTemplate]:
               if match.distance <= settings.TEMPLATE_STRONG_MATCH_DISTANCE
               and match.runner_up_distance - match.distance >= settings.TEMPLATE_STRONG_MATCH_MARGIN
               and face.width >= settings.TEMPLATE_MIN_FACE_PX]
-    learnt, decoded = [], {}
+    learnt = []
     for face in strong:
-        if face.photo_id not in decoded:
-            decoded = {face.photo_id: crops.decode_stored(face.photo.image)}
-        crop = crops.crop_jpeg(decoded[face.photo_id], face.left, face.top, face.right, face.bottom,
-                               max_side=settings.TEMPLATE_CROP_PX)
+        crop = crops.template_crop_jpeg(face, settings.TEMPLATE_CROP_PX)
         template = add_template(face.student, descriptor_from_bytes(face.descriptor), crop, face=face,
                                 how=LearntTemplate.STRONG_MATCH)
         if template is not None:

@@ -1,6 +1,11 @@
 """Web security pieces Django 5.2 does not have built in."""
+import ipaddress
+
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
@@ -26,18 +31,69 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def is_loopback_http(request) -> bool:
+    """True for a plain-HTTP request from this machine to a loopback name (settings.LOOPBACK_HTTP).
+
+    Both must hold: the connection comes from a loopback address (REMOTE_ADDR, which a
+    client cannot choose) and the Host header names a loopback address. A TLS proxy on
+    the same machine passes the site's public name as Host, so its requests get the HTTPS
+    rules.
+    """
+    if not settings.LOOPBACK_HTTP or request.is_secure():
+        return False
+    try:
+        if not ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback:
+            return False
+        host = request.get_host()
+    except (ValueError, DisallowedHost):
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name in LOOPBACK_NAMES
+
+
+class SecurityMiddleware(DjangoSecurityMiddleware):
+    """Django's SecurityMiddleware, letting plain HTTP on the loopback through (is_loopback_http).
+
+    Such requests are not redirected to HTTPS, and the cookies of their responses are not
+    marked Secure (a browser would not send them back over http://127.0.0.1). Every other
+    request gets Django's HTTPS redirect, HSTS and the settings' Secure cookies.
+    """
+
+    def process_request(self, request):
+        if is_loopback_http(request):
+            return None
+        return super().process_request(request)
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        if is_loopback_http(request):
+            for morsel in response.cookies.values():
+                morsel["secure"] = ""
+        return response
+
+
 class UploadSizeLimitMiddleware:
-    """Refuses a request whose body is over settings.MAX_UPLOAD_BYTES before reading it.
+    """Refuses, before reading it, a body over settings.MAX_UPLOAD_BYTES, or one sent by nobody.
 
     Django limits the number of files (DATA_UPLOAD_MAX_NUMBER_FILES) and the size of the
     other fields, but not the size of files: without this a huge upload would be written
-    to a temporary file in full before the form could refuse it.
+    to a temporary file in full before the form could refuse it. A request with a body
+    (POST, PUT, PATCH, ...) from someone not signed in is refused too, unread: sent to the
+    sign-in page (401 from the API), unless it goes to a sign-in page
+    (attendance.body_gate.ANONYMOUS_BODY_PATHS) and is small. ``manage.py serve`` (the
+    server of ``make run``) applies the same rule in waitress before the body is even
+    received (attendance/body_gate.py, attendance/server.py).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        from .body_gate import anonymous_refusal
+
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -50,11 +106,23 @@ class UploadSizeLimitMiddleware:
             return render(request, "413.html", {
                 "size": filesizeformat(length), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES),
             }, status=413)
+        has_body = length > 0 or "HTTP_TRANSFER_ENCODING" in request.META
+        if has_body and not request.user.is_authenticated:
+            refusal = anonymous_refusal(request.path, length, request.META.get("HTTP_AUTHORIZATION", ""))
+            if refusal:
+                status, message = refusal
+                if status == 302:
+                    return redirect_to_login(request.get_full_path())
+                if status == 401:
+                    response = JsonResponse({"detail": message, "code": "not_authenticated"}, status=401)
+                    response["WWW-Authenticate"] = "Token"
+                    return response
+                return render(request, "400.html", {"reason": message}, status=status)
         return self.get_response(request)
 
 
 def client_ip(request) -> str:
-    """The client's address for sign-in throttling (django-axes' AXES_CLIENT_IP_CALLABLE).
+    """The client's address for sign-in throttling (attendance/signin.py).
 
     With TRUSTED_PROXY_COUNT = n > 0, each of the n proxies in front of Django appends the
     address it received the request from to X-Forwarded-For, so the client is the n-th

@@ -1,4 +1,5 @@
 """The register: classes, rosters, enrolment photos, class sessions, photos, faces and records."""
+import unicodedata
 import uuid
 from pathlib import PurePath
 
@@ -8,6 +9,26 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
+
+from .dates import validate_school_date
+from .text import validate_single_line_text
+
+
+class NameField(models.CharField):
+    """A single-line name people type (student, class, period, term, holiday, code):
+    refused with a message when it holds a control, bidi-control or noncharacter
+    (``text.validate_single_line_text``: model ``full_clean``, so the admin, ModelForms and
+    ModelSerializers), and stored in Unicode NFC whatever path saves it."""
+
+    default_validators = [validate_single_line_text]
+
+    def pre_save(self, instance, add):
+        value = getattr(instance, self.attname)
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFC", value)
+            setattr(instance, self.attname, value)
+        return value
 
 
 def _generated_name(folder: str, original: str) -> str:
@@ -42,7 +63,7 @@ def descriptor_from_bytes(data: bytes) -> np.ndarray:
 
 
 class Student(models.Model):
-    name = models.CharField(max_length=150)
+    name = NameField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,7 +88,7 @@ class Student(models.Model):
 
 
 class SchoolClass(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = NameField(max_length=100, unique=True)
     teacher = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="classes_taught"
     )
@@ -80,6 +101,16 @@ class SchoolClass(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """A class's teacher must not be office staff (``access.check_teacher``)."""
+        from .access import check_teacher
+
+        if self.teacher_id is not None:
+            try:
+                check_teacher(self.teacher)
+            except ValidationError as exc:
+                raise ValidationError({"teacher": exc.messages})
+
 
 WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
                    (5, "Saturday"), (6, "Sunday")]
@@ -91,7 +122,7 @@ class TimetablePeriod(models.Model):
 
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="periods")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAY_CHOICES)
-    name = models.CharField(max_length=50, help_text="E.g. Period 1. It becomes the session's period.")
+    name = NameField(max_length=50, help_text="E.g. Period 1. It becomes the session's period.")
     starts_at = models.TimeField("starts", help_text="The school's local time, e.g. 09:00.")
     ends_at = models.TimeField("ends", help_text="The school's local time, e.g. 09:50.")
 
@@ -145,9 +176,9 @@ class Term(models.Model):
     """A term of the school year. Registers are expected on term days that are not holidays;
     with no term entered at all, every day counts as term time."""
 
-    name = models.CharField(max_length=100, help_text="E.g. Autumn term 2026.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    name = NameField(max_length=100, help_text="E.g. Autumn term 2026.")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -169,9 +200,9 @@ class Holiday(models.Model):
     """Days without registers: a half term inside a term, a bank holiday, a training day.
     It may lie inside or outside a term; one day has the same first and last day."""
 
-    name = models.CharField(max_length=100, help_text="E.g. Half term, or Staff training day.")
-    starts_on = models.DateField("first day")
-    ends_on = models.DateField("last day")
+    name = NameField(max_length=100, help_text="E.g. Half term, or Staff training day.")
+    starts_on = models.DateField("first day", validators=[validate_school_date])
+    ends_on = models.DateField("last day", validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -217,8 +248,8 @@ class EnrolmentPhoto(models.Model):
 
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
-    date = models.DateField(help_text="The school's local date.")
-    period = models.CharField(max_length=50)
+    date = models.DateField(help_text="The school's local date.", validators=[validate_school_date])
+    period = NameField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when photos of the session were deleted under the retention rule
@@ -437,7 +468,7 @@ class AttendanceCode(models.Model):
     code = models.SlugField(
         max_length=10, unique=True,
         help_text="Stored in the register and in CSV files; letters, digits, - or _; cannot change once saved.")
-    label = models.CharField(max_length=50, help_text="What the pages show, e.g. “Late”.")
+    label = NameField(max_length=50, help_text="What the pages show, e.g. “Late”.")
     mark = models.CharField(max_length=3, help_text="Short mark in the report's grid, e.g. ✓, L, ✗ or E.")
     counts_as = models.CharField(max_length=7, choices=COUNTS_CHOICES,
                                  help_text="Whether a student with this code counts as present in attendance rates.")
@@ -497,9 +528,12 @@ class AttendanceRecord(models.Model):
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
     child is left on disk without its database row."""
+    from .renditions import delete_renditions
+
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
+            delete_renditions(row.image.storage, row.image.name)
 
 
 @receiver(post_delete, sender=LearntTemplate)
@@ -528,7 +562,7 @@ class Consent(models.Model):
 
     student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
     given_by = models.CharField(max_length=150, help_text="Who gave consent: the parent or guardian, or the student.")
-    given_on = models.DateField(help_text="The date on the consent form.")
+    given_on = models.DateField(help_text="The date on the consent form.", validators=[validate_school_date])
     note = models.CharField(max_length=300, help_text="Where the signed form is kept, or how consent was given.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -578,3 +612,23 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"
+
+
+class SignInFailure(models.Model):
+    """One wrong password, for sign-in throttling (attendance/signin.py); deleted once older than the window."""
+
+    KIND_CHOICES = [("sign_in", "Sign-in"), ("password", "Password change")]
+
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    username = models.CharField(max_length=150)
+    #: The client's address (attendance.middleware.client_ip).
+    address = models.CharField(max_length=64, blank=True)
+    #: The known-device id that made the attempt, "" for an unknown device.
+    device = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "username", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.username} from {self.address or '?'} at {self.at:%Y-%m-%d %H:%M}"

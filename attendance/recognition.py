@@ -12,6 +12,8 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from . import engine
+from .crops import store_crops
+from .renditions import CLASS_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
 from .models import ClassPhoto, ClassSession, DetectedFace, descriptor_to_bytes
 from .register import match_session
 
@@ -76,6 +78,9 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
             rgb = engine.decode_photo(fh.read())
         timings["decode"] = time.perf_counter() - decode_started
         faces = engine.find_faces(rgb, timings)
+        # The pages show the photo and its faces from renditions made now, from this
+        # bounded decoding: no view decodes the original again.
+        _store_renditions(photo, rgb, [(f.box.left, f.box.top, f.box.right, f.box.bottom) for f in faces])
     except ImageError as exc:
         ClassPhoto.objects.filter(pk=photo_id).update(
             status=ClassPhoto.FAILED, error=str(exc), processed_at=timezone.now()
@@ -84,34 +89,38 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                  extra={"photo": photo_id, "session": photo.session_id, "error": str(exc)})
         return ClassPhoto.FAILED
 
-    database_started = time.perf_counter()
-    with transaction.atomic():
-        # The session first (as match_session, review and retention lock it), so the
-        # photos of a session are matched in the order their processed_at says.
-        ClassSession.objects.select_for_update().get(pk=photo.session_id)
-        locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
-        if locked.status != ClassPhoto.PROCESSING:
-            return locked.status
-        locked.faces.all().delete()
-        DetectedFace.objects.bulk_create(
-            DetectedFace(
-                photo=locked,
-                left=face.box.left,
-                top=face.box.top,
-                right=face.box.right,
-                bottom=face.box.bottom,
-                descriptor=descriptor_to_bytes(face.descriptor),
-                decision=DetectedFace.PENDING,
+    try:
+        database_started = time.perf_counter()
+        with transaction.atomic():
+            # The session first (as match_session, review and retention lock it), so the
+            # photos of a session are matched in the order their processed_at says.
+            ClassSession.objects.select_for_update().get(pk=photo.session_id)
+            locked = ClassPhoto.objects.select_for_update().get(pk=photo_id)
+            if locked.status != ClassPhoto.PROCESSING:
+                return locked.status
+            locked.faces.all().delete()
+            DetectedFace.objects.bulk_create(
+                DetectedFace(
+                    photo=locked,
+                    left=face.box.left,
+                    top=face.box.top,
+                    right=face.box.right,
+                    bottom=face.box.bottom,
+                    descriptor=descriptor_to_bytes(face.descriptor),
+                    decision=DetectedFace.PENDING,
+                )
+                for face in faces
             )
-            for face in faces
-        )
-        locked.status = ClassPhoto.DONE
-        locked.error = ""
-        locked.height, locked.width = rgb.shape[:2]
-        locked.processed_at = timezone.now()
-        locked.save()
-        match_session(locked.session)
-    timings["database"] = time.perf_counter() - database_started
+            locked.status = ClassPhoto.DONE
+            locked.error = ""
+            locked.height, locked.width = rgb.shape[:2]
+            locked.processed_at = timezone.now()
+            locked.save()
+            match_session(locked.session)
+        timings["database"] = time.perf_counter() - database_started
+    finally:
+        if not ClassPhoto.objects.filter(pk=photo_id).exists():  # deleted meanwhile: no rendition outlives it
+            delete_renditions(photo.image.storage, photo.image.name)
     matched = DetectedFace.objects.filter(photo_id=photo_id, decision=DetectedFace.MATCHED).count()
     log.info(
         "class photo %s of session %s: %d faces, %d matched, %.2f s",
@@ -120,6 +129,17 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                "seconds": {k: round(v, 3) for k, v in timings.items()}},
     )
     return ClassPhoto.DONE
+
+
+def _store_renditions(photo, rgb, boxes) -> None:
+    """Store the class photo's display rendition and its face crops (``renditions``,
+    ``crops``) from the decoded pixels. A storage error is logged, not fatal: the pages
+    then make them on first view."""
+    try:
+        save_rendition(photo.image, rgb, CLASS_PHOTO_DISPLAY_PX)
+        store_crops(photo.image, rgb, boxes)
+    except OSError as exc:
+        log.warning("class photo %s: renditions not stored: %s", photo.pk, exc, extra={"photo": photo.pk})
 
 
 def this_process() -> str:

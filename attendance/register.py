@@ -10,6 +10,7 @@ from django.utils import timezone
 from faces import matching
 
 from . import audit, engine
+from .consent import consenting
 from .models import (
     AttendanceCode,
     AttendanceRecord,
@@ -42,7 +43,10 @@ def roster_gallery(school_class) -> Gallery:
     """The gallery of a class: the ready enrolment photos and the learnt templates of its
     roster's students whose consent is recorded (a student without consent is never
     offered as a face's student, whatever rows exist)."""
-    consented = Consent.objects.filter(student__classes=school_class).values_list("student_id", flat=True)
+    # Locked in a transaction (consent.consenting): a withdrawal waits until these matches are
+    # written, then deletes them; or it came first and the student is not in the gallery.
+    consented = list(consenting(Consent.objects.filter(student__classes=school_class))
+                     .values_list("student_id", flat=True))
     photos = list(EnrolmentPhoto.objects.filter(student__classes=school_class, status=EnrolmentPhoto.READY,
                                                 student_id__in=consented)
                   .order_by("student_id", "pk").values_list("student_id", "descriptor"))

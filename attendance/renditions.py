@@ -1,11 +1,16 @@
-"""Upright JPEG renditions of stored photos: what browsers are shown of a photo.
+"""Upright JPEG renditions of stored photos and their face crops: what browsers are shown.
 
 Every format we accept (HEIC, TIFF, EXIF-rotated JPEG) is shown the way the worker saw
-it. By default each request decodes the photo and sends the JPEG's bytes. With
-``PHOTO_SENDFILE`` set, the rendition is kept beside the photo (``renditions/...``,
-deleted with it) and the web server sends the file after the view checked permission
+it. Renditions are made once and stored beside the photo (``renditions/...``, deleted
+with it): by the worker while it has the photo decoded anyway, or on the first view of a
+photo the worker never rendered (one bounded decoding, ``engine.decode_photo``). Every
+later view sends the stored file and never decodes the original again. With
+``PHOTO_SENDFILE`` set, the web server sends the file after the view checked permission
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).
 """
+import logging
+import os
+import threading
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
@@ -14,13 +19,21 @@ from faces import images
 
 from . import engine
 
+log = logging.getLogger(__name__)
+
+#: One decoding at a time per process for renditions and crops made on first view, so a
+#: web process's threads never hold more than one decoded photo between them (README
+#: "Memory"); the others wait, then find the file made.
+DECODING = threading.Lock()
+
 #: Longest side, in pixels, of the photos shown on the session and student pages.
 CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX = 1920, 480
 RENDITION_SIDES = (CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX)
 
 
 def upright_jpeg(field_file, max_side: int) -> bytes:
-    """The stored photo as upright JPEG bytes of at most ``max_side`` pixels.
+    """The stored photo decoded (bounded: ``engine.decode_photo``) as upright JPEG bytes
+    of at most ``max_side`` pixels.
 
     Raises:
         ImageError: the file is not a readable image.
@@ -36,6 +49,29 @@ def rendition_name(photo_name: str, max_side: int) -> str:
     return f"renditions/{path.parent.name}/{path.stem}-{max_side}.jpg"
 
 
+def crops_folder(photo_name: str) -> str:
+    """Storage folder of a photo's face crops, e.g. ``renditions/class-photos/<uuid>-faces``."""
+    path = PurePosixPath(photo_name)
+    return f"renditions/{path.parent.name}/{path.stem}-faces"
+
+
+def save_file(storage, name: str, data: bytes) -> str:
+    """Store ``data`` as ``name`` unless a file of that name exists (another process made
+    the same rendition meanwhile). Returns ``name``."""
+    if not storage.exists(name):
+        saved = storage.save(name, ContentFile(data))
+        if saved != name:  # another request made it meanwhile
+            storage.delete(saved)
+    return name
+
+
+def save_rendition(field_file, rgb, max_side: int) -> str:
+    """Store the rendition of a photo from its decoded pixels (the worker's ``rgb``,
+    ``(H, W, 3) uint8``); returns its storage name."""
+    return save_file(field_file.storage, rendition_name(field_file.name, max_side),
+                     images.encode_jpeg(rgb, max_side))
+
+
 def stored_rendition(field_file, max_side: int) -> str:
     """The storage name of the photo's rendition, made on first use.
 
@@ -45,13 +81,30 @@ def stored_rendition(field_file, max_side: int) -> str:
     """
     storage, name = field_file.storage, rendition_name(field_file.name, max_side)
     if not storage.exists(name):
-        saved = storage.save(name, ContentFile(upright_jpeg(field_file, max_side)))
-        if saved != name:  # another request made it meanwhile
-            storage.delete(saved)
+        with DECODING:
+            if not storage.exists(name):
+                save_file(storage, name, upright_jpeg(field_file, max_side))
     return name
 
 
+def rendition_bytes(field_file, max_side: int) -> bytes:
+    """The JPEG bytes of the photo's stored rendition (made on first use, ``stored_rendition``)."""
+    with field_file.storage.open(stored_rendition(field_file, max_side), "rb") as fh:
+        return fh.read()
+
+
 def delete_renditions(storage, photo_name: str) -> None:
-    """Delete every rendition of a photo (a no-op for those never made)."""
+    """Delete every rendition and face crop of a photo (a no-op for those never made)."""
     for side in RENDITION_SIDES:
         storage.delete(rendition_name(photo_name, side))
+    folder = crops_folder(photo_name)
+    try:
+        _, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        storage.delete(f"{folder}/{name}")
+    try:
+        os.rmdir(storage.path(folder))
+    except (NotImplementedError, OSError):
+        pass  # not a local folder (S3 has none), or another file appeared meanwhile

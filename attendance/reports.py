@@ -3,6 +3,7 @@ a student's history and counts, for a date range; CSV and XLSX downloads of each
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -203,12 +204,13 @@ def format_rate(rate: float | None) -> str:
 
 def class_table(report: ClassReport) -> list[list]:
     """The class report's rows as the downloads give them (header first): the grid of
-    codes, the count of each code, counted present, recorded, rate and the threshold flag."""
+    codes, the count of each code, counted present, recorded, rate and the threshold flag.
+    Text as stored: the writers pass every row through ``_safe_rows``."""
     header = (["Student"] + [f"{s.date} {s.period}" for s in report.sessions] + [c.code for c in report.codes]
               + ["Counted present", "Recorded", "Rate", f"Below {threshold():g}%"])
     rows = [header]
     for row in report.rows:
-        rows.append([_safe(row.student.name)] + [_cell(r) for r in row.statuses] + row.count_list(report.codes)
+        rows.append([row.student.name] + [_cell(r) for r in row.statuses] + row.count_list(report.codes)
                     + [row.present, row.recorded, format_rate(row.rate), "yes" if row.below_threshold else ""])
     return rows
 
@@ -216,14 +218,13 @@ def class_table(report: ClassReport) -> list[list]:
 def student_records_table(records) -> list[list]:
     rows = [["Date", "Period", "Class", "Status", "Source", "Reason"]]
     for r in records:
-        rows.append([r.session.date, _safe(r.session.period), _safe(r.session.school_class.name), r.status, r.source,
-                     _safe(r.reason)])
+        rows.append([r.session.date, r.session.period, r.session.school_class.name, r.status, r.source, r.reason])
     return rows
 
 
 def student_summary_table(report: StudentReport) -> list[list]:
     rows = [["Code", "Label", "Counts as", "Records"]]
-    rows += [[c.code, _safe(c.label), c.counts_as, n] for c, n in report.code_counts()]
+    rows += [[c.code, c.label, c.counts_as, n] for c, n in report.code_counts()]
     rows += [["Counted present", "", "", report.present], ["Recorded", "", "", report.recorded],
              ["Rate", "", "", format_rate(report.rate)],
              [f"Below {threshold():g}%", "", "", "yes" if report.below_threshold else ""]]
@@ -231,15 +232,15 @@ def student_summary_table(report: StudentReport) -> list[list]:
 
 
 def write_class_csv(out, report: ClassReport) -> None:
-    csv.writer(out).writerows(class_table(report))
+    csv.writer(out).writerows(_safe_rows(class_table(report)))
 
 
 def write_student_csv(out, records) -> None:
-    csv.writer(out).writerows(student_records_table(records))
+    csv.writer(out).writerows(_safe_rows(student_records_table(records)))
 
 
 def _about(title: str, date_range: DateRange) -> list[list]:
-    return [["Report", _safe(title)], ["From", date_range.start or "(all)"], ["To", date_range.end or "(all)"],
+    return [["Report", title], ["From", date_range.start or "(all)"], ["To", date_range.end or "(all)"],
             ["Threshold", f"{threshold():g}%"],
             ["Rate", "sessions counted present / sessions recorded (each code counts as present or absent)"],
             ["Generated", timezone.localtime().strftime("%Y-%m-%d %H:%M")]]
@@ -262,8 +263,8 @@ def _xlsx(sheets) -> bytes:
     workbook.remove(workbook.active)
     for title, rows in sheets:
         sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+        for row in _safe_rows(rows):
+            sheet.append(row)
         for cells in sheet.iter_rows():
             for cell in cells:
                 if isinstance(cell.value, str):
@@ -286,8 +287,25 @@ def _cell(record) -> str:
             + (f": {record.reason}" if record.reason else ""))
 
 
+# Characters a spreadsheet cannot hold: the C0 controls but tab, line feed and carriage
+# return (what openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE refuses, as XML 1.0 does), and the
+# XML non-characters U+FFFE, U+FFFF and lone surrogates. A vertical tab (what Word pastes for a
+# line break) and a form feed become a line break; the others are dropped.
+_LINE_BREAKS = re.compile(r"[\v\f]")
+_UNHOLDABLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# A cell starting with one of these runs as a formula when a CSV is opened in a spreadsheet
+# (CSV injection; OWASP's list: = + - @ tab carriage return).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe(text: str) -> str:
-    """Text as a spreadsheet shows it, never a formula (CSV and XLSX alike)."""
-    # A name starting with = + - @ would run as a formula when the CSV is opened in a
-    # spreadsheet (CSV injection); a leading apostrophe keeps it text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Text as a spreadsheet holds and shows it, never a formula (CSV and XLSX alike): the
+    characters no spreadsheet can hold replaced or dropped (see ``_UNHOLDABLE``), then a
+    leading apostrophe when the text starts like a formula, even after spaces."""
+    text = _UNHOLDABLE.sub("", _LINE_BREAKS.sub("\n", text))
+    return "'" + text if text.lstrip(" ")[:1] in _FORMULA_STARTS else text
+
+
+def _safe_rows(rows) -> list[list]:
+    """Every text cell of ``rows`` through ``_safe``; other values (numbers, dates) as they are."""
+    return [[_safe(v) if isinstance(v, str) else v for v in row] for row in rows]

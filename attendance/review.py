@@ -143,7 +143,8 @@ def undo_decision(face: DetectedFace, user) -> list[Student]:
     again. Returns the students whose record was put back.
 
     Raises:
-        ReviewError: there is no decision to undo on this face.
+        ReviewError: there is no decision to undo on this face, or undoing it would link
+            the face to a student whose consent is no longer recorded.
     """
     session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=face.photo.session_id)
     face = DetectedFace.objects.select_for_update().select_related("photo").get(
@@ -152,6 +153,11 @@ def undo_decision(face: DetectedFace, user) -> list[Student]:
         raise ReviewError("There is no answer to undo on this face.")
     before = _describe(face)
     previous = face.undo["review"]
+    if previous["reviewed_student"] is not None:
+        earlier = Student.objects.filter(pk=previous["reviewed_student"]).first()
+        if earlier is None or not has_consent(earlier):
+            raise ReviewError("Undoing would give this face back to a student whose consent to face recognition "
+                              "is no longer recorded; answer again instead.")
     face.review_action, face.reviewed_student_id = previous["review_action"], previous["reviewed_student"]
     face.reviewed_by_id = previous["reviewed_by"]
     face.reviewed_at = parse_datetime(previous["reviewed_at"]) if previous["reviewed_at"] else None

@@ -1,11 +1,16 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
 
 from . import codes
+from .dates import validate_school_date
 from .job_queue import send_after_commit, storing_uploads
 from .models import ClassPhoto, ClassSession, DetectedFace
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
+    """The session of the class on ``date`` (a datetime.date) and ``period`` (stripped),
+    created by ``user`` if new. Raises django.core.exceptions.ValidationError for a date
+    outside ``dates.FIRST_DATE``..``dates.LAST_DATE``, whatever the caller checked."""
+    validate_school_date(date)
     session, _ = ClassSession.objects.get_or_create(
         school_class=school_class, date=date, period=period.strip(), defaults={"created_by": user}
     )

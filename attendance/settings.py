@@ -10,24 +10,24 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_days, env_float, env_int, env_list, env_percent, env_str, photo_storage
+from .env import secret_key_from_file, this_machines_names, env_bool, env_choice, env_days, env_float, env_int, env_list, env_percent, env_str, photo_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Development by default (`make run` on http://127.0.0.1:8000). With DEBUG=false the
-# site is in production: SECRET_KEY and ALLOWED_HOSTS must come from the environment and
-# it is served over HTTPS only (see "Web security" below and the README).
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-not-secret-change-me" if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set when DEBUG is false: a long random string kept secret, e.g. the output of "
-        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+# Production by default: `make run` is safe to leave running in a school as it comes.
+# DEBUG=true (`make dev`) turns on Django's debug pages and auto-reload for development.
+DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY from the environment, else generated once into SECRET_KEY_FILE (default
+# var/secret_key, mode 600, outside the repository) and reused by every process.
+SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(
+    Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key"))))
+# The names this site answers to. Default: this machine's own names (localhost,
+# 127.0.0.1, [::1], its host name and fully qualified name); behind a proxy, set the
+# site's public name(s), e.g. ALLOWED_HOSTS=attendance.school.example.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(this_machines_names()))
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
-        "ALLOWED_HOSTS must be set when DEBUG is false: the site's host names, comma-separated "
-        "(e.g. attendance.school.example)")
+        "ALLOWED_HOSTS must not be empty: the site's host names, comma-separated (e.g. attendance.school.example)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -45,20 +44,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Django's, except that plain HTTP on this machine's loopback is served as it is
+    # (LOOPBACK_HTTP, the quick start on http://127.0.0.1:8000).
+    "attendance.middleware.SecurityMiddleware",
     "attendance.middleware.ContentSecurityPolicyMiddleware",
     # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before CSRF, which is the first to read the body: a too large upload is refused unread.
+    # Before CSRF, which is the first to read the body: a too large upload, or any body
+    # from someone not signed in (but to sign in), is refused unread.
     "attendance.middleware.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: turns a locked-out sign-in into its page.
-    "axes.middleware.AxesMiddleware",
+    # Turns a refused sign-in into its page (429); gives signed-in browsers their
+    # known-device cookie (attendance/signin.py).
+    "attendance.signin.SignInThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "attendance.urls"
@@ -103,26 +106,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# ---- Sign-in throttling (django-axes) ----
-# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, sign-in
-# for that pair is refused (HTTP 429, registration/locked_out.html), even with the right
-# password, until LOGIN_COOLOFF_MINUTES pass without another try. Other users and other
-# addresses are unaffected. Admins unlock early under Admin -> Access attempts (delete
-# the row) or with `manage.py axes_reset_username USERNAME`.
+# ---- Sign-in throttling (attendance/signin.py, README "Sign-in policy") ----
+# A successful sign-in marks the browser as a known device of that user (a signed cookie
+# kept KNOWN_DEVICE_DAYS). After LOGIN_FAILURE_LIMIT wrong passwords within
+# LOGIN_COOLOFF_MINUTES for one (username, address, device), that triple is refused
+# (HTTP 429) even with the right password; after LOGIN_USERNAME_FAILURE_LIMIT for one
+# username from anywhere, only the user's known devices may sign in until the failures
+# age. So a pupil guessing on the school's shared address never locks out the teacher's
+# own browser. Wrong old passwords on /password/ count per user (LOGIN_FAILURE_LIMIT).
+# Admins unlock early under Admin -> Sign-in failures (delete the rows).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "attendance.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "attendance.views.locked_out"
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20)
+LOGIN_COOLOFF_MINUTES = env_float("LOGIN_COOLOFF_MINUTES", 15)
+KNOWN_DEVICE_DAYS = env_int("KNOWN_DEVICE_DAYS", 365)
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_USERNAME_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "KNOWN_DEVICE_DAYS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be more than 0, not {globals()[_name]}")
 # Behind reverse proxies, the client's address is the one the nearest of them reports
 # (X-Forwarded-For), not theirs: TRUSTED_PROXY_COUNT is how many there are in front of
 # Django (0: use the connection's address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "attendance.middleware.client_ip"
 
 # ---- REST API (/api/v1/, attendance/api/) ----
 # A token (admin -> Tokens, or `manage.py drf_create_token USERNAME`) in the header
@@ -141,7 +148,14 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "attendance.api.exceptions.handler",
+    # Bad JSON of any shape (invalid, nested too deeply, not an object) is a JSON 400, a
+    # body over API_MAX_JSON_BYTES a JSON 413 (attendance/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["attendance.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
 }
+# The largest JSON body the API reads, in bytes: its bodies are a few fields (a status and
+# reason, a face's answer), so 64 KiB is ample and bounds the parsed objects' memory.
+API_MAX_JSON_BYTES = 64 * 1024
 # The OpenAPI 3 schema at /api/schema/ and Swagger UI at /api/docs/, for signed-in users
 # (token or session); Swagger UI's files come from drf-spectacular-sidecar, no CDN.
 SPECTACULAR_SETTINGS = {
@@ -238,9 +252,18 @@ CONTENT_SECURITY_POLICY = env_str(
 )
 CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
 SESSION_COOKIE_HTTPONLY = True
-# Production (DEBUG=false): HTTPS only. Cookies are sent over HTTPS only, plain HTTP is
-# redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+# Production (DEBUG=false, the default): HTTPS only. Cookies are sent over HTTPS only,
+# plain HTTP is redirected to HTTPS, and browsers are told (HSTS) to use HTTPS for a year.
+# One exception, LOOPBACK_HTTP (default true): a request over plain HTTP *from* this
+# machine's loopback address *to* a loopback name (127.0.0.1, localhost, [::1]) is served
+# in plain HTTP with cookies that are not marked Secure, so the quick start works on
+# http://127.0.0.1:8000; such traffic never leaves the machine. Any other host name, or
+# a client on the network, gets the HTTPS rules. LOOPBACK_HTTP=false: HTTPS everywhere.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+LOOPBACK_HTTP = env_bool("LOOPBACK_HTTP", True)
+# Django's check for its SecurityMiddleware looks for its class by name; ours takes its
+# place and attendance/checks.py runs the checks of its settings instead.
+SILENCED_SYSTEM_CHECKS = ["security.W001"]
 # Where TLS ends at a reverse proxy, set SECURE_PROXY_SSL_HEADER to the header it sets to
 # "https" on HTTPS requests (e.g. X-Forwarded-Proto; the proxy must overwrite it), so
 # Django knows those requests are secure. SECURE_SSL_REDIRECT=false leaves redirecting to
@@ -402,6 +425,16 @@ ENROLMENT_DUPLICATE_THRESHOLD = env_float("ENROLMENT_DUPLICATE_THRESHOLD", 0.45)
 FACE_MIN_PROBE_PX = env_int("FACE_MIN_PROBE_PX", 24)
 # Largest photo accepted, in megapixels (checked from the header, before decoding).
 MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120)
+# Most memory one photo's decoding may take, in MB (MiB): pixels x bytes per pixel of
+# the mode it decodes into, checked from the header (faces.images.decoded_bytes). See
+# README "Memory".
+MAX_DECODED_MEGABYTES = env_int("MAX_DECODED_MEGABYTES", 256)
+# Photos larger than this many megapixels are reduced while decoded: the worker, the
+# renditions and the crops work on at most this (faces.images.DEFAULT_MAX_WORKING_PIXELS).
+PHOTO_WORKING_MEGAPIXELS = env_int("PHOTO_WORKING_MEGAPIXELS", 24)
+for _name in ("MAX_PHOTO_MEGAPIXELS", "MAX_DECODED_MEGABYTES", "PHOTO_WORKING_MEGAPIXELS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, not {globals()[_name]}")
 
 # LOG_FORMAT=json: one JSON object per line, with each photo's fields (photo, session,
 # faces, matched, seconds per stage) for a log collector; plain text otherwise.
@@ -420,8 +453,7 @@ LOGGING = {
     "loggers": {
         "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         # Server errors, refused requests (django.security: bad hosts, CSRF, too many
-        # files) and sign-in lockouts, in production too.
+        # files) in production too.
         "django": {"handlers": ["console"], "level": "WARNING"},
-        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from .dates import parse_school_date
 from .models import ClassSession, Holiday, Term, TimetablePeriod
 
 
@@ -126,11 +127,12 @@ class UploadOffer:
 
 def upload_offer(school_class, date_text: str | None = None) -> UploadOffer:
     """The periods to offer on the take-attendance page for ``date_text`` (YYYY-MM-DD, from
-    the page's link; today when absent or unreadable). The period preselected is the
-    current or next by the school's local time today; on another date, none."""
+    the page's link; today when absent, unreadable or outside ``dates.FIRST_DATE``..``LAST_DATE``:
+    the form then refuses that date with a message). The period preselected is the current
+    or next by the school's local time today; on another date, none."""
     today = timezone.localdate()
     try:
-        date = datetime.date.fromisoformat(date_text) if date_text else today
+        date = parse_school_date(date_text) if date_text else today
     except ValueError:
         date = today
     period_names = set(school_class.periods.values_list("name", flat=True))

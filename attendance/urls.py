@@ -15,7 +15,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(success_url="/"), name="password_change"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("classes/new/", views.class_create, name="class_create"),
     path("classes/<int:class_id>/", views.class_detail, name="class_detail"),
     path("classes/<int:class_id>/enrol/", views.student_enrol, name="student_enrol"),

@@ -1,11 +1,12 @@
 """Web pages. Each view: check access, validate a form, call one function, respond."""
 import datetime
 import io
-import math
+
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.db import transaction
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from faces.errors import ImageError
 
-from . import access, crops, learning, register, renditions, reports, review, sessions, timetable
+from . import access, crops, learning, register, renditions, reports, review, sessions, signin, timetable
 from . import consent as consents
 from . import health as health_checks
 from .enrolment import (
@@ -44,8 +45,9 @@ from .forms import (
     ZipEnrolForm,
     decidable_roster,
 )
+from .dates import parse_school_date
 from .job_queue import QueueUnavailable
-from .models import ClassPhoto, Consent, DetectedFace, SchoolClass
+from .models import ClassPhoto, Consent, DetectedFace
 from .zip_enrolment import ZipEnrolmentError
 
 
@@ -54,7 +56,7 @@ def home(request):
     classes = access.report_classes(request.user).select_related("teacher")
     # "Today": the timetabled periods of the classes the user teaches, taken or not.
     today = timezone.localdate()
-    taught = SchoolClass.objects.filter(teacher=request.user)
+    taught = access.taught_classes(request.user)
     has_timetable = taught.filter(periods__isnull=False).exists()
     return render(request, "attendance/home.html", {
         "classes": classes, "today": today, "has_timetable": has_timetable,
@@ -167,7 +169,7 @@ def _student_page(request, student, **forms):
         "student": student,
         "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
         "photos": student.photos.all(),
-        "templates": student.templates.select_related("source_session", "confirmed_by"),
+        "templates": access.visible_templates(request.user, student).select_related("source_session", "confirmed_by"),
         "template_limit": settings.TEMPLATE_MAX_PER_STUDENT,
         "drift": learning.drift(student),
         "consent_scope": consents.CONSENT_SCOPE,
@@ -220,6 +222,8 @@ def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
     # "Add another photo" links here with the session's date and period filled in.
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if refused := _refuse_linked_date(request, initial.get("date")):
+        return refused
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
@@ -235,6 +239,19 @@ def session_upload(request, class_id):
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=_form_status(form))
+
+
+def _refuse_linked_date(request, date_text: str | None):
+    """A 400 page naming the problem when a link's ``?date=`` (filling in a form) is not a
+    date in ``dates.FIRST_DATE``..``LAST_DATE``; None when it is, or is absent."""
+    if not date_text:
+        return None
+    try:
+        parse_school_date(date_text)
+    except ValueError as exc:
+        return render(request, "400.html", {"reason": f"The date in this link is refused: {exc} Nothing was saved."},
+                      status=400)
+    return None
 
 
 @login_required
@@ -416,6 +433,8 @@ def register_by_hand(request, class_id):
     manual register."""
     school_class = access.get_class(request.user, class_id)
     initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if refused := _refuse_linked_date(request, initial.get("date")):
+        return refused
     form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         session = sessions.get_or_create_session(school_class, form.cleaned_data["date"],
@@ -451,12 +470,13 @@ def face_crop(request, face_id):
 @require_GET
 def student_face(request, student_id):
     """The student's reference face for the review page: their first ready enrolment
-    photo's face, else their latest learnt template's crop (404 when neither exists)."""
+    photo's face, else their latest learnt template's crop the user may see (``access.get_template``'s
+    rule; 404 when neither exists)."""
     student = access.get_student(request.user, student_id)
     photo = student.photos.filter(status="ready").order_by("pk").first()
     if photo is not None:
         return _private_jpeg(crops.enrolment_face_jpeg(photo))
-    template = student.templates.order_by("-learnt_at").first()
+    template = access.visible_templates(request.user, student).order_by("-learnt_at").first()
     if template is None:
         return HttpResponse("No reference photo.", status=404, content_type="text/plain")
     with template.crop.open("rb") as fh:
@@ -506,8 +526,8 @@ def enrolment_photo_image(request, photo_id):
 
 
 def _photo_response(field_file, max_side: int):
-    """The photo as an upright JPEG (``renditions``): its bytes, or with ``PHOTO_SENDFILE``
-    a header telling the web server which file to send."""
+    """The photo's stored upright JPEG (``renditions``, made once): its bytes, or with
+    ``PHOTO_SENDFILE`` a header telling the web server which file to send."""
     try:
         if settings.PHOTO_SENDFILE:
             name = renditions.stored_rendition(field_file, max_side)
@@ -517,7 +537,7 @@ def _photo_response(field_file, max_side: int):
             else:
                 response["X-Sendfile"] = field_file.storage.path(name)
         else:
-            response = HttpResponse(renditions.upright_jpeg(field_file, max_side), content_type="image/jpeg")
+            response = HttpResponse(renditions.rendition_bytes(field_file, max_side), content_type="image/jpeg")
     except (ImageError, FileNotFoundError):
         return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
                             status=404, content_type="text/plain")
@@ -529,7 +549,8 @@ def _photo_response(field_file, max_side: int):
 
 def _report_range(request) -> tuple[ReportRangeForm, reports.DateRange]:
     """The date range a report page or download covers: the one asked for (?from=&to=),
-    else (none asked for, or a wrong one) the default (the current term, else all dates)."""
+    else (none asked for, or a wrong one) the default (the current term, else all dates).
+    A wrong one leaves the form's errors: the page shows them with the default, HTTP 400."""
     if "from" in request.GET or "to" in request.GET:
         form = ReportRangeForm(request.GET)
         if form.is_valid():
@@ -537,6 +558,26 @@ def _report_range(request) -> tuple[ReportRangeForm, reports.DateRange]:
         return form, reports.default_range()
     date_range = reports.default_range()
     return ReportRangeForm(initial={"from": date_range.start, "to": date_range.end}), date_range
+
+
+class _WrongRange(Exception):
+    """A download asked for a wrong range (?from=&to=): answered 400 with the form's errors."""
+
+    def __init__(self, form):
+        super().__init__("; ".join(m for messages in form.errors.values() for m in messages))
+
+
+def _download_range(request) -> reports.DateRange:
+    """The range of a CSV or XLSX download; raises _WrongRange for a wrong one (never a
+    file of another range than asked)."""
+    form, date_range = _report_range(request)
+    if form.errors:
+        raise _WrongRange(form)
+    return date_range
+
+
+def _wrong_range_response(exc: _WrongRange) -> HttpResponse:
+    return HttpResponse(f"Wrong date range: {exc}", status=400, content_type="text/plain; charset=utf-8")
 
 
 def _range_query(date_range: reports.DateRange) -> str:
@@ -558,13 +599,16 @@ def class_report(request, class_id):
         "school_class": school_class, "report": report, "sessions": report.sessions, "rows": report.rows,
         "codes": report.codes, "form": form, "range_query": _range_query(date_range),
         "threshold": reports.threshold(), "chart_data": report.chart_data(), "days": report.rate_by_date(),
-    })
+    }, status=_form_status(form))
 
 
 @login_required
 def class_report_csv(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     out = io.StringIO()
     reports.write_class_csv(out, reports.class_report(school_class, date_range))
     return _csv_response(out.getvalue(), _report_filename(school_class.name, school_class.pk, date_range, "csv"))
@@ -573,7 +617,10 @@ def class_report_csv(request, class_id):
 @login_required
 def class_report_xlsx(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     return _xlsx_response(reports.class_xlsx(reports.class_report(school_class, date_range)),
                           _report_filename(school_class.name, school_class.pk, date_range, "xlsx"))
 
@@ -588,13 +635,16 @@ def student_report(request, student_id):
         "student": student, "report": report, "form": form, "range_query": _range_query(date_range),
         "threshold": reports.threshold(), "chart_data": report.chart_data(),
         "can_open_sessions": access.role(request.user) != "office",
-    })
+    }, status=_form_status(form))
 
 
 @login_required
 def student_report_csv(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     out = io.StringIO()
     reports.write_student_csv(out, reports.student_history(student, access.report_classes(request.user), date_range))
     return _csv_response(out.getvalue(), _report_filename(student.name, student.pk, date_range, "csv"))
@@ -603,7 +653,10 @@ def student_report_csv(request, student_id):
 @login_required
 def student_report_xlsx(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    date_range = _report_range(request)[1]
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
     report = reports.student_report(student, access.report_classes(request.user), date_range)
     return _xlsx_response(reports.student_xlsx(report), _report_filename(student.name, student.pk, date_range, "xlsx"))
 
@@ -629,11 +682,36 @@ def health(request):
     return response
 
 
-def locked_out(request, original_response=None, credentials=None):
-    """Sign-in refused after too many wrong passwords (django-axes' AXES_LOCKOUT_CALLABLE), HTTP 429."""
-    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    return render(request, "registration/locked_out.html",
-                  {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}, status=429)
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """/password/: Django's form, throttled like sign-in (attendance/signin.py).
+
+    Wrong old passwords count per user; after settings.LOGIN_FAILURE_LIMIT within
+    LOGIN_COOLOFF_MINUTES the form is refused with 429, even with the right one. A change
+    revokes the user's API tokens (attendance.signin, on every path that saves a password).
+    """
+
+    success_url = "/"
+
+    def post(self, request, *args, **kwargs):
+        refusal = signin.password_change_refusal(request.user)
+        if refusal:
+            return signin.refused_response(request, refusal)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            signin.record_failure(self.request, signin.PASSWORD_CHANGE, self.request.user.get_username())
+            refusal = signin.password_change_refusal(self.request.user)
+            if refusal:
+                return signin.refused_response(self.request, refusal)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        signin.clear_failures(self.request, signin.PASSWORD_CHANGE, self.request.user.get_username())
+        messages.success(self.request, "Password changed. Any API tokens of yours were revoked: ask an admin "
+                                       "for a new one if you use the API.")
+        return response
 
 
 def bad_request(request, exception):

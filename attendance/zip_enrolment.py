@@ -5,6 +5,8 @@ time into memory, with limits on count and sizes, and each is checked to be an i
 so "../evil.jpg" entries, damaged archives and zip bombs cannot write outside the
 media root, exhaust memory or fill the disk.
 """
+import re
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -12,6 +14,8 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from faces.errors import ImageError
+
+from .text import forbidden_character
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 MAX_ENTRIES = 2000
@@ -27,11 +31,43 @@ class ZipPhoto:
     student_name: str
     filename: str
     data: bytes
+    student_id: int | None = None  # from a folder named with the student's id ("Ada_Lovelace_#17")
 
 
 def folder_to_name(folder: str) -> str:
     """A student's name from a folder name: "Ada_Lovelace" -> "Ada Lovelace"."""
     return " ".join(folder.replace("_", " ").split())
+
+
+_STUDENT_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>[0-9]{1,18})$")
+
+
+def parse_student_folder(folder: str) -> tuple[str, int | None]:
+    """A student folder's name and id: "Ada_Lovelace" -> ("Ada Lovelace", None);
+    "Ada_Lovelace_#17" -> ("Ada Lovelace", 17); "#17" -> ("", 17). The id (the number the
+    student's page and the API show) says which student is meant when two share a name.
+
+    The name is returned in Unicode NFC (macOS writes folder names decomposed).
+
+    Raises:
+        ZipEnrolmentError: the folder holds a control, bidi-control or noncharacter
+            (``text.forbidden_character``), or has a "#" not followed by an id of 1 to 18 digits at
+            its end ("Joe_Biden_#99999999999999999999", "Ada_#x"): it is refused, never
+            taken for a new student's name.
+    """
+    if found := forbidden_character(folder):
+        raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
+                                "Rename the folder.")
+    name = unicodedata.normalize("NFC", folder_to_name(folder))
+    # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
+    compatible = unicodedata.normalize("NFKC", name)
+    if "#" not in compatible:
+        return name, None
+    found = _STUDENT_ID.match(compatible)
+    if not found:
+        raise ZipEnrolmentError(f"The folder {folder!r} does not end with a student id: a \"#\" in a folder name "
+                                "must be followed by the student's id (1 to 18 digits), e.g. Ada_Lovelace_#17.")
+    return found["name"], int(found["id"])
 
 
 def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
@@ -75,7 +111,8 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
     """The photos in the archive, one at a time, each labelled with its student's name.
 
     The student is the first folder below any folders all photos share, so
-    ``enrol/Ada_Lovelace/1.jpg`` and ``Ada_Lovelace/2024/1.jpg`` both belong to "Ada Lovelace".
+    ``enrol/Ada_Lovelace/1.jpg`` and ``Ada_Lovelace/2024/1.jpg`` both belong to "Ada Lovelace";
+    a folder may end with the student's id (``Ada_Lovelace_#17``, see ``parse_student_folder``).
 
     Args:
         fileobj: the zip file, opened for binary reading.
@@ -101,8 +138,8 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
     depth = _student_folder_depth([folders for _, folders in photos])
     total = 0
     for entry, folders in photos:
-        name = folder_to_name(folders[depth])
-        if not name:
+        name, student_id = parse_student_folder(folders[depth])
+        if not name and student_id is None:
             raise ZipEnrolmentError(f"{entry.filename}: the folder name is not a student's name.")
         if len(name) > MAX_NAME_LENGTH:
             raise ZipEnrolmentError(f"{entry.filename}: the folder name is longer than {MAX_NAME_LENGTH} characters.")
@@ -123,4 +160,4 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
             extension = check_image(data)
         except ImageError as exc:
             raise ZipEnrolmentError(f"{entry.filename}: {exc}") from exc
-        yield ZipPhoto(name, f"photo{extension}", data)
+        yield ZipPhoto(name, f"photo{extension}", data, student_id)

@@ -124,6 +124,7 @@ def school(users, photo):
                                        decision=DetectedFace.UNKNOWN)
     template = LearntTemplate.objects.create(
         student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        source_session=session, source_photo=stored,
         crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
     return {"class_id": school_class.pk, "student_id": student.pk, "session_id": session.pk, "face_id": face.pk,
             "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk, "template_id": template.pk}

@@ -151,19 +151,22 @@ class TestEngine:
         with pytest.raises(images.NotAnImage, match=problem.replace("(", r"\(").replace(")", r"\)")):
             images.from_opencv(array)
 
-    def test_huge_photo_is_detected_scaled_down_with_boxes_in_original_pixels(self, portrait):
-        # 12000 x 9000 (108 MP): one face pasted at a known place.
+    def test_huge_photo_is_decoded_to_the_working_size_and_detected_with_boxes_in_its_pixels(self, portrait):
+        # 12000 x 9000 (108 MP): one face pasted at a known place. Decoded reduced to the
+        # working size (24 MP, same proportions), then detected at 2400 px with the boxes
+        # mapped back to the working image's pixels.
         canvas = Image.new("RGB", (12000, 9000), (200, 200, 190))
         face_area = portrait.resize((portrait.width * 2, portrait.height * 2))
         canvas.paste(face_area, (7000, 3000))
         rgb = images.load_rgb(encoded(canvas, "JPEG", quality=85))
-        assert rgb.shape == (9000, 12000, 3)
+        assert rgb.shape == (4242, 5656, 3) and rgb.shape[0] * rgb.shape[1] <= images.DEFAULT_MAX_WORKING_PIXELS
+        scale = 5656 / 12000
         faces = detection.find_faces(rgb, max_side=2400, threads=2)
         assert len(faces) == 1
         box = faces[0].box
-        assert 7000 <= box.left and box.right <= 7000 + face_area.width
-        assert 3000 <= box.top and box.bottom <= 3000 + face_area.height
-        assert box.width > 300  # the face's size in the original pixels, not the scaled ones
+        assert 7000 * scale - 2 <= box.left and box.right <= (7000 + face_area.width) * scale + 2
+        assert 3000 * scale - 2 <= box.top and box.bottom <= (3000 + face_area.height) * scale + 2
+        assert box.width > 300 * scale  # the face's size in the working pixels, not the detection's
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import os
 import time
 import types
 import uuid
+from pathlib import PurePosixPath
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +60,21 @@ def s3_store():
 
 def bucket_keys(store) -> set[str]:
     return {item["Key"] for item in store.client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+
+def photo_keys(store) -> set[str]:
+    """The photos in the bucket (their renditions aside: ``rendition_owners``)."""
+    return {key for key in bucket_keys(store) if not key.startswith("renditions/")}
+
+
+def rendition_owners(store) -> set[str]:
+    """The stems (file names without extension) of the photos whose renditions and face
+    crops the bucket holds, e.g. ``renditions/enrolment/<stem>-480.jpg``."""
+    return {key.split("/")[2].split("-")[0] for key in bucket_keys(store) if key.startswith("renditions/")}
+
+
+def stems(keys) -> set[str]:
+    return {PurePosixPath(key).stem for key in keys}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +147,12 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     assert dict(EnrolmentPhoto.objects.values_list("student__name", "status")) == {
         "Barack Obama": "ready", "Joe Biden": "ready"}
     enrolment_keys = {p.image.name: p.student.name for p in EnrolmentPhoto.objects.select_related("student")}
-    assert bucket_keys(s3_storage) == set(enrolment_keys)
+    assert photo_keys(s3_storage) == set(enrolment_keys)
+    # The worker stored each photo's rendition and face crop beside it, private too.
+    assert rendition_owners(s3_storage) == stems(enrolment_keys)
+    for key in bucket_keys(s3_storage) - set(enrolment_keys):
+        grants = s3_storage.client.get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
+        assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
     for key in enrolment_keys:
         assert key.startswith("enrolment/")
         grants = s3_storage.client.get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
@@ -147,7 +168,8 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     class_photo = ClassPhoto.objects.get()
     assert (class_photo.status, class_photo.error) == ("done", "")
     assert class_photo.image.name.startswith("class-photos/")
-    assert bucket_keys(s3_storage) == set(enrolment_keys) | {class_photo.image.name}
+    assert photo_keys(s3_storage) == set(enrolment_keys) | {class_photo.image.name}
+    assert rendition_owners(s3_storage) == stems(set(enrolment_keys) | {class_photo.image.name})
 
     # The session page shows the photo through the view that checks permissions (never
     # a link to the store), with a name on each face.
@@ -176,10 +198,11 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     # Deleting a student deletes their photos from the bucket; deleting the class, its photos.
     obama.delete()
     biden_keys = {key for key, name in enrolment_keys.items() if name == "Joe Biden"}
-    assert bucket_keys(s3_storage) == biden_keys | {class_photo.image.name}
+    assert photo_keys(s3_storage) == biden_keys | {class_photo.image.name}
+    assert rendition_owners(s3_storage) == stems(biden_keys | {class_photo.image.name})
     school_class.delete()
     assert not ClassPhoto.objects.exists()
-    assert bucket_keys(s3_storage) == biden_keys
+    assert photo_keys(s3_storage) == biden_keys and rendition_owners(s3_storage) == stems(biden_keys)
 
     # Nothing was written under either process's MEDIA_ROOT.
     assert not os.path.exists(settings.MEDIA_ROOT)

@@ -6,8 +6,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import consent as consents
+from ..dates import validate_school_date
 from ..forms import PhotosField
 from ..models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from ..text import validate_single_line_text
 
 
 def link(request, name: str, *args) -> str:
@@ -294,8 +296,10 @@ class PhotoUploadSerializer(serializers.Serializer):
     """The take-attendance form: the same checks as the web page (``forms.PhotosField``:
     size per photo, a readable image header)."""
 
-    date = serializers.DateField(help_text="The school's local date of the lesson, YYYY-MM-DD.")
-    period = serializers.CharField(max_length=50, help_text="E.g. Period 1, or 09:00.")
+    date = serializers.DateField(help_text="The school's local date of the lesson, YYYY-MM-DD (2000-01-01 to "
+                                           "2100-12-31).", validators=[validate_school_date])
+    period = serializers.CharField(max_length=50, help_text="E.g. Period 1, or 09:00.",
+                                   validators=[validate_single_line_text])
     photos = serializers.ListField(child=serializers.FileField(), allow_empty=False,
                                    help_text="One or more class photos (repeat the field).")
 

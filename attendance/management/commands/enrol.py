@@ -1,15 +1,25 @@
 """python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster."""
+import unicodedata
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from attendance.enrolment import add_enrolment_photo, roster_student
+from attendance import access
+from attendance.enrolment import (
+    ExistingStudentWithoutConsent,
+    StudentAmbiguous,
+    add_enrolment_photo,
+    check_roster_student,
+    roster_student,
+)
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, folder_to_name
+from attendance.text import forbidden_character
+from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -22,8 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--class", dest="class_name", required=True, help="class name")
         parser.add_argument("--teacher", help="username of the teacher, when the class is new (default: first admin)")
         parser.add_argument("--consent-note", required=True,
-                            help="where the signed consent forms of these students are kept (students are enrolled "
-                                 "for face recognition only with recorded consent)")
+                            help="where the signed consent forms of the students this command adds are kept (students "
+                                 "are enrolled for face recognition only with recorded consent; a student already "
+                                 "on the roster must have consent recorded on their page, or is refused)")
         parser.add_argument("--consent-given-by", default="Parent or guardian",
                             help="who gave consent (default: %(default)s)")
         parser.add_argument("--inline", action="store_true", help="encode in this process, without a worker")
@@ -42,8 +53,18 @@ class Command(BaseCommand):
                                "the signed consent forms are kept and who gave consent.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
-        names = {folder: folder_to_name(folder.name) for folder in folders}
-        bad = [f.name for f, name in names.items() if not name or len(name) > MAX_NAME_LENGTH]
+        if found := forbidden_character(class_name):
+            raise CommandError(f"--class contains {found}, which a class's name cannot hold.")
+        class_name = unicodedata.normalize("NFC", class_name)
+        names, refused = {}, []
+        for folder in folders:
+            try:
+                names[folder] = parse_student_folder(folder.name)  # (name, id or None)
+            except ZipEnrolmentError as exc:
+                refused.append(str(exc))
+        if refused:
+            raise CommandError("\n".join(refused))
+        bad = [f.name for f, (name, pk) in names.items() if (not name and pk is None) or len(name) > MAX_NAME_LENGTH]
         if bad:
             raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
                                f"characters): {', '.join(bad)}")
@@ -54,10 +75,22 @@ class Command(BaseCommand):
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
         school_class = self._school_class(class_name, teacher)
+        # Every folder's student first: same-named students of the class (with their ids)
+        # and existing students without consent (--consent-note speaks only for the students
+        # this command adds) are refused, before any student or photo is stored.
+        refused = []
+        for folder in folders:
+            try:
+                check_roster_student(school_class, *names[folder])
+            except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
+                refused.append(f"{folder.name}: {exc}")
+        if refused:
+            raise CommandError("\n".join(refused))
 
         photo_ids = {}
         for folder in folders:
-            student = roster_student(school_class, names[folder], consent={
+            name, student_id = names[folder]
+            student = roster_student(school_class, name, student_id=student_id, consent={
                 "given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note})
             for path in sorted(folder.iterdir()):
                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
@@ -93,4 +126,8 @@ class Command(BaseCommand):
             teacher = users.filter(is_staff=True).order_by("pk").first()
             if teacher is None:
                 raise CommandError("The class is new and needs a teacher: pass --teacher USERNAME or create an admin first.")
+        try:
+            access.check_teacher(teacher)
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0])
         return SchoolClass.objects.create(name=name, teacher=teacher)

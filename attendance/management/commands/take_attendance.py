@@ -1,5 +1,5 @@
 """python manage.py take_attendance --class NAME --date YYYY-MM-DD PHOTO...: one session from photos."""
-import datetime
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -8,11 +8,20 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance import engine, sessions
+from attendance.dates import parse_school_date
 from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import ClassPhoto, ClassSession, SchoolClass
 from faces.errors import ImageError
 
 from ._wait import use_inline_tasks, wait_until
+
+
+def _date(text: str):
+    """--date: a YYYY-MM-DD date in the app's range (attendance.dates), else a usage error naming it."""
+    try:
+        return parse_school_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 class Command(BaseCommand):
@@ -24,7 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("photos", nargs="+", type=Path)
         parser.add_argument("--class", dest="class_name", required=True)
-        parser.add_argument("--date", required=True, type=datetime.date.fromisoformat, help="YYYY-MM-DD")
+        parser.add_argument("--date", required=True, type=_date, help="YYYY-MM-DD")
         parser.add_argument("--period", default="Period 1")
         parser.add_argument("--inline", action="store_true", help="process in this process, without a worker")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
