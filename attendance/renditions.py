@@ -3,7 +3,8 @@
 Every format we accept (HEIC, TIFF, EXIF-rotated JPEG) is shown the way the worker saw
 it. Renditions are made once and stored beside the photo (``renditions/...``, deleted
 with it): by the worker while it has the photo decoded anyway, or on the first view of a
-photo the worker never rendered (one bounded decoding, ``engine.decode_photo``). Every
+finished photo the worker never rendered (one bounded decoding, ``engine.decode_photo``,
+one at a time per process; a photo still being processed is never decoded here). Every
 later view sends the stored file and never decodes the original again. With
 ``PHOTO_SENDFILE`` set, the web server sends the file after the view checked permission
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).

@@ -124,3 +124,53 @@ def test_a_held_decoding_lock_gives_503_not_a_waiting_thread(client, users, proc
             assert client.get(reverse("face_crop", args=[face.pk])).status_code == 200
     finally:
         renditions.DECODING.release()
+
+
+# D4. Invisible characters passed the name check and were kept by text.name_key, so
+# "Ada\u200b Lovelace" and "Ada Lovelace" looked alike but were different students.
+
+INVISIBLE = {"U+200B": "Ada\u200b Lovelace", "U+200E": "Ada Lovelace\u200e", "U+200F": "Ada\u200f Lovelace",
+             "U+061C": "Ada\u061c Lovelace", "U+2028": "Ada\u2028Lovelace", "U+2029": "Ada\u2029Lovelace",
+             "U+FEFF": "\ufeffAda Lovelace", "U+00AD": "Ada Love\u00adlace", "U+2060": "Ada\u2060 Lovelace",
+             "U+180E": "Ada\u180e Lovelace", "U+200C": "Ada\u200c Lovelace", "U+200D": "Ada\u200dLovelace"}
+
+
+def test_names_with_invisible_characters_are_refused_by_the_form_and_the_zip(client, users, photo):
+    from .test_attacks_f2 import _post_zip
+
+    school_class = make_class(users["teacher"], "7A")
+    client.force_login(users["admin"])
+    for code, name in INVISIBLE.items():
+        response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": name})
+        text = response.content.decode()
+        assert response.status_code == 400 and "which a name cannot hold" in text and code in text, code
+        response = _post_zip(client, school_class, photo, [name.replace(" ", "_")])
+        text = response.content.decode()
+        assert response.status_code == 400 and "which a student&#x27;s name cannot hold" in text and code in text, \
+            code
+    assert not Student.objects.exists()
+    # The joiners stay allowed where a script spells with them (Persian "Niknam").
+    niknam = "\u0646\u06cc\u06a9\u200c\u0646\u0627\u0645"
+    response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": niknam})
+    assert response.status_code == 302 and Student.objects.get().name == niknam
+
+
+def test_a_name_stored_with_an_invisible_character_is_the_same_name_to_the_zip(client, users, photo):
+    from attendance.text import name_key
+
+    from .test_attacks_f2 import _post_zip
+
+    # Stored before the check existed (no validation on this path): two look-alike students.
+    hidden = Student.objects.create(name="Ada\u200b Lovelace")
+    plain = Student.objects.create(name="Ada Lovelace")
+    school_class = make_class(users["teacher"], "7A", [hidden, plain])
+    for name in INVISIBLE.values():
+        assert name_key(name).replace(" ", "") == "adalovelace", repr(name)
+    client.force_login(users["admin"])
+    response = _post_zip(client, school_class, photo, ["Ada_Lovelace"])
+    text = response.content.decode()
+    # The ambiguity is seen and refused, naming both students; nothing is guessed.
+    assert response.status_code == 400 and "2 students of 7A are named Ada Lovelace" in text, text[:2000]
+    assert f"#{hidden.pk} (in 7A); #{plain.pk} (in 7A)" in text
+    assert f"e.g. Ada_Lovelace_#{hidden.pk}." in text  # a folder name to type, without the invisible character
+    assert not hidden.photos.exists() and not plain.photos.exists()
