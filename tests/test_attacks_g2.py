@@ -174,3 +174,38 @@ def test_a_name_stored_with_an_invisible_character_is_the_same_name_to_the_zip(c
     assert f"#{hidden.pk} (in 7A); #{plain.pk} (in 7A)" in text
     assert f"e.g. Ada_Lovelace_#{hidden.pk}." in text  # a folder name to type, without the invisible character
     assert not hidden.photos.exists() and not plain.photos.exists()
+
+
+# Minor: a learnt face's crop answered 404 to a teacher who does not teach the child, but
+# 403 to one who teaches the child in another class: that told a face of the child was learnt.
+
+def test_a_learnt_face_the_user_may_not_see_is_404_like_one_that_does_not_exist(client, users, photo,
+                                                                                django_user_model):
+    import numpy as np
+    from django.core.files.base import ContentFile
+
+    from attendance.crops import crop_jpeg
+    from attendance.models import LearntTemplate, descriptor_to_bytes
+
+    child = Student.objects.create(name="Barack Obama")
+    class_a = make_class(users["teacher"], "7A", [child])
+    make_class(users["other_teacher"], "8B", [child])  # teaches the child, not the photo's class
+    stranger = django_user_model.objects.create_user("stranger", password="x")
+    make_class(stranger, "9C")  # teaches neither the child nor the class
+    session = ClassSession.objects.create(school_class=class_a, date="2026-11-03", period="P1")
+    source = class_photo(session, photo("groups/obama_and_biden.jpg"))
+    learnt = LearntTemplate.objects.create(
+        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        source_session=session, source_photo=source,
+        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
+    missing = LearntTemplate.objects.order_by("-pk").first().pk + 1000
+    for who in (users["other_teacher"], stranger, users["office"]):
+        client.force_login(who)
+        for template_id in (learnt.pk, missing):
+            response = client.get(reverse("template_crop", args=[template_id]))
+            assert response.status_code == 404, (who.username, template_id)
+    client.force_login(users["teacher"])
+    assert client.get(reverse("template_crop", args=[learnt.pk])).status_code == 200
+    # Once the child leaves class A, its teacher no longer sees the child's faces either.
+    class_a.students.remove(child)
+    assert client.get(reverse("template_crop", args=[learnt.pk])).status_code == 404
