@@ -17,6 +17,7 @@ page of it: the checks below ask the role, not only the class's teacher column.
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
@@ -162,13 +163,18 @@ def get_template(user, template_id: int) -> LearntTemplate:
     an admin, or someone who may see its source session's photos (``get_session``: the
     session's class's teacher). Teaching the child in another class is not enough: the
     crop comes from a photo of a class the user does not teach. A template whose session
-    is deleted is an admin's alone. Else 404 or PermissionDenied."""
+    is deleted is an admin's alone.
+
+    Raises:
+        Http404: no such template, or the user may not see it, whether or not they teach
+            the child: the same answer as for a template that does not exist, so it never
+            tells that a face of the child was learnt.
+    """
     template = get_object_or_404(LearntTemplate, pk=template_id)
-    get_student(user, template.student_id)
-    if not is_school_admin(user):
-        if template.source_session_id is None:
-            raise PermissionDenied("This face was learnt from a class photo you cannot see.")
-        get_session(user, template.source_session_id)
+    if not is_school_admin(user) and not (
+            template.student.classes.filter(pk__in=taught_classes(user)).exists()  # get_student's rule
+            and visible_templates(user, template.student).filter(pk=template.pk).exists()):
+        raise Http404("No such learnt face.")
     return template
 
 

@@ -76,12 +76,16 @@ def store_crops(field_file, rgb, boxes, margin: float = CROP_MARGIN, max_side: i
 
 
 def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CROP_PX, photo_width=None,
-                sibling_boxes=()) -> bytes:
-    """The stored crop of ``box`` in a photo, cut on first use. The first use decodes the
-    photo once (bounded) and also stores the crops of ``sibling_boxes`` (the other faces
-    of the photo, which the review page asks for next).
+                sibling_boxes=(), make: bool = True, wait: float | None = renditions.DECODING_WAIT_SECONDS) -> bytes:
+    """The stored crop of ``box`` in a photo, cut on first use when ``make`` (False: the
+    photo is still being processed; never decoded here). The first use decodes the
+    photo once (bounded, one at a time per process: ``renditions.decoding``) and also
+    stores the crops of ``sibling_boxes`` (the other faces of the photo, which the review
+    page asks for next). ``wait``: seconds to wait for the decoding lock (None: no limit).
 
     Raises:
+        renditions.NotReady: ``make`` is False and the crop is not stored yet.
+        renditions.Busy: another decoding held the lock for ``wait`` seconds.
         ImageError: the file is not a readable image.
         FileNotFoundError: the photo's file is missing.
     """
@@ -91,7 +95,9 @@ def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CR
             return fh.read()
     except FileNotFoundError:
         pass
-    with renditions.DECODING:  # one decoding at a time per process
+    if not make:
+        raise renditions.NotReady("This photo is still being processed; its faces are shown once it ends.")
+    with renditions.decoding(wait):  # one decoding at a time per process
         try:
             with storage.open(name, "rb") as fh:  # made by another thread meanwhile
                 return fh.read()
@@ -107,11 +113,13 @@ def _face_box(face):
     return face.left, face.top, face.right, face.bottom
 
 
-def face_crop_jpeg(face, margin: float = CROP_MARGIN, max_side: int = CROP_PX) -> bytes:
-    """A JPEG of a ``DetectedFace`` from its class photo (stored; see ``stored_crop``)."""
+def face_crop_jpeg(face, margin: float = CROP_MARGIN, max_side: int = CROP_PX, make: bool = True,
+                   wait: float | None = renditions.DECODING_WAIT_SECONDS) -> bytes:
+    """A JPEG of a ``DetectedFace`` from its class photo (stored; see ``stored_crop`` for
+    ``make``, ``wait`` and the errors raised)."""
     photo = face.photo
     siblings = [(f.left, f.top, f.right, f.bottom) for f in photo.faces.all()]
-    return stored_crop(photo.image, _face_box(face), margin, max_side, photo.width, siblings)
+    return stored_crop(photo.image, _face_box(face), margin, max_side, photo.width, siblings, make, wait)
 
 
 def enrolment_face_jpeg(photo, margin: float = CROP_MARGIN, max_side: int = CROP_PX) -> bytes:
@@ -123,14 +131,15 @@ def enrolment_face_jpeg(photo, margin: float = CROP_MARGIN, max_side: int = CROP
 
 def template_crop_jpeg(face, max_side: int) -> bytes:
     """The crop kept with a learnt template: the face's stored review crop
-    (``face_crop_jpeg``), scaled down to ``max_side`` pixels when smaller than it."""
+    (``face_crop_jpeg``, cut if missing however long the decoding lock takes: this is
+    learning, not a page view), scaled down to ``max_side`` pixels when smaller than it."""
     if max_side > CROP_PX:
-        return face_crop_jpeg(face, max_side=max_side)
+        return face_crop_jpeg(face, max_side=max_side, wait=None)
     import io
 
     from PIL import Image
 
-    with Image.open(io.BytesIO(face_crop_jpeg(face))) as image:
+    with Image.open(io.BytesIO(face_crop_jpeg(face, wait=None))) as image:
         image = image.convert("RGB")
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         out = io.BytesIO()

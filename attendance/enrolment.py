@@ -23,7 +23,7 @@ from .models import (
     descriptor_from_bytes,
     descriptor_to_bytes,
 )
-from .text import name_key
+from .text import name_key, visible
 from .zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
     matches = [s for s in roster if name_key(s.name) == key]
     if len(matches) > 1:
         listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
-        example = f"{matches[0].name.replace(' ', '_')}_#{matches[0].pk}"
+        example = f"{' '.join(visible(matches[0].name).split()).replace(' ', '_')}_#{matches[0].pk}"
         raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
                                f"Nothing was saved. Name the folder with the student's id to say which, "
                                f"e.g. {example}.")

@@ -3,11 +3,13 @@
 Every format we accept (HEIC, TIFF, EXIF-rotated JPEG) is shown the way the worker saw
 it. Renditions are made once and stored beside the photo (``renditions/...``, deleted
 with it): by the worker while it has the photo decoded anyway, or on the first view of a
-photo the worker never rendered (one bounded decoding, ``engine.decode_photo``). Every
+finished photo the worker never rendered (one bounded decoding, ``engine.decode_photo``,
+one at a time per process; a photo still being processed is never decoded here). Every
 later view sends the stored file and never decodes the original again. With
 ``PHOTO_SENDFILE`` set, the web server sends the file after the view checked permission
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).
 """
+import contextlib
 import logging
 import os
 import threading
@@ -23,8 +25,40 @@ log = logging.getLogger(__name__)
 
 #: One decoding at a time per process for renditions and crops made on first view, so a
 #: web process's threads never hold more than one decoded photo between them (README
-#: "Memory"); the others wait, then find the file made.
+#: "Memory"); the others wait at most ``DECODING_WAIT_SECONDS``, then find the file made
+#: or give up (``Busy``), so views of undecoded photos never hold every server thread.
 DECODING = threading.Lock()
+
+#: Seconds a request waits for ``DECODING`` before it answers 503 "try again" (a bounded
+#: decoding takes 1-2 s; waiting longer would hold a server thread per waiting view).
+DECODING_WAIT_SECONDS = 2.0
+
+
+class Busy(Exception):
+    """Another request of this process is decoding a photo and did not finish within
+    ``DECODING_WAIT_SECONDS``: the view answers 503 with Retry-After."""
+
+
+class NotReady(Exception):
+    """The photo is still being processed and its rendition (or crop) is not stored yet:
+    the web does not decode it; the view answers 503 with Retry-After."""
+
+
+@contextlib.contextmanager
+def decoding(wait: float | None = DECODING_WAIT_SECONDS):
+    """Hold ``DECODING`` for one decoding on first view, waiting at most ``wait`` seconds
+    for it (None: as long as it takes, for work that is not a page view, e.g. learning on
+    confirmation).
+
+    Raises:
+        Busy: not acquired within ``wait`` seconds.
+    """
+    if not DECODING.acquire(timeout=-1 if wait is None else wait):
+        raise Busy("Another photo is being prepared; try again in a moment.")
+    try:
+        yield
+    finally:
+        DECODING.release()
 
 #: Longest side, in pixels, of the photos shown on the session and student pages.
 CLASS_PHOTO_DISPLAY_PX, ENROLMENT_PHOTO_DISPLAY_PX = 1920, 480
@@ -72,24 +106,32 @@ def save_rendition(field_file, rgb, max_side: int) -> str:
                      images.encode_jpeg(rgb, max_side))
 
 
-def stored_rendition(field_file, max_side: int) -> str:
-    """The storage name of the photo's rendition, made on first use.
+def stored_rendition(field_file, max_side: int, make: bool = True) -> str:
+    """The storage name of the photo's rendition, made on first use when ``make`` (a
+    finished photo the worker never rendered: one bounded decoding, one at a time per
+    process, ``decoding``). ``make`` False (a photo still being processed, whose
+    rendition the worker is about to store) never decodes.
 
     Raises:
+        NotReady: ``make`` is False and the rendition is not stored yet.
+        Busy: another decoding held the process's lock for ``DECODING_WAIT_SECONDS``.
         ImageError: the file is not a readable image.
         FileNotFoundError: the file is missing from the storage.
     """
     storage, name = field_file.storage, rendition_name(field_file.name, max_side)
     if not storage.exists(name):
-        with DECODING:
+        if not make:
+            raise NotReady("This photo is still being processed; it is shown once processing ends.")
+        with decoding():
             if not storage.exists(name):
                 save_file(storage, name, upright_jpeg(field_file, max_side))
     return name
 
 
-def rendition_bytes(field_file, max_side: int) -> bytes:
-    """The JPEG bytes of the photo's stored rendition (made on first use, ``stored_rendition``)."""
-    with field_file.storage.open(stored_rendition(field_file, max_side), "rb") as fh:
+def rendition_bytes(field_file, max_side: int, make: bool = True) -> bytes:
+    """The JPEG bytes of the photo's stored rendition (``stored_rendition``: made on first
+    use when ``make``; raises as it does)."""
+    with field_file.storage.open(stored_rendition(field_file, max_side, make), "rb") as fh:
         return fh.read()
 
 

@@ -47,7 +47,8 @@ TABLE = {
     "face_undo": ("post", {}, expect(302, 302, 403, 403)),
     "session_confirm": ("post", {}, expect(302, 302, 403, 403)),
     "student_face": ("get", None, expect(200, 200, 403, 403)),
-    "template_crop": ("get", None, expect(200, 200, 403, 403)),
+    # A learnt face the user may not see is 404, as one that does not exist (issue 14 G2).
+    "template_crop": ("get", None, expect(200, 200, 404, 404)),
     # Removing a learnt face is for school admins (it changes what the gallery knows).
     "template_remove": ("post", {}, expect(302, 403, 403, 403)),
     "face_crop": ("get", None, expect(200, 200, 403, 403)),
