@@ -63,7 +63,8 @@ BAND_PIXELS = 1_000_000
 #: Names of modes, for the "too large" message.
 MODE_NAMES = {"1": "1-bit", "L": "8-bit greyscale", "P": "palette", "LA": "greyscale with transparency",
               "PA": "palette with transparency", "I": "32-bit greyscale", "F": "floating-point greyscale",
-              "RGB": "RGB", "RGBA": "RGB with transparency", "CMYK": "CMYK"}
+              "RGB": "RGB", "RGBA": "RGB with transparency", "CMYK": "CMYK", "I;16": "16-bit greyscale",
+              "I;16L": "16-bit greyscale", "I;16B": "16-bit greyscale", "I;16N": "16-bit greyscale"}
 
 
 def working_size(width: int, height: int, max_working_pixels: int) -> tuple[int, int]:
@@ -303,7 +304,11 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     # truncated upload must be refused instead.
     allow_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
-        image.load()
+        with warnings.catch_warnings():
+            # Pillow checks its own pixel limit again while loading some formats (TIFF);
+            # ``open_image`` applied ours.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
         if image.size != header_size:
             # A decoder that finds a size other than its header's (ICNS does; none of
             # ALLOWED_FORMATS should): the checks above were made on the wrong size.
