@@ -98,7 +98,8 @@ def _decoder_bytes(image: Image.Image) -> int:
     each, per component at its sampling), at full size even when drafted smaller.
     WebP: libwebp decodes into an RGBA buffer that Pillow copies and converts (8 more
     bytes a pixel, measured: 12.5 in all for a 24 MP WebP). HEIC: libheif's own buffer
-    (4 more bytes a pixel, measured: 4.5 in all for a 24 MP HEIC).
+    (4 more bytes a pixel, measured: 4.5 in all for a 24 MP HEIC). TIFF: libtiff's tile
+    or strip buffer (``_tiff_block_bytes``). Run-length BMP: 2 more bytes a pixel.
     """
     width, height = image.size
     fmt = image.format or ""
@@ -115,6 +116,11 @@ def _decoder_bytes(image: Image.Image) -> int:
         return width * height * 4
     if fmt == "TIFF":
         return _tiff_block_bytes(image)
+    if fmt == "BMP" and image.tile and image.tile[0][0] == "bmp_rle":
+        # Pillow's run-length BMP decoder (Python) gathers the whole image in a bytearray,
+        # a byte a pixel, then copies it (``set_as_raw(bytes(data))``): 2 more bytes a
+        # pixel (measured: a 120 MP RLE8 BMP grew a process by 349 MiB).
+        return width * height * 2
     return 0
 
 

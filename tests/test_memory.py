@@ -123,6 +123,9 @@ ATTACKS = {
     # 10900 grew a process by 458 MiB, over the bound, before the strip was counted).
     "tiff_mode_I16_10900_one_strip": (lambda: attack_images.tiff(10900, 10900, 16, 1, rows=10**6), "refused"),
     "tiff_mode_L_10900_one_strip": (lambda: attack_images.tiff(10900, 10900, 8, 1, rows=10**6), "decoded"),
+    # Pillow's run-length BMP decoder holds the image twice more (a bytearray and its copy).
+    "bmp_rle8_10950": (lambda: attack_images.rle8_bmp(10950, 10950), "refused"),
+    "bmp_rle8_64_mp": (lambda: attack_images.rle8_bmp(8000, 8000), "decoded"),
 }
 
 
