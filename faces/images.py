@@ -133,7 +133,8 @@ def _tiff_block_bytes(image: Image.Image) -> int:
     768 MB (issue 14 follow-up: a 2 MB file took a worker to 2 GiB). Striped (278
     RowsPerStrip, at most the height, as libtiff's ``TIFFStripSize`` clamps it): one
     strip, i.e. the whole image again for a file saved as a single strip. Row bytes are
-    width x samples (277) x bits per sample (258), rounded up to whole bytes.
+    width x samples (277) x bits per sample (258), rounded up to whole bytes; 4 bytes a
+    pixel for YCbCr (262 = 6), which Pillow has libtiff decode to RGBA.
     """
     if not getattr(image, "use_load_libtiff", True):
         return 0
@@ -153,6 +154,10 @@ def _tiff_block_bytes(image: Image.Image) -> int:
 
     samples = max(1, first(277, 1))
     bits = max(1, first(258, 1))
+    if first(262, 0) == 6:
+        # YCbCr (JPEG-in-TIFF): Pillow has libtiff convert each tile or strip to RGBA,
+        # 4 bytes a pixel.
+        samples, bits = max(samples, 4), max(bits, 8)
     tile_width, tile_length = first(322, 0), first(323, 0)
     if tile_width and tile_length:
         return -(-tile_width * samples * bits // 8) * tile_length
