@@ -139,7 +139,8 @@ def template_crop_jpeg(face, max_side: int) -> bytes:
 
     from PIL import Image
 
-    with Image.open(io.BytesIO(face_crop_jpeg(face, wait=None))) as image:
+    # Our own JPEG rendition: opened as JPEG only (no other format's decoder runs).
+    with Image.open(io.BytesIO(face_crop_jpeg(face, wait=None)), formats=("JPEG",)) as image:
         image = image.convert("RGB")
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         out = io.BytesIO()

@@ -16,7 +16,16 @@ from .errors import ImageTooLarge, NotAnImage
 # format. Opening still goes by the file's content, so a HEIC named .jpg is read too.
 pillow_heif.register_heif_opener()
 
-#: Formats named in the "not an image" message (Pillow reads a few more).
+#: The formats accepted, as Pillow names them (``Image.open(formats=...)``): JPEG (a
+#: camera's multi-picture JPEG opens as "MPO" through the JPEG opener), PNG (APNG too),
+#: HEIC/HEIF (pillow-heif), WebP, BMP, TIFF and GIF. Every other format Pillow reads is
+#: refused unopened: some decode all their pixels inside ``Image.open``, before any size
+#: check (ICO, ICNS: issue 14 follow-up, a 688 KB ICO took 660 MiB), others run outside
+#: programs (EPS: Ghostscript) or are rarely used decoders no photo needs (PPM, PCX,
+#: TGA, SGI, DDS, QOI, XBM, IM, SPIDER, JPEG 2000, ...).
+ALLOWED_FORMATS = ("JPEG", "PNG", "HEIF", "WEBP", "BMP", "TIFF", "GIF")
+
+#: The accepted formats, in the words of the "not an image" message and the README.
 READABLE_FORMATS = "JPEG, PNG, HEIC, WebP, BMP, TIFF or GIF"
 
 #: Largest photo accepted, in pixels (width x height). 120 megapixels admits a
@@ -54,7 +63,8 @@ BAND_PIXELS = 1_000_000
 #: Names of modes, for the "too large" message.
 MODE_NAMES = {"1": "1-bit", "L": "8-bit greyscale", "P": "palette", "LA": "greyscale with transparency",
               "PA": "palette with transparency", "I": "32-bit greyscale", "F": "floating-point greyscale",
-              "RGB": "RGB", "RGBA": "RGB with transparency", "CMYK": "CMYK"}
+              "RGB": "RGB", "RGBA": "RGB with transparency", "CMYK": "CMYK", "I;16": "16-bit greyscale",
+              "I;16L": "16-bit greyscale", "I;16B": "16-bit greyscale", "I;16N": "16-bit greyscale"}
 
 
 def working_size(width: int, height: int, max_working_pixels: int) -> tuple[int, int]:
@@ -88,7 +98,8 @@ def _decoder_bytes(image: Image.Image) -> int:
     each, per component at its sampling), at full size even when drafted smaller.
     WebP: libwebp decodes into an RGBA buffer that Pillow copies and converts (8 more
     bytes a pixel, measured: 12.5 in all for a 24 MP WebP). HEIC: libheif's own buffer
-    (4 more bytes a pixel, measured: 4.5 in all for a 24 MP HEIC).
+    (4 more bytes a pixel, measured: 4.5 in all for a 24 MP HEIC). TIFF: libtiff's tile
+    or strip buffer (``_tiff_block_bytes``). Run-length BMP: 2 more bytes a pixel.
     """
     width, height = image.size
     fmt = image.format or ""
@@ -103,7 +114,55 @@ def _decoder_bytes(image: Image.Image) -> int:
         return width * height * 8
     if fmt == "HEIF":
         return width * height * 4
+    if fmt == "TIFF":
+        return _tiff_block_bytes(image)
+    if fmt == "BMP" and image.tile and image.tile[0][0] == "bmp_rle":
+        # Pillow's run-length BMP decoder (Python) gathers the whole image in a bytearray,
+        # a byte a pixel, then copies it (``set_as_raw(bytes(data))``): 2 more bytes a
+        # pixel (measured: a 120 MP RLE8 BMP grew a process by 349 MiB).
+        return width * height * 2
     return 0
+
+
+def _tiff_block_bytes(image: Image.Image) -> int:
+    """Bytes of the buffer libtiff decodes one tile or strip of a TIFF into, from the
+    header (0 when Pillow decodes it itself: uncompressed files).
+
+    Tiled (tags 322 TileWidth, 323 TileLength): one whole tile, however small the image
+    (libtiff's ``TIFFTileSize``): a 64 x 64 TIFF declaring 16384 x 16384 RGB tiles needs
+    768 MB (issue 14 follow-up: a 2 MB file took a worker to 2 GiB). Striped (278
+    RowsPerStrip, at most the height, as libtiff's ``TIFFStripSize`` clamps it): one
+    strip, i.e. the whole image again for a file saved as a single strip. Row bytes are
+    width x samples (277) x bits per sample (258), rounded up to whole bytes; 4 bytes a
+    pixel for YCbCr (262 = 6), which Pillow has libtiff decode to RGBA.
+    """
+    if not getattr(image, "use_load_libtiff", True):
+        return 0
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return 0
+    width, height = image.size
+
+    def first(tag: int, default: int) -> int:
+        value = tags.get(tag, default)
+        if isinstance(value, (tuple, list)):
+            value = max(value) if value else default
+        try:
+            return max(0, int(value))
+        except (TypeError, ValueError):
+            return default
+
+    samples = max(1, first(277, 1))
+    bits = max(1, first(258, 1))
+    if first(262, 0) == 6:
+        # YCbCr (JPEG-in-TIFF): Pillow has libtiff convert each tile or strip to RGBA,
+        # 4 bytes a pixel.
+        samples, bits = max(samples, 4), max(bits, 8)
+    tile_width, tile_length = first(322, 0), first(323, 0)
+    if tile_width and tile_length:
+        return -(-tile_width * samples * bits // 8) * tile_length
+    rows = min(first(278, height) or height, height)
+    return -(-width * samples * bits // 8) * rows
 
 
 def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -124,9 +183,10 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
         max_working_pixels: the size ``load_rgb`` reduces to (``DEFAULT_MAX_WORKING_PIXELS``).
 
     Raises:
-        NotAnImage: the bytes are empty or not an image format Pillow reads.
+        NotAnImage: the bytes are empty or not in one of ``ALLOWED_FORMATS`` (the
+            message names the file's format when Pillow knows its signature).
         ImageTooLarge: width x height exceeds ``max_pixels``, or decoding would take
-            more than ``max_decoded_bytes``.
+            more than ``max_decoded_bytes`` (a TIFF's tile or strip buffer included).
     """
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
@@ -134,7 +194,7 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
             # Pillow warns (and past 2x its own limit raises) on huge images; we apply
             # our own limit below with a clearer message.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
+            image = Image.open(stream, formats=ALLOWED_FORMATS)
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile headers
         if isinstance(exc, Image.DecompressionBombError):
             # Pillow refuses, from the header alone, anything over twice its own limit
@@ -144,6 +204,10 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
             raise ImageTooLarge(
                 f"The photo is too large{size}; the limit is {max_pixels / 1e6:.0f} megapixels."
             ) from exc
+        other = _other_format(stream)
+        if other:
+            raise NotAnImage(f"This file is in the {other} format, which is not accepted: "
+                             f"photos must be {READABLE_FORMATS}.") from exc
         raise NotAnImage(f"This file is not a readable image ({READABLE_FORMATS}).") from exc
     width, height = image.size
     if width < 1 or height < 1:
@@ -169,12 +233,41 @@ def open_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
     needed = decoded_bytes(image)
     if max_decoded_bytes and needed > max_decoded_bytes:
         mode = MODE_NAMES.get(image.mode, image.mode)
+        tiles = getattr(image, "tag_v2", {}) if image.format == "TIFF" else {}
+        if tiles.get(322) and tiles.get(323) and _tiff_block_bytes(image) * 2 > needed:
+            raise ImageTooLarge(
+                f"The photo is {width} x {height} pixels stored in tiles of {tiles.get(322)} x {tiles.get(323)} "
+                f"pixels: decoding one tile would take {_tiff_block_bytes(image) / 2**20:.0f} MB of memory, "
+                f"over the limit of {max_decoded_bytes / 2**20:.0f} MB. Save it again as an ordinary TIFF, "
+                "PNG or JPEG."
+            )
         raise ImageTooLarge(
             f"The photo is {width} x {height} pixels of {mode}: decoding it would take "
             f"{needed / 2**20:.0f} MB of memory, over the limit of {max_decoded_bytes / 2**20:.0f} MB. "
             "Save it with fewer pixels, or as an ordinary (baseline) JPEG."
         )
     return image
+
+
+def _other_format(stream: BinaryIO) -> str | None:
+    """The name of the Pillow format whose signature ``stream`` starts with, when it is
+    one not in ``ALLOWED_FORMATS`` (only signatures are compared: nothing is opened or
+    decoded); None when none matches or the stream cannot be read again."""
+    try:
+        stream.seek(0)
+        prefix = stream.read(16)
+    except Exception:  # noqa: BLE001 - a stream that cannot seek back: no name
+        return None
+    Image.init()
+    for name, (_factory, accept) in Image.OPEN.items():
+        if name in ALLOWED_FORMATS or accept is None:
+            continue
+        try:
+            if accept(prefix) is True:
+                return name
+        except Exception:  # noqa: BLE001 - a plugin's check may reject short input its own way
+            continue
+    return None
 
 
 def _upright(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -216,17 +309,30 @@ def load_rgb(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
             than ``max_decoded_bytes`` to decode.
     """
     image = open_image(source, max_pixels, max_decoded_bytes, max_working_pixels)
+    header_size = image.size
     # face_recognition (imported by the benchmarks) sets Pillow's process-wide
     # LOAD_TRUNCATED_IMAGES, which would silently fill a cut-off photo with grey; a
     # truncated upload must be refused instead.
     allow_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
-        image.load()
+        with warnings.catch_warnings():
+            # Pillow checks its own pixel limit again while loading some formats (TIFF);
+            # ``open_image`` applied ours.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+        if image.size != header_size:
+            # A decoder that finds a size other than its header's (ICNS does; none of
+            # ALLOWED_FORMATS should): the checks above were made on the wrong size.
+            raise NotAnImage(
+                f"The image's header says {header_size[0]} x {header_size[1]} pixels but it holds "
+                f"{image.size[0]} x {image.size[1]}; it is refused as damaged.")
         orientation = image.getexif().get(0x0112, 1)
         array = _bounded_rgb(image, max_working_pixels)
         image.close()  # frees the full-size decoded pixels now
         del image
         array = _upright(array, orientation)
+    except NotAnImage:
+        raise
     except Exception as exc:  # noqa: BLE001
         # Pillow raises OSError for truncated data, and SyntaxError, ValueError, struct
         # errors and more for malformed data found only while decoding.

@@ -51,12 +51,13 @@ def png(width: int, height: int, bit_depth: int = 8, colour_type: int = 0, value
 
 
 def tiff(width: int, height: int, bits: int, samples: int = 1, sample_format: int = 1, photometric: int = 1,
-         value: int = 0x3F, pages: int = 1) -> bytes:
+         value: int = 0x3F, pages: int = 1, rows: int = 64) -> bytes:
     """A deflate-compressed little-endian TIFF of one value (every byte ``value``), one
     strip of 64 rows at a time. ``sample_format`` 1 unsigned, 2 signed, 3 float;
     ``photometric`` 1 grey (black is zero), 5 CMYK (``samples`` 4). ``pages``: that many
-    identical pages (a multi-frame file)."""
-    rows = 64
+    identical pages (a multi-frame file). ``rows``: rows a strip (RowsPerStrip; the
+    height or more: the whole image in one strip)."""
+    rows = min(rows, height)
     strip_raw = bytes([value]) * (width * samples * bits // 8 * rows)
     last_rows = height - rows * ((height - 1) // rows)
     strip = zlib.compress(strip_raw, 9)
@@ -105,3 +106,70 @@ def tiff(width: int, height: int, bits: int, samples: int = 1, sample_format: in
         at = previous + 2 + 12 * count
         out[at: at + 4] = struct.pack("<I", following)
     return bytes(out)
+
+
+def tiled_tiff(width: int, height: int, tile: int, samples: int = 3) -> bytes:
+    """A little-endian 8-bit TIFF (RGB when ``samples`` is 3) of ``width`` x ``height``
+    pixels stored in ONE deflate-compressed tile of ``tile`` x ``tile`` zeros (TileWidth,
+    TileLength; a tile may be far larger than the image). The tile is compressed a MB at
+    a time, so a 16384 x 16384 RGB tile (768 MB) makes a file of about 750 KB."""
+    compressor = zlib.compressobj(9)
+    block = bytes(2**20)
+    left, parts = tile * tile * samples, []
+    while left > 0:
+        parts.append(compressor.compress(block[: min(left, len(block))]))
+        left -= len(block)
+    parts.append(compressor.flush())
+    data = b"".join(parts)
+    tiles = -(-width // tile) * -(-height // tile)
+    assert tiles == 1, "one tile only"
+    out = bytearray(b"II*\x00" + struct.pack("<I", 0))
+    data_at = len(out)
+    out += data
+    if len(out) % 2:
+        out += b"\x00"
+    bits_at = len(out)
+    out += struct.pack(f"<{samples}H", *([8] * samples)) + (b"\x00\x00" if samples % 2 else b"")
+    entries = [
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, samples, 8 if samples == 1 else bits_at),
+        (259, 3, 1, 8), (262, 3, 1, 2 if samples == 3 else 1), (277, 3, 1, samples), (284, 3, 1, 1),
+        (322, 4, 1, tile), (323, 4, 1, tile), (324, 4, 1, data_at), (325, 4, 1, len(data)),
+    ]
+    ifd_at = len(out)
+    out += struct.pack("<H", len(entries))
+    for tag, kind, count, payload in entries:
+        out += struct.pack("<HHI", tag, kind, count)
+        out += struct.pack("<HH", payload, 0) if kind == 3 and count == 1 else struct.pack("<I", payload)
+    out += struct.pack("<I", 0)
+    out[4:8] = struct.pack("<I", ifd_at)
+    return bytes(out)
+
+
+def ico(png_data: bytes) -> bytes:
+    """A Windows icon (ICO) holding one PNG image: Pillow decodes it whole inside
+    ``Image.open``, whatever size the PNG declares."""
+    return (struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png_data), 22)
+            + png_data)
+
+
+def icns(png_data: bytes) -> bytes:
+    """A macOS icon (ICNS) whose one entry (``ic10``, declared 1024 x 1024) is
+    ``png_data``: Pillow reports the declared size until it decodes the PNG's own."""
+    entry = b"ic10" + struct.pack(">I", 8 + len(png_data)) + png_data
+    return b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+
+
+def rle8_bmp(width: int, height: int) -> bytes:
+    """An 8-bit run-length (RLE8) BMP of one grey: runs of 255 pixels, about 90 bytes a
+    row of 10950 pixels, so 120 MP take under 1 MB."""
+    row = bytearray()
+    left = width
+    while left > 0:
+        run = min(255, left)
+        row += bytes([run, 1])
+        left -= run
+    data = (bytes(row) + b"\x00\x00") * (height - 1) + bytes(row) + b"\x00\x01"  # end of line; of bitmap
+    palette = b"".join(struct.pack("<BBBB", i, i, i, 0) for i in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data

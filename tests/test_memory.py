@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from faces import images
+from faces.errors import ImageTooLarge
 
 from . import attack_images
 
@@ -111,6 +112,20 @@ ATTACKS = {
     "jpeg_progressive_444_48_mp": (lambda: jpeg(8000, 6000, progressive=True, subsampling=0), "refused"),
     # 108 MP: libjpeg decodes at half size (27 MP); its coefficients are 2 bytes a pixel.
     "jpeg_progressive_grey_108_mp": (lambda: jpeg(12000, 9000, mode="L", progressive=True), "decoded"),
+    # Issue 14 follow-up: a 64 x 64 TIFF in one deflate tile of 16384 x 16384 (or 26624 x
+    # 26624) RGB zeros: libtiff allocates the whole tile (768 MB, 2 GB; a worker grew
+    # 2 GiB). The tile buffer counts in the decoded size: refused from the header.
+    "tiff_64_px_tile_16384": (lambda: attack_images.tiled_tiff(64, 64, 16384), "refused"),
+    "tiff_64_px_tile_26624": (lambda: attack_images.tiled_tiff(64, 64, 26624), "refused"),
+    "tiff_1000_px_tile_1024": (lambda: attack_images.tiled_tiff(1000, 1000, 1024), "decoded"),
+    # One strip holding the whole image: libtiff decodes it into a strip buffer, then
+    # Pillow copies it into the image, so it takes twice the image (a 16-bit 10900 x
+    # 10900 grew a process by 458 MiB, over the bound, before the strip was counted).
+    "tiff_mode_I16_10900_one_strip": (lambda: attack_images.tiff(10900, 10900, 16, 1, rows=10**6), "refused"),
+    "tiff_mode_L_10900_one_strip": (lambda: attack_images.tiff(10900, 10900, 8, 1, rows=10**6), "decoded"),
+    # Pillow's run-length BMP decoder holds the image twice more (a bytearray and its copy).
+    "bmp_rle8_10950": (lambda: attack_images.rle8_bmp(10950, 10950), "refused"),
+    "bmp_rle8_64_mp": (lambda: attack_images.rle8_bmp(8000, 8000), "decoded"),
 }
 
 
@@ -129,6 +144,36 @@ def test_every_mode_is_refused_or_decoded_within_the_bound(attack, tmp_path):
         assert result["error"] is None, result["error"]
         height, width, channels = result["shape"]
         assert channels == 3 and width * height <= images.DEFAULT_MAX_WORKING_PIXELS
+
+
+#: name -> (file maker, the format the refusal names). Icons decode every pixel inside
+#: ``Image.open`` (an ICO of a 13300 x 13300 RGBA PNG, 688 KB, took a web process 660
+#: MiB on upload; an ICNS declares 1024 x 1024 and decodes its PNG's real size): formats
+#: not accepted are refused from their signature, never opened.
+OTHER_FORMAT_ATTACKS = {
+    "ico_13300_rgba": (lambda: attack_images.ico(attack_images.png(13300, 13300, 8, 6)), "ICO"),
+    "icns_13300_rgba": (lambda: attack_images.icns(attack_images.png(13300, 13300, 8, 6)), "ICNS"),
+}
+
+
+@pytest.mark.parametrize("attack", OTHER_FORMAT_ATTACKS)
+def test_icons_holding_huge_images_are_refused_unopened(attack, tmp_path):
+    make, name = OTHER_FORMAT_ATTACKS[attack]
+    path = tmp_path / "attack.bin"
+    path.write_bytes(make())
+    assert path.stat().st_size < 1_000_000
+    result = run_child(DECODE, path)
+    assert result["error"] == (f"NotAnImage: This file is in the {name} format, which is not accepted: "
+                               f"photos must be {images.READABLE_FORMATS}."), result["error"]
+    assert result["grew"] <= 16 * MB, f"{attack}: {result['grew'] / MB:.0f} MiB"
+
+
+def test_an_oversized_tile_is_named_in_the_refusal():
+    with pytest.raises(ImageTooLarge) as refused:
+        images.open_image(attack_images.tiled_tiff(64, 64, 16384))
+    assert str(refused.value) == (
+        "The photo is 64 x 64 pixels stored in tiles of 16384 x 16384 pixels: decoding one tile would take "
+        "768 MB of memory, over the limit of 256 MB. Save it again as an ordinary TIFF, PNG or JPEG.")
 
 
 def test_progressive_jpeg_counts_its_full_size_coefficients():

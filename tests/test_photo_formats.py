@@ -19,6 +19,7 @@ from attendance.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, Student
 from attendance.recognition import process_class_photo
 from faces import detection, images
+from faces.errors import NotAnImage
 
 from .conftest import CONSENT, CONSENT_FIELDS
 
@@ -167,6 +168,47 @@ class TestEngine:
         assert 7000 * scale - 2 <= box.left and box.right <= (7000 + face_area.width) * scale + 2
         assert 3000 * scale - 2 <= box.top and box.bottom <= (3000 + face_area.height) * scale + 2
         assert box.width > 300 * scale  # the face's size in the working pixels, not the detection's
+
+
+class TestAcceptedFormats:
+    """Exactly the formats the README lists are opened (JPEG, PNG, HEIC, WebP, BMP, TIFF,
+    GIF); every other format Pillow can write is refused, unopened, by a message naming
+    the accepted ones (issue 14 follow-up: icons decode inside ``Image.open``, EPS runs
+    Ghostscript)."""
+
+    def test_the_accepted_formats_are_the_readmes(self):
+        assert set(images.ALLOWED_FORMATS) == {"JPEG", "PNG", "HEIF", "WEBP", "BMP", "TIFF", "GIF"}
+        assert images.READABLE_FORMATS == "JPEG, PNG, HEIC, WebP, BMP, TIFF or GIF"
+
+    @pytest.mark.parametrize("fmt", ["JPEG", "MPO", "PNG", "HEIF", "WEBP", "BMP", "TIFF", "GIF"])
+    def test_each_accepted_format_is_read(self, portrait, fmt):
+        rgb = images.load_rgb(encoded(portrait, fmt))
+        assert rgb.shape == (portrait.height, portrait.width, 3)
+
+    def test_every_other_format_pillow_writes_is_refused_by_name(self, portrait):
+        small = portrait.resize((97, 220))
+        Image.init()
+        refused = {}
+        for fmt in sorted(set(Image.SAVE) - set(images.ALLOWED_FORMATS) - {"MPO"}):
+            data = None
+            for mode in ("RGB", "L", "1", "RGBA"):
+                try:
+                    data = encoded(small.convert(mode), fmt)
+                    break
+                except Exception:  # noqa: BLE001 - a format that cannot hold this mode
+                    continue
+            if not data:
+                continue  # Pillow only registers it (GRIB, BUFR, HDF5, WMF stubs)
+            with pytest.raises(NotAnImage) as error:
+                images.load_rgb(data)
+            message = str(error.value)
+            assert images.READABLE_FORMATS in message, (fmt, message)
+            refused[fmt] = message
+        # Pillow itself would have opened these: the formats the attack used.
+        for fmt in ("ICO", "ICNS", "EPS", "PPM", "PCX", "TGA", "SGI", "DDS", "IM", "SPIDER", "JPEG2000"):
+            assert fmt in refused, fmt
+        for fmt in ("ICO", "ICNS", "EPS", "PPM", "JPEG2000"):
+            assert refused[fmt].startswith(f"This file is in the {fmt} format, which is not accepted"), refused[fmt]
 
 
 @pytest.fixture
