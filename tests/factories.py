@@ -45,3 +45,32 @@ def enrolled_students(photo, people=OBAMA_BIDEN_BUSH) -> dict[str, Student]:
         students[name] = Student.objects.create(name=name)
         encode_enrolment_photo(enrolment_photo(students[name], photo(relative)).pk)
     return students
+
+
+def zip_of_folders(photo, folders) -> bytes:
+    """A zip holding one real face photo (Joe Biden's) as ``<folder>/1.jpg`` for each of
+    ``folders``, names as given (zipfile sets the UTF-8 flag for non-ASCII names)."""
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for folder in folders:
+            zf.write(photo("identities/Joe_Biden/1.jpg"), f"{folder}/1.jpg")
+    return archive.getvalue()
+
+
+def learnt_template(student: Student, session=None, source_photo=None, with_crop=True):
+    """A learnt template of ``student`` from ``session``/``source_photo`` (None: their
+    session was deleted), with a zero descriptor and a plain grey 50 px crop: for access
+    tests, which need the row and its crop file, not a real face."""
+    import numpy as np
+
+    from attendance.crops import crop_jpeg
+    from attendance.models import LearntTemplate, descriptor_to_bytes
+
+    crop = ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg") \
+        if with_crop else None
+    return LearntTemplate.objects.create(
+        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
+        source_session=session, source_photo=source_photo, crop=crop)

@@ -335,16 +335,6 @@ def test_office_staff_cannot_be_a_classs_teacher_by_any_path(client, users, api,
 
 # Defect 3: a zip folder named after two students gave the photos and consent to the first.
 
-def _zip(photo, folders) -> bytes:
-    import zipfile
-
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for folder in folders:
-            zf.write(photo("identities/Joe_Biden/1.jpg"), f"{folder}/1.jpg")
-    return archive.getvalue()
-
-
 def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, users, photo, tmp_path, settings):
     import os
 
@@ -354,7 +344,7 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
     from attendance.models import Consent, EnrolmentPhoto
 
     from .conftest import CONSENT_FIELDS
-    from .factories import make_class
+    from .factories import make_class, zip_of_folders
 
     first, second = Student.objects.create(name="Ada Lovelace"), Student.objects.create(name="Ada Lovelace")
     school_class = make_class(users["teacher"], "7A", [first, second])
@@ -364,7 +354,7 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
 
     def post(folders):
         return client.post(reverse("roster_zip", args=[school_class.pk]), {
-            **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", _zip(photo, folders),
+            **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", zip_of_folders(photo, folders),
                                                             content_type="application/zip")})
 
     # The attack: a folder named after both, beside an unambiguous new student.

@@ -1,9 +1,7 @@
 """Issue 14, follow-up F2: each test does one attack found on enrolment, consent, names,
 dates and learnt-face crops, and asserts the safe outcome."""
 import datetime
-import io
 import os
-import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,23 +12,14 @@ from attendance.models import Consent, EnrolmentPhoto, Student
 
 from .conftest import CONSENT_FIELDS
 from .test_api import api  # noqa: F401  (the API tests' token client)
-from .factories import make_class
+from .factories import learnt_template, make_class, zip_of_folders
 
 pytestmark = pytest.mark.django_db
 
 
-def _zip(photo, folders) -> bytes:
-    """A zip with one real face photo in each of ``folders`` (names as given, UTF-8 flag set)."""
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for folder in folders:
-            zf.write(photo("identities/Joe_Biden/1.jpg"), f"{folder}/1.jpg")
-    return archive.getvalue()
-
-
 def _post_zip(client, school_class, photo, folders):
     return client.post(reverse("roster_zip", args=[school_class.pk]), {
-        **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", _zip(photo, folders),
+        **CONSENT_FIELDS, "archive": SimpleUploadedFile("c.zip", zip_of_folders(photo, folders),
                                                         content_type="application/zip")})
 
 
@@ -222,11 +211,7 @@ def test_names_with_control_bidi_or_noncharacters_are_refused_on_every_path(clie
 # 5. A learnt-face crop from class A's photo was visible to class B's teacher.
 
 def test_a_learnt_face_is_seen_only_by_those_who_may_see_its_source_session(client, users, photo):
-    import numpy as np
-    from django.core.files.base import ContentFile
-
-    from attendance.crops import crop_jpeg
-    from attendance.models import ClassSession, LearntTemplate, descriptor_to_bytes
+    from attendance.models import ClassSession
 
     from .factories import class_photo
 
@@ -235,13 +220,8 @@ def test_a_learnt_face_is_seen_only_by_those_who_may_see_its_source_session(clie
     make_class(users["other_teacher"], "8B", [child])  # the child is on both rosters
     session = ClassSession.objects.create(school_class=class_a, date="2026-11-03", period="P1")
     source = class_photo(session, photo("groups/obama_and_biden.jpg"))
-    learnt = LearntTemplate.objects.create(
-        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
-        source_session=session, source_photo=source,
-        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
-    orphan = LearntTemplate.objects.create(  # its session since deleted: an admin's alone
-        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
-        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
+    learnt = learnt_template(child, session, source)
+    orphan = learnt_template(child)  # its session since deleted: an admin's alone
     crop_url = reverse("template_crop", args=[learnt.pk])
     orphan_url = reverse("template_crop", args=[orphan.pk])
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from attendance import renditions
 from attendance.models import ClassPhoto, ClassSession, Student
 
-from .factories import class_photo, enrolment_photo, make_class
+from .factories import class_photo, enrolment_photo, learnt_template, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -181,11 +181,7 @@ def test_a_name_stored_with_an_invisible_character_is_the_same_name_to_the_zip(c
 
 def test_a_learnt_face_the_user_may_not_see_is_404_like_one_that_does_not_exist(client, users, photo,
                                                                                 django_user_model):
-    import numpy as np
-    from django.core.files.base import ContentFile
-
-    from attendance.crops import crop_jpeg
-    from attendance.models import LearntTemplate, descriptor_to_bytes
+    from attendance.models import LearntTemplate
 
     child = Student.objects.create(name="Barack Obama")
     class_a = make_class(users["teacher"], "7A", [child])
@@ -194,10 +190,7 @@ def test_a_learnt_face_the_user_may_not_see_is_404_like_one_that_does_not_exist(
     make_class(stranger, "9C")  # teaches neither the child nor the class
     session = ClassSession.objects.create(school_class=class_a, date="2026-11-03", period="P1")
     source = class_photo(session, photo("groups/obama_and_biden.jpg"))
-    learnt = LearntTemplate.objects.create(
-        student=child, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
-        source_session=session, source_photo=source,
-        crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
+    learnt = learnt_template(child, session, source)
     missing = LearntTemplate.objects.order_by("-pk").first().pk + 1000
     for who in (users["other_teacher"], stranger, users["office"]):
         client.force_login(who)
