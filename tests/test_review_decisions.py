@@ -249,6 +249,28 @@ def test_confirmed_register_teaches_the_gallery_and_a_correction_unlearns(roster
     assert AuditEntry.objects.filter(action=AuditEntry.TEMPLATE_REMOVED).count() == 1
 
 
+def test_a_confirmed_register_does_not_press_for_strangers_faces(roster, photo, tmp_path, users, client):
+    """Before the teacher confirms, the session page asks who the unknown faces are; once
+    the register is confirmed, faces not on the class's list are only mentioned, with a
+    link to answer them (the new-user walk of issue 14: "Tell us who 24 faces are" after
+    confirming a photo full of strangers)."""
+    session = roster["session"]
+    stored = class_photo(session, photo("groups/bald_guys.jpg"))
+    process_class_photo(stored.pk)
+    unknown = DetectedFace.objects.filter(photo=stored, decision=DetectedFace.UNKNOWN).count()
+    assert unknown >= 2 and not DetectedFace.objects.filter(
+        photo=stored, decision__in=[DetectedFace.UNSURE, DetectedFace.PENDING]).exists()
+    client.force_login(users["teacher"])
+    page = client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    assert f"Tell us who {unknown} faces are" in page
+
+    review.confirm_register(session, users["teacher"])
+    page = client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    assert "Tell us who" not in page
+    assert f"{unknown} faces not on the class's list were left as they are" in page
+    assert reverse("session_review", args=[session.pk]) in page
+
+
 def test_learnt_templates_are_bounded_diverse_and_outlive_the_class_photo(roster, photo, tmp_path, users, settings):
     from attendance import learning
     from attendance.retention import delete_expired_class_photos
