@@ -66,6 +66,12 @@ def taught_classes(user) -> QuerySet:
     return SchoolClass.objects.filter(teacher=user)
 
 
+def teaches(user, school_class: SchoolClass) -> bool:
+    """True when ``school_class`` is one of ``taught_classes(user)``, decided from the loaded
+    class (the group query only for its own teacher, none for everyone else)."""
+    return user.is_authenticated and school_class.teacher_id == user.pk and not is_office_staff(user)
+
+
 def require_school_admin(user) -> None:
     """Raises PermissionDenied unless the user is a school admin."""
     if not is_school_admin(user):
@@ -113,7 +119,7 @@ def get_student_for_report(user, student_id: int) -> Student:
 def get_class(user, class_id: int) -> SchoolClass:
     """The class, if the user is an admin or its teacher; else 404 or PermissionDenied."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
-    if not (is_school_admin(user) or taught_classes(user).filter(pk=school_class.pk).exists()):
+    if not (is_school_admin(user) or teaches(user, school_class)):
         raise PermissionDenied("You do not teach this class.")
     return school_class
 

@@ -1,12 +1,13 @@
 """Face crops: a small JPEG of one face, cut once from a bounded working image of its
 photo and stored (``renditions.crops_folder``); later requests send the stored file."""
-import logging
+import io
+
+import numpy as np
+from PIL import Image
 
 from faces import images
 
 from . import engine, renditions
-
-log = logging.getLogger(__name__)
 
 #: Margin (fraction of the box added on each side) and longest side of review crops.
 CROP_MARGIN, CROP_PX = 0.3, 200
@@ -76,12 +77,12 @@ def store_crops(field_file, rgb, boxes, margin: float = CROP_MARGIN, max_side: i
 
 
 def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CROP_PX, photo_width=None,
-                sibling_boxes=(), make: bool = True, wait: float | None = renditions.DECODING_WAIT_SECONDS) -> bytes:
+                sibling_boxes=tuple, make: bool = True, wait: float | None = renditions.DECODING_WAIT_SECONDS) -> bytes:
     """The stored crop of ``box`` in a photo, cut on first use when ``make`` (False: the
     photo is still being processed; never decoded here). The first use decodes the
     photo once (bounded, one at a time per process: ``renditions.decoding``) and also
-    stores the crops of ``sibling_boxes`` (the other faces of the photo, which the review
-    page asks for next). ``wait``: seconds to wait for the decoding lock (None: no limit).
+    stores the crops of ``sibling_boxes()`` (a callable returning the other faces' boxes,
+    which the review page asks for next; called only then). ``wait``: seconds to wait for the decoding lock (None: no limit).
 
     Raises:
         renditions.NotReady: ``make`` is False and the crop is not stored yet.
@@ -104,7 +105,7 @@ def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CR
         except FileNotFoundError:
             pass
         rgb = decode_stored(field_file)
-        others = [b for b in sibling_boxes
+        others = [b for b in sibling_boxes()
                   if b != box and not storage.exists(crop_name(field_file.name, b, margin, max_side))]
         return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
 
@@ -118,7 +119,10 @@ def face_crop_jpeg(face, margin: float = CROP_MARGIN, max_side: int = CROP_PX, m
     """A JPEG of a ``DetectedFace`` from its class photo (stored; see ``stored_crop`` for
     ``make``, ``wait`` and the errors raised)."""
     photo = face.photo
-    siblings = [(f.left, f.top, f.right, f.bottom) for f in photo.faces.all()]
+
+    def siblings():
+        return [_face_box(f) for f in photo.faces.all()]
+
     return stored_crop(photo.image, _face_box(face), margin, max_side, photo.width, siblings, make, wait)
 
 
@@ -135,14 +139,6 @@ def template_crop_jpeg(face, max_side: int) -> bytes:
     learning, not a page view), scaled down to ``max_side`` pixels when smaller than it."""
     if max_side > CROP_PX:
         return face_crop_jpeg(face, max_side=max_side, wait=None)
-    import io
-
-    from PIL import Image
-
     # Our own JPEG rendition: opened as JPEG only (no other format's decoder runs).
     with Image.open(io.BytesIO(face_crop_jpeg(face, wait=None)), formats=("JPEG",)) as image:
-        image = image.convert("RGB")
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=90)
-    return out.getvalue()
+        return images.encode_jpeg(np.asarray(image.convert("RGB")), max_side, quality=90)

@@ -10,7 +10,6 @@ later view sends the stored file and never decodes the original again. With
 (nginx ``X-Accel-Redirect`` or Apache/lighttpd ``X-Sendfile``).
 """
 import contextlib
-import logging
 import os
 import threading
 from pathlib import PurePosixPath
@@ -21,7 +20,6 @@ from faces import images
 
 from . import engine
 
-log = logging.getLogger(__name__)
 
 #: One decoding at a time per process for renditions and crops made on first view, so a
 #: web process's threads never hold more than one decoded photo between them (README
