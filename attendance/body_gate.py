@@ -82,16 +82,11 @@ def _is_remembered(kind: str, key: str) -> bool:
 
 def _remember(kind: str, key: str) -> None:
     with _remembered_lock:
-        _remembered[_digest(kind, key)] = time.monotonic() + REMEMBER_SECONDS
-        _remembered.move_to_end(_digest(kind, key))
+        digest = _digest(kind, key)
+        _remembered[digest] = time.monotonic() + REMEMBER_SECONDS
+        _remembered.move_to_end(digest)
         while len(_remembered) > REMEMBERED_MAX:
             _remembered.popitem(last=False)
-
-
-def forget_remembered() -> None:
-    """Forget every remembered session and token (tests; a sign-out is seen within REMEMBER_SECONDS)."""
-    with _remembered_lock:
-        _remembered.clear()
 
 
 def valid_token(authorization: str) -> bool:

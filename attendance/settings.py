@@ -24,7 +24,7 @@ SECRET_KEY = env_str("SECRET_KEY") or secret_key_from_file(
 # The names this site answers to. Default: this machine's own names (localhost,
 # 127.0.0.1, [::1], its host name and fully qualified name); behind a proxy, set the
 # site's public name(s), e.g. ALLOWED_HOSTS=attendance.school.example.
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ",".join(this_machines_names()))
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") if "ALLOWED_HOSTS" in os.environ else this_machines_names()
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "ALLOWED_HOSTS must not be empty: the site's host names, comma-separated (e.g. attendance.school.example)")

@@ -229,9 +229,10 @@ def _password_in_database(user) -> str | None:
     return type(user).objects.filter(pk=user.pk).values_list("password", flat=True).first()
 
 
-def _check_password_change(sender, instance, raw=False, **kwargs):
-    """pre_save of the user model: note whether the stored password hash is about to change."""
-    if raw or instance.pk is None:
+def _check_password_change(sender, instance, raw=False, update_fields=None, **kwargs):
+    """pre_save of the user model: note whether the stored password hash is about to change
+    (no query for a save that does not write the password, e.g. sign-in's last_login)."""
+    if raw or instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     instance._password_changing = _password_in_database(instance) not in (None, instance.password)
 
