@@ -234,6 +234,11 @@ def encode_enrolment_photo(photo_id: int) -> str:
             sharpness=quality.sharpness,
             yaw=quality.yaw,
         )
+    if rgb is not None:
+        # Before the status: a photo other processes see as processed has its rendition
+        # and crop stored (as recognition does for class photos).
+        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
+                                                                 face.box.bottom))
     with transaction.atomic():
         # One enrolment at a time decides against the gallery, so two photos of the same
         # face enrolled at once under two names cannot both miss each other.
@@ -251,9 +256,6 @@ def encode_enrolment_photo(photo_id: int) -> str:
             )
         # Conditional update: only the first run to finish writes its result.
         EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(**fields)
-    if rgb is not None:
-        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
-                                                                 face.box.bottom))
     log.info("enrolment photo %s of student %s: %s %s", photo_id, photo.student_id, fields["status"],
              fields.get("failure_reason", ""),
              extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
