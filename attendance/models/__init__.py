@@ -10,6 +10,7 @@
 """
 from .audit import AuditEntry, SignInFailure
 from .fields import (
+    UNDESCRIBED,
     NameField,
     class_photo_upload_to,
     descriptor_from_bytes,
@@ -25,7 +26,7 @@ from .timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term, TimetablePeriod
 __all__ = [
     "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace",
     "EnrolmentPhoto", "Holiday", "LAST_DAY", "LearntTemplate", "NameField", "SchoolClass", "SignInFailure",
-    "Student", "Term", "TimetablePeriod", "WEEKDAY_CHOICES", "class_photo_upload_to", "delete_stored_files",
+    "Student", "Term", "TimetablePeriod", "UNDESCRIBED", "WEEKDAY_CHOICES", "class_photo_upload_to", "delete_stored_files",
     "descriptor_from_bytes", "descriptor_to_bytes", "enrolment_upload_to", "overlap_message",
     "template_crop_upload_to",
 ]

@@ -20,13 +20,14 @@ class AuditEntry(models.Model):
     MACHINE_CHANGED = "machine_changed"
     REGISTER_CONFIRMED = "register_confirmed"
     TEMPLATE_REMOVED = "template_removed"
+    DESCRIPTORS_REENCODED = "reencoded"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
         (DUPLICATE_RESOLVED, "Look-alike photo decided"), (CONSENT_RECORDED, "Consent recorded"),
         (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
         (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
-        (TEMPLATE_REMOVED, "Learnt template removed"),
+        (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -51,6 +51,12 @@ def template_crop_upload_to(instance, filename):
     return _generated_name("templates", filename)
 
 
+#: ``descriptor_model`` of a class-photo face whose photo could no longer be read when
+#: ``reencode`` ran: its descriptor (of an older model) was removed, it is left out of matching
+#: and keeps its decision.
+UNDESCRIBED = "undescribed"
+
+
 def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:
     """Serialise a ``(128,)`` descriptor as 512 bytes of little-endian float32."""
     return np.asarray(descriptor, dtype="<f4").reshape(128).tobytes()

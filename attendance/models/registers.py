@@ -79,6 +79,10 @@ class DetectedFace(models.Model):
     right = models.IntegerField()
     bottom = models.IntegerField()
     descriptor = models.BinaryField(editable=False)
+    #: ``engine.model_id()`` of the model that computed ``descriptor`` (blank: no descriptor;
+    #: ``UNDESCRIBED``: ``reencode`` could not describe it again). Only descriptors of the
+    #: current model are compared (``manage.py reencode`` brings the others up to date).
+    descriptor_model = models.CharField(max_length=64, blank=True, editable=False)
     decision = models.CharField(max_length=10, choices=DECISION_CHOICES)
     # The matched student, or for an unsure face the most likely one. Deleting the
     # student deletes the face's descriptor too (biometric data of that child).

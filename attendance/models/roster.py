@@ -67,6 +67,10 @@ class EnrolmentPhoto(models.Model):
     failure_code = models.CharField(max_length=30, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     descriptor = models.BinaryField(null=True, editable=False)
+    #: ``engine.model_id()`` of the model that computed ``descriptor`` (blank: no descriptor;
+    #: ``UNDESCRIBED``: ``reencode`` could not describe it again). Only descriptors of the
+    #: current model are compared (``manage.py reencode`` brings the others up to date).
+    descriptor_model = models.CharField(max_length=64, blank=True, editable=False)
     face_left = models.IntegerField(null=True)
     face_top = models.IntegerField(null=True)
     face_right = models.IntegerField(null=True)
@@ -100,6 +104,10 @@ class LearntTemplate(models.Model):
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="templates")
     descriptor = models.BinaryField(editable=False)
+    #: ``engine.model_id()`` of the model that computed ``descriptor`` (blank: no descriptor;
+    #: ``UNDESCRIBED``: ``reencode`` could not describe it again). Only descriptors of the
+    #: current model are compared (``manage.py reencode`` brings the others up to date).
+    descriptor_model = models.CharField(max_length=64, blank=True, editable=False)
     crop = models.FileField(upload_to=template_crop_upload_to)
     how = models.CharField(max_length=12, choices=HOW_CHOICES, default=CONFIRMED)
     source_session = models.ForeignKey("ClassSession", on_delete=models.SET_NULL, null=True, blank=True,
