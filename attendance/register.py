@@ -182,10 +182,10 @@ def rematch_session(session: ClassSession) -> None:
     """Decide every machine-decided face of the session again from its descriptors, photo
     by photo in the order they were processed, as the worker did (a check that the stored
     decisions and records follow from the stored faces; ``benchmark_load`` uses it).
-    Faces a person decided stay as they are."""
+    Faces a person decided stay as they are, and so do faces of another model (never matched)."""
     ClassSession.objects.select_for_update().get(pk=session.pk)
     photos = list(session.photos.filter(status=ClassPhoto.DONE).order_by("processed_at", "pk"))
-    machine = DetectedFace.objects.filter(photo__session=session, review_action="")
+    machine = DetectedFace.objects.filter(photo__session=session, review_action="", descriptor_model=engine.model_id())
     machine.update(decision=DetectedFace.UNKNOWN, student=None)
     for photo in photos:
         machine.filter(photo=photo).update(decision=DetectedFace.PENDING)
