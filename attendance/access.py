@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
+from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
 
 
 #: The Django auth group of read-only office staff (created by migration 0002).

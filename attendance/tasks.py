@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from faces.errors import ModelFileError
 
-from . import enrolment, recognition, retention
-from .models import ClassPhoto, EnrolmentPhoto
+from attendance.roster import enrolment
+from attendance.registers import recognition
+from attendance.registers import retention
+from attendance.models import ClassPhoto, EnrolmentPhoto
 
 #: What teachers and admins see when the worker's face model files are missing or damaged
 #: (the log and ``manage.py check`` name the file).

@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from attendance import tasks
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
 
 from .conftest import celery_broker
@@ -375,7 +375,7 @@ class TestReviewThroughTheApi:
 
     @pytest.fixture
     def processed(self, school, photo):
-        from attendance.recognition import process_class_photo
+        from attendance.registers.recognition import process_class_photo
 
         from .factories import class_photo
 

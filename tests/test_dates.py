@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from attendance import tasks
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, Student
 
 from .factories import enrolment_photo, make_class

@@ -12,9 +12,10 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 
-from attendance import engine, review
-from attendance.celery import refuse_stale_descriptors
-from attendance.enrolment import encode_enrolment_photo
+from attendance import engine
+from attendance.registers import review
+from attendance.wiring.celery import refuse_stale_descriptors
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import (
     UNDESCRIBED,
     AuditEntry,
@@ -24,8 +25,8 @@ from attendance.models import (
     LearntTemplate,
     Student,
 )
-from attendance.recognition import process_class_photo
-from attendance.register import roster_gallery
+from attendance.registers.recognition import process_class_photo
+from attendance.registers.register import roster_gallery
 from attendance.roster.reencode import stale_descriptor_counts
 
 from .factories import class_photo, enrolled_students, enrolment_photo, learnt_template, make_class

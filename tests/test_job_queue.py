@@ -10,7 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
-from attendance import recognition, sessions, tasks
+from attendance.registers import recognition
+from attendance.registers import sessions
+from attendance import tasks
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 
 from .conftest import CONSENT_FIELDS, celery_broker
@@ -96,7 +98,7 @@ def _redis_client(redis_url):
 
 
 def _queued_messages(redis_url) -> int:
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     return _redis_client(redis_url).llen(celery_app.conf.task_default_queue)
 

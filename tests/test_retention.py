@@ -20,12 +20,14 @@ from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
-from attendance import reports, retention, tasks
-from attendance.celery import app as celery_app
-from attendance.env import env_days
+from attendance.reports import building as reports
+from attendance.registers import retention
+from attendance import tasks
+from attendance.wiring.celery import app as celery_app
+from attendance.wiring.env import env_days
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
-from attendance.recognition import process_class_photo
-from attendance.register import set_record
+from attendance.registers.recognition import process_class_photo
+from attendance.registers.register import set_record
 
 from .conftest import REPO
 from .factories import class_photo, enrolled_students, make_class
@@ -198,7 +200,7 @@ class TestExpiredPhotos:
         lines = []
         handler = logging.Handler()
         handler.emit = lines.append
-        logger = logging.getLogger("attendance.retention")
+        logger = logging.getLogger("attendance.registers.retention")
         logger.addHandler(handler)
         saved_level, logger.level = logger.level, logging.INFO
         try:
@@ -286,7 +288,7 @@ class TestRegisterAfterDeletion:
         retention.delete_expired_class_photos()
         settings.CLASS_PHOTO_RETENTION_DAYS = 90
         session.refresh_from_db()
-        from attendance.sessions import retention_notice
+        from attendance.registers.sessions import retention_notice
 
         assert retention_notice(session) == ("Photos deleted after 7 days under the school's retention rule; "
                                              "the register is kept.")
@@ -324,7 +326,7 @@ class TestSetting:
 
     def test_settings_refuse_a_negative_value_at_start(self):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        result = subprocess.run([sys.executable, "-c", "import attendance.settings"], cwd=REPO,
+        result = subprocess.run([sys.executable, "-c", "import attendance.wiring.settings"], cwd=REPO,
                                 env={**env, "CLASS_PHOTO_RETENTION_DAYS": "-5"}, capture_output=True, text=True)
         assert result.returncode != 0
         assert "ImproperlyConfigured: CLASS_PHOTO_RETENTION_DAYS must be 0 or more days" in result.stderr

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from attendance import tasks
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import (
     AttendanceRecord,
     ClassPhoto,
@@ -16,7 +16,7 @@ from attendance.models import (
     EnrolmentPhoto,
     Student,
 )
-from attendance.recognition import MAX_ATTEMPTS, process_class_photo
+from attendance.registers.recognition import MAX_ATTEMPTS, process_class_photo
 from faces import model_files
 from faces.errors import ModelFileError
 
@@ -147,7 +147,7 @@ class TestDuplicateEnrolment:
         assert encode_enrolment_photo(second.pk) == "ready"
 
     def test_admin_keeps_or_deletes_a_flagged_photo(self, photo):
-        from attendance.enrolment import resolve_duplicate
+        from attendance.roster.enrolment import resolve_duplicate
 
         obama = Student.objects.create(name="Barack Obama")
         encode_enrolment_photo(enrolment_photo(obama, photo("identities/Barack_Obama/1.jpg")).pk)
@@ -175,7 +175,7 @@ class TestSessionMatching:
         repeat = faces.get(decision="repeat")
         assert repeat.student == students["Barack Obama"] and "another photo" in repeat.reason
         assert session.records.get(student=students["Barack Obama"]).status == "present"
-        from attendance.review import faces_to_review
+        from attendance.registers.review import faces_to_review
 
         assert faces_to_review(session) == []
 

@@ -8,8 +8,8 @@
 - ``audit``: the audit log and failed sign-ins.
 - ``files``: removing stored files with their rows.
 """
-from .audit import AuditEntry, SignInFailure
-from .fields import (
+from attendance.models.audit import AuditEntry, SignInFailure
+from attendance.models.fields import (
     UNDESCRIBED,
     NameField,
     class_photo_upload_to,
@@ -18,10 +18,10 @@ from .fields import (
     enrolment_upload_to,
     template_crop_upload_to,
 )
-from .files import delete_stored_files
-from .registers import AttendanceCode, AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
-from .roster import Consent, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
-from .timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term, TimetablePeriod, overlap_message
+from attendance.models.files import delete_stored_files
+from attendance.models.registers import AttendanceCode, AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
+from attendance.models.roster import Consent, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
+from attendance.models.timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term, TimetablePeriod, overlap_message
 
 __all__ = [
     "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace",

@@ -49,13 +49,13 @@ class AuditEntry(models.Model):
 
 
 class SignInFailure(models.Model):
-    """One wrong password, for sign-in throttling (attendance/signin.py); deleted once older than the window."""
+    """One wrong password, for sign-in throttling (attendance/wiring/signin.py); deleted once older than the window."""
 
     KIND_CHOICES = [("sign_in", "Sign-in"), ("password", "Password change")]
 
     kind = models.CharField(max_length=16, choices=KIND_CHOICES)
     username = models.CharField(max_length=150)
-    #: The client's address (attendance.middleware.client_ip).
+    #: The client's address (attendance.wiring.middleware.client_ip).
     address = models.CharField(max_length=64, blank=True)
     #: The known-device id that made the attempt, "" for an unknown device.
     device = models.CharField(max_length=64, blank=True)

@@ -6,7 +6,7 @@ from pathlib import PurePath
 import numpy as np
 from django.db import models
 
-from ..text import validate_single_line_text
+from attendance.text import validate_single_line_text
 
 
 class NameField(models.CharField):

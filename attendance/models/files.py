@@ -3,14 +3,14 @@ child outlives its database row."""
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .registers import ClassPhoto
-from .roster import EnrolmentPhoto, LearntTemplate
+from attendance.models.registers import ClassPhoto
+from attendance.models.roster import EnrolmentPhoto, LearntTemplate
 
 
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
     child is left on disk without its database row."""
-    from ..renditions import delete_renditions
+    from attendance.renditions import delete_renditions
 
     for row in rows:
         if row.image:
@@ -32,6 +32,6 @@ def _delete_photo_file(sender, instance, **kwargs):
     # outlives its database row.
     if instance.image:
         instance.image.storage.delete(instance.image.name)
-        from ..renditions import delete_renditions
+        from attendance.renditions import delete_renditions
 
         delete_renditions(instance.image.storage, instance.image.name)

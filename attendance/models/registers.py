@@ -2,9 +2,9 @@
 from django.conf import settings
 from django.db import models
 
-from ..dates import validate_school_date
-from .fields import NameField, class_photo_upload_to
-from .roster import SchoolClass, Student
+from attendance.dates import validate_school_date
+from attendance.models.fields import NameField, class_photo_upload_to
+from attendance.models.roster import SchoolClass, Student
 
 
 class ClassSession(models.Model):
@@ -14,7 +14,7 @@ class ClassSession(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when photos of the session were deleted under the retention rule
-    # (attendance/retention.py), so the page says so instead of looking broken. The
+    # (attendance/registers/retention.py), so the page says so instead of looking broken. The
     # records stay, and what those photos showed keeps counting (register.write_attendance).
     photos_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     photos_retention_days = models.PositiveIntegerField(

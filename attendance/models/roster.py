@@ -3,8 +3,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from ..dates import validate_school_date
-from .fields import NameField, enrolment_upload_to, template_crop_upload_to
+from attendance.dates import validate_school_date
+from attendance.models.fields import NameField, enrolment_upload_to, template_crop_upload_to
 
 
 class Student(models.Model):
@@ -48,7 +48,7 @@ class SchoolClass(models.Model):
 
     def clean(self):
         """A class's teacher must not be office staff (``access.check_teacher``)."""
-        from ..access import check_teacher
+        from attendance.access import check_teacher
 
         if self.teacher_id is not None:
             try:

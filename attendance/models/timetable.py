@@ -2,9 +2,9 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from ..dates import validate_school_date
-from .fields import NameField
-from .roster import SchoolClass
+from attendance.dates import validate_school_date
+from attendance.models.fields import NameField
+from attendance.models.roster import SchoolClass
 
 
 WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),

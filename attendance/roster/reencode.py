@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from faces.errors import ImageError
 
-from attendance import audit, engine
-from attendance.learning import remove_template
+from attendance import audit
+from attendance import engine
+from attendance.roster.learning import remove_template
 from attendance.models import (
     UNDESCRIBED,
     AuditEntry,

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance import load
+from attendance.benchmarks import load
 
 ISOLATED = "ATTENDANCE_LOAD_ISOLATED"
 

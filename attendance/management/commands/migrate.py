@@ -2,7 +2,7 @@
 (system check attendance.E002) do not stop it: ``reencode`` needs the migrated database."""
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
-from attendance.checks import SkipStaleDescriptorCheck
+from attendance.wiring.checks import SkipStaleDescriptorCheck
 
 
 class Command(SkipStaleDescriptorCheck, DjangoMigrate):

@@ -3,7 +3,7 @@ with the current one (attendance/roster/reencode.py), after a change of model or
 FACE_LANDMARK_POINTS. Idempotent; exits 1 when an enrolment photo could not be described."""
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance.checks import SkipStaleDescriptorCheck
+from attendance.wiring.checks import SkipStaleDescriptorCheck
 from attendance.roster.reencode import reencode_descriptors
 
 
