@@ -174,7 +174,7 @@ def remove_template(template: LearntTemplate, user, why: str) -> int:
                  f"Learnt template {template.pk} of {name} removed: {why}; {flagged} face(s) flagged for review",
                  before={"student": name, "source": template.source_label, "face": template.source_face_id,
                          "learnt_at": template.learnt_at.isoformat(), "faces_flagged": flagged}, after=None)
-    template.delete()  # the crop file goes with it (models._delete_template_crop)
+    template.delete()  # the crop file goes with it (models.files._delete_template_crop)
     return flagged
 
 
