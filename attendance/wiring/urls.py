@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, home, media, registers, reports, roster
+from attendance.web.views import accounts, home, imports, media, registers, reports, roster
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -17,6 +17,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", accounts.PasswordChangeView.as_view(), name="password_change"),
     path("classes/new/", roster.class_create, name="class_create"),
+    path("roster/import/", imports.roster_import, name="roster_import"),
+    path("roster/import/<str:token>/", imports.roster_import_preview, name="roster_import_preview"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
     path("classes/<int:class_id>/enrol/", roster.student_enrol, name="student_enrol"),
     path("classes/<int:class_id>/enrol-zip/", roster.roster_zip, name="roster_zip"),

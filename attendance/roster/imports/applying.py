@@ -1,0 +1,164 @@
+"""Writing a roster import's Plan: all of it in one transaction, every change in the audit log."""
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from attendance import audit
+from attendance.models import AuditEntry, ImportedRecord, SchoolClass, Student, Term
+from attendance.roster.imports.planning import Plan
+
+IMPORTED = AuditEntry.ROSTER_IMPORTED
+
+
+class ImportRefused(Exception):
+    """The plan has refused rows and the import was not told to skip them; nothing was written."""
+
+
+def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str = "", actor: str = "") -> dict:
+    """Writes ``plan`` in one transaction (all or nothing) and returns its counts
+    (``Plan.counts``). Each student, class, teacher, term and membership change writes an
+    AuditEntry (action ``roster_imported``), and one more for the import as a whole
+    naming ``source`` (the file's name) with the counts. Nobody is deleted: a student
+    leaving a class comes off its roster only (records, photos and consent stay); a
+    teacher marked tobedeleted is deactivated.
+
+    Args:
+        user: the school admin importing (None from the command line, then ``actor``).
+        skip_bad_rows: import the good rows when some are refused; otherwise a plan with
+            refused rows raises ImportRefused and nothing is written.
+    """
+    if plan.refusals and not skip_bad_rows:
+        raise ImportRefused(f"{len(plan.refusals)} rows are refused: correct them, or import the good rows and "
+                            "skip the refused ones.")
+    by = {"actor": actor}
+    with transaction.atomic():
+        students = _students(plan, user, by)
+        teachers = _teachers(plan, user, by)
+        classes = _classes(plan, teachers, user, by)
+        _memberships(plan, classes, students, user, by)
+        _terms(plan, user, by)
+        for kind, key, modified in plan.stamps:
+            ImportedRecord.objects.update_or_create(kind=kind, source_id=key, defaults={"last_modified": modified})
+        for key, teacher in teachers.items():
+            ImportedRecord.objects.update_or_create(kind=ImportedRecord.USERS, source_id=key,
+                                                    defaults={"object_id": str(teacher.pk)})
+        counts = plan.counts()
+        audit.record(user, IMPORTED, SchoolClass, f"Roster imported from {source or 'a file'} ({plan.roster.format}): "
+                     f"{plan.changes} changes, {counts['refused']} rows refused", after=counts, **by)
+    return counts
+
+
+def _students(plan, user, by) -> dict:
+    found = {key: student for key, student in plan.students.items() if student is not None}
+    for person in plan.students_new:
+        student = Student(name=person.name, school_id=person.key)
+        student.full_clean()
+        student.save()
+        found[person.key] = student
+        audit.record(user, IMPORTED, student, f"{student.name} ({student.school_id}) added by a roster import",
+                     after={"name": student.name, "school_id": student.school_id}, **by)
+    for student, person, changes in plan.students_updated:
+        before = {name: getattr(student, name) for name in changes}
+        for name, value in changes.items():
+            setattr(student, name, value)
+        student.full_clean()
+        student.save(update_fields=list(changes))
+        audit.record(user, IMPORTED, student, f"{student.name} updated by a roster import", before=before,
+                     after=changes, **by)
+    return found
+
+
+def _teachers(plan, user, by) -> dict:
+    found = {key: teacher for key, teacher in plan.teachers.items() if teacher is not None}
+    for person in plan.teachers_new:
+        teacher = get_user_model()(username=person.username, email=person.email, first_name=person.given_name[:150],
+                                   last_name=person.family_name[:150])
+        teacher.set_unusable_password()  # the Staff page sends a set-password link
+        teacher.save()
+        found[person.key] = teacher
+        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} added by a roster import",
+                     after={"username": teacher.username, "email": teacher.email}, **by)
+    for teacher, person, changes in plan.teachers_updated:
+        before = {name: getattr(teacher, name) for name in changes}
+        for name, value in changes.items():
+            setattr(teacher, name, value)
+        teacher.save(update_fields=list(changes))
+        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} updated by a roster import",
+                     before=before, after=changes, **by)
+    for teacher in plan.teachers_deactivated:
+        teacher.is_active = False
+        teacher.save(update_fields=["is_active"])
+        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} deactivated by a roster import "
+                     "(tobedeleted)", before={"is_active": True}, after={"is_active": False}, **by)
+    return found
+
+
+def _user(teachers, teacher):
+    return teachers[teacher] if isinstance(teacher, str) else teacher
+
+
+def _classes(plan, teachers, user, by) -> dict:
+    found = {key: school_class for key, school_class in plan.classes.items() if school_class is not None}
+    for source in plan.classes_new:
+        main, co = plan.class_teachers[source.key]
+        school_class = SchoolClass(name=source.name, school_id=source.school_id, teacher=_user(teachers, main))
+        school_class.full_clean()
+        school_class.save()
+        school_class.co_teachers.set([_user(teachers, t) for t in co])
+        found[source.key] = school_class
+        audit.record(user, IMPORTED, school_class, f"Class {school_class.name} added by a roster import",
+                     after={"name": school_class.name, "school_id": school_class.school_id,
+                            "teacher": school_class.teacher.get_username()}, **by)
+    for school_class, source, changes in plan.classes_updated:
+        before = {name: getattr(school_class, name) for name in changes}
+        for name, value in changes.items():
+            setattr(school_class, name, value)
+        school_class.full_clean()
+        school_class.save(update_fields=list(changes))
+        audit.record(user, IMPORTED, school_class, f"Class {school_class.name} updated by a roster import",
+                     before=before, after=changes, **by)
+    new = {source.key for source in plan.classes_new}
+    for key, (main, co) in plan.class_teachers.items():
+        if key in new:
+            continue
+        school_class = found[key]
+        before = {"teacher": school_class.teacher.get_username(),
+                  "co_teachers": sorted(u.get_username() for u in school_class.co_teachers.all())}
+        school_class.teacher = _user(teachers, main)
+        school_class.save(update_fields=["teacher"])
+        school_class.co_teachers.set([_user(teachers, t) for t in co])
+        after = {"teacher": school_class.teacher.get_username(),
+                 "co_teachers": sorted(u.get_username() for u in school_class.co_teachers.all())}
+        audit.record(user, IMPORTED, school_class, f"Teachers of {school_class.name} changed by a roster import",
+                     before=before, after=after, **by)
+    return found
+
+
+def _memberships(plan, classes, students, user, by) -> None:
+    for class_key, student_key in plan.memberships_added:
+        school_class, student = classes[class_key], students[student_key]
+        school_class.students.add(student)
+        audit.record(user, IMPORTED, student, f"{student.name} added to {school_class.name} by a roster import",
+                     after={"class": school_class.name}, **by)
+    for school_class, student in plan.memberships_removed:
+        school_class.students.remove(student)
+        audit.record(user, IMPORTED, student, f"{student.name} taken off {school_class.name} by a roster import "
+                     "(records kept)", before={"class": school_class.name}, **by)
+
+
+def _terms(plan, user, by) -> None:
+    for source in plan.terms_new:
+        term = Term(name=source.name, starts_on=source.starts_on, ends_on=source.ends_on)
+        term.full_clean()
+        term.save()
+        ImportedRecord.objects.update_or_create(kind=ImportedRecord.TERMS, source_id=source.key,
+                                                defaults={"object_id": str(term.pk)})
+        audit.record(user, IMPORTED, term, f"Term {term} added by a roster import",
+                     after={"name": term.name, "starts_on": str(term.starts_on), "ends_on": str(term.ends_on)}, **by)
+    for term, source, changes in plan.terms_updated:
+        before = {name: str(getattr(term, name)) for name in changes}
+        for name, value in changes.items():
+            setattr(term, name, value)
+        term.full_clean()
+        term.save()
+        audit.record(user, IMPORTED, term, f"Term {term} updated by a roster import", before=before,
+                     after={name: str(value) for name, value in changes.items()}, **by)

@@ -1,0 +1,60 @@
+"""The roster import pages (school admins): upload a roster file, see the preview, import."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from attendance import access
+from attendance.roster.imports import uploads
+from attendance.roster.imports.applying import ImportRefused, apply_plan
+from attendance.roster.imports.preview import preview_import
+from attendance.roster.imports.reading import RosterFileError
+from attendance.web.import_forms import RosterImportForm, RosterUploadForm
+
+
+@login_required
+def roster_import(request):
+    """The upload form; a valid upload is kept and its preview shown (nothing imported yet)."""
+    access.require_school_admin(request.user)
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["roster"]
+        token = uploads.keep_upload(upload.read(), upload.name)
+        return redirect("roster_import_preview", token)
+    return render(request, "attendance/roster_import.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def roster_import_preview(request, token):
+    """GET: what importing the kept upload would change, and the refused rows; writes nothing.
+    POST: imports it (one transaction) and deletes the kept file; or cancels."""
+    access.require_school_admin(request.user)
+    try:
+        name, data = uploads.read_upload(token)
+    except uploads.UploadGone as exc:
+        raise Http404(str(exc))
+    form = RosterImportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["cancel"]:
+        uploads.delete_upload(token)
+        messages.success(request, "Import cancelled; the uploaded file is deleted.")
+        return redirect("roster_import")
+    try:
+        plan = preview_import(name, data)
+    except RosterFileError as exc:
+        uploads.delete_upload(token)
+        upload_form = RosterUploadForm()
+        upload_form.add_error(None, str(exc))
+        return render(request, "attendance/roster_import.html", {"form": upload_form}, status=400)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            apply_plan(plan, request.user, skip_bad_rows=form.cleaned_data["skip_bad_rows"], source=name)
+        except ImportRefused as exc:
+            form.add_error("skip_bad_rows", str(exc))
+            status = 400
+        else:
+            uploads.delete_upload(token)
+            messages.success(request, f"Roster imported: {plan.summary()[0]}")
+            return redirect("home")
+    return render(request, "attendance/roster_import_preview.html",
+                  {"plan": plan, "counts": plan.counts(), "form": form, "token": token}, status=status)
