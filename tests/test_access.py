@@ -27,6 +27,9 @@ TABLE = {
     "home": ("get", None, expect(200, 200, 200, 200)),
     "class_create": ("get", None, expect(200, 403, 403, 403)),
     "class_detail": ("get", None, expect(200, 200, 403, 403)),
+    # Roster import: school admins only; an upload token that is not kept is 404.
+    "roster_import": ("get", None, expect(200, 403, 403, 403)),
+    "roster_import_preview": ("get", None, expect(404, 403, 403, 403)),
     "student_enrol": ("post", {}, expect(400, 403, 403, 403)),
     "roster_zip": ("post", {}, expect(400, 403, 403, 403)),
     "session_upload": ("get", None, expect(200, 200, 403, 403)),
@@ -146,12 +149,12 @@ def url_of(name, school) -> str:
         "template_crop": ["template_id"], "template_remove": ["template_id"],
         "api:session-faces": ["session_id"], "api:session-confirm": ["session_id"], "api:face-decision": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
-        "enrolment_photo_image": ["photo_id"],
+        "enrolment_photo_image": ["photo_id"], "roster_import_preview": ["token"],
         "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
         "api:session": ["session_id"], "api:session-status": ["session_id"], "api:session-records": ["session_id"],
         "api:record": ["session_id", "student_id"],
     }.get(name, [])
-    values = {**school, "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
+    values = {**school, "token": "0" * 32, "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
               else school["photo_id"]}
     return reverse(name, kwargs={key: values[key] for key in kwargs})
 
