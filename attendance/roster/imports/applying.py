@@ -27,8 +27,9 @@ def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str =
             refused rows raises ImportRefused and nothing is written.
     """
     if plan.refusals and not skip_bad_rows:
-        raise ImportRefused(f"{len(plan.refusals)} rows are refused: correct them, or import the good rows and "
-                            "skip the refused ones.")
+        count = len(plan.refusals)
+        raise ImportRefused(f"{count} row{'s are' if count != 1 else ' is'} refused: correct them, or import the "
+                            "good rows and skip the refused ones.")
     by = {"actor": actor}
     with transaction.atomic():
         students = _students(plan, user, by)

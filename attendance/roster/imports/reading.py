@@ -155,8 +155,9 @@ def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals
                                          "as CSV UTF-8."))
         return None
     if missing := [c for c in required if c not in columns]:
-        refusals.append(Refusal(file, 1, f"the column {', '.join(repr(c) for c in missing)} is missing "
-                                         f"(needed: {', '.join(required)})."))
+        names = ", ".join(repr(c) for c in missing)
+        refusals.append(Refusal(file, 1, f"the column{'s' if len(missing) > 1 else ''} {names} "
+                                         f"{'are' if len(missing) > 1 else 'is'} missing (needed: {', '.join(required)})."))
         return None
     if twice := sorted({c for c in columns if columns.count(c) > 1 and c}):
         refusals.append(Refusal(file, 1, f"the column {twice[0]!r} is named twice."))

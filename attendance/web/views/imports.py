@@ -33,7 +33,7 @@ def roster_import_preview(request, token):
         name, data = uploads.read_upload(token)
     except uploads.UploadGone as exc:
         raise Http404(str(exc))
-    form = RosterImportForm(request.POST or None)
+    form = RosterImportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid() and form.cleaned_data["cancel"]:
         uploads.delete_upload(token)
         messages.success(request, "Import cancelled; the uploaded file is deleted.")
