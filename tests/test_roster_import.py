@@ -202,6 +202,7 @@ def test_the_web_preview_writes_nothing_and_import_applies_and_deletes_the_uploa
     page = client.get(preview)
     assert page.status_code == 200
     assert "40" in page.content.decode() and "5 rows refused" in page.content.decode()
+    assert default_storage.exists(f"imports/{token}/roster.zip")
     assert "unknown class" in page.content.decode()
     assert Student.objects.count() == 0 and AuditEntry.objects.count() == 0
     refused = client.post(preview, {})
@@ -212,7 +213,33 @@ def test_the_web_preview_writes_nothing_and_import_applies_and_deletes_the_uploa
     with pytest.raises(uploads.UploadGone):
         uploads.read_upload(token)
     assert client.get(preview).status_code == 404
-    assert not default_storage.exists(f"imports/{token}.zip")
+    assert not default_storage.exists(f"imports/{token}/roster.zip")
+
+
+def test_the_preview_names_the_uploaded_file_and_cancel_deletes_it(client, users):
+    client.force_login(users["admin"])
+    upload = io.BytesIO(PLAIN.encode())
+    upload.name = "Year 7 roster.csv"
+    preview = client.post(reverse("roster_import"), {"roster": upload})["Location"]
+    page = client.get(preview).content.decode()
+    assert "Year_7_roster.csv" in page and "2 rows refused" in page
+    token = preview.rstrip("/").rsplit("/", 1)[-1]
+    assert client.post(preview, {"cancel": "on"}).status_code == 302
+    with pytest.raises(uploads.UploadGone):
+        uploads.read_upload(token)
+    assert Student.objects.count() == 0
+
+
+def test_a_zip_without_csv_files_is_refused_on_the_upload_page(client, users):
+    client.force_login(users["admin"])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    archive.seek(0)
+    archive.name = "roster.xlsx"
+    response = client.post(reverse("roster_import"), {"roster": archive})
+    assert response.status_code == 400 and "holds no CSV files" in response.content.decode()
+    assert not default_storage.exists("imports") or default_storage.listdir("imports")[0] == []
 
 
 @pytest.mark.parametrize("role", ["teacher", "office"])

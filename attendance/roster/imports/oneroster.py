@@ -180,14 +180,15 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         if role not in KEPT_ROLES:
             roster.ignore(f"enrolments of role {role or '(none)'}")
             return
-        for column in ("beginDate", "endDate"):
-            if row.get(column):
-                parse_date(row.get(column), column)
+        begins, ends = (parse_date(row.get(column), column) if row.get(column) else None
+                        for column in ("beginDate", "endDate"))
+        if begins and ends and ends < begins:
+            raise BadValue(f"endDate {ends} is before beginDate {begins}.")
         if not row.get("classSourcedId") or not row.get("userSourcedId"):
             raise BadValue("classSourcedId and userSourcedId must both be given.")
         roster.enrolments[row.get("sourcedId")] = SourceEnrolment(
             row.get("sourcedId"), row.get("classSourcedId"), row.get("userSourcedId"), role, origin,
-            row.get("primary").lower() == "true")
+            row.get("primary").lower() == "true", begins, ends)
 
     def term(row):
         origin = _origin(row)

@@ -10,6 +10,7 @@ one such student) is taken as the same and given the school id. Rows whose
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from attendance.models import ImportedRecord, SchoolClass, Student, Term
 from attendance.roles import is_office_staff
@@ -177,6 +178,9 @@ def _match_teachers(plan: Plan, stamps: dict) -> None:
             elif user.is_staff:
                 plan.notes.append(f"{user.get_username()} is a school admin: not deactivated by an import.")
             continue
+        if not user.is_active:
+            plan.notes.append(f"{user.get_username()} is deactivated in the app: an import never reactivates an "
+                              "account (the Staff page does).")
         changes = {name: value for name, value in (("first_name", person.given_name), ("last_name", person.family_name),
                                                    ("email", person.email))
                    if value and getattr(user, name) != value}
@@ -248,6 +252,7 @@ def _person_of(plan: Plan, key: str, role: str):
 
 def _plan_enrolments(plan: Plan) -> None:
     roster = plan.roster
+    today = timezone.localdate()  # an enrolment is current from its beginDate to its endDate
     through = SchoolClass.students.through
     current = set(through.objects.values_list("schoolclass_id", "student_id"))
     teachers_now = {c.pk: (c.teacher_id, set(c.co_teachers.values_list("pk", flat=True)))
@@ -270,7 +275,7 @@ def _plan_enrolments(plan: Plan) -> None:
                                      "imported before.")
             continue
         if enrolment.role == TEACHER:
-            if enrolment.origin.active and (person is None or person.origin.active):
+            if enrolment.current(today) and (person is None or person.origin.active):
                 keys = wanted_teachers.setdefault(enrolment.class_key, [])
                 keys.insert(0, enrolment.person_key) if enrolment.primary else keys.append(enrolment.person_key)
             else:
@@ -313,7 +318,7 @@ def _plan_enrolments(plan: Plan) -> None:
             continue
         student = plan.students.get(enrolment.person_key)
         person = roster.people.get(enrolment.person_key)
-        active = enrolment.origin.active and (person is None or person.origin.active) and (
+        active = enrolment.current(today) and (person is None or person.origin.active) and (
             enrolment.class_key not in roster.classes or roster.classes[enrolment.class_key].origin.active)
         pair = (enrolment.class_key, enrolment.person_key)
         exists = school_class is not None and student is not None and (school_class.pk, student.pk) in current

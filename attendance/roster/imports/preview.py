@@ -13,14 +13,18 @@ def read_roster(name: str, data: bytes, limits: reading.Limits | None = None) ->
 
     Raises:
         reading.RosterFileError: larger than ``limits.upload_bytes``, or a zip that cannot
-            be read or breaks the zip limits.
+            be read, breaks the zip limits or holds no CSV file.
     """
     limits = limits or reading.Limits.from_settings()
     if len(data) > limits.upload_bytes:
         raise reading.RosterFileError(f"The file is larger than {limits.upload_bytes // (1024 * 1024)} MB, the "
                                       "limit for a roster file.")
     if reading.is_zip(data):
-        return read_oneroster(reading.unzip_csv_files(data, limits), limits)
+        files = reading.unzip_csv_files(data, limits)
+        if not files:
+            raise reading.RosterFileError("The zip holds no CSV files: a OneRoster zip holds manifest.csv, users.csv, "
+                                          "classes.csv, enrollments.csv... (a spreadsheet must be saved as CSV UTF-8).")
+        return read_oneroster(files, limits)
     return read_plain_csv(name or "roster.csv", data, limits)
 
 

@@ -76,6 +76,13 @@ class SourceEnrolment:
     role: str
     origin: Origin
     primary: bool = False
+    begins_on: datetime.date | None = None
+    ends_on: datetime.date | None = None
+
+    def current(self, today: datetime.date) -> bool:
+        """False when ``tobedeleted``, when it ended before ``today`` or begins after it."""
+        return (self.origin.active and (self.ends_on is None or self.ends_on >= today)
+                and (self.begins_on is None or self.begins_on <= today))
 
 
 @dataclass

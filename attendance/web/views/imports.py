@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from attendance import access
 from attendance.roster.imports import uploads
 from attendance.roster.imports.applying import ImportRefused, apply_plan
-from attendance.roster.imports.preview import preview_import
+from attendance.roster.imports.preview import preview_import, read_roster
 from attendance.roster.imports.reading import RosterFileError
 from attendance.web.import_forms import RosterImportForm, RosterUploadForm
 
@@ -19,8 +19,13 @@ def roster_import(request):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["roster"]
-        token = uploads.keep_upload(upload.read(), upload.name)
-        return redirect("roster_import_preview", token)
+        data = upload.read()
+        try:
+            read_roster(upload.name, data)  # a file that cannot be read at all is refused here
+        except RosterFileError as exc:
+            form.add_error("roster", str(exc))
+        else:
+            return redirect("roster_import_preview", uploads.keep_upload(data, upload.name))
     return render(request, "attendance/roster_import.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -40,11 +45,10 @@ def roster_import_preview(request, token):
         return redirect("roster_import")
     try:
         plan = preview_import(name, data)
-    except RosterFileError as exc:
+    except RosterFileError as exc:  # the limits were lowered since the upload
         uploads.delete_upload(token)
-        upload_form = RosterUploadForm()
-        upload_form.add_error(None, str(exc))
-        return render(request, "attendance/roster_import.html", {"form": upload_form}, status=400)
+        messages.error(request, str(exc))
+        return redirect("roster_import")
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
