@@ -142,12 +142,34 @@ def test_oneroster_12_reads_roles_from_roles_csv():
 def test_students_and_classes_made_by_hand_are_matched_by_name(users):
     by_hand = SchoolClass.objects.create(name="Maths 7", teacher=users["teacher"])
     ada = Student.objects.create(name="Ada Okafor")
-    by_hand.students.add(ada)
-    import_zip(oneroster_zip(school_files()))
+    visitor = Student.objects.create(name="Zed Visitor")
+    by_hand.students.add(ada, visitor)
+    plan = import_zip(oneroster_zip(school_files()))
     ada.refresh_from_db()
     by_hand.refresh_from_db()
     assert ada.school_id == "s01" and by_hand.school_id == "c-maths"
-    assert Student.objects.count() == 40
+    assert Student.objects.count() == 41 and plan.counts()["students_new"] == 39
+    # The class is the SIS's now: its bulk enrollments are its whole roster.
+    assert [s.name for _, s in plan.memberships_removed] == ["Zed Visitor"]
+    assert roster_of("Maths 7") == {f"s{n:02}" for n in range(1, 21)}
+    assert by_hand.teacher.username == "jlee"
+    assert preview_import("roster.zip", oneroster_zip(school_files())).changes == 0
+
+
+def test_a_delta_enrolment_changes_a_class_teacher():
+    import_zip(oneroster_zip(school_files()))
+    plan = preview_import("delta.zip", delta_zip(enrolments=[
+        dict(sourcedId="e-t1-english", classSourcedId="c-english", userSourcedId="t1", role="teacher",
+             primary="true")]))
+    assert plan.counts()["classes_updated"] == 1
+    apply_plan(plan)
+    english = SchoolClass.objects.get(name="English 7")
+    assert english.teacher.username == "jlee"
+    assert [u.username for u in english.co_teachers.all()] == ["sam.patel@school.example"]
+    import_zip(delta_zip(enrolments=[dict(sourcedId="e-t1-english", classSourcedId="c-english", userSourcedId="t1",
+                                          role="teacher", status="tobedeleted")], stamp="2026-10-02T08:00:00Z"))
+    english.refresh_from_db()
+    assert english.teacher.username == "sam.patel@school.example" and not english.co_teachers.exists()
 
 
 PLAIN = ("student_id,name,class,teacher,teacher_email\r\n"

@@ -251,12 +251,10 @@ def _person_of(plan: Plan, key: str, role: str):
 
 
 def _plan_enrolments(plan: Plan) -> None:
+    """Resolves every enrolment row (refusing unknown classes and people), then plans the
+    classes' teachers and the class rosters."""
     roster = plan.roster
     today = timezone.localdate()  # an enrolment is current from its beginDate to its endDate
-    through = SchoolClass.students.through
-    current = set(through.objects.values_list("schoolclass_id", "student_id"))
-    teachers_now = {c.pk: (c.teacher_id, set(c.co_teachers.values_list("pk", flat=True)))
-                    for c in SchoolClass.objects.exclude(school_id="").prefetch_related("co_teachers")}
     wanted_teachers: dict[str, list] = {}
     ended_teachers: dict[str, set] = {}
     student_rows = []
@@ -265,52 +263,66 @@ def _plan_enrolments(plan: Plan) -> None:
         if person is not None and person.role != enrolment.role:
             _refuse(plan, enrolment, f"user {enrolment.person_key!r} is a {person.role}, not a {enrolment.role}.")
             continue
-        found_class, school_class = _class_of(plan, enrolment.class_key)
-        if not found_class:
+        if not _class_of(plan, enrolment.class_key)[0]:
             _refuse(plan, enrolment, f"unknown class {enrolment.class_key!r}: not in classes.csv nor imported before.")
             continue
-        found_person, _ = _person_of(plan, enrolment.person_key, enrolment.role)
-        if not found_person:
+        if not _person_of(plan, enrolment.person_key, enrolment.role)[0]:
             _refuse(plan, enrolment, f"unknown {enrolment.role} {enrolment.person_key!r}: not in users.csv nor "
                                      "imported before.")
             continue
-        if enrolment.role == TEACHER:
-            if enrolment.current(today) and (person is None or person.origin.active):
-                keys = wanted_teachers.setdefault(enrolment.class_key, [])
-                keys.insert(0, enrolment.person_key) if enrolment.primary else keys.append(enrolment.person_key)
-            else:
-                ended_teachers.setdefault(enrolment.class_key, set()).add(enrolment.person_key)
-        else:
+        if enrolment.role == STUDENT:
             student_rows.append(enrolment)
-    # Classes: their teachers (a new class needs one).
+        elif enrolment.current(today) and (person is None or person.origin.active):
+            keys = wanted_teachers.setdefault(enrolment.class_key, [])
+            keys.insert(0, enrolment.person_key) if enrolment.primary else keys.append(enrolment.person_key)
+        else:
+            ended_teachers.setdefault(enrolment.class_key, set()).add(enrolment.person_key)
+    _plan_class_teachers(plan, wanted_teachers, ended_teachers)
+    _plan_memberships(plan, student_rows, today)
+
+
+def _plan_class_teachers(plan: Plan, wanted_teachers: dict, ended_teachers: dict) -> None:
+    """Each class's main teacher and co-teachers: the first ``primary`` teacher enrolment is
+    the main teacher, the others co-teachers. A bulk enrollments file gives a class's
+    teachers whole; a delta adds to and ends the current ones. A new class with no teacher
+    is refused (a class always has one); an existing class left with none keeps its own."""
+    bulk = plan.roster.modes.get("enrollments") == BULK
     for key, school_class in list(plan.classes.items()):
-        source = roster.classes.get(key)
+        source = plan.roster.classes.get(key)
         wanted = list(dict.fromkeys(wanted_teachers.get(key, [])))
         if school_class is None:
-            if not wanted:
-                if source in plan.classes_new:
-                    plan.classes_new.remove(source)
-                    _refuse(plan, source, f"the new class {source.name!r} has no teacher in the enrolments.")
-                del plan.classes[key]
+            if wanted:
+                plan.class_teachers[key] = (wanted[0], wanted[1:])
                 continue
-            plan.class_teachers[key] = (wanted[0], wanted[1:])
+            if source in plan.classes_new:
+                plan.classes_new.remove(source)
+                _refuse(plan, source, f"the new class {source.name!r} has no teacher in the enrolments.")
+            del plan.classes[key]
             continue
-        main, co = teachers_now.get(school_class.pk, (school_class.teacher_id, set(
-            school_class.co_teachers.values_list("pk", flat=True))))
-        if roster.modes.get("enrollments") == BULK and wanted or key in wanted_teachers or key in ended_teachers:
-            keep = [] if roster.modes.get("enrollments") == BULK else [
-                u for u in get_user_model().objects.filter(pk__in={main, *co})
-                if not any(plan.teachers.get(k) == u for k in ended_teachers.get(key, ()))]
-            target = wanted + [u for u in keep if not any(plan.teachers.get(k) == u for k in wanted)]
-            if not target:
-                plan.notes.append(f"{school_class.name} keeps its teacher: the file ends every teacher of the class "
-                                  "and gives no other.")
-                continue
-            ids = [getattr(plan.teachers.get(t) if isinstance(t, str) else t, "pk", None) for t in target]
-            if None in ids or ids[0] != main or set(ids[1:]) != co:
-                plan.class_teachers[key] = (target[0], target[1:])
-    # Students on class rosters.
-    wanted_pairs, ended = set(), set()
+        if not ((bulk and wanted) or key in wanted_teachers or key in ended_teachers):
+            continue
+        main, co = school_class.teacher_id, set(school_class.co_teachers.values_list("pk", flat=True))
+        ended = [plan.teachers.get(k) for k in ended_teachers.get(key, ())]
+        keep = [] if bulk else [user for user in get_user_model().objects.filter(pk__in={main, *co})
+                                if user not in ended and all(plan.teachers.get(k) != user for k in wanted)]
+        target = wanted + keep  # teacher keys (for users in the file), then users
+        if not target:
+            plan.notes.append(f"{school_class.name} keeps its teacher: the file ends every teacher of the class and "
+                              "gives no other.")
+            continue
+        ids = [getattr(plan.teachers.get(t) if isinstance(t, str) else t, "pk", None) for t in target]
+        if None in ids or ids[0] != main or set(ids[1:]) != co:
+            plan.class_teachers[key] = (target[0], target[1:])
+
+
+def _plan_memberships(plan: Plan, student_rows: list, today) -> None:
+    """Students added to and taken off class rosters: by their enrolment rows; every
+    imported class of a student marked tobedeleted; the whole roster of a class marked
+    tobedeleted; and, for a bulk enrollments file, every membership of an imported class
+    (one with a school id, or given one now) that the file does not mention."""
+    roster = plan.roster
+    current = set(SchoolClass.students.through.objects.values_list("schoolclass_id", "student_id"))
+    wanted, ended = set(), set()
     for enrolment in student_rows:
         school_class = plan.classes.get(enrolment.class_key, False)
         if school_class is False:
@@ -318,30 +330,28 @@ def _plan_enrolments(plan: Plan) -> None:
             continue
         student = plan.students.get(enrolment.person_key)
         person = roster.people.get(enrolment.person_key)
-        active = enrolment.current(today) and (person is None or person.origin.active) and (
-            enrolment.class_key not in roster.classes or roster.classes[enrolment.class_key].origin.active)
+        source_class = roster.classes.get(enrolment.class_key)
+        active = (enrolment.current(today) and (person is None or person.origin.active)
+                  and (source_class is None or source_class.origin.active))
         pair = (enrolment.class_key, enrolment.person_key)
         exists = school_class is not None and student is not None and (school_class.pk, student.pk) in current
-        if active and not exists and pair not in wanted_pairs:
-            wanted_pairs.add(pair)
+        if active and not exists and pair not in wanted:
+            wanted.add(pair)
             plan.memberships_added.append(pair)
         elif not active and exists:
             ended.add((school_class.pk, student.pk))
-    # Students and classes marked tobedeleted; and, for a bulk enrollments file, every
-    # membership of an imported class the file does not mention.
     gone_students = {s.pk for k, s in plan.students.items()
                      if s and k in roster.people and not roster.people[k].origin.active}
     gone_classes = {c.pk for k, c in plan.classes.items() if c and k in roster.classes
                     and not roster.classes[k].origin.active}
     imported = dict(SchoolClass.objects.exclude(school_id="").values_list("pk", "school_id"))
+    imported.update((c.pk, changes["school_id"]) for c, _, changes in plan.classes_updated if "school_id" in changes)
     school_ids = dict(Student.objects.filter(pk__in={s for _, s in current}).values_list("pk", "school_id"))
+    school_ids.update((s.pk, changes["school_id"]) for s, _, changes in plan.students_updated if "school_id" in changes)
     bulk = roster.modes.get("enrollments") == BULK
     for class_pk, student_pk in current:
-        if class_pk not in imported:
-            continue
-        pair = (imported[class_pk], school_ids.get(student_pk, ""))
-        if (student_pk in gone_students or class_pk in gone_classes
-                or (bulk and pair not in roster.mentioned)):
+        if class_pk in imported and (student_pk in gone_students or class_pk in gone_classes or (
+                bulk and (imported[class_pk], school_ids.get(student_pk, "")) not in roster.mentioned)):
             ended.add((class_pk, student_pk))
     classes = SchoolClass.objects.in_bulk({c for c, _ in ended})
     students = Student.objects.in_bulk({s for _, s in ended})
