@@ -70,6 +70,10 @@ def test_refused_rows_stop_the_import_unless_skipped_and_a_second_import_changes
     jlee = science.co_teachers.get()
     assert (jlee.first_name, jlee.email, jlee.has_usable_password()) == ("Jo", "jo.lee@school.example", False)
     assert AuditEntry.objects.filter(action=AuditEntry.ROSTER_IMPORTED, summary__startswith="Roster imported").count() == 1
+    s01 = Student.objects.get(school_id="s01")
+    assert set(AuditEntry.objects.filter(object_type="student", object_id=str(s01.pk)).values_list(
+        "summary", flat=True)) == {"Ada Okafor (s01) added by a roster import", "Ada Okafor added to Maths 7 by a "
+                                   "roster import", "Ada Okafor added to Science 7 by a roster import"}
     audited = AuditEntry.objects.count()
 
     again = preview_import("roster.zip", bad_school_zip())

@@ -9,6 +9,19 @@ from attendance.roster.imports.planning import Plan
 IMPORTED = AuditEntry.ROSTER_IMPORTED
 
 
+class _Log:
+    """The import's audit entries, written together at the end (one INSERT per batch)."""
+
+    def __init__(self, user, actor: str):
+        self.user, self.actor, self.entries = user, actor, []
+
+    def __call__(self, obj, summary: str, before: dict | None = None, after: dict | None = None) -> None:
+        self.entries.append(audit.unsaved(self.user, IMPORTED, obj, summary, before, after, self.actor))
+
+    def write(self) -> None:
+        AuditEntry.objects.bulk_create(self.entries, batch_size=500)
+
+
 class ImportRefused(Exception):
     """The plan has refused rows and the import was not told to skip them; nothing was written."""
 
@@ -30,45 +43,47 @@ def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str =
         count = len(plan.refusals)
         raise ImportRefused(f"{count} row{'s are' if count != 1 else ' is'} refused: correct them, or import the "
                             "good rows and skip the refused ones.")
-    by = {"actor": actor}
+    log = _Log(user, actor)
     with transaction.atomic():
-        students = _students(plan, user, by)
-        teachers = _teachers(plan, user, by)
-        classes = _classes(plan, teachers, user, by)
-        _memberships(plan, classes, students, user, by)
-        _terms(plan, user, by)
+        students = _students(plan, log)
+        teachers = _teachers(plan, log)
+        classes = _classes(plan, teachers, log)
+        _memberships(plan, classes, students, log)
+        _terms(plan, log)
         for kind, key, modified in plan.stamps:
             ImportedRecord.objects.update_or_create(kind=kind, source_id=key, defaults={"last_modified": modified})
+        known = dict(ImportedRecord.objects.filter(kind=ImportedRecord.USERS).values_list("source_id", "object_id"))
         for key, teacher in teachers.items():
-            ImportedRecord.objects.update_or_create(kind=ImportedRecord.USERS, source_id=key,
-                                                    defaults={"object_id": str(teacher.pk)})
+            if known.get(key) != str(teacher.pk):  # the user each teacher of the file became
+                ImportedRecord.objects.update_or_create(kind=ImportedRecord.USERS, source_id=key,
+                                                        defaults={"object_id": str(teacher.pk)})
         counts = plan.counts()
-        audit.record(user, IMPORTED, SchoolClass, f"Roster imported from {source or 'a file'} ({plan.roster.format}): "
-                     f"{plan.changes} changes, {counts['refused']} rows refused", after=counts, **by)
+        log(SchoolClass, f"Roster imported from {source or 'a file'} ({plan.roster.format}): {plan.changes} changes, "
+                         f"{counts['refused']} rows refused", after=counts)
+        log.write()
     return counts
 
 
-def _students(plan, user, by) -> dict:
+def _students(plan, log) -> dict:
     found = {key: student for key, student in plan.students.items() if student is not None}
-    for person in plan.students_new:
-        student = Student(name=person.name, school_id=person.key)
-        student.full_clean()
-        student.save()
-        found[person.key] = student
-        audit.record(user, IMPORTED, student, f"{student.name} ({student.school_id}) added by a roster import",
-                     after={"name": student.name, "school_id": student.school_id}, **by)
+    new = [Student(name=person.name, school_id=person.key) for person in plan.students_new]
+    for student in new:
+        student.clean_fields()  # their school ids are unique: planning matched them
+    for student in Student.objects.bulk_create(new, batch_size=500):
+        found[student.school_id] = student
+        log(student, f"{student.name} ({student.school_id}) added by a roster import",
+            after={"name": student.name, "school_id": student.school_id})
     for student, person, changes in plan.students_updated:
         before = {name: getattr(student, name) for name in changes}
         for name, value in changes.items():
             setattr(student, name, value)
         student.full_clean()
         student.save(update_fields=list(changes))
-        audit.record(user, IMPORTED, student, f"{student.name} updated by a roster import", before=before,
-                     after=changes, **by)
+        log(student, f"{student.name} updated by a roster import", before=before, after=changes)
     return found
 
 
-def _teachers(plan, user, by) -> dict:
+def _teachers(plan, log) -> dict:
     found = {key: teacher for key, teacher in plan.teachers.items() if teacher is not None}
     for person in plan.teachers_new:
         teacher = get_user_model()(username=person.username, email=person.email, first_name=person.given_name[:150],
@@ -76,20 +91,20 @@ def _teachers(plan, user, by) -> dict:
         teacher.set_unusable_password()  # the Staff page sends a set-password link
         teacher.save()
         found[person.key] = teacher
-        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} added by a roster import",
-                     after={"username": teacher.username, "email": teacher.email}, **by)
+        log(teacher, f"Teacher {teacher.username} added by a roster import",
+            after={"username": teacher.username, "email": teacher.email})
     for teacher, person, changes in plan.teachers_updated:
         before = {name: getattr(teacher, name) for name in changes}
         for name, value in changes.items():
             setattr(teacher, name, value)
         teacher.save(update_fields=list(changes))
-        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} updated by a roster import",
-                     before=before, after=changes, **by)
+        log(teacher, f"Teacher {teacher.username} updated by a roster import",
+            before=before, after=changes)
     for teacher in plan.teachers_deactivated:
         teacher.is_active = False
         teacher.save(update_fields=["is_active"])
-        audit.record(user, IMPORTED, teacher, f"Teacher {teacher.username} deactivated by a roster import "
-                     "(tobedeleted)", before={"is_active": True}, after={"is_active": False}, **by)
+        log(teacher, f"Teacher {teacher.username} deactivated by a roster import "
+            "(tobedeleted)", before={"is_active": True}, after={"is_active": False})
     return found
 
 
@@ -97,7 +112,7 @@ def _user(teachers, teacher):
     return teachers[teacher] if isinstance(teacher, str) else teacher
 
 
-def _classes(plan, teachers, user, by) -> dict:
+def _classes(plan, teachers, log) -> dict:
     found = {key: school_class for key, school_class in plan.classes.items() if school_class is not None}
     for source in plan.classes_new:
         main, co = plan.class_teachers[source.key]
@@ -106,17 +121,17 @@ def _classes(plan, teachers, user, by) -> dict:
         school_class.save()
         school_class.co_teachers.set([_user(teachers, t) for t in co])
         found[source.key] = school_class
-        audit.record(user, IMPORTED, school_class, f"Class {school_class.name} added by a roster import",
-                     after={"name": school_class.name, "school_id": school_class.school_id,
-                            "teacher": school_class.teacher.get_username()}, **by)
+        log(school_class, f"Class {school_class.name} added by a roster import",
+            after={"name": school_class.name, "school_id": school_class.school_id,
+                            "teacher": school_class.teacher.get_username()})
     for school_class, source, changes in plan.classes_updated:
         before = {name: getattr(school_class, name) for name in changes}
         for name, value in changes.items():
             setattr(school_class, name, value)
         school_class.full_clean()
         school_class.save(update_fields=list(changes))
-        audit.record(user, IMPORTED, school_class, f"Class {school_class.name} updated by a roster import",
-                     before=before, after=changes, **by)
+        log(school_class, f"Class {school_class.name} updated by a roster import",
+            before=before, after=changes)
     new = {source.key for source in plan.classes_new}
     for key, (main, co) in plan.class_teachers.items():
         if key in new:
@@ -129,37 +144,41 @@ def _classes(plan, teachers, user, by) -> dict:
         school_class.co_teachers.set([_user(teachers, t) for t in co])
         after = {"teacher": school_class.teacher.get_username(),
                  "co_teachers": sorted(u.get_username() for u in school_class.co_teachers.all())}
-        audit.record(user, IMPORTED, school_class, f"Teachers of {school_class.name} changed by a roster import",
-                     before=before, after=after, **by)
+        log(school_class, f"Teachers of {school_class.name} changed by a roster import",
+            before=before, after=after)
     return found
 
 
-def _memberships(plan, classes, students, user, by) -> None:
+def _memberships(plan, classes, students, log) -> None:
+    added: dict = {}
     for class_key, student_key in plan.memberships_added:
-        school_class, student = classes[class_key], students[student_key]
-        school_class.students.add(student)
-        audit.record(user, IMPORTED, student, f"{student.name} added to {school_class.name} by a roster import",
-                     after={"class": school_class.name}, **by)
+        added.setdefault(class_key, []).append(students[student_key])
+    for class_key, new_students in added.items():
+        school_class = classes[class_key]
+        school_class.students.add(*new_students)
+        for student in new_students:
+            log(student, f"{student.name} added to {school_class.name} by a roster import",
+                after={"class": school_class.name})
     for school_class, student in plan.memberships_removed:
         school_class.students.remove(student)
-        audit.record(user, IMPORTED, student, f"{student.name} taken off {school_class.name} by a roster import "
-                     "(records kept)", before={"class": school_class.name}, **by)
+        log(student, f"{student.name} taken off {school_class.name} by a roster import (records kept)",
+            before={"class": school_class.name})
 
 
-def _terms(plan, user, by) -> None:
+def _terms(plan, log) -> None:
     for source in plan.terms_new:
         term = Term(name=source.name, starts_on=source.starts_on, ends_on=source.ends_on)
         term.full_clean()
         term.save()
         ImportedRecord.objects.update_or_create(kind=ImportedRecord.TERMS, source_id=source.key,
                                                 defaults={"object_id": str(term.pk)})
-        audit.record(user, IMPORTED, term, f"Term {term} added by a roster import",
-                     after={"name": term.name, "starts_on": str(term.starts_on), "ends_on": str(term.ends_on)}, **by)
+        log(term, f"Term {term} added by a roster import",
+            after={"name": term.name, "starts_on": str(term.starts_on), "ends_on": str(term.ends_on)})
     for term, source, changes in plan.terms_updated:
         before = {name: str(getattr(term, name)) for name in changes}
         for name, value in changes.items():
             setattr(term, name, value)
         term.full_clean()
         term.save()
-        audit.record(user, IMPORTED, term, f"Term {term} updated by a roster import", before=before,
-                     after={name: str(value) for name, value in changes.items()}, **by)
+        log(term, f"Term {term} updated by a roster import", before=before,
+            after={name: str(value) for name, value in changes.items()})

@@ -56,7 +56,8 @@ class Plan:
         return {
             "students_new": len(self.students_new), "students_updated": len(self.students_updated),
             "students_leaving": self.leaving, "classes_new": len(self.classes_new),
-            "classes_updated": len(self.classes_updated) + len(self.class_teachers),
+            "classes_updated": len({c.pk for c, _, _ in self.classes_updated} | {
+                self.classes[key].pk for key in self.class_teachers if self.classes.get(key) is not None}),
             "teachers_new": len(self.teachers_new), "teachers_updated": len(self.teachers_updated),
             "teachers_deactivated": len(self.teachers_deactivated),
             "enrolments_added": len(self.memberships_added), "enrolments_removed": len(self.memberships_removed),
