@@ -300,3 +300,26 @@ def test_the_command_prints_the_preview_and_imports(tmp_path):
     with pytest.raises(CommandError, match="1 row is refused"):
         call_command("import_roster", str(csv_path), stdout=out)
     assert "users.csv line 1: the columns 'student_id', 'name', 'class', 'teacher' are missing" in out.getvalue()
+
+
+def test_rows_the_app_cannot_hold_twice_are_refused_before_anything_is_written():
+    """Two classes of one title, two teachers of one username, overlapping terms, and a
+    class only an unknown teacher teaches: each later row refused, naming the first."""
+    files = school_files()
+    columns, classes = files["classes.csv"]
+    files["classes.csv"] = (columns, classes + [dict(sourcedId="c-maths-2", title="MATHS 7")])
+    columns, people = files["users.csv"]
+    files["users.csv"] = (columns, people + [dict(sourcedId="t3", role="teacher", username="jlee", givenName="Jo",
+                                                  familyName="Leigh")])
+    columns, sessions = files["academicSessions.csv"]
+    files["academicSessions.csv"] = (columns, sessions + [dict(sourcedId="term3", title="Summer term", type="term",
+                                                               startDate="2027-03-30", endDate="2027-07-20")])
+    plan = preview_import("roster.zip", oneroster_zip(files))
+    reasons = sorted(str(r) for r in plan.refusals)
+    assert reasons == [
+        "academicSessions.csv line 5: Summer term (2027-03-30 to 2027-07-20) overlaps Spring term 2027.",
+        "classes.csv line 5: the title 'MATHS 7' is already class 'c-maths''s (line 2): each class of the app has "
+        "a name of its own.",
+        "users.csv line 45: the username 'jlee' is already the teacher 't1''s (line 2)."]
+    apply_plan(plan, skip_bad_rows=True)
+    assert Term.objects.count() == 2 and SchoolClass.objects.count() == 3

@@ -1,6 +1,7 @@
 """Writing a roster import's Plan: all of it in one transaction, every change in the audit log."""
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from attendance import audit
 from attendance.models import AuditEntry, ImportedRecord, SchoolClass, Student, Term
@@ -44,6 +45,14 @@ def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str =
         raise ImportRefused(f"{count} row{'s are' if count != 1 else ' is'} refused: correct them, or import the "
                             "good rows and skip the refused ones.")
     log = _Log(user, actor)
+    try:
+        return _apply(plan, log, source)
+    except (ValidationError, IntegrityError) as exc:  # planning checks first; a change made meanwhile
+        raise ImportRefused(f"The import stopped, nothing was written: {'; '.join(getattr(exc, 'messages', [])) or exc}"
+                            " Preview the file again.") from exc
+
+
+def _apply(plan: Plan, log: "_Log", source: str) -> dict:
     with transaction.atomic():
         students = _students(plan, log)
         teachers = _teachers(plan, log)

@@ -34,6 +34,7 @@ from attendance.roster.imports.source import (
     parse_date,
     parse_timestamp,
 )
+from attendance.text import name_key
 
 #: The files whose manifest mode the import honours, as ``Roster.modes`` keys.
 MANAGED_FILES = ("users", "classes", "enrollments", "academicSessions")
@@ -165,13 +166,20 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         username = ""
         if role == TEACHER:
             username = check_username(row.get("username") or row.get("email") or key)
+            if other := next((p for p in roster.people.values() if p.username == username), None):
+                raise BadValue(f"the username {username!r} is already the teacher {other.key!r}'s (line "
+                               f"{other.origin.line}).")
             if row.get("enabledUser").lower() == "false":
                 origin.active = False
         roster.people[key] = SourcePerson(key, role, name, origin, username, row.get("email"), given, family)
 
     def school_class(row):
         key = check_school_id(row.get("sourcedId"), "sourcedId")
-        roster.classes[key] = SourceClass(key, check_name(row.get("title"), "title", MAX_CLASS_NAME), _origin(row), key)
+        title = check_name(row.get("title"), "title", MAX_CLASS_NAME)
+        if other := next((c for c in roster.classes.values() if name_key(c.name) == name_key(title)), None):
+            raise BadValue(f"the title {title!r} is already class {other.key!r}'s (line {other.origin.line}): each "
+                           "class of the app has a name of its own.")
+        roster.classes[key] = SourceClass(key, title, _origin(row), key)
 
     def enrolment(row):
         roster.mentioned.add((row.get("classSourcedId"), row.get("userSourcedId")))

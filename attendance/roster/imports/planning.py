@@ -136,11 +136,17 @@ def _match_students(plan: Plan) -> None:
     unnumbered: dict[str, list] = {}
     for student in Student.objects.filter(school_id=""):
         unnumbered.setdefault(name_key(student.name), []).append(student)
+    adopted: dict[int, str] = {}
     for person in people:
         student = by_school_id.get(person.key)
         changes = {}
         if student is None and person.origin.active:
             namesakes = unnumbered.get(name_key(person.name), [])
+            if len(namesakes) == 1 and namesakes[0].pk in adopted:
+                _refuse(plan, person, f"{person.name!r} (id {namesakes[0].pk}, no school id) is taken for "
+                                      f"{adopted[namesakes[0].pk]!r} already: give the right one the school id on "
+                                      "their page, then import again.")
+                continue
             if len(namesakes) > 1:
                 _refuse(plan, person, f"several students named {person.name!r} have no school id (ids "
                                       f"{', '.join(str(s.pk) for s in namesakes)}): give the right one the school id "
@@ -148,6 +154,7 @@ def _match_students(plan: Plan) -> None:
                 continue
             if namesakes:
                 student, changes = namesakes[0], {"school_id": person.key}
+                adopted[student.pk] = person.key
         plan.students[person.key] = student
         if student is None:
             if person.origin.active:
@@ -363,18 +370,21 @@ def _plan_memberships(plan: Plan, student_rows: list, today) -> None:
 def _plan_terms(plan: Plan, stamps: dict) -> None:
     terms = list(Term.objects.all())
     by_name = {name_key(t.name): t for t in terms}
-    for source in plan.roster.terms.values():
+    taken = {t.pk: (t.starts_on, t.ends_on, str(t)) for t in terms}  # the dates each term will have
+    for source in sorted(plan.roster.terms.values(), key=lambda t: t.starts_on):
         if not source.origin.active:
             plan.roster.ignore("terms marked tobedeleted (left in place: delete them in the admin)")
             continue
         known = stamps.get((ImportedRecord.TERMS, source.key))
         term = next((t for t in terms if known and str(t.pk) == known.object_id), None) or by_name.get(
             name_key(source.name))
-        overlapping = next((t for t in terms if t is not term and t.starts_on <= source.ends_on
-                            and t.ends_on >= source.starts_on), None)
+        overlapping = next((label for pk, (starts, ends, label) in taken.items()
+                            if (term is None or pk != term.pk) and starts <= source.ends_on and ends >= source.starts_on),
+                           None)
         if overlapping:
             _refuse(plan, source, f"{source.name} ({source.starts_on} to {source.ends_on}) overlaps {overlapping}.")
             continue
+        taken[term.pk if term else f"new {source.key}"] = (source.starts_on, source.ends_on, source.name)
         if term is None:
             plan.terms_new.append(source)
             continue

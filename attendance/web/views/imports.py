@@ -11,6 +11,10 @@ from attendance.roster.imports.preview import preview_import, read_roster
 from attendance.roster.imports.reading import RosterFileError
 from attendance.web.import_forms import RosterImportForm, RosterUploadForm
 
+#: Refused rows listed on the preview page (a file in the wrong encoding refuses every row;
+#: ``manage.py import_roster FILE --dry-run`` lists them all).
+REFUSALS_SHOWN = 500
+
 
 @login_required
 def roster_import(request):
@@ -61,4 +65,6 @@ def roster_import_preview(request, token):
             messages.success(request, f"Roster imported: {plan.summary()[0]}")
             return redirect("home")
     return render(request, "attendance/roster_import_preview.html",
-                  {"plan": plan, "counts": plan.counts(), "form": form, "token": token}, status=status)
+                  {"plan": plan, "counts": plan.counts(), "form": form, "token": token,
+                   "refusals_shown": plan.refusals[:REFUSALS_SHOWN],
+                   "refusals_hidden": max(0, len(plan.refusals) - REFUSALS_SHOWN)}, status=status)
