@@ -181,7 +181,8 @@ PLAIN = ("student_id,name,class,teacher,teacher_email\r\n"
          "A002,Alan Turing,7A,jlee,\r\n"
          "A001,Ada Lovelace,Maths set 1,mrahman,m.rahman@school.example\r\n"
          "A002,Grace Hopper,Maths set 1,mrahman,\r\n"
-         "A003,Katherine Johnson,7A,somebody_else,\r\n")
+         "A003,Katherine Johnson,7A,somebody_else,\r\n"
+         "A004,Zoe\u0308 Martin,7A,jlee,\r\n")  # a decomposed "Zoë", as macOS writes it
 
 
 def test_a_plain_csv_adds_students_classes_and_teachers_and_refuses_conflicts():
@@ -193,6 +194,7 @@ def test_a_plain_csv_adds_students_classes_and_teachers_and_refuses_conflicts():
     assert set(SchoolClass.objects.values_list("name", "teacher__username")) == {("7A", "jlee"),
                                                                                 ("Maths set 1", "mrahman")}
     assert set(Student.objects.get(school_id="A001").classes.values_list("name", flat=True)) == {"7A", "Maths set 1"}
+    assert Student.objects.get(school_id="A004").name == "Zo\u00eb Martin"
     assert preview_import("roster.csv", PLAIN.encode()).changes == 0
 
 

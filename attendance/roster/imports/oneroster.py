@@ -139,7 +139,7 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         column = "role" if "role" in users.columns else "roles"
         roster.format = "OneRoster 1.1" if version in ("", "1.0", "1.1") else f"OneRoster {version}"
         roster.notes.append(f"Users' roles read from the users.csv column {column!r} (as OneRoster 1.1).")
-        role_of = lambda row: row.get(column).split(",")[0].strip()  # noqa: E731 (a list: its first)
+        role_of = lambda row: row.get(column).split(",")[0].strip().lower()  # noqa: E731 (a list: its first)
     elif users is not None:
         if "roles.csv" not in files:
             roster.refusals.append(reading.Refusal("users.csv", 1, "users.csv has no 'role' column and the zip has "
@@ -149,7 +149,7 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         roles = _roles_by_user(roster, files, limits) if users is not None else {}
         roster.format = f"OneRoster {version or '1.2'}"
         roster.notes.append("Users' roles read from roles.csv (as OneRoster 1.2).")
-        role_of = lambda row: roles.get(row.get("sourcedId"), "")  # noqa: E731
+        role_of = lambda row: roles.get(row.get("sourcedId"), "").lower()  # noqa: E731
     else:
         roster.format = f"OneRoster {version}".strip()
 

@@ -44,6 +44,7 @@ class Row:
     values: dict
 
     def get(self, column: str) -> str:
+        """The row's value in ``column`` ("" when the file has no such column)."""
         return self.values.get(column, "")
 
 

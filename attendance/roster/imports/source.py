@@ -6,6 +6,7 @@ Also the checks every format shares (names, ids, usernames, dates), each raising
 ``BadValue`` with the reason in words.
 """
 import datetime
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -120,12 +121,15 @@ class Roster:
     mentioned: set = field(default_factory=set)
 
     def ignore(self, reason: str) -> None:
+        """Counts one row the app has no use for under ``reason``."""
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
 
 
 def check_name(value: str, what: str, longest: int) -> str:
-    """``value`` as a name (student, class, term): not empty, at most ``longest``
+    """``value`` as a name (student, class, term) in Unicode NFC, as ``NameField`` stores it
+    (so a decomposed "Zoë" imported twice is the same name): not empty, at most ``longest``
     characters, no character ``text.forbidden_character`` refuses. Raises BadValue."""
+    value = unicodedata.normalize("NFC", value)
     if not value:
         raise BadValue(f"the {what} is empty.")
     if len(value) > longest:
