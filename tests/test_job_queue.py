@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from attendance.registers import recognition
 from attendance.registers import sessions
-from attendance import tasks
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 
 from .conftest import CONSENT_FIELDS, celery_broker
@@ -127,9 +126,9 @@ class TestDuplicateDelivery:
         assert stored.attempts == 2 and stored.claimed_by == recognition.this_process()
 
     def test_finished_photo_is_left_alone_by_a_late_duplicate(self, stored):
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         faces = list(stored.faces.values_list("pk", flat=True))
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         assert list(stored.faces.values_list("pk", flat=True)) == faces
 
 

@@ -5,13 +5,12 @@ from django.dispatch import receiver
 
 from attendance.models.registers import ClassPhoto
 from attendance.models.roster import EnrolmentPhoto, LearntTemplate
+from attendance.renditions import delete_renditions
 
 
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
     child is left on disk without its database row."""
-    from attendance.renditions import delete_renditions
-
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
@@ -32,6 +31,4 @@ def _delete_photo_file(sender, instance, **kwargs):
     # outlives its database row.
     if instance.image:
         instance.image.storage.delete(instance.image.name)
-        from attendance.renditions import delete_renditions
-
         delete_renditions(instance.image.storage, instance.image.name)

@@ -1,5 +1,6 @@
 """Registers: class sessions, their photos and faces, attendance codes and records."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from attendance.dates import validate_school_date
@@ -215,8 +216,6 @@ class AttendanceCode(models.Model):
         return self.counts_as == self.PRESENT
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.code in (self.PRESENT, self.ABSENT):
             # What the photos write: always on offer, and counting as what it says.
             if self.counts_as != self.code:

@@ -11,7 +11,9 @@ from faces import matching
 
 from attendance import audit
 from attendance import engine
+from attendance.registers.codes import all_codes
 from attendance.roster.consent import consenting
+from attendance.roster.learning import learn_strong_matches
 from attendance.models import (
     AttendanceCode,
     AttendanceRecord,
@@ -152,8 +154,6 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
                      f"{face.student.name if face.student else 'this student'}",
                      before=before, after=_state(face), actor=audit.MACHINE)
     if settings.TEMPLATE_LEARN_STRONG_MATCHES:
-        from attendance.roster.learning import learn_strong_matches
-
         learn_strong_matches(session, [(f, proposals[f.pk]) for f in new if f.decision == DetectedFace.MATCHED])
     return [face for face, _ in changed]
 
@@ -250,8 +250,6 @@ def check_status(status: str, reason: str = "", codes: dict | None = None) -> At
     Raises:
         RegisterError: unknown or inactive code, or a reason needed and missing.
     """
-    from attendance.registers.codes import all_codes
-
     code = (codes if codes is not None else all_codes()).get(status)
     if code is None or not code.active:
         raise RegisterError(f"Unknown attendance code {status!r}.")

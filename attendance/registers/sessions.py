@@ -2,7 +2,9 @@
 
 from attendance.registers import codes
 from attendance.dates import validate_school_date
-from attendance.wiring.job_queue import send_after_commit, storing_uploads
+from attendance.registers.recognition import queue_class_photo
+from attendance.registers.register import machine_changes
+from attendance.wiring.job_queue import storing_uploads
 from attendance.models import ClassPhoto, ClassSession, DetectedFace
 
 
@@ -18,15 +20,9 @@ def get_or_create_session(school_class, date, period: str, user=None) -> ClassSe
 
 
 def add_class_photo(session: ClassSession, photo_file, user=None) -> ClassPhoto:
-    """Store a class photo (status pending). The caller queues it with ``queue_class_photo``."""
+    """Store a class photo (status pending). The caller queues it with
+    ``recognition.queue_class_photo``."""
     return ClassPhoto.objects.create(session=session, image=photo_file, uploaded_by=user)
-
-
-def queue_class_photo(photo: ClassPhoto) -> None:
-    """Send the photo to the worker once the current transaction commits (``job_queue``)."""
-    from attendance.tasks import process_class_photo_task
-
-    send_after_commit(process_class_photo_task, photo.pk)
 
 
 def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
@@ -55,8 +51,6 @@ def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students,
     the faces counted honestly (matched, not sure, not on the class's list), the
     confirmation and the decisions the machine changed when photos were added."""
-    from attendance.registers.register import machine_changes
-
     photos = list(session.photos.prefetch_related("faces__student", "faces__reviewed_student"))
     records = codes.attach(list(session.records.select_related("student", "changed_by")
                                 .prefetch_related("student__photos").order_by("student__name")))
