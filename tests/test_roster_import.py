@@ -325,3 +325,19 @@ def test_rows_the_app_cannot_hold_twice_are_refused_before_anything_is_written()
         "users.csv line 45: the username 'jlee' is already the teacher 't1''s (line 2)."]
     apply_plan(plan, skip_bad_rows=True)
     assert Term.objects.count() == 2 and SchoolClass.objects.count() == 3
+
+
+def test_hostile_csv_is_refused_row_by_row_never_raised():
+    limits = reading.Limits(upload_bytes=10 * 1024 * 1024, zip_members=5, unzipped_bytes=10 * 1024 * 1024,
+                            field_chars=100)
+    jpeg = read_roster("photo.csv", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4, limits)
+    assert [r.line for r in jpeg.refusals] == [1] and "not UTF-8" in jpeg.refusals[0].reason
+    huge = read_roster("r.csv", b"student_id,name,class,teacher\r\nA1,\"" + b"x" * 200_000 + b"\",7A,t\r\n"
+                       + b"A2,Alan Turing,7A,t\r\n", limits)
+    assert [(r.line, "cannot be read as CSV" in r.reason) for r in huge.refusals] == [(2, True)]
+    shifted = read_roster("r.csv", b"student_id,name,class,teacher\r\nA1,Ada,7A,t,extra\r\nA2,Alan Turing,7A,t\r\n",
+                          limits)
+    assert [str(r) for r in shifted.refusals] == ["r.csv line 2: 5 values where the header has 4 columns."]
+    assert list(shifted.people) == ["A2", "teacher:t"]
+    injected = read_roster("r.csv", "student_id,name,class,teacher\r\nA1,Ada\u202eecalevol,7A,t\r\n".encode(), limits)
+    assert "U+202E" in injected.refusals[0].reason
