@@ -341,3 +341,17 @@ def test_hostile_csv_is_refused_row_by_row_never_raised():
     assert list(shifted.people) == ["A2", "teacher:t"]
     injected = read_roster("r.csv", "student_id,name,class,teacher\r\nA1,Ada\u202eecalevol,7A,t\r\n".encode(), limits)
     assert "U+202E" in injected.refusals[0].reason
+
+
+def test_a_class_marked_tobedeleted_loses_its_roster_but_keeps_its_registers():
+    import_zip(oneroster_zip(school_files()))
+    science = SchoolClass.objects.get(name="Science 7")
+    session = science.sessions.create(date="2026-11-03", period="1")
+    columns = school_files()["classes.csv"][0]
+    plan = preview_import("delta.zip", oneroster_zip(
+        {"classes.csv": (columns, [dict(sourcedId="c-science", status="tobedeleted", title="Science 7",
+                                        dateLastModified="2026-10-05T00:00:00Z")])}, modes={"classes": "delta"}))
+    assert plan.counts()["enrolments_removed"] == 20 and plan.counts()["students_leaving"] == 20
+    apply_plan(plan)
+    assert not science.students.exists() and SchoolClass.objects.filter(pk=science.pk).exists()
+    assert science.sessions.get() == session and Student.objects.count() == 40
