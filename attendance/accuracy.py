@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from faces import DESCRIPTOR_SIZE
 from faces.errors import ImageError
 from faces.matching import UNSURE, distance_matrix
 
@@ -78,7 +79,7 @@ def enrol_our_way(bench: Path) -> tuple[np.ndarray, list[str], dict]:
         labels.append(name)
     report = {"photos_used": len(labels), "students_enrolled": len(set(labels)), "refused": refused,
               "flagged_as_duplicates": flagged}
-    return np.array(gallery, dtype=np.float32).reshape(-1, 128), labels, report
+    return np.array(gallery, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE), labels, report
 
 
 #: Why a present student was missed (``miss_reasons`` in the result's details).
@@ -109,7 +110,7 @@ def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
     score = Score()
     for photo, snapshot in sorted(truth["snapshots"].items()):
         faces = engine.find_faces(engine.decode_photo((bench / photo).read_bytes()))
-        probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, 128)
+        probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
         matches = engine.match(probes, [f.box.width for f in faces], gallery, labels)
         marked = {m.label for m in matches if m.decision == "matched"}
         score.add(photo, set(snapshot["present"]), marked, len(faces), sum(m.decision == UNSURE for m in matches))

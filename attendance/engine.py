@@ -1,7 +1,7 @@
 """The face engine configured from Django settings: the only place the app calls ``faces``."""
 from django.conf import settings
 
-from faces import detection, enrolment, images, matching, quality
+from faces import enrolment, images, matching, pipeline, quality
 
 
 def max_pixels() -> int:
@@ -51,8 +51,8 @@ def check_photo_header(fileobj) -> str:
 def find_faces(rgb, timings: dict | None = None):
     """Every face in a photo with its descriptor, using the detection settings.
 
-    ``timings``: optional dict receiving seconds per stage (see ``faces.detection.find_faces``)."""
-    return detection.find_faces(
+    ``timings``: optional dict receiving seconds per stage (see ``faces.pipeline.run``)."""
+    return pipeline.find_faces(
         rgb,
         upsample=settings.FACE_DETECTION_UPSAMPLE,
         max_side=settings.FACE_DETECTION_MAX_SIDE,
@@ -62,6 +62,19 @@ def find_faces(rgb, timings: dict | None = None):
         threads=settings.FACE_ENGINE_THREADS,
         engine=settings.FACE_DESCRIPTOR_ENGINE,
     )
+
+
+def model_id() -> str:
+    """The model id of the descriptors ``find_faces`` makes with the current settings
+    (``faces.model_id`` of ``FACE_LANDMARK_POINTS``), e.g. "dlib-resnet-v1/5pt": stored
+    beside every descriptor so that descriptors of different models are never compared.
+    The same for both ``FACE_DESCRIPTOR_ENGINE`` values (same weights, same outputs).
+    Loads no model file.
+
+    Raises:
+        ValueError: ``FACE_LANDMARK_POINTS`` is not 5 or 68.
+    """
+    return pipeline.model_id(landmark_points=settings.FACE_LANDMARK_POINTS)
 
 
 def enrolment_face(rgb):
@@ -77,7 +90,7 @@ def enrolment_face(rgb):
     face = enrolment.select_enrolment_face(
         find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO, image_size=(width, height)
     )
-    measured = quality.assess_face(rgb, face.box)
+    measured = pipeline.assess_quality(rgb, face)
     quality.check_enrolment_quality(
         measured,
         min_width=settings.ENROLMENT_MIN_FACE_PX,

@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 
+from faces import DESCRIPTOR_SIZE
 from faces.errors import ImageError
 from faces.matching import distance_matrix
 
@@ -50,7 +51,7 @@ def _student_rows(student: Student) -> tuple[np.ndarray, list[LearntTemplate]]:
     """The student's enrolment descriptors ``(E, 128)`` and their templates (with descriptors)."""
     enrolled = [descriptor_from_bytes(d) for d in EnrolmentPhoto.objects.filter(
         student=student, status=EnrolmentPhoto.READY).values_list("descriptor", flat=True)]
-    return np.array(enrolled, dtype=np.float32).reshape(-1, 128), list(student.templates.order_by("learnt_at", "pk"))
+    return np.array(enrolled, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE), list(student.templates.order_by("learnt_at", "pk"))
 
 
 def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: DetectedFace | None = None,
@@ -70,7 +71,7 @@ def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: De
         return None
     enrolled, templates = _student_rows(student)
     rows = np.concatenate([enrolled, np.array([descriptor_from_bytes(t.descriptor) for t in templates],
-                                              dtype=np.float32).reshape(-1, 128)])
+                                              dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)])
     novelty = float(distance_matrix(np.asarray(descriptor)[None, :], rows).min()) if len(rows) else float("inf")
     if novelty < settings.TEMPLATE_MIN_NOVELTY:
         return None
@@ -185,7 +186,7 @@ def drift(student: Student) -> dict | None:
                                          | Q(reviewed_student=student))
              .order_by("-photo__processed_at", "-pk").values_list("descriptor", flat=True)
              [:settings.DRIFT_RECENT_MATCHES])
-    probes = np.array([descriptor_from_bytes(d) for d in faces], dtype=np.float32).reshape(-1, 128)
+    probes = np.array([descriptor_from_bytes(d) for d in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
     if len(probes) < settings.DRIFT_MIN_MATCHES or not len(enrolled):
         return None
     median = statistics.median(distance_matrix(probes, enrolled).min(axis=1).tolist())

@@ -11,6 +11,8 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from faces import DESCRIPTOR_SIZE
+
 from .dates import validate_school_date
 from .text import validate_single_line_text
 
@@ -53,8 +55,8 @@ def template_crop_upload_to(instance, filename):
 
 
 def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:
-    """Serialise a ``(128,)`` descriptor as 512 bytes of little-endian float32."""
-    return np.asarray(descriptor, dtype="<f4").reshape(128).tobytes()
+    """Serialise a ``(DESCRIPTOR_SIZE,)`` (128) descriptor as 512 bytes of little-endian float32."""
+    return np.asarray(descriptor, dtype="<f4").reshape(DESCRIPTOR_SIZE).tobytes()
 
 
 def descriptor_from_bytes(data: bytes) -> np.ndarray:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from faces import matching
+from faces import DESCRIPTOR_SIZE, matching
 
 from . import audit, engine
 from .consent import consenting
@@ -53,7 +53,7 @@ def roster_gallery(school_class) -> Gallery:
     templates = list(LearntTemplate.objects.filter(student__classes=school_class, student_id__in=consented)
                      .order_by("student_id", "pk").values_list("student_id", "descriptor", "pk"))
     descriptors = [descriptor_from_bytes(d) for _, d in photos] + [descriptor_from_bytes(d) for _, d, _ in templates]
-    return Gallery(np.array(descriptors, dtype=np.float32).reshape(-1, 128),
+    return Gallery(np.array(descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE),
                    [s for s, _ in photos] + [s for s, _, _ in templates],
                    [None] * len(photos) + [pk for _, _, pk in templates])
 
@@ -101,7 +101,7 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     taken = {f.reviewed_student_id for f in faces if f.is_reviewed and f.reviewed_student_id}
     undecided = [f for f in faces if not f.is_reviewed]
     gallery = roster_gallery(session.school_class)
-    probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, 128)
+    probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
     proposals = dict(zip((f.pk for f in undecided), engine.match(
         probes, [f.width for f in undecided], gallery.descriptors, gallery.labels, taken=taken,
         groups=[f.photo_id for f in undecided], learnt=gallery.learnt_counts())))

@@ -349,7 +349,7 @@ FACE_DETECTION_MAX_SIDE = env_int("FACE_DETECTION_MAX_SIDE", 2400)
 FACE_ENGINE_THREADS = env_int("FACE_ENGINE_THREADS", min(4, os.cpu_count() or 1))
 # "numpy" (default) runs dlib's ResNet weights with numpy's BLAS, 4.5 ms per face; "dlib"
 # uses dlib's own code, 75-97 ms per face in the dlib-bin wheel (no BLAS). Same
-# descriptors within 5.1e-7 (faces/descriptor_net.py).
+# descriptors within 5.1e-7 (faces/embedders/descriptor_net.py).
 FACE_DESCRIPTOR_ENGINE = env_str("FACE_DESCRIPTOR_ENGINE", "numpy")
 if FACE_DESCRIPTOR_ENGINE not in ("numpy", "dlib"):
     raise ImproperlyConfigured(f"FACE_DESCRIPTOR_ENGINE must be numpy or dlib, not {FACE_DESCRIPTOR_ENGINE!r}")
