@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from faces import DESCRIPTOR_SIZE
+from faces import DEFAULT_THRESHOLD, DESCRIPTOR_SIZE
 from faces.errors import ImageError
 from faces.matching import UNSURE, distance_matrix
 
 from . import engine
 from .zip_enrolment import IMAGE_SUFFIXES
 
-REFERENCE_TOLERANCE = 0.6  # face_recognition's default tolerance
+REFERENCE_TOLERANCE = DEFAULT_THRESHOLD  # face_recognition's default tolerance: dlib's 0.6
 
 
 @dataclass
