@@ -14,6 +14,8 @@ from django.utils import timezone
 from faces import DESCRIPTOR_SIZE
 
 from .dates import validate_school_date
+from .renditions import delete_renditions
+from .roles import check_teacher
 from .text import validate_single_line_text
 
 
@@ -105,8 +107,6 @@ class SchoolClass(models.Model):
 
     def clean(self):
         """A class's teacher must not be office staff (``access.check_teacher``)."""
-        from .access import check_teacher
-
         if self.teacher_id is not None:
             try:
                 check_teacher(self.teacher)
@@ -530,8 +530,6 @@ class AttendanceRecord(models.Model):
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
     child is left on disk without its database row."""
-    from .renditions import delete_renditions
-
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
@@ -552,8 +550,6 @@ def _delete_photo_file(sender, instance, **kwargs):
     # outlives its database row.
     if instance.image:
         instance.image.storage.delete(instance.image.name)
-        from .renditions import delete_renditions
-
         delete_renditions(instance.image.storage, instance.image.name)
 
 

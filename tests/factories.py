@@ -38,7 +38,7 @@ OBAMA_BIDEN_BUSH = [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Bid
 
 def enrolled_students(photo, people=OBAMA_BIDEN_BUSH) -> dict[str, Student]:
     """Students enrolled from real photos (``[(name, photo path)]``), encoded in this process."""
-    from attendance.enrolment import encode_enrolment_photo
+    from attendance.roster.enrolment import encode_enrolment_photo
 
     students = {}
     for name, relative in people:

@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceCode, AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 
 from .factories import class_photo, enrolment_photo, make_class
 
