@@ -1,7 +1,23 @@
 """The face engine configured from Django settings: the only place the app calls ``faces``."""
 from django.conf import settings
 
-from faces import enrolment, images, matching, pipeline, quality
+from faces import FaceBox, enrolment, images, matching, pipeline, quality
+
+
+def model_id() -> str:
+    """The id of the model the configured engine computes descriptors with, stamped on every
+    stored descriptor (``descriptor_model``): descriptors of two ids are never compared.
+
+    ``faces.model_id`` of ``FACE_LANDMARK_POINTS``, e.g. ``"dlib-resnet-v1/5pt"``: dlib's
+    ResNet v1 (``dlib_face_recognition_resnet_model_v1``) on faces aligned with that many
+    landmarks; both change the descriptors. ``FACE_DESCRIPTOR_ENGINE`` does not (numpy and
+    dlib agree within 5.1e-7), so it is not part of the id. Today's default settings give
+    ``"dlib-resnet-v1/5pt"`` (migration 0012). Loads no model file.
+
+    Raises:
+        ValueError: ``FACE_LANDMARK_POINTS`` is not 5 or 68.
+    """
+    return pipeline.model_id(landmark_points=settings.FACE_LANDMARK_POINTS)
 
 
 def max_pixels() -> int:
@@ -64,17 +80,34 @@ def find_faces(rgb, timings: dict | None = None):
     )
 
 
-def model_id() -> str:
-    """The model id of the descriptors ``find_faces`` makes with the current settings
-    (``faces.model_id`` of ``FACE_LANDMARK_POINTS``), e.g. "dlib-resnet-v1/5pt": stored
-    beside every descriptor so that descriptors of different models are never compared.
-    The same for both ``FACE_DESCRIPTOR_ENGINE`` values (same weights, same outputs).
-    Loads no model file.
+def describe_boxes(rgb, boxes):
+    """Descriptors of the faces at known boxes, with the configured landmarks and engine
+    (``faces.pipeline.compute_descriptors``): how ``reencode`` describes a stored face again.
+
+    Args:
+        rgb: ``(H, W, 3) uint8`` photo; boxes: ``(left, top, right, bottom)`` in its pixels.
+
+    Returns:
+        ``(N, faces.DESCRIPTOR_SIZE) float32``, one row per box, in the order given.
+    """
+    return pipeline.compute_descriptors(
+        rgb, [FaceBox(*box) for box in boxes], landmark_points=settings.FACE_LANDMARK_POINTS,
+        engine=settings.FACE_DESCRIPTOR_ENGINE, threads=settings.FACE_ENGINE_THREADS)
+
+
+def choose_enrolment_face(rgb):
+    """The face an enrolment photo is about (``faces.enrolment.select_enrolment_face`` with
+    ``ENROLMENT_DOMINANT_FACE_RATIO`` and the centre rule), before any quality gate.
+
+    Returns:
+        ``faces.DetectedFace``.
 
     Raises:
-        ValueError: ``FACE_LANDMARK_POINTS`` is not 5 or 68.
+        NoFaceFound, MultipleFacesFound.
     """
-    return pipeline.model_id(landmark_points=settings.FACE_LANDMARK_POINTS)
+    height, width = rgb.shape[:2]
+    return enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO,
+                                           image_size=(width, height))
 
 
 def enrolment_face(rgb):
@@ -86,10 +119,7 @@ def enrolment_face(rgb):
     Raises:
         NoFaceFound, MultipleFacesFound, FaceTooSmall, FaceTooBlurry, FaceNotFrontal.
     """
-    height, width = rgb.shape[:2]
-    face = enrolment.select_enrolment_face(
-        find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO, image_size=(width, height)
-    )
+    face = choose_enrolment_face(rgb)
     measured = pipeline.assess_quality(rgb, face)
     quality.check_enrolment_quality(
         measured,

@@ -136,6 +136,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
             if locked.status != ClassPhoto.PROCESSING:
                 return locked.status
             locked.faces.all().delete()
+            model_id = engine.model_id()
             DetectedFace.objects.bulk_create(
                 DetectedFace(
                     photo=locked,
@@ -144,6 +145,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                     right=face.box.right,
                     bottom=face.box.bottom,
                     descriptor=descriptor_to_bytes(face.descriptor),
+                    descriptor_model=model_id,
                     decision=DetectedFace.PENDING,
                 )
                 for face in faces

@@ -245,6 +245,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
         fields.update(
             status=EnrolmentPhoto.READY,
             descriptor=descriptor_to_bytes(face.descriptor),
+            descriptor_model=engine.model_id(),
             face_left=face.box.left,
             face_top=face.box.top,
             face_right=face.box.right,
@@ -310,9 +311,10 @@ def school_wide_lock() -> None:
 
 def nearest_other_student(descriptor, student_id: int):
     """The enrolled student other than ``student_id`` nearest to the descriptor, if within
-    ``ENROLMENT_DUPLICATE_THRESHOLD``: ``(Student, distance)`` or None. Searches the whole school."""
+    ``ENROLMENT_DUPLICATE_THRESHOLD``: ``(Student, distance)`` or None. Searches the whole
+    school's ready photos described by the current model (``engine.model_id``)."""
     rows = list(
-        EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY)
+        EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY, descriptor_model=engine.model_id())
         .exclude(student_id=student_id)
         .values_list("student_id", "descriptor")
     )
