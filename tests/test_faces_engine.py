@@ -8,6 +8,8 @@ from PIL import Image
 from faces import detection, enrolment, images, matching
 from faces.errors import ImageTooLarge, MultipleFacesFound, NoFaceFound, NotAnImage
 
+pytestmark = pytest.mark.engine
+
 
 def rgb_of(path):
     return images.load_rgb(path.read_bytes())
