@@ -292,6 +292,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(marker)
 
 
+@pytest.fixture
+def school(users, photo):
+    """The shared school of ``tests/world.py``: 7A of ``teacher`` (Joe Biden and Barack
+    Obama enrolled from real photos, Ada Lovelace registered by hand) and 8B of
+    ``other_teacher``. A dict, see ``world.build_school``."""
+    from .world import build_school
+
+    return build_school(users, photo)
+
+
 def pytest_configure(config):
     # The SQLite test database is a file (the worker process opens it too).
     (REPO / "var").mkdir(exist_ok=True)
