@@ -302,6 +302,15 @@ def school(users, photo):
     return build_school(users, photo)
 
 
+@pytest.fixture
+def school_class(users):
+    """7A of the shared school (``tests/world.py``) before anyone is on its roster: for
+    tests that enrol or upload into a class and look at nothing else."""
+    from .world import build_school
+
+    return build_school(users, None, enrolled=(), by_hand=())["class"]
+
+
 def pytest_configure(config):
     # The SQLite test database is a file (the worker process opens it too).
     (REPO / "var").mkdir(exist_ok=True)

@@ -24,7 +24,13 @@ from .factories import class_photo, enrolment_photo, make_class
 
 #: Photo under ../shared/faces of each student the world can enrol, and their key in the world.
 PHOTOS = {"Joe Biden": "identities/Joe_Biden/1.jpg", "Barack Obama": "identities/Barack_Obama/1.jpg"}
-KEYS = {"Joe Biden": "joe", "Barack Obama": "barack", "Ada Lovelace": "ada", "Grace Hopper": "grace"}
+
+
+def key_of(name: str) -> str:
+    """A student's key in the world: their first name in lower case ("Joe Biden": "joe")."""
+    return name.split()[0].lower()
+
+
 #: The processed session of ``build_school(session=True)``: Monday 2 November 2026, "Period 1",
 #: a class photo of Barack Obama and Joe Biden (and a third, smaller face).
 SESSION_DATE = datetime.date(2026, 11, 2)
@@ -38,16 +44,18 @@ def build_school(users: dict, photo, enrolled=("Joe Biden", "Barack Obama"), by_
 
     Args:
         users: the ``users`` fixture (``admin``, ``teacher``, ``other_teacher``, ``office``).
-        photo: the ``photo`` fixture (path of a photo under ../shared/faces).
+        photo: the ``photo`` fixture (path of a photo under ../shared/faces); None for a
+            school without photos (no ``enrolled``, no ``session``), which then needs no
+            ../shared.
         enrolled: names (keys of ``PHOTOS``) of 7A's students enrolled from their photo, in
             this order (their ids follow it), before ``by_hand``.
-        by_hand: names (keys of ``KEYS``) of 7A's students without consent or photo.
+        by_hand: names of 7A's students without consent or photo, any names.
         session: also a session of 7A (``SESSION_DATE``, ``SESSION_PERIOD``) whose class
             photo ``SESSION_PHOTO`` was processed in this process (the worker's function).
 
     Returns:
         ``{"class": 7A, "other": 8B, "student": 7A's first student, and each student by
-        its ``KEYS`` key}``, plus ``"session"`` and its processed ClassPhoto ``"photo"``
+        its ``key_of`` key}``, plus ``"session"`` and its processed ClassPhoto ``"photo"``
         with ``session``.
 
     Raises:
@@ -55,11 +63,11 @@ def build_school(users: dict, photo, enrolled=("Joe Biden", "Barack Obama"), by_
     """
     world = {}
     for name in enrolled:
-        world[KEYS[name]] = Student.objects.create(name=name)
-        encode_enrolment_photo(enrolment_photo(world[KEYS[name]], photo(PHOTOS[name])).pk)
+        world[key_of(name)] = Student.objects.create(name=name)
+        encode_enrolment_photo(enrolment_photo(world[key_of(name)], photo(PHOTOS[name])).pk)
     for name in by_hand:
-        world[KEYS[name]] = Student.objects.create(name=name)
-    students = [world[KEYS[name]] for name in (*enrolled, *by_hand)]
+        world[key_of(name)] = Student.objects.create(name=name)
+    students = [world[key_of(name)] for name in (*enrolled, *by_hand)]
     world["student"] = students[0] if students else None
     world["class"] = make_class(users["teacher"], "7A", students)
     world["other"] = make_class(users["other_teacher"], "8B")
