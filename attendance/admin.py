@@ -8,10 +8,13 @@ from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import access, audit, enrolment, recognition
-from .dates import FIRST_DATE, LAST_DATE, parse_school_date
-from .job_queue import QueueUnavailable, ensure_queue_reachable
-from .models import (
+from attendance import access
+from attendance import audit
+from attendance.roster import enrolment
+from attendance.registers import recognition
+from attendance.dates import FIRST_DATE, LAST_DATE, parse_school_date
+from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
+from attendance.models import (
     SignInFailure,
     AttendanceCode,
     AttendanceRecord,
@@ -387,7 +390,7 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
 
 @admin.register(SignInFailure)
 class SignInFailureAdmin(DatesInRange, admin.ModelAdmin):
-    """Wrong passwords being counted (attendance/signin.py): delete rows to unlock early."""
+    """Wrong passwords being counted (attendance/wiring/signin.py): delete rows to unlock early."""
 
     list_display = ("kind", "username", "address", "device", "at")
     list_filter = ("kind",)

@@ -5,12 +5,14 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
 
     def ready(self):
-        from . import checks  # noqa: F401 - registers the system checks
-        from . import signin
+        # Imported here: Django imports apps.py before the models are ready, and these
+        # modules need them (app-loading order, not a hidden circle).
+        from attendance.wiring import checks  # noqa: F401 - registers the system checks
+        from attendance.wiring import signin
 
         signin.connect_signals()  # and, by importing it, the sign-in signal receivers
         if apps_has_admin():
-            from .admin import cover_every_admin
+            from attendance.admin import cover_every_admin
 
             cover_every_admin()  # every list's date lookups in range, DRF's and Django's too
 

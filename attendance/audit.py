@@ -1,5 +1,5 @@
 """The audit log: one call per manual change, enrolment, consent decision or deletion."""
-from .models import AuditEntry
+from attendance.models import AuditEntry
 
 
 #: The actor of decisions the face matching made by itself (``username`` of its entries).

@@ -7,7 +7,8 @@ from PIL import Image
 
 from faces import images
 
-from . import engine, renditions
+from attendance import engine
+from attendance import renditions
 
 #: Margin (fraction of the box added on each side) and longest side of review crops.
 CROP_MARGIN, CROP_PX = 0.3, 200

@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 
 from faces import images
 
-from . import engine
+from attendance import engine
 
 
 #: One decoding at a time per process for renditions and crops made on first view, so a

@@ -127,7 +127,7 @@ def redis_url():
 @contextlib.contextmanager
 def celery_broker(url: str, queue: str | None = None):
     """Point this process's Celery app at ``url`` (and ``queue``), dropping pooled connections."""
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     saved = celery_app.conf.broker_url, celery_app.conf.task_default_queue
 
@@ -149,7 +149,7 @@ def celery_broker(url: str, queue: str | None = None):
 @pytest.fixture(autouse=True)
 def _restore_celery_mode():
     """``--inline`` commands switch Celery to eager mode for the process: undo it after each test."""
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     yield
@@ -188,7 +188,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_pat
     """
     from django.db import connection
 
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     media = _session_media_root(tmp_path_factory)

@@ -38,7 +38,7 @@ OBAMA_BIDEN_BUSH = [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Bid
 
 def enrolled_students(photo, people=OBAMA_BIDEN_BUSH) -> dict[str, Student]:
     """Students enrolled from real photos (``[(name, photo path)]``), encoded in this process."""
-    from attendance.enrolment import encode_enrolment_photo
+    from attendance.roster.enrolment import encode_enrolment_photo
 
     students = {}
     for name, relative in people:
@@ -67,10 +67,11 @@ def learnt_template(student: Student, session=None, source_photo=None, with_crop
     import numpy as np
 
     from attendance.crops import crop_jpeg
+    from attendance.engine import model_id
     from attendance.models import LearntTemplate, descriptor_to_bytes
 
     crop = ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg") \
         if with_crop else None
     return LearntTemplate.objects.create(
-        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
-        source_session=session, source_photo=source_photo, crop=crop)
+        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), descriptor_model=model_id(),
+        face_width=50, source_session=session, source_photo=source_photo, crop=crop)

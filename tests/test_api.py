@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from attendance import tasks
+from attendance.registers import recognition
 from attendance.models import AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
 
 from .conftest import celery_broker
@@ -154,7 +154,7 @@ class TestTakeAttendance:
         status = client.get(body["status_url"]).json()
         assert status == {"finished": False, "photos": [{"id": stored.pk, "status": "pending", "error": ""}]}
 
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE  # the worker's task, in-process
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE  # the worker's task, in-process
 
         assert client.get(body["status_url"]).json()["finished"] is True
         records = client.get(body["records_url"]).json()
@@ -359,7 +359,7 @@ class TestReviewThroughTheApi:
 
     @pytest.fixture
     def processed(self, school, photo):
-        from attendance.recognition import process_class_photo
+        from attendance.registers.recognition import process_class_photo
 
         from .factories import class_photo
 

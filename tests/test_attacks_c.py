@@ -82,7 +82,7 @@ def api_school(users, photo):
 @pytest.fixture
 def processed_face(api_school, photo):
     """A face of a real class photo of 7A, found by the real models."""
-    from attendance.recognition import process_class_photo
+    from attendance.registers.recognition import process_class_photo
 
     from .factories import class_photo
 
@@ -143,7 +143,7 @@ def test_sessions_cannot_be_made_outside_the_range_by_any_path(client, users, ap
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import CommandError, call_command
 
-    from attendance import sessions
+    from attendance.registers import sessions
 
     from .factories import make_class
 
@@ -217,10 +217,10 @@ def test_terms_holidays_and_consent_dates_are_refused_outside_the_range(client, 
 
 def test_no_face_is_linked_to_a_child_after_consent_is_withdrawn_by_any_path(client, api, api_school, users,
                                                                              processed_face, photo):
-    from attendance import consent as consents
-    from attendance import review
+    from attendance.roster import consent as consents
+    from attendance.registers import review
     from attendance.models import EnrolmentPhoto, LearntTemplate
-    from attendance.recognition import process_class_photo
+    from attendance.registers.recognition import process_class_photo
 
     joe, barack = api_school["joe"], api_school["barack"]
     session = processed_face.photo.session
@@ -383,7 +383,7 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
     assert not EnrolmentPhoto.objects.exists()
     # The student's id says which: the photo goes to that student only (once their consent
     # is recorded on their page: the zip records consent only for students it adds).
-    from attendance.consent import record_consent
+    from attendance.roster.consent import record_consent
 
     for student in (first, second):
         record_consent(student, "Parent", datetime.date(2026, 9, 1), "form", users["admin"])

@@ -31,7 +31,7 @@ def _media_files(settings):
 
 def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(client, users, photo, tmp_path,
                                                                           settings):
-    from attendance.consent import record_consent, withdraw_consent
+    from attendance.roster.consent import record_consent, withdraw_consent
 
     zoe = Student.objects.create(name="Zoe Adams")
     school_class = make_class(users["teacher"], "7A", [zoe])
@@ -79,7 +79,7 @@ def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(clie
 def test_folder_names_match_the_roster_on_a_normalised_key_and_bad_ids_are_refused(client, users, photo, tmp_path):
     import unicodedata
 
-    from attendance.consent import record_consent
+    from attendance.roster.consent import record_consent
 
     zoe = Student.objects.create(name="Zo\u00eb Adams")  # composed, as typed in the web form
     ann1, ann2 = Student.objects.create(name="Ann Lee"), Student.objects.create(name="Ann Lee")

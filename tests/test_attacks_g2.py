@@ -26,7 +26,7 @@ def _crops(photo):
 @pytest.fixture
 def processed(users, photo):
     """A class photo processed by the worker's function (faces found, renditions stored)."""
-    from attendance.recognition import process_class_photo
+    from attendance.registers.recognition import process_class_photo
 
     joe = Student.objects.create(name="Joe Biden")
     own = make_class(users["teacher"], "7A", [joe])

@@ -41,7 +41,7 @@ def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_
 
 
 def test_reads_which_message_finished_a_killed_photo_from_the_worker_logs():
-    from attendance.load import _log_time, _task_that_finished, photo_seconds
+    from attendance.benchmarks.load_rounds import _log_time, _task_that_finished, photo_seconds
 
     logs = "\n".join([
         "[2026-11-30 03:39:16,265: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[aaa] received",
@@ -50,7 +50,7 @@ def test_reads_which_message_finished_a_killed_photo_from_the_worker_logs():
         "[2026-11-30 03:40:09,947: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[bbb] received",
         "[2026-11-30 03:40:09,969: INFO/ForkPoolWorker-3] Task attendance.tasks.process_class_photo_task[bbb] "
         "succeeded in 0.01s: 'processing'",
-        "2026-11-30 03:40:10,288 INFO attendance.recognition class photo 31 of session 16: 30 faces, 19 matched, "
+        "2026-11-30 03:40:10,288 INFO attendance.registers.recognition class photo 31 of session 16: 30 faces, 19 matched, "
         "6.74 s",
         "[2026-11-30 03:40:10,288: INFO/ForkPoolWorker-4] class photo 31 of session 16: 30 faces, 19 matched, 6.74 s",
         "[2026-11-30 03:40:10,289: INFO/ForkPoolWorker-4] Task attendance.tasks.process_class_photo_task[aaa] "

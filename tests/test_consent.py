@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from attendance import consent as consents
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster import consent as consents
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -21,7 +21,7 @@ from attendance.models import (
     LearntTemplate,
     Student,
 )
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 
 from .conftest import CONSENT_FIELDS
 from .factories import class_photo, make_class
@@ -119,7 +119,7 @@ class TestConsentBeforeEnrolment:
         assert not Student.objects.exists()
 
     def test_review_and_learning_never_link_a_face_to_a_student_without_consent(self, users, photo):
-        from attendance import review
+        from attendance.registers import review
 
         joe = Student.objects.create(name="Joe Biden")
         session = ClassSession.objects.create(school_class=make_class(users["teacher"], students=[joe]),
@@ -144,7 +144,7 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     assert session.records.get(student=joe).status == AttendanceRecord.PRESENT
     assert DetectedFace.objects.filter(student=joe).exists()
     storage, name = enrolled.image.storage, enrolled.image.name
-    from attendance import review
+    from attendance.registers import review
 
     (template,) = review.confirm_register(session, users["teacher"])  # Joe's face in the class photo is learnt
     assert template.student == joe and storage.exists(template.crop.name)

@@ -8,10 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from attendance import tasks
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo, encode_enrolment_photo_task
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
-from attendance.recognition import requeue_stalled_photos
+from attendance.registers.recognition import requeue_stalled_photos
 
 from .conftest import CONSENT_FIELDS
 
@@ -74,7 +73,7 @@ class TestMalformedImages:
         stored = EnrolmentPhoto.objects.create(
             student=Student.objects.create(name="Thin"),
             image=SimpleUploadedFile("thin.png", png_bytes(Image.new("RGB", (1, 5000), "white"))))
-        assert tasks.encode_enrolment_photo_task(stored.pk) == "failed"
+        assert encode_enrolment_photo_task(stored.pk) == "failed"
         assert EnrolmentPhoto.objects.get(pk=stored.pk).status == "failed"
 
     def test_file_with_a_misleading_name_is_stored_by_its_real_format(self, admin_client, school_class, photo):
@@ -166,7 +165,7 @@ class TestStalledWork:
         assert fresh.pk  # uploaded just now: still waiting for its own task
 
     def test_failed_upload_leaves_no_file_behind(self, users, photo, settings, monkeypatch):
-        from attendance import sessions
+        from attendance.registers import sessions
 
         school_class = make_class(users["teacher"])
         before = media_files(settings)
@@ -192,7 +191,7 @@ def test_photo_of_a_killed_local_worker_is_sent_again_at_once(users, photo, djan
     running = class_photo(session, photo("groups/two_people.jpg"))
     dead = subprocess.Popen(["true"])
     dead.wait()
-    from attendance.recognition import this_process
+    from attendance.registers.recognition import this_process
 
     host = this_process().rpartition(":")[0]
     ClassPhoto.objects.filter(pk=stalled.pk).update(status="processing", started_at=timezone.now(),

@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
-from attendance import recognition, sessions, tasks
+from attendance.registers import recognition
+from attendance.registers import sessions
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 
 from .conftest import CONSENT_FIELDS, celery_broker
@@ -96,7 +97,7 @@ def _redis_client(redis_url):
 
 
 def _queued_messages(redis_url) -> int:
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     return _redis_client(redis_url).llen(celery_app.conf.task_default_queue)
 
@@ -125,9 +126,9 @@ class TestDuplicateDelivery:
         assert stored.attempts == 2 and stored.claimed_by == recognition.this_process()
 
     def test_finished_photo_is_left_alone_by_a_late_duplicate(self, stored):
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         faces = list(stored.faces.values_list("pk", flat=True))
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         assert list(stored.faces.values_list("pk", flat=True)) == faces
 
 

@@ -186,7 +186,7 @@ def test_progressive_jpeg_counts_its_full_size_coefficients():
 
 APP = PEAK + textwrap.dedent("""
     import os, django
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance.wiring.settings")
     django.setup()
     from django.conf import settings
     from django.contrib.auth.models import User
@@ -201,7 +201,7 @@ APP = PEAK + textwrap.dedent("""
         SchoolClass.objects.create(name="7A", teacher=teacher)
         report(0)
     elif step == "upload":
-        from attendance.celery import app
+        from attendance.wiring.celery import app
         app.conf.task_default_queue = sys.argv[3]  # a queue of this test's own, emptied after
         client = Client()
         client.force_login(User.objects.get(username="teacher"))
@@ -216,7 +216,7 @@ APP = PEAK + textwrap.dedent("""
     elif step == "worker":
         import numpy as np
         from attendance import engine
-        from attendance.tasks import process_class_photo_task
+        from attendance.registers.recognition import process_class_photo_task
         from faces import images
         # A running worker has its models loaded: load them first.
         engine.find_faces(images.load_rgb(open(sys.argv[3], "rb").read()))
@@ -303,9 +303,9 @@ class TestRenditions:
     def processed(self, users, photo):
         import datetime
 
-        from attendance.enrolment import encode_enrolment_photo
+        from attendance.roster.enrolment import encode_enrolment_photo
         from attendance.models import ClassSession, Student
-        from attendance.recognition import process_class_photo
+        from attendance.registers.recognition import process_class_photo
 
         from .factories import class_photo, enrolment_photo, make_class
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, Student
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 
 from .conftest import celery_broker
 from .factories import class_photo, enrolment_photo, make_class

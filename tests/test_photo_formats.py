@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, Student
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 from faces import detection, images
 from faces.errors import NotAnImage
 

@@ -35,7 +35,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("production")
     env = {key: value for key, value in os.environ.items()
            if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
+    env.update(DJANGO_SETTINGS_MODULE="attendance.wiring.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
                DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", STATIC_ROOT=str(folder / "static"),
                SERVER_CHANNEL_TIMEOUT=str(CHANNEL_TIMEOUT), SERVER_THREADS=str(THREADS),
                DJANGO_SUPERUSER_PASSWORD="a long passphrase 42")
@@ -92,7 +92,7 @@ def raw_request(port, head: str, timeout=10) -> bytes:
 def endless_chunked_body(port, head: str) -> bytes:
     """Send ``head`` (start line and headers) with Transfer-Encoding: chunked, then twice
     ANONYMOUS_BODY_BYTES of chunks and no last chunk; return what the server answers."""
-    from attendance.body_gate import ANONYMOUS_BODY_BYTES
+    from attendance.wiring.body_gate import ANONYMOUS_BODY_BYTES
 
     chunk = b"%x\r\n%s\r\n" % (8192, b"a" * 8192)
     answer = b""
@@ -230,7 +230,7 @@ class TestProductionServer:
         SQLite file locked it waited settings' 20 s busy timeout, every connection with it."""
         import sqlite3
 
-        from attendance.body_gate import LOOKUP_TIMEOUT_MS
+        from attendance.wiring.body_gate import LOOKUP_TIMEOUT_MS
 
         port, process, log = server
         cookie = sign_in(port)  # before the lock: Django needs the database to sign in
@@ -307,7 +307,7 @@ def _runapp_env(folder) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_SETTINGS_MODULE",
                           "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
+    env.update(DJANGO_SETTINGS_MODULE="attendance.wiring.settings", SECRET_KEY_FILE=str(folder / "secret_key"),
                DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", STATIC_ROOT=str(folder / "static"),
                MEDIA_ROOT=str(folder / "media"), CELERY_QUEUE=f"runapp-test-{os.getpid()}")
     return env

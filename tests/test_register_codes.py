@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from attendance.models import AttendanceCode, AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 
 from .factories import class_photo
 from .world import build_school

@@ -13,8 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from attendance import codes
-from attendance.env import env_percent
+from attendance.registers import codes
+from attendance.wiring.env import env_percent
 from attendance.models import AttendanceCode, AttendanceRecord, ClassSession, Student, Term
 
 from .world import build_school

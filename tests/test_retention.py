@@ -20,12 +20,15 @@ from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
-from attendance import reports, retention, tasks
-from attendance.celery import app as celery_app
-from attendance.env import env_days
+from attendance.reports import building as reports
+from attendance.reports import exports
+from attendance.registers import retention
+from attendance import tasks
+from attendance.wiring.celery import app as celery_app
+from attendance.wiring.env import env_days
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
-from attendance.recognition import process_class_photo
-from attendance.register import set_record
+from attendance.registers.recognition import process_class_photo
+from attendance.registers.register import set_record
 
 from .conftest import REPO
 from .factories import class_photo, enrolled_students, make_class
@@ -198,7 +201,7 @@ class TestExpiredPhotos:
         lines = []
         handler = logging.Handler()
         handler.emit = lines.append
-        logger = logging.getLogger("attendance.retention")
+        logger = logging.getLogger("attendance.registers.retention")
         logger.addHandler(handler)
         saved_level, logger.level = logger.level, logging.INFO
         try:
@@ -232,7 +235,7 @@ class TestRegisterAfterDeletion:
         assert {row.student.name: (row.statuses[0].status, row.present) for row in report.rows} == {
             "Barack Obama": ("present", 1), "Joe Biden": ("present", 1), "George Bush": ("present", 1)}
         out = io.StringIO()
-        reports.write_class_csv(out, report)
+        exports.write_class_csv(out, report)
         csv_lines = out.getvalue().splitlines()
         rows = {row[0]: dict(zip(rows_header := next(csv.reader([csv_lines[0]])), row))
                 for row in csv.reader(csv_lines[1:])}
@@ -286,7 +289,7 @@ class TestRegisterAfterDeletion:
         retention.delete_expired_class_photos()
         settings.CLASS_PHOTO_RETENTION_DAYS = 90
         session.refresh_from_db()
-        from attendance.sessions import retention_notice
+        from attendance.registers.sessions import retention_notice
 
         assert retention_notice(session) == ("Photos deleted after 7 days under the school's retention rule; "
                                              "the register is kept.")
@@ -324,7 +327,7 @@ class TestSetting:
 
     def test_settings_refuse_a_negative_value_at_start(self):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        result = subprocess.run([sys.executable, "-c", "import attendance.settings"], cwd=REPO,
+        result = subprocess.run([sys.executable, "-c", "import attendance.wiring.settings"], cwd=REPO,
                                 env={**env, "CLASS_PHOTO_RETENTION_DAYS": "-5"}, capture_output=True, text=True)
         assert result.returncode != 0
         assert "ImproperlyConfigured: CLASS_PHOTO_RETENTION_DAYS must be 0 or more days" in result.stderr

@@ -19,8 +19,8 @@ from django.urls import reverse
 from PIL import Image
 from scipy.optimize import linear_sum_assignment
 
-from attendance import review
-from attendance.enrolment import encode_enrolment_photo
+from attendance.registers import review
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -30,8 +30,8 @@ from attendance.models import (
     Student,
     descriptor_from_bytes,
 )
-from attendance.recognition import process_class_photo
-from attendance.register import roster_gallery
+from attendance.registers.recognition import process_class_photo
+from attendance.registers.register import roster_gallery
 from faces import matching
 
 from .factories import class_photo, enrolment_photo, make_class
@@ -147,7 +147,7 @@ def test_a_correction_leaves_every_other_face_and_record_unchanged(roster, photo
 def test_corrections_on_a_whole_class_photo_change_no_other_face(classroom, users, django_user_model):
     """40 students, a 1920 x 1080 photo of 30 present and 3 strangers: three corrections,
     each leaves every other face's decision and label, and every other record, alone."""
-    from attendance.zip_enrolment import folder_to_name
+    from attendance.roster.zip_enrolment import folder_to_name
 
     students = []
     for path in sorted((classroom / "enrol").glob("*/*.jpg")):
@@ -272,8 +272,8 @@ def test_a_confirmed_register_does_not_press_for_strangers_faces(roster, photo, 
 
 
 def test_learnt_templates_are_bounded_diverse_and_outlive_the_class_photo(roster, photo, tmp_path, users, settings):
-    from attendance import learning
-    from attendance.retention import delete_expired_class_photos
+    from attendance.roster import learning
+    from attendance.registers.retention import delete_expired_class_photos
 
     settings.TEMPLATE_MAX_PER_STUDENT = 2
     sessions = []
@@ -325,7 +325,7 @@ def test_student_page_shows_learnt_faces_and_an_admin_removes_one(roster, photo,
 
 
 def test_drift_suggests_a_new_enrolment_photo(roster, photo, tmp_path, users, client, settings):
-    from attendance import learning
+    from attendance.roster import learning
 
     settings.DRIFT_MIN_MATCHES = 2
     for day, number in ((2, 6), (3, 3)):  # 0.41 and 0.38 from her enrolment photo

@@ -34,7 +34,7 @@ TEMPLATES = REPO / "templates"
 def production_env(tmp_path, **extra) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
-    env.update(DJANGO_SETTINGS_MODULE="attendance.settings", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)[:50],
+    env.update(DJANGO_SETTINGS_MODULE="attendance.wiring.settings", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)[:50],
                ALLOWED_HOSTS="school.example", DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
                STATIC_ROOT=str(tmp_path / "static"))
     env.update(extra)
@@ -127,7 +127,7 @@ class TestProductionSettings:
     def test_defaults_are_production_with_this_machines_names(self, tmp_path):
         env = {key: value for key, value in os.environ.items()
                if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")}
-        env.update(DJANGO_SETTINGS_MODULE="attendance.settings", SECRET_KEY_FILE=str(tmp_path / "secret_key"))
+        env.update(DJANGO_SETTINGS_MODULE="attendance.wiring.settings", SECRET_KEY_FILE=str(tmp_path / "secret_key"))
         result = manage(env, "diffsettings", "--all")
         assert result.returncode == 0, result.stderr
         assert "DEBUG = False" in result.stdout and "SESSION_COOKIE_SECURE = True" in result.stdout

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from attendance.env import photo_storage
+from attendance.wiring.env import photo_storage
 from attendance.models import ClassPhoto, EnrolmentPhoto, SchoolClass, Student
 
 from .conftest import CONSENT_FIELDS, celery_broker, run_celery_worker

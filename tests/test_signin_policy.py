@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from attendance.models import SignInFailure
-from attendance.signin import KNOWN_DEVICE_COOKIE
+from attendance.wiring.signin import KNOWN_DEVICE_COOKIE
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +173,7 @@ class TestCounting:
     def test_a_guess_counts_before_its_password_is_checked_and_a_success_is_forgotten(self, users):
         from django.test import RequestFactory
 
-        from attendance.signin import SignInThrottleBackend
+        from attendance.wiring.signin import SignInThrottleBackend
 
         request = RequestFactory().post("/login/", REMOTE_ADDR=SCHOOL)
         request.COOKIES = {}

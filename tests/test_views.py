@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
-from attendance.register import match_session
+from attendance.registers.register import match_session
 
 from .conftest import CONSENT_FIELDS
 
@@ -257,7 +257,7 @@ class TestReview:
         obama = Student.objects.create(name="Barack Obama")
         school["class"].students.add(obama)
         give_consent(obama)
-        from attendance.register import match_session
+        from attendance.registers.register import match_session
 
         match_session(school["session"])
         assert school["session"].records.get(student=obama).status == "absent"
@@ -282,7 +282,7 @@ class TestReview:
         assert "Choose a student of the class" in response.content.decode()
         face.refresh_from_db()
         assert not face.is_reviewed and not face.reviewed_student_id
-        from attendance import review
+        from attendance.registers import review
 
         with pytest.raises(review.ReviewError, match="No consent"):
             review.decide_face(face, users["teacher"], obama)
@@ -319,7 +319,7 @@ class TestReview:
     def test_reviewing_one_face_keeps_other_students_manual_marks(self, client, users, school):
         bush = Student.objects.create(name="George Bush")
         school["class"].students.add(bush)
-        from attendance.register import match_session
+        from attendance.registers.register import match_session
 
         match_session(school["session"])
         signed_in(client, users["teacher"])

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from attendance import sessions
-from attendance.celery import app as celery_app
+from attendance.registers import sessions
+from attendance.wiring.celery import app as celery_app
 from attendance.models import AttendanceRecord, ClassPhoto, DetectedFace, EnrolmentPhoto, SchoolClass
-from attendance.zip_enrolment import folder_to_name
+from attendance.roster.zip_enrolment import folder_to_name
 
 from .conftest import CONSENT, CONSENT_FIELDS, REPO, _database_url, celery_broker, start_worker, stop_worker
 
@@ -66,7 +66,7 @@ def _worker_env():
     from django.conf import settings
     from django.db import connection
 
-    from attendance.celery import app as celery_app
+    from attendance.wiring.celery import app as celery_app
 
     from .conftest import _database_url
 

@@ -16,9 +16,9 @@ A test file needing a variant (fewer students enrolled, a processed session) ask
 """
 import datetime
 
-from attendance.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import ClassPhoto, ClassSession, Student
-from attendance.recognition import process_class_photo
+from attendance.registers.recognition import process_class_photo
 
 from .factories import class_photo, enrolment_photo, make_class
 

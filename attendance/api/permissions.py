@@ -9,7 +9,7 @@ message (HTTP 403; 401 when no credentials were sent).
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .. import access
+from attendance import access
 
 
 class _AccessPermission(BasePermission):

@@ -5,11 +5,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import consent as consents
-from ..dates import validate_school_date
-from ..forms import PhotosField
-from ..models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
-from ..text import validate_single_line_text
+from attendance.roster import consent as consents
+from attendance.dates import validate_school_date
+from attendance.web.forms import PhotosField
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from attendance.text import validate_single_line_text
 
 
 def link(request, name: str, *args) -> str:

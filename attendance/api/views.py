@@ -9,10 +9,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from .. import access, register, review, sessions
-from ..forms import decidable_roster
-from ..job_queue import QueueUnavailable
-from ..models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from attendance import access
+from attendance.registers import register
+from attendance.registers import review
+from attendance.registers import sessions
+from attendance.web.forms import decidable_roster
+from attendance.wiring.job_queue import QueueUnavailable
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
 from .permissions import ClassReportReader, FaceTeacher, SessionReportReader, SessionTeacher
 from .serializers import (
     ConfirmResultSerializer,

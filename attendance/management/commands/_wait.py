@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import CommandError
 
-from attendance.celery import app as celery_app
+from attendance.wiring.celery import app as celery_app
 
 
 def use_inline_tasks() -> None:

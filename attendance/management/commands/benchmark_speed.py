@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance import speed
+from attendance.benchmarks import speed
 
 from ._isolated import is_isolated, run_isolated
 

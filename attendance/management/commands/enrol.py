@@ -9,17 +9,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from attendance import access
-from attendance.enrolment import (
+from attendance.roster.enrolment import (
     ExistingStudentWithoutConsent,
     StudentAmbiguous,
     add_enrolment_photo,
     check_roster_student,
     roster_student,
 )
-from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
+from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
 from attendance.text import forbidden_character
-from attendance.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
+from attendance.roster.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
 
 from ._wait import use_inline_tasks, wait_until
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance import engine, sessions
+from attendance import engine
+from attendance.registers import sessions
 from attendance.dates import parse_school_date
-from attendance.job_queue import QueueUnavailable, ensure_queue_reachable
+from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import ClassPhoto, ClassSession, SchoolClass
 from faces.errors import ImageError
 

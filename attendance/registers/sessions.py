@@ -1,0 +1,93 @@
+"""Class sessions: uploading class photos and summarising what the photos showed."""
+
+from attendance.registers import codes
+from attendance.dates import validate_school_date
+from attendance.registers.recognition import queue_class_photo
+from attendance.registers.register import machine_changes
+from attendance.wiring.job_queue import storing_uploads
+from attendance.models import ClassPhoto, ClassSession, DetectedFace
+
+
+def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
+    """The session of the class on ``date`` (a datetime.date) and ``period`` (stripped),
+    created by ``user`` if new. Raises django.core.exceptions.ValidationError for a date
+    outside ``dates.FIRST_DATE``..``dates.LAST_DATE``, whatever the caller checked."""
+    validate_school_date(date)
+    session, _ = ClassSession.objects.get_or_create(
+        school_class=school_class, date=date, period=period.strip(), defaults={"created_by": user}
+    )
+    return session
+
+
+def add_class_photo(session: ClassSession, photo_file, user=None) -> ClassPhoto:
+    """Store a class photo (status pending). The caller queues it with
+    ``recognition.queue_class_photo``."""
+    return ClassPhoto.objects.create(session=session, image=photo_file, uploaded_by=user)
+
+
+def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
+    """Create (or reuse) the session for class, date and period, store the photos and queue them.
+
+    All or nothing: on any error no photo row or file is kept, and no task is sent.
+
+    Raises:
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    return store_class_photos(school_class, date, period, photo_files, user)[0]
+
+
+def store_class_photos(school_class, date, period: str, photo_files, user=None) -> tuple[ClassSession, list]:
+    """``upload_class_photos``, also returning the stored ``ClassPhoto`` rows (the API
+    answers with their ids)."""
+    with storing_uploads() as stored:
+        session = get_or_create_session(school_class, date, period, user)
+        for photo_file in photo_files:
+            stored.append(add_class_photo(session, photo_file, user))
+            queue_class_photo(stored[-1])
+    return session, list(stored)
+
+
+def session_summary(session: ClassSession) -> dict:
+    """What the session page shows: photos with their faces, present and absent students,
+    the faces counted honestly (matched, not sure, not on the class's list), the
+    confirmation and the decisions the machine changed when photos were added."""
+    photos = list(session.photos.prefetch_related("faces__student", "faces__reviewed_student"))
+    records = codes.attach(list(session.records.select_related("student", "changed_by")
+                                .prefetch_related("student__photos").order_by("student__name")))
+    faces = [face for photo in photos if photo.status == ClassPhoto.DONE for face in photo.faces.all()]
+    # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
+    unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)
+    unsure = sum(f.decision in (DetectedFace.UNSURE, DetectedFace.PENDING) and not f.is_reviewed for f in faces)
+    flagged = sum(bool(f.flagged_reason) and not f.is_reviewed and f.decision == DetectedFace.MATCHED for f in faces)
+    return {
+        "session": session,
+        "photos": photos,
+        "finished": all(p.is_finished for p in photos),
+        # By what each code counts as: a late student is listed present, an excused one absent.
+        "present": [r for r in records if r.code.counts_present],
+        "absent": [r for r in records if not r.code.counts_present],
+        "faces_found": len(faces),
+        "matched_faces": sum(f.final_student_id is not None for f in faces),
+        "unknown_faces": unknown,
+        "unsure_faces": unsure,
+        "repeat_faces": sum(f.decision == DetectedFace.REPEAT and not f.is_reviewed for f in faces),
+        "not_a_student_faces": sum(f.is_reviewed and f.reviewed_student_id is None for f in faces),
+        "decided_faces": sum(f.is_reviewed for f in faces),
+        "flagged_faces": flagged,
+        # The same faces review.faces_to_review lists, counted from what is already loaded.
+        "review_count": unknown + unsure + flagged,
+        "machine_changes": list(machine_changes(session)[:50]),
+        # Photos deleted under the retention rule (retention.py): the page says so, the
+        # records above stay. None when no photo of the session was deleted.
+        "retention_notice": retention_notice(session),
+    }
+
+
+def retention_notice(session: ClassSession) -> str | None:
+    """What the session page says when photos of the session were deleted under the
+    retention rule, or None when none were."""
+    if session.photos_deleted_at is None:
+        return None
+    days = session.photos_retention_days
+    after = f"after {days} day{'s' if days != 1 else ''}" if days else "after the retention period"
+    return f"Photos deleted {after} under the school's retention rule; the register is kept."
