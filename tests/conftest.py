@@ -1,4 +1,7 @@
-"""Shared fixtures: real photos from ../shared/faces, a real Redis and a real Celery worker."""
+"""Shared fixtures: real photos from ../shared/faces, the school most tests run in
+(``school``, tests/world.py), real descriptors computed once per photo per run
+(``descriptor_cache``), a real Redis started for the tests that need one and a real
+Celery worker; markers given by the fixtures a test uses (``MARKERS_BY_FIXTURE``)."""
 import contextlib
 import os
 import subprocess
