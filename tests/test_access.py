@@ -111,7 +111,12 @@ def test_the_table_covers_every_url():
 @pytest.fixture
 def school(users, photo):
     """Class 7A of ``teacher`` with one enrolled student, a processed session with one face;
-    class 8B of ``other_teacher``."""
+    class 8B of ``other_teacher``.
+
+    Not the shared school (tests/world.py): the access table runs about 450 times, so its
+    school is rows only (an enrolment photo waiting for review, a photo marked done with a
+    face and a learnt template of zeros), with no photo decoded or processed; and the
+    enrolment photo must wait for review for ``enrolment_photo_resolve``."""
     student = Student.objects.create(name="Barack Obama")
     enrolled = enrolment_photo(student, photo("identities/Barack_Obama/1.jpg"), status=EnrolmentPhoto.NEEDS_REVIEW)
     school_class = make_class(users["teacher"], "7A", students=[student])

@@ -9,6 +9,8 @@ from faces import FaceBox, enrolment, images, matching, pipeline
 from faces.detectors import hog
 from faces.errors import ImageTooLarge, MultipleFacesFound, NoFaceFound, NotAnImage
 
+pytestmark = pytest.mark.engine
+
 
 def rgb_of(path):
     return images.load_rgb(path.read_bytes())

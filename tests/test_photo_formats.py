@@ -23,7 +23,7 @@ from faces.errors import NotAnImage
 
 from .conftest import CONSENT, CONSENT_FIELDS
 
-from .factories import give_consent, make_class
+from .factories import give_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -209,11 +209,6 @@ class TestAcceptedFormats:
             assert fmt in refused, fmt
         for fmt in ("ICO", "ICNS", "EPS", "PPM", "JPEG2000"):
             assert refused[fmt].startswith(f"This file is in the {fmt} format, which is not accepted"), refused[fmt]
-
-
-@pytest.fixture
-def school_class(users):
-    return make_class(users["teacher"], "7A")
 
 
 class TestWebEnrolment:

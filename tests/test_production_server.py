@@ -333,6 +333,7 @@ class TestRunapp:
     """`make run` (manage.py runapp) in real processes: one copy per checkout, and a web
     server that stops stops the whole command with a non-zero status."""
 
+    @pytest.mark.worker  # runapp starts its embedded Redis and a Celery worker
     def test_a_second_copy_refuses_and_the_first_survives_then_a_dead_server_is_a_failure(self, tmp_path):
         import redis
 
