@@ -73,6 +73,12 @@ class Student(models.Model):
         return self.name
 
     @property
+    def has_ready_photo(self) -> bool:
+        """At least one usable enrolment photo (``EnrolmentPhoto.READY``): the class photos
+        can recognise the student."""
+        return any(photo.is_ready for photo in self.photos.all())
+
+    @property
     def enrolment_state(self) -> str:
         """'ready' (at least one usable photo), 'pending', 'failed' or 'not enrolled'."""
         statuses = {photo.status for photo in self.photos.all()}
@@ -85,6 +91,11 @@ class Student(models.Model):
         if EnrolmentPhoto.FAILED in statuses:
             return "failed"
         return "not enrolled"
+
+    @property
+    def enrolment_failed(self) -> bool:
+        """Every enrolment photo of the student failed (``enrolment_state`` "failed")."""
+        return self.enrolment_state == "failed"
 
 
 class SchoolClass(models.Model):
@@ -245,6 +256,20 @@ class EnrolmentPhoto(models.Model):
     def __str__(self):
         return f"Photo {self.pk} of {self.student}"
 
+    @property
+    def is_pending(self) -> bool:
+        """Not encoded yet: the pages do not decode it (the worker stores its rendition)."""
+        return self.status == self.PENDING
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.READY
+
+    @property
+    def needs_review(self) -> bool:
+        """Its face looks like another student's: it waits for an admin's decision."""
+        return self.status == self.NEEDS_REVIEW
+
 
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
@@ -273,10 +298,19 @@ class ClassSession(models.Model):
     def __str__(self):
         return f"{self.school_class} {self.date} {self.period}"
 
+    @property
+    def is_finished(self) -> bool:
+        """Every photo of the session processed (``ClassPhoto.is_finished``; True with none):
+        what the session page, its status.json and the API's status call report. Reads
+        ``prefetch_related("photos")`` when the session was loaded with it, else one query."""
+        return all(photo.is_finished for photo in self.photos.all())
+
 
 class ClassPhoto(models.Model):
     PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
     STATUS_CHOICES = [(PENDING, "Waiting"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+    #: The statuses of a processed photo (``is_finished``; a session is finished when all its photos are).
+    FINISHED_STATUSES = (DONE, FAILED)
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=class_photo_upload_to)
@@ -299,7 +333,20 @@ class ClassPhoto(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.DONE, self.FAILED)
+        """Processed: done or failed (``FINISHED_STATUSES``); never decoded again by the worker."""
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.PENDING
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == self.FAILED
 
     @property
     def label_size(self) -> int:
@@ -391,6 +438,24 @@ class DetectedFace(models.Model):
         if self.decision in (self.MATCHED, self.UNKNOWN):
             return self.decision
         return self.UNSURE  # unsure, matched in another photo, or not matched yet
+
+    @property
+    def verdict(self) -> str:
+        """What the review page says of the face: the person's answer, else the machine's
+        decision in words."""
+        if self.is_reviewed:
+            return self.reviewed_student.name if self.reviewed_student else "Not a student"
+        if self.flagged_reason:
+            return f"{self.student.name}? Please check"
+        if self.decision == self.MATCHED:
+            return self.student.name
+        if self.decision == self.REPEAT:
+            return f"{self.student.name}, recognised in another photo"
+        if self.decision == self.UNSURE:
+            return f"Looks like {self.student.name}, not sure" if self.student else "Too small to recognise"
+        if self.decision == self.PENDING:
+            return "Not recognised yet"
+        return "Not on this class's list"
 
     @property
     def label(self) -> str:
@@ -486,6 +551,11 @@ class AttendanceCode(models.Model):
     def counts_present(self) -> bool:
         return self.counts_as == self.PRESENT
 
+    @property
+    def is_present(self) -> bool:
+        """The present code itself (what the photos write for a recognised student)."""
+        return self.code == self.PRESENT
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
@@ -524,16 +594,24 @@ class AttendanceRecord(models.Model):
             models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
         ]
 
+    @property
+    def is_manual(self) -> bool:
+        """Set or changed by a person (the manual register, the session page, the API)."""
+        return self.source == self.MANUAL
+
+    @property
+    def has_other_code(self) -> bool:
+        """A code other than the two the photos write (present, absent): late, excused or the school's own."""
+        return self.status not in (self.PRESENT, self.ABSENT)
+
 
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
-    child is left on disk without its database row."""
-    from .renditions import delete_renditions
-
+    child is left on disk without its database row. (Such rows never got renditions: the
+    worker makes those after the upload committed.)"""
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
-            delete_renditions(row.image.storage, row.image.name)
 
 
 @receiver(post_delete, sender=LearntTemplate)

@@ -244,7 +244,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
         # One enrolment at a time decides against the gallery, so two photos of the same
         # face enrolled at once under two names cannot both miss each other.
         school_wide_lock()
-        lookalike = nearest_other_student(face.descriptor, photo.student_id) if fields["status"] == "ready" else None
+        lookalike = nearest_other_student(face.descriptor, photo.student_id) if fields["status"] == EnrolmentPhoto.READY else None
         if lookalike is not None:
             other, distance = lookalike
             fields.update(

@@ -56,7 +56,7 @@ from attendance.web.forms import (
 )
 from attendance.dates import parse_school_date
 from attendance.wiring.job_queue import QueueUnavailable
-from attendance.models import ClassPhoto, Consent, DetectedFace
+from attendance.models import ClassPhoto, Consent, DetectedFace, EnrolmentPhoto, LearntTemplate
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 
 
@@ -144,7 +144,7 @@ def _class_context(request, school_class, **forms):
     return {
         "school_class": school_class,
         "students": students,
-        "has_pending": any(p.status == "pending" for s in students for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in students for p in s.photos.all()),
         "sessions": school_class.sessions.all()[:20],
         "is_admin": access.is_school_admin(request.user),
         "enrol_form": StudentEnrolForm(),
@@ -238,12 +238,14 @@ def session_upload(request, class_id):
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
     if request.method == "POST" and form.is_valid():
         try:
-            session = sessions.upload_class_photos(
+            session, _ = sessions.upload_class_photos(
                 school_class, form.cleaned_data["date"], form.cleaned_data["period"],
                 form.cleaned_data["photos"], request.user,
             )
         except QueueUnavailable as exc:
             form.add_error(None, queue_error(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
@@ -301,8 +303,7 @@ def session_detail(request, session_id):
 @require_GET
 def session_status(request, session_id):
     session = access.get_session(request.user, session_id)
-    photos = list(session.photos.values("id", "status", "error"))
-    return JsonResponse({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+    return JsonResponse(sessions.photo_progress(session))
 
 
 @login_required
@@ -328,8 +329,6 @@ def session_review(request, session_id):
 
 def _reference_students(student_ids) -> set[int]:
     """The students with a reference face to show beside a face (an enrolment photo or a template)."""
-    from attendance.models import EnrolmentPhoto, LearntTemplate
-
     with_photo = EnrolmentPhoto.objects.filter(student_id__in=student_ids, status=EnrolmentPhoto.READY)
     with_template = LearntTemplate.objects.filter(student_id__in=student_ids)
     return set(with_photo.values_list("student_id", flat=True)) | set(with_template.values_list("student_id", flat=True))
@@ -485,7 +484,7 @@ def student_face(request, student_id):
     photo's face, else their latest learnt template's crop the user may see (``access.get_template``'s
     rule; 404 when neither exists)."""
     student = access.get_student(request.user, student_id)
-    photo = student.photos.filter(status="ready").order_by("pk").first()
+    photo = student.photos.filter(status=EnrolmentPhoto.READY).order_by("pk").first()
     if photo is not None:
         try:
             return _private_jpeg(crops.enrolment_face_jpeg(photo))
@@ -548,7 +547,7 @@ def class_photo_image(request, photo_id):
 @require_GET
 def enrolment_photo_image(request, photo_id):
     photo = access.get_enrolment_photo(request.user, photo_id)
-    return _photo_response(photo.image, renditions.ENROLMENT_PHOTO_DISPLAY_PX, photo.status != photo.PENDING)
+    return _photo_response(photo.image, renditions.ENROLMENT_PHOTO_DISPLAY_PX, not photo.is_pending)
 
 
 def _photo_response(field_file, max_side: int, finished: bool):
