@@ -197,6 +197,17 @@ def test_admin_site_is_for_school_admins_only(client, users):
 
 
 @pytest.mark.django_db
+def test_pages_offer_new_class_and_the_admin_site_to_school_admins_only(client, users):
+    """The templates ask access (context processor ``can_manage_school``), not the user's flags."""
+    for role in ("admin", "teacher", "other_teacher", "office"):
+        client.force_login(users[role])
+        home = client.get(reverse("home")).content.decode()
+        offered = role == "admin"
+        assert (f'href="{reverse("class_create")}"' in home) == offered, role
+        assert (f'href="{reverse("admin:index")}"' in home) == offered, role
+
+
+@pytest.mark.django_db
 def test_office_staff_read_reports_without_photo_links(client, users, school):
     client.force_login(users["office"])
     home = client.get(reverse("home")).content.decode()

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from attendance import engine
 from attendance.roster import consent as consents
 from attendance.dates import validate_school_date
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
 from attendance.text import validate_single_line_text
 
 
