@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, SchoolClass
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
 from faces.images import READABLE_FORMATS
 
 from .conftest import CONSENT
@@ -40,6 +40,18 @@ def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
     assert "Two People: 0 of 1 photos ready; not used: This photo shows 2 faces" in output
     assert "2 of 3 students enrolled in 7A." in output
     assert SchoolClass.objects.get(name="7A").students.count() == 3
+
+
+def test_enrol_refusing_a_photo_part_way_stores_nothing(users, enrol_dir, settings):
+    """The enrol command enrols as the zip upload does (enrolment.enrol_photo_folders): a
+    photo refused after other folders' photos were read leaves no student, photo or file."""
+    (enrol_dir / "Zoe_Adams").mkdir()
+    (enrol_dir / "Zoe_Adams" / "1.jpg").write_bytes(b"not a photo")
+    before = _media_files(settings)
+    with pytest.raises(CommandError, match=r"Zoe_Adams/1.jpg: This file is not a readable image"):
+        run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert _media_files(settings) == before
 
 
 def test_take_attendance_prints_json_last(users, enrol_dir, photo):

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -413,19 +412,16 @@ def record_set(request, session_id, student_id):
 def session_register(request, session_id):
     """The manual register: every rostered student with a code and a reason, in one form.
 
-    Saves the rows the person changed in one transaction (each through
-    ``register.set_record``, which writes the audit log); any error: 400, nothing saved."""
+    Saves the rows the person changed (``register.save_register``: one transaction, each
+    change audit logged); any error: 400, nothing saved."""
     session = access.get_session(request.user, session_id)
     form = RegisterForm(request.POST if request.method == "POST" else None, session=session)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                for student, status, reason in form.changes():
-                    register.set_record(session, student, status, request.user, reason=reason)
+            count = register.save_register(session, form.changes(), request.user)
         except register.RegisterError as exc:
             form.add_error(None, f"{exc} Nothing was saved.")
         else:
-            count = len(form.changes())
             messages.success(request, f"Register saved: {count} student{'s' if count != 1 else ''} changed."
                              if count else "Register saved: nothing needed to change.")
             return redirect("session_detail", session.pk)
