@@ -2,6 +2,7 @@
 teacher of another class (issue 7's access table)."""
 import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from django.core.files.base import ContentFile
@@ -194,6 +195,24 @@ def test_admin_site_is_for_school_admins_only(client, users):
         assert client.get(reverse("admin:index")).status_code == 302  # to the admin's sign-in
     client.force_login(users["admin"])
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_learnt_face_is_found_for_who_may_see_it_in_one_query(users, school, django_assert_num_queries,
+                                                                 django_assert_max_num_queries):
+    """access.get_template: one query for the template (and one for the user's groups if
+    not an admin); the same 404 for a teacher of neither the child nor the photo."""
+    from django.http import Http404
+
+    from attendance import access
+
+    for role, queries in (("admin", 1), ("teacher", 2)):
+        user = get_user_model().objects.get(pk=users[role].pk)  # nothing cached on the user
+        with django_assert_num_queries(queries):
+            assert access.get_template(user, school["template_id"]).pk == school["template_id"]
+    for role in ("other_teacher", "office"):
+        with django_assert_max_num_queries(2), pytest.raises(Http404):
+            access.get_template(users[role], school["template_id"])
 
 
 @pytest.mark.django_db

@@ -13,6 +13,8 @@ from faces.matching import distance_matrix
 
 from attendance import audit
 from attendance import engine
+from attendance.crops import store_photo_renditions
+from attendance.renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions
 from attendance.roster.consent import record_consent, require_consent
 from attendance.wiring.job_queue import send_after_commit, storing_uploads
 from attendance.models import (
@@ -238,8 +240,11 @@ def encode_enrolment_photo(photo_id: int) -> str:
     if rgb is not None:
         # Before the status: a photo other processes see as processed has its rendition
         # and crop stored (as recognition does for class photos).
-        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
-                                                                 face.box.bottom))
+        store_photo_renditions(photo, rgb, ENROLMENT_PHOTO_DISPLAY_PX,
+                               [] if face is None else [(face.box.left, face.box.top, face.box.right, face.box.bottom)],
+                               {"enrolment_photo": photo.pk})
+        if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():  # deleted meanwhile: no rendition outlives it
+            delete_renditions(photo.image.storage, photo.image.name)
     with transaction.atomic():
         # One enrolment at a time decides against the gallery, so two photos of the same
         # face enrolled at once under two names cannot both miss each other.
@@ -262,23 +267,6 @@ def encode_enrolment_photo(photo_id: int) -> str:
              extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
                     "error": fields.get("failure_reason", "")})
     return fields["status"]
-
-
-def _store_renditions(photo, rgb, box) -> None:
-    """Store the enrolment photo's display rendition and face crop (``box`` None: no face
-    found) from the decoded pixels, so the pages never decode the original (a storage error is logged; the pages
-    then make them on first view). Removed again if the photo was deleted meanwhile."""
-    from attendance.crops import store_crops
-    from attendance.renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
-
-    try:
-        save_rendition(photo.image, rgb, ENROLMENT_PHOTO_DISPLAY_PX)
-        if box is not None:
-            store_crops(photo.image, rgb, [box])
-    except OSError as exc:
-        log.warning("enrolment photo %s: renditions not stored: %s", photo.pk, exc, extra={"enrolment_photo": photo.pk})
-    if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():
-        delete_renditions(photo.image.storage, photo.image.name)
 
 
 #: Advisory lock key for enrolment decisions (any constant unique to this app).
