@@ -14,62 +14,68 @@ not added to the office staff), and should such a row exist all the same (made b
 this rule, or in the database directly) office staff still get no photo, face or session
 page of it: the checks below ask the role, not only the class's teacher column.
 """
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
+# The roles themselves live in attendance.roles (models.py asks them without importing
+# this module, which imports models); callers keep asking them here, as access.role etc.
+from attendance.roles import (
+    OFFICE_STAFF_GROUP,
+    check_teacher,
+    is_office_staff,
+    is_school_admin,
+    role,
+    teacher_candidates,
+)
 
-
-#: The Django auth group of read-only office staff (created by migration 0002).
-OFFICE_STAFF_GROUP = "Office staff"
-
-
-def is_school_admin(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
-
-
-def is_office_staff(user) -> bool:
-    """True for a signed-in member of the "Office staff" group (who is not a school admin)."""
-    return (user.is_authenticated and user.is_active and not user.is_staff
-            and user.groups.filter(name=OFFICE_STAFF_GROUP).exists())
-
-
-def role(user) -> str:
-    """"admin", "office" or "teacher": what the pages offer the user."""
-    if is_school_admin(user):
-        return "admin"
-    return "office" if is_office_staff(user) else "teacher"
-
-
-def teacher_candidates() -> QuerySet:
-    """The users a class may have as its teacher: active users who are not office staff."""
-    return (get_user_model().objects.filter(is_active=True)
-            .exclude(is_staff=False, groups__name=OFFICE_STAFF_GROUP).order_by("username"))
-
-
-def check_teacher(user) -> None:
-    """Raises django.core.exceptions.ValidationError (code "office_staff_teacher") when
-    ``user`` is office staff: office staff never see photos or faces, which a class's
-    teacher uploads and reviews."""
-    if user is not None and is_office_staff(user):
-        raise ValidationError(f"{user.get_username()} is office staff, who never see photos or faces: a class's "
-                              "teacher must be a teacher (or a school admin).", code="office_staff_teacher")
+#: The roles (attendance.roles) and who may see what, as callers ask them: access.role etc.
+__all__ = [
+    "OFFICE_STAFF_GROUP",
+    "check_teacher",
+    "is_office_staff",
+    "is_school_admin",
+    "role",
+    "teacher_candidates",
+    "taught_classes",
+    "teaches",
+    "require_school_admin",
+    "require_registers_overview",
+    "visible_classes",
+    "report_classes",
+    "get_class_for_report",
+    "get_student_for_report",
+    "get_class",
+    "get_student",
+    "get_session",
+    "get_session_for_report",
+    "get_class_photo",
+    "get_enrolment_photo",
+    "get_face",
+    "get_template",
+    "visible_templates",
+]
 
 
 def taught_classes(user) -> QuerySet:
-    """The classes ``user`` teaches; none for office staff, whatever the teacher column says."""
+    """The classes ``user`` teaches, as main teacher or co-teacher (``SchoolClass.co_teachers``:
+    co-teaching and cover, with the same rights); none for office staff, whatever the
+    teacher columns say. Distinct rows."""
     if not user.is_authenticated or is_office_staff(user):
         return SchoolClass.objects.none()
-    return SchoolClass.objects.filter(teacher=user)
+    return SchoolClass.objects.filter(Q(teacher=user) | Q(co_teachers=user)).distinct()
 
 
 def teaches(user, school_class: SchoolClass) -> bool:
-    """True when ``school_class`` is one of ``taught_classes(user)``, decided from the loaded
-    class (the group query only for its own teacher, none for everyone else)."""
-    return user.is_authenticated and school_class.teacher_id == user.pk and not is_office_staff(user)
+    """True when ``school_class`` is one of ``taught_classes(user)``: its teacher (decided from
+    the loaded class) or one of its co-teachers (one query); never office staff."""
+    if not user.is_authenticated:
+        return False
+    if school_class.teacher_id != user.pk and not school_class.co_teachers.filter(pk=user.pk).exists():
+        return False
+    return not is_office_staff(user)
 
 
 def require_school_admin(user) -> None:

@@ -5,6 +5,8 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
 
     def ready(self):
+        # Imported here: Django imports apps.py before the models are ready, and these
+        # modules need them (app-loading order, not a hidden circle).
         from attendance.wiring import checks  # noqa: F401 - registers the system checks
         from attendance.wiring import signin
 

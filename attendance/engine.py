@@ -7,6 +7,18 @@ from faces import detection, enrolment, images, matching, quality
 from faces.errors import ImageError
 
 
+def model_id() -> str:
+    """The id of the model the configured engine computes descriptors with, stamped on every
+    stored descriptor (``descriptor_model``): descriptors of two ids are never compared.
+
+    ``"dlib-resnet-v1/<points>pt"``: dlib's ResNet v1 (``dlib_face_recognition_resnet_model_v1``)
+    on faces aligned with ``FACE_LANDMARK_POINTS`` landmarks; both change the descriptors.
+    ``FACE_DESCRIPTOR_ENGINE`` does not (numpy and dlib agree within 5.1e-7), so it is not
+    part of the id. Today's default settings give ``"dlib-resnet-v1/5pt"`` (migration 0012).
+    """
+    return f"dlib-resnet-v1/{settings.FACE_LANDMARK_POINTS}pt"
+
+
 def max_pixels() -> int:
     return settings.MAX_PHOTO_MEGAPIXELS * 1_000_000
 
@@ -98,6 +110,36 @@ def find_faces(rgb, timings: dict | None = None):
     )
 
 
+def describe_boxes(rgb, boxes):
+    """Descriptors of the faces at known boxes, with the configured landmarks and engine
+    (``faces.detection.compute_descriptors``): how ``reencode`` describes a stored face again.
+
+    Args:
+        rgb: ``(H, W, 3) uint8`` photo; boxes: ``(left, top, right, bottom)`` in its pixels.
+
+    Returns:
+        ``(N, 128) float32``, one row per box, in the order given.
+    """
+    return detection.compute_descriptors(
+        rgb, [detection.FaceBox(*box) for box in boxes], landmark_points=settings.FACE_LANDMARK_POINTS,
+        engine=settings.FACE_DESCRIPTOR_ENGINE, threads=settings.FACE_ENGINE_THREADS)
+
+
+def choose_enrolment_face(rgb):
+    """The face an enrolment photo is about (``faces.enrolment.select_enrolment_face`` with
+    ``ENROLMENT_DOMINANT_FACE_RATIO`` and the centre rule), before any quality gate.
+
+    Returns:
+        ``faces.detection.DetectedFace``.
+
+    Raises:
+        NoFaceFound, MultipleFacesFound.
+    """
+    height, width = rgb.shape[:2]
+    return enrolment.select_enrolment_face(find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO,
+                                           image_size=(width, height))
+
+
 def enrolment_face(rgb):
     """The face to enrol from a photo and its measured quality, after the quality gate.
 
@@ -107,10 +149,7 @@ def enrolment_face(rgb):
     Raises:
         NoFaceFound, MultipleFacesFound, FaceTooSmall, FaceTooBlurry, FaceNotFrontal.
     """
-    height, width = rgb.shape[:2]
-    face = enrolment.select_enrolment_face(
-        find_faces(rgb), settings.ENROLMENT_DOMINANT_FACE_RATIO, image_size=(width, height)
-    )
+    face = choose_enrolment_face(rgb)
     measured = quality.assess_face(rgb, face.box)
     quality.check_enrolment_quality(
         measured,

@@ -67,10 +67,11 @@ def learnt_template(student: Student, session=None, source_photo=None, with_crop
     import numpy as np
 
     from attendance.crops import crop_jpeg
+    from attendance.engine import model_id
     from attendance.models import LearntTemplate, descriptor_to_bytes
 
     crop = ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg") \
         if with_crop else None
     return LearntTemplate.objects.create(
-        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), face_width=50,
-        source_session=session, source_photo=source_photo, crop=crop)
+        student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), descriptor_model=model_id(),
+        face_width=50, source_session=session, source_photo=source_photo, crop=crop)

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from attendance import tasks
+from attendance.registers import recognition
 from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
 
@@ -170,7 +170,7 @@ class TestTakeAttendance:
         status = client.get(body["status_url"]).json()
         assert status == {"finished": False, "photos": [{"id": stored.pk, "status": "pending", "error": ""}]}
 
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE  # the worker's task, in-process
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE  # the worker's task, in-process
 
         assert client.get(body["status_url"]).json()["finished"] is True
         records = client.get(body["records_url"]).json()

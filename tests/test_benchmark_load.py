@@ -40,7 +40,7 @@ def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_
 
 
 def test_reads_which_message_finished_a_killed_photo_from_the_worker_logs():
-    from attendance.benchmarks.load import _log_time, _task_that_finished, photo_seconds
+    from attendance.benchmarks.load_rounds import _log_time, _task_that_finished, photo_seconds
 
     logs = "\n".join([
         "[2026-11-30 03:39:16,265: INFO/MainProcess] Task attendance.tasks.process_class_photo_task[aaa] received",

@@ -7,7 +7,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from attendance import tasks
+from attendance.registers import recognition
 from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, Student
 
@@ -53,7 +53,7 @@ def test_photo_uploaded_before_midnight_and_processed_after_keeps_its_date(clien
         assert response.status_code == 302
     stored = ClassPhoto.objects.get()
     with time_machine.travel(datetime.datetime(2026, 12, 1, 0, 0, 20, tzinfo=UTC), tick=False):
-        assert tasks.process_class_photo_task(stored.pk) == ClassPhoto.DONE
+        assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE
         assert offered_date(client, school_class) == "2026-12-01"
     stored.refresh_from_db()
     assert stored.processed_at.date() == datetime.date(2026, 12, 1)

@@ -8,8 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from attendance import tasks
-from attendance.roster.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo, encode_enrolment_photo_task
 from attendance.models import ClassPhoto, ClassSession, EnrolmentPhoto, Student
 from attendance.registers.recognition import requeue_stalled_photos
 
@@ -79,7 +78,7 @@ class TestMalformedImages:
         stored = EnrolmentPhoto.objects.create(
             student=Student.objects.create(name="Thin"),
             image=SimpleUploadedFile("thin.png", png_bytes(Image.new("RGB", (1, 5000), "white"))))
-        assert tasks.encode_enrolment_photo_task(stored.pk) == "failed"
+        assert encode_enrolment_photo_task(stored.pk) == "failed"
         assert EnrolmentPhoto.objects.get(pk=stored.pk).status == "failed"
 
     def test_file_with_a_misleading_name_is_stored_by_its_real_format(self, admin_client, school_class, photo):

@@ -216,7 +216,7 @@ APP = PEAK + textwrap.dedent("""
     elif step == "worker":
         import numpy as np
         from attendance import engine
-        from attendance.tasks import process_class_photo_task
+        from attendance.registers.recognition import process_class_photo_task
         from faces import images
         # A running worker has its models loaded: load them first.
         engine.find_faces(images.load_rgb(open(sys.argv[3], "rb").read()))

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from attendance.reports import building as reports
+from attendance.reports import exports
 from attendance.registers import retention
 from attendance import tasks
 from attendance.wiring.celery import app as celery_app
@@ -234,7 +235,7 @@ class TestRegisterAfterDeletion:
         assert {row.student.name: (row.statuses[0].status, row.present) for row in report.rows} == {
             "Barack Obama": ("present", 1), "Joe Biden": ("present", 1), "George Bush": ("present", 1)}
         out = io.StringIO()
-        reports.write_class_csv(out, report)
+        exports.write_class_csv(out, report)
         csv_lines = out.getvalue().splitlines()
         rows = {row[0]: dict(zip(rows_header := next(csv.reader([csv_lines[0]])), row))
                 for row in csv.reader(csv_lines[1:])}

@@ -6,8 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from attendance import tasks
-from attendance.roster.enrolment import encode_enrolment_photo
+from attendance.roster.enrolment import encode_enrolment_photo, encode_enrolment_photo_task
 from attendance.models import (
     AttendanceRecord,
     ClassPhoto,
@@ -16,7 +15,8 @@ from attendance.models import (
     EnrolmentPhoto,
     Student,
 )
-from attendance.registers.recognition import MAX_ATTEMPTS, process_class_photo
+from attendance.registers.recognition import MAX_ATTEMPTS, process_class_photo, process_class_photo_task
+from attendance.wiring.job_queue import MODEL_FILES_BROKEN
 from faces import model_files
 from faces.errors import ModelFileError
 
@@ -47,7 +47,7 @@ class TestEnrolment:
     def test_file_that_is_not_an_image_fails_as_unreadable(self):
         stored = EnrolmentPhoto.objects.create(
             student=Student.objects.create(name="Joe"), image=ContentFile(b"%PDF-1.7\n", name="scan.jpg"))
-        assert tasks.encode_enrolment_photo_task(stored.pk) == "failed"
+        assert encode_enrolment_photo_task(stored.pk) == "failed"
         stored.refresh_from_db()
         assert stored.failure_code == "not_an_image" and "not a readable image" in stored.failure_reason
 
@@ -103,7 +103,7 @@ class TestClassPhoto:
     def test_unreadable_class_photo_fails_with_reason(self, obama_biden_class):
         session, _ = obama_biden_class
         stored = ClassPhoto.objects.create(session=session, image=ContentFile(b"hello", name="class.jpg"))
-        assert tasks.process_class_photo_task(stored.pk) == "failed"
+        assert process_class_photo_task(stored.pk) == "failed"
         stored.refresh_from_db()
         assert "not a readable image" in stored.error
         assert not session.records.exists()
@@ -216,7 +216,7 @@ class TestDamagedModelFiles:
         session, _ = obama_biden_class
         stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
         with pytest.raises(ModelFileError):
-            tasks.process_class_photo_task(stored.pk)
+            process_class_photo_task(stored.pk)
         stored.refresh_from_db()
-        assert stored.status == "failed" and stored.error == tasks.MODEL_FILES_BROKEN
+        assert stored.status == "failed" and stored.error == MODEL_FILES_BROKEN
         assert not session.records.exists()

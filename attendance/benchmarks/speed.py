@@ -22,7 +22,7 @@ from faces.matching import GalleryIndex
 from attendance import engine
 from attendance.benchmarks.accuracy import load_truth
 from attendance.roster.enrolment import encode_enrolment_photo
-from attendance.models import ClassPhoto, ClassSession, Consent, EnrolmentPhoto, SchoolClass, Student
+from attendance.models import ClassPhoto, ClassSession, Consent, EnrolmentPhoto, SchoolClass, Student, descriptor_from_bytes
 from attendance.registers.recognition import process_class_photo
 from attendance.registers.register import roster_gallery
 from attendance.roster.zip_enrolment import IMAGE_SUFFIXES
@@ -170,8 +170,6 @@ def _run(bench, truth, school_class, reference, report, worker_processes) -> dic
 
 def _matching_seconds(photo: ClassPhoto, school_class) -> float:
     """Seconds to match the photo's faces against the roster (arrays already in memory)."""
-    from attendance.models import descriptor_from_bytes
-
     gallery = roster_gallery(school_class)
     faces = list(photo.faces.all())
     probes = np.array([descriptor_from_bytes(f.descriptor) for f in faces], dtype=np.float32).reshape(-1, 128)

@@ -4,6 +4,8 @@ import os
 import socket
 import time
 
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -16,6 +18,7 @@ from attendance.crops import store_photo_renditions
 from attendance.renditions import CLASS_PHOTO_DISPLAY_PX, delete_renditions
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, descriptor_to_bytes
 from attendance.registers.register import match_session
+from attendance.wiring.job_queue import TEMPORARY_ERRORS, failure_message, send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,40 @@ def claim_class_photo(photo_id: int) -> bool:
             processed_at=timezone.now(),
         )
     return bool(claimed)
+
+
+def queue_class_photo(photo: ClassPhoto) -> None:
+    """Send the photo to the worker (``process_class_photo_task``) once the current
+    transaction commits (``job_queue.send_after_commit``)."""
+    send_after_commit(process_class_photo_task, photo.pk)
+
+
+# Named as before the rooms move (attendance/tasks.py), so queued messages still find it.
+@shared_task(name="attendance.tasks.process_class_photo_task",
+             autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
+def process_class_photo_task(photo_id: int) -> str:
+    """The worker's task for ``process_class_photo(photo_id)``: the photo's final status.
+    Over the soft time limit, or on an error it did not expect, the photo is marked
+    failed with a message for the teacher (the error is raised again for the log: the
+    task is acked all the same, acks_late acks failures); temporary database errors are
+    retried (``job_queue.TEMPORARY_ERRORS``)."""
+    try:
+        return process_class_photo(photo_id)
+    except SoftTimeLimitExceeded:
+        return _fail_class_photo(photo_id, "The photo took too long to process; try a smaller photo.")
+    except TEMPORARY_ERRORS:
+        raise
+    except Exception as exc:
+        _fail_class_photo(photo_id, failure_message(exc))
+        raise
+
+
+def _fail_class_photo(photo_id: int, error: str) -> str:
+    """Mark an unfinished photo failed with ``error`` (what the teacher reads)."""
+    ClassPhoto.objects.filter(pk=photo_id).exclude(status=ClassPhoto.DONE).update(
+        status=ClassPhoto.FAILED, error=error, processed_at=timezone.now()
+    )
+    return ClassPhoto.FAILED
 
 
 def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
@@ -100,6 +137,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
             if locked.status != ClassPhoto.PROCESSING:
                 return locked.status
             locked.faces.all().delete()
+            model_id = engine.model_id()
             DetectedFace.objects.bulk_create(
                 DetectedFace(
                     photo=locked,
@@ -108,6 +146,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                     right=face.box.right,
                     bottom=face.box.bottom,
                     descriptor=descriptor_to_bytes(face.descriptor),
+                    descriptor_model=model_id,
                     decision=DetectedFace.PENDING,
                 )
                 for face in faces
@@ -159,8 +198,6 @@ def requeue_stalled_photos(older_than_seconds: float, pending_after_seconds: flo
     Safe when the original task is still queued: the second run finds the photo
     finished, or claims it only if it is still unfinished.
     """
-    from attendance.registers.sessions import queue_class_photo
-
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     pending_cutoff = timezone.now() - timezone.timedelta(
         seconds=older_than_seconds if pending_after_seconds is None else pending_after_seconds)
@@ -182,8 +219,6 @@ def requeue_stalled_photos(older_than_seconds: float, pending_after_seconds: flo
 def retry_failed_photos(photo_ids) -> int:
     """Send failed class photos to the worker again, with fresh attempts (an administrator's
     "Process again", e.g. after repairing the model files). Returns how many."""
-    from attendance.registers.sessions import queue_class_photo
-
     with transaction.atomic():
         photos = list(ClassPhoto.objects.select_for_update().filter(pk__in=list(photo_ids), status=ClassPhoto.FAILED))
         for photo in photos:

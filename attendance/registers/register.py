@@ -11,7 +11,9 @@ from faces import matching
 
 from attendance import audit
 from attendance import engine
+from attendance.registers.codes import all_codes
 from attendance.roster.consent import consenting
+from attendance.roster.learning import learn_strong_matches
 from attendance.models import (
     AttendanceCode,
     AttendanceRecord,
@@ -43,15 +45,18 @@ class Gallery:
 def roster_gallery(school_class) -> Gallery:
     """The gallery of a class: the ready enrolment photos and the learnt templates of its
     roster's students whose consent is recorded (a student without consent is never
-    offered as a face's student, whatever rows exist)."""
+    offered as a face's student, whatever rows exist), described by the current model
+    (``engine.model_id``)."""
     # Locked in a transaction (consent.consenting): a withdrawal waits until these matches are
     # written, then deletes them; or it came first and the student is not in the gallery.
     consented = list(consenting(Consent.objects.filter(student__classes=school_class))
                      .values_list("student_id", flat=True))
+    current = engine.model_id()
     photos = list(EnrolmentPhoto.objects.filter(student__classes=school_class, status=EnrolmentPhoto.READY,
-                                                student_id__in=consented)
+                                                student_id__in=consented, descriptor_model=current)
                   .order_by("student_id", "pk").values_list("student_id", "descriptor"))
-    templates = list(LearntTemplate.objects.filter(student__classes=school_class, student_id__in=consented)
+    templates = list(LearntTemplate.objects.filter(student__classes=school_class, student_id__in=consented,
+                                                   descriptor_model=current)
                      .order_by("student_id", "pk").values_list("student_id", "descriptor", "pk"))
     descriptors = [descriptor_from_bytes(d) for _, d in photos] + [descriptor_from_bytes(d) for _, d, _ in templates]
     return Gallery(np.array(descriptors, dtype=np.float32).reshape(-1, 128),
@@ -83,14 +88,16 @@ def match_session(session: ClassSession) -> list[DetectedFace]:
     is nearer to that student by at least ``FACE_MATCH_CHANGE_MARGIN`` (it is then unsure,
     or "matched in another photo"); each such change is written to the audit log with
     the actor "machine" (``machine_changes``). Faces narrower than ``FACE_MIN_PROBE_PX``
-    are too small to judge and go to review.
+    are too small to judge and go to review. Only faces described by the current model
+    (``engine.model_id``) are matched; others keep their decisions.
 
     Returns the earlier faces whose decision the machine changed.
     """
     # Lock the session: photos finishing at once must not match on stale data.
     ClassSession.objects.select_for_update().get(pk=session.pk)
     faces = list(DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE).order_by("pk"))
-    new = [f for f in faces if f.decision == DetectedFace.PENDING and not f.is_reviewed]
+    current = engine.model_id()
+    new = [f for f in faces if f.decision == DetectedFace.PENDING and not f.is_reviewed and f.descriptor_model == current]
     changed = []
     if new:
         changed = _decide_new_faces(session, faces, new)
@@ -100,7 +107,8 @@ def match_session(session: ClassSession) -> list[DetectedFace]:
 
 def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     taken = {f.reviewed_student_id for f in faces if f.is_reviewed and f.reviewed_student_id}
-    undecided = [f for f in faces if not f.is_reviewed]
+    current = engine.model_id()
+    undecided = [f for f in faces if not f.is_reviewed and f.descriptor_model == current]
     gallery = roster_gallery(session.school_class)
     probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, 128)
     proposals = dict(zip((f.pk for f in undecided), engine.match(
@@ -146,8 +154,6 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
                      f"{face.student.name if face.student else 'this student'}",
                      before=before, after=_state(face), actor=audit.MACHINE)
     if settings.TEMPLATE_LEARN_STRONG_MATCHES:
-        from attendance.roster.learning import learn_strong_matches
-
         learn_strong_matches(session, [(f, proposals[f.pk]) for f in new if f.decision == DetectedFace.MATCHED])
     return [face for face, _ in changed]
 
@@ -177,10 +183,10 @@ def rematch_session(session: ClassSession) -> None:
     """Decide every machine-decided face of the session again from its descriptors, photo
     by photo in the order they were processed, as the worker did (a check that the stored
     decisions and records follow from the stored faces; ``benchmark_load`` uses it).
-    Faces a person decided stay as they are."""
+    Faces a person decided stay as they are, and so do faces of another model (never matched)."""
     ClassSession.objects.select_for_update().get(pk=session.pk)
     photos = list(session.photos.filter(status=ClassPhoto.DONE).order_by("processed_at", "pk"))
-    machine = DetectedFace.objects.filter(photo__session=session, review_action="")
+    machine = DetectedFace.objects.filter(photo__session=session, review_action="", descriptor_model=engine.model_id())
     machine.update(decision=DetectedFace.UNKNOWN, student=None)
     for photo in photos:
         machine.filter(photo=photo).update(decision=DetectedFace.PENDING)
@@ -244,8 +250,6 @@ def check_status(status: str, reason: str = "", codes: dict | None = None) -> At
     Raises:
         RegisterError: unknown or inactive code, or a reason needed and missing.
     """
-    from attendance.registers.codes import all_codes
-
     code = (codes if codes is not None else all_codes()).get(status)
     if code is None or not code.active:
         raise RegisterError(f"Unknown attendance code {status!r}.")

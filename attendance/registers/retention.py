@@ -110,7 +110,7 @@ def _delete_batch(cutoff: datetime, now: datetime, days: int, batch_size: int) -
     if not photos:
         return len(candidates), 0, 0, set()
     # Deleting the rows deletes their faces with their descriptors (cascade) and each
-    # photo's file through the storage API (the post_delete signal in models.py).
+    # photo's file through the storage API (the post_delete signal in models/files.py).
     _, deleted = ClassPhoto.objects.filter(pk__in=[photo.pk for photo in photos]).delete()
     session_ids = {photo.session_id for photo in photos}
     ClassSession.objects.filter(pk__in=session_ids).update(photos_deleted_at=now, photos_retention_days=days)

@@ -7,7 +7,9 @@ from attendance import engine
 from attendance.registers import codes
 from attendance.dates import validate_school_date
 from attendance.text import validate_single_line_text
-from attendance.wiring.job_queue import send_after_commit, storing_uploads
+from attendance.registers.recognition import queue_class_photo
+from attendance.registers.register import machine_changes
+from attendance.wiring.job_queue import storing_uploads
 from attendance.models import ClassPhoto, ClassSession, DetectedFace
 
 
@@ -20,13 +22,6 @@ def get_or_create_session(school_class, date, period: str, user=None) -> ClassSe
         school_class=school_class, date=date, period=period.strip(), defaults={"created_by": user}
     )
     return session
-
-
-def queue_class_photo(photo: ClassPhoto) -> None:
-    """Send the photo to the worker once the current transaction commits (``job_queue``)."""
-    from attendance.tasks import process_class_photo_task
-
-    send_after_commit(process_class_photo_task, photo.pk)
 
 
 def check_period(period: str) -> str:
@@ -87,8 +82,6 @@ def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students,
     the faces counted honestly (matched, not sure, not on the class's list), the
     confirmation and the decisions the machine changed when photos were added."""
-    from attendance.registers.register import machine_changes
-
     prefetch_related_objects([session], Prefetch(
         "photos", queryset=ClassPhoto.objects.prefetch_related("faces__student", "faces__reviewed_student")))
     photos = list(session.photos.all())

@@ -85,14 +85,14 @@ def withdraw_consent(student: Student, user) -> int:
         raise ConsentMissing(student)
     photos = list(student.photos.all())
     for photo in photos:
-        photo.delete()  # the file goes with the row (models._delete_photo_file)
+        photo.delete()  # the file goes with the row (models.files._delete_photo_file)
     faces = DetectedFace.objects.filter(Q(student=student) | Q(reviewed_student=student))
     face_count = faces.count()
     faces.delete()
     _forget_in_other_faces(student)
     templates = list(student.templates.all())
     for template in templates:
-        template.delete()  # the crop file goes with the row (models._delete_template_crop)
+        template.delete()  # the crop file goes with the row (models.files._delete_template_crop)
     before = {**_as_dict(consent), "enrolment_photos": len(photos), "faces_in_class_photos": face_count,
               "learnt_templates": len(templates)}
     audit.record(user, AuditEntry.CONSENT_WITHDRAWN, consent,

@@ -3,12 +3,13 @@ import io
 import logging
 
 import numpy as np
+from celery import shared_task
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from faces.errors import ImageError
+from faces.errors import ImageError, ModelFileError
 from faces.matching import distance_matrix
 
 from attendance import audit
@@ -16,7 +17,7 @@ from attendance import engine
 from attendance.crops import store_photo_renditions
 from attendance.renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions
 from attendance.roster.consent import record_consent, require_consent
-from attendance.wiring.job_queue import send_after_commit, storing_uploads
+from attendance.wiring.job_queue import TEMPORARY_ERRORS, failure_message, send_after_commit, storing_uploads
 from attendance.models import (
     AuditEntry,
     Consent,
@@ -32,14 +33,32 @@ from attendance.roster.zip_enrolment import ZipEnrolmentError, read_enrolment_zi
 log = logging.getLogger(__name__)
 
 
+# Named as before the rooms move (attendance/tasks.py), so queued messages still find it.
+@shared_task(name="attendance.tasks.encode_enrolment_photo_task",
+             autoretry_for=TEMPORARY_ERRORS, retry_backoff=True, max_retries=5)
+def encode_enrolment_photo_task(photo_id: int) -> str:
+    """The worker's task for ``encode_enrolment_photo(photo_id)``: its status ("ready"
+    or "failed"). An error it did not expect marks the photo failed (never pending for
+    ever: the admin sees it) and is raised again for the log; temporary database errors
+    are retried (``job_queue.TEMPORARY_ERRORS``)."""
+    try:
+        return encode_enrolment_photo(photo_id)
+    except TEMPORARY_ERRORS:
+        raise
+    except Exception as exc:
+        EnrolmentPhoto.objects.filter(pk=photo_id, status=EnrolmentPhoto.PENDING).update(
+            status=EnrolmentPhoto.FAILED, processed_at=timezone.now(),
+            failure_code="models" if isinstance(exc, ModelFileError) else "error", failure_reason=failure_message(exc),
+        )
+        raise
+
+
 def add_enrolment_photo(student: Student, uploaded_file) -> EnrolmentPhoto:
     """Store one enrolment photo (status pending) and queue its encoding after commit.
 
     Raises:
         ConsentMissing: the student's consent to face recognition is not recorded.
     """
-    from attendance.tasks import encode_enrolment_photo_task
-
     require_consent(student)
     photo = EnrolmentPhoto.objects.create(student=student, image=uploaded_file)
     send_after_commit(encode_enrolment_photo_task, photo.pk)
@@ -64,8 +83,6 @@ def add_enrolment_photos(student: Student, photo_files, user=None) -> list[Enrol
 def requeue_pending_enrolment_photos(older_than_seconds: float) -> int:
     """Send again the enrolment photos still pending after ``older_than_seconds`` (their
     task was never sent: the broker was down). Returns how many were sent."""
-    from attendance.tasks import encode_enrolment_photo_task
-
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     waiting = list(EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.PENDING, uploaded_at__lt=cutoff)
                    .values_list("pk", flat=True))
@@ -79,8 +96,6 @@ def requeue_pending_enrolment_photos(older_than_seconds: float) -> int:
 def retry_failed_enrolment_photos(photo_ids) -> int:
     """Encode failed enrolment photos again (an administrator's "Process again", e.g. after
     repairing the model files). Returns how many."""
-    from attendance.tasks import encode_enrolment_photo_task
-
     with transaction.atomic():
         photos = list(EnrolmentPhoto.objects.select_for_update()
                       .filter(pk__in=list(photo_ids), status=EnrolmentPhoto.FAILED))
@@ -230,6 +245,7 @@ def encode_enrolment_photo(photo_id: int) -> str:
         fields.update(
             status=EnrolmentPhoto.READY,
             descriptor=descriptor_to_bytes(face.descriptor),
+            descriptor_model=engine.model_id(),
             face_left=face.box.left,
             face_top=face.box.top,
             face_right=face.box.right,
@@ -284,9 +300,10 @@ def school_wide_lock() -> None:
 
 def nearest_other_student(descriptor, student_id: int):
     """The enrolled student other than ``student_id`` nearest to the descriptor, if within
-    ``ENROLMENT_DUPLICATE_THRESHOLD``: ``(Student, distance)`` or None. Searches the whole school."""
+    ``ENROLMENT_DUPLICATE_THRESHOLD``: ``(Student, distance)`` or None. Searches the whole
+    school's ready photos described by the current model (``engine.model_id``)."""
     rows = list(
-        EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY)
+        EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY, descriptor_model=engine.model_id())
         .exclude(student_id=student_id)
         .values_list("student_id", "descriptor")
     )

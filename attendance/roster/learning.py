@@ -32,6 +32,7 @@ from faces.matching import distance_matrix
 
 from attendance import audit
 from attendance import crops
+from attendance import engine
 from attendance.roster.consent import has_consent
 from attendance.models import (
     AuditEntry,
@@ -48,10 +49,13 @@ log = logging.getLogger(__name__)
 
 
 def _student_rows(student: Student) -> tuple[np.ndarray, list[LearntTemplate]]:
-    """The student's enrolment descriptors ``(E, 128)`` and their templates (with descriptors)."""
+    """The student's enrolment descriptors ``(E, 128)`` and their templates (with
+    descriptors), of the current model (``engine.model_id``)."""
+    current = engine.model_id()
     enrolled = [descriptor_from_bytes(d) for d in EnrolmentPhoto.objects.filter(
-        student=student, status=EnrolmentPhoto.READY).values_list("descriptor", flat=True)]
-    return np.array(enrolled, dtype=np.float32).reshape(-1, 128), list(student.templates.order_by("learnt_at", "pk"))
+        student=student, status=EnrolmentPhoto.READY, descriptor_model=current).values_list("descriptor", flat=True)]
+    templates = student.templates.filter(descriptor_model=current).order_by("learnt_at", "pk")
+    return np.array(enrolled, dtype=np.float32).reshape(-1, 128), list(templates)
 
 
 def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: DetectedFace | None = None,
@@ -60,7 +64,8 @@ def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: De
     template, or None when it was not kept (no consent, a near-duplicate, learning off).
 
     Args:
-        descriptor: the face's ``(128,)`` float32 descriptor.
+        descriptor: the face's ``(128,)`` float32 descriptor, of the current model
+            (``engine.model_id``, stamped on the template).
         crop: a JPEG of the face (``TEMPLATE_CROP_PX``).
         face: the ``DetectedFace`` it comes from (its photo and session are the source).
         how: ``LearntTemplate.CONFIRMED`` or ``STRONG_MATCH``.
@@ -86,7 +91,7 @@ def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: De
         templates[victim].delete()
     session = face.photo.session if face is not None else None
     return LearntTemplate.objects.create(
-        student=student, descriptor=descriptor_to_bytes(descriptor), how=how,
+        student=student, descriptor=descriptor_to_bytes(descriptor), descriptor_model=engine.model_id(), how=how,
         crop=ContentFile(crop, name="face.jpg"), face_width=face.width if face is not None else 0,
         source_face=face, source_photo=face.photo if face is not None else None, source_session=session,
         source_label=f"{session.school_class.name}, {session.date:%d %b %Y}, {session.period}" if session else "",
@@ -97,9 +102,10 @@ def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: De
 def learnable_faces(session) -> list[DetectedFace]:
     """The faces of a session a confirmation teaches: each face that counts for a student
     (machine match left standing, or a person's answer), not flagged, wide enough, of a
-    rostered student with consent, and not learnt already."""
+    rostered student with consent, described by the current model, and not learnt already."""
     roster = set(session.school_class.students.filter(consent__isnull=False).values_list("pk", flat=True))
-    faces = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE, flagged_reason="")
+    faces = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE, flagged_reason="",
+                                         descriptor_model=engine.model_id())
              .filter(Q(review_action="", decision=DetectedFace.MATCHED) | Q(reviewed_student__isnull=False))
              .exclude(learnt_templates__isnull=False).select_related("photo__session__school_class")
              .order_by("photo_id", "pk"))
@@ -168,14 +174,15 @@ def remove_template(template: LearntTemplate, user, why: str) -> int:
                  f"Learnt template {template.pk} of {name} removed: {why}; {flagged} face(s) flagged for review",
                  before={"student": name, "source": template.source_label, "face": template.source_face_id,
                          "learnt_at": template.learnt_at.isoformat(), "faces_flagged": flagged}, after=None)
-    template.delete()  # the crop file goes with it (models._delete_template_crop)
+    template.delete()  # the crop file goes with it (models.files._delete_template_crop)
     return flagged
 
 
 def drift(student: Student) -> dict | None:
     """Whether the student's recent matches creep towards the threshold (a child who grew):
     the median distance of their last ``DRIFT_RECENT_MATCHES`` faces that counted for them
-    to their enrolment photos, against ``DRIFT_ALERT_FRACTION`` of the threshold.
+    to their enrolment photos, against ``DRIFT_ALERT_FRACTION`` of the threshold (faces and
+    photos described by the current model only).
 
     Returns None when there are fewer than ``DRIFT_MIN_MATCHES`` such faces (class photos
     are kept ``CLASS_PHOTO_RETENTION_DAYS``) or no ready enrolment photo; else
@@ -183,7 +190,7 @@ def drift(student: Student) -> dict | None:
     """
     enrolled, _ = _student_rows(student)
     faces = (DetectedFace.objects.filter(Q(review_action="", decision=DetectedFace.MATCHED, student=student)
-                                         | Q(reviewed_student=student))
+                                         | Q(reviewed_student=student), descriptor_model=engine.model_id())
              .order_by("-photo__processed_at", "-pk").values_list("descriptor", flat=True)
              [:settings.DRIFT_RECENT_MATCHES])
     probes = np.array([descriptor_from_bytes(d) for d in faces], dtype=np.float32).reshape(-1, 128)

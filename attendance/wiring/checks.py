@@ -1,8 +1,13 @@
-"""System checks (``manage.py check``, and on every ``runserver`` / ``migrate``): the face
-model files are present and intact before a photo is ever processed."""
+"""System checks (``manage.py check``, and on every ``runserver`` / ``serve`` / ``migrate``):
+the face model files are present and intact before a photo is ever processed, and every
+stored descriptor was made by the model the settings give."""
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
+from django.test.utils import override_settings
 
+from attendance.engine import model_id
+from attendance.roster.reencode import stale_descriptor_counts
 from faces import model_files
 from faces.errors import ModelFileError
 
@@ -24,6 +29,45 @@ def face_model_files(app_configs=None, **kwargs):
                      "or point FACE_MODELS_DIR at a folder holding the files listed in models/checksums.sha256.",
             ))
     return errors
+
+
+#: Id of the error ``stored_descriptors_of_current_model`` reports. ``migrate`` and ``reencode``
+#: silence it (``SkipStaleDescriptorCheck``): they are how the database is made right.
+STALE_DESCRIPTORS = "attendance.E002"
+
+
+@checks.register()
+def stored_descriptors_of_current_model(app_configs=None, **kwargs):
+    """An error while any stored descriptor (enrolment photo, class-photo face, learnt
+    template) was made by another model than ``engine.model_id()`` of the settings (a new
+    ``FACE_LANDMARK_POINTS``, another model): those are never compared, so the gallery would
+    be silently empty for the students concerned until ``manage.py reencode`` ran.
+
+    Says nothing when the database cannot be read (not migrated yet: ``migrate`` says so).
+    """
+    try:
+        stale = stale_descriptor_counts()
+    except DatabaseError:
+        return []
+    if not any(stale.values()):
+        return []
+    counts = ", ".join(f"{n} {what}" for what, n in stale.items() if n)
+    return [checks.Error(
+        f"Stored face descriptors were made by another model than the settings give ({model_id()}): {counts}. "
+        "They are never compared with new ones, so recognition would miss these students.",
+        id=STALE_DESCRIPTORS,
+        hint="Run `python manage.py reencode` to describe them again with the current model (or restore the "
+             "previous FACE_LANDMARK_POINTS).",
+    )]
+
+
+class SkipStaleDescriptorCheck:
+    """A management command mixin: its system checks run without ``STALE_DESCRIPTORS``
+    (the commands that make the database right: ``migrate``, ``reencode``)."""
+
+    def check(self, *args, **kwargs):
+        with override_settings(SILENCED_SYSTEM_CHECKS=[*settings.SILENCED_SYSTEM_CHECKS, STALE_DESCRIPTORS]):
+            return super().check(*args, **kwargs)
 
 
 #: Our SecurityMiddleware (Django's, with the loopback exception of settings.LOOPBACK_HTTP).

@@ -9,17 +9,45 @@ rolled back). If the broker (Redis) cannot be reached:
 * if it goes away between that check and the commit, the photo stays saved and pending,
   and ``tasks.requeue_stalled_task`` (at worker start and every minute, Celery beat)
   sends it when the broker is back.
+
+Each task sits beside the function it wraps (``registers.recognition.process_class_photo_task``,
+``roster.enrolment.encode_enrolment_photo_task``; ``tasks.py`` holds the scheduled ones),
+named as before the rooms move (``attendance.tasks.<name>``) so queued messages and the
+beat schedule still find them. What those tasks share is here: the errors worth a retry
+and the message people see for an error nobody expected.
 """
 import logging
 from contextlib import contextmanager
 
 from celery import current_app
-from django.db import transaction
+from django.db import OperationalError, transaction
+
+from faces.errors import ModelFileError
+
+from attendance.models import delete_stored_files
 
 log = logging.getLogger(__name__)
 
 #: Seconds to wait for the broker before refusing an upload.
 BROKER_CHECK_TIMEOUT = 3
+
+#: The errors a task retries (``autoretry_for``): the database briefly locked or
+#: unreachable. Retrying anything else would repeat the same failure.
+TEMPORARY_ERRORS = (OperationalError,)
+
+#: What teachers and admins see when the worker's face model files are missing or damaged
+#: (the log and ``manage.py check`` name the file).
+MODEL_FILES_BROKEN = ("Face recognition is not installed correctly on the server (a model file is missing "
+                      "or damaged). Ask your IT administrator to run `manage.py check` and then process the "
+                      "photo again (admin: failed photos).")
+
+
+def failure_message(exc: Exception) -> str:
+    """What people are shown for an error a photo's task did not expect (one line, no
+    details of the server beyond the exception's class name)."""
+    if isinstance(exc, ModelFileError):
+        return MODEL_FILES_BROKEN
+    return f"Unexpected error while processing the photo ({type(exc).__name__})."
 
 
 class QueueUnavailable(Exception):
@@ -74,8 +102,6 @@ def storing_uploads():
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    from attendance.models import delete_stored_files
-
     ensure_queue_reachable()
     stored = []
     try:

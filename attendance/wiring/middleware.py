@@ -9,6 +9,8 @@ from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddl
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 
+from attendance.wiring.body_gate import anonymous_refusal
+
 
 class ContentSecurityPolicyMiddleware:
     """Adds settings.CONTENT_SECURITY_POLICY to every response.
@@ -92,8 +94,6 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from attendance.wiring.body_gate import anonymous_refusal
-
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -12,6 +12,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.utilities import Error
 
+from attendance.wiring.body_gate import body_cap, refusal_for_headers
 from attendance.wiring.env import env_int
 
 #: Threads answering requests (one request each at a time). SERVER_THREADS.
@@ -110,8 +111,6 @@ class GatedParser(HTTPRequestParser):
                 self.completed = True
             return consumed
         if self.headers_finished and not self.error and not self.empty:
-            from attendance.wiring.body_gate import body_cap, refusal_for_headers
-
             self.cap = body_cap(self.path)
 
             headers = dict(self.headers)

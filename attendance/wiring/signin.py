@@ -43,6 +43,7 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils import timezone
 
+from attendance.models import SignInFailure
 from attendance.wiring.middleware import client_ip
 
 KNOWN_DEVICE_COOKIE = "known_device"
@@ -105,8 +106,6 @@ def _known_device(request, username: str) -> str:
 
 def sign_in_refusal(request, username: str) -> Refusal | None:
     """Why signing in as ``username`` from this request is refused now, or None (see the module's policy)."""
-    from attendance.models import SignInFailure
-
     if not username:
         return None
     recent = SignInFailure.objects.filter(kind=SIGN_IN, username=username, at__gte=_window())
@@ -120,8 +119,6 @@ def sign_in_refusal(request, username: str) -> Refusal | None:
 
 def password_change_refusal(user) -> Refusal | None:
     """Why ``user``'s password change form is refused now (too many wrong old passwords), or None."""
-    from attendance.models import SignInFailure
-
     recent = SignInFailure.objects.filter(kind=PASSWORD_CHANGE, username=user.get_username(), at__gte=_window())
     if recent.count() >= settings.LOGIN_FAILURE_LIMIT:
         return Refusal("password", settings.LOGIN_FAILURE_LIMIT, _minutes())
@@ -133,8 +130,6 @@ def record_failure(request, kind: str, username: str):
 
     Returns the new SignInFailure.
     """
-    from attendance.models import SignInFailure
-
     SignInFailure.objects.filter(at__lt=_window()).delete()
     return SignInFailure.objects.create(kind=kind, username=username[:150], address=client_ip(request)[:64],
                                  device=known_device(request, username) if kind == SIGN_IN else "")
@@ -143,8 +138,6 @@ def record_failure(request, kind: str, username: str):
 def clear_failures(request, kind: str, username: str) -> None:
     """Forget the failures that a success from this request answers: for a sign-in, those of
     its (username, address, device); for a password change, the user's."""
-    from attendance.models import SignInFailure
-
     failures = SignInFailure.objects.filter(kind=kind, username=username)
     if kind == SIGN_IN:
         failures = failures.filter(address=client_ip(request), device=known_device(request, username))

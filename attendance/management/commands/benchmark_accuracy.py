@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from attendance.benchmarks import accuracy
+from attendance.benchmarks import accuracy, term
 
 from ._isolated import is_isolated, run_isolated
 
@@ -80,8 +80,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _term(self, bench):
-        from attendance.benchmarks import term
-
         try:
             result = term.run(bench, report=self.stdout.write)
         except (KeyError, ValueError, TypeError) as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance.benchmarks import load
+from attendance.benchmarks import load, load_processes, load_setup
 
 ISOLATED = "ATTENDANCE_LOAD_ISOLATED"
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                             help="solo: separate `celery worker --pool solo` processes, the first with --beat, the "
                                  "last killed; prefork: one `celery worker --concurrency N --beat` as runapp starts "
                                  "it, one of its pool processes killed")
-        parser.add_argument("--victim", choices=load.VICTIMS, default="plain",
+        parser.add_argument("--victim", choices=load_processes.VICTIMS, default="plain",
                             help="which worker is killed: plain, one without beat (default); with --pool solo also "
                                  "beat, the main process of the one running beat (its beat process lives on), or "
                                  "beat-group, that worker with its beat process (then no beat is left: see README)")
@@ -75,7 +75,7 @@ class Command(BaseCommand):
                               roster=options["roster"], size=options["size"], timeout=options["timeout"],
                               report=self.stdout.write, folder=Path(os.environ["ATTENDANCE_LOAD_FOLDER"]),
                               keep_logs=options["keep_logs"], victim=options["victim"])
-        except load.LoadError as exc:
+        except load_setup.LoadError as exc:
             raise CommandError(str(exc))
         except subprocess.CalledProcessError as exc:
             raise CommandError(f"make_classroom.py failed: {exc.stderr.strip()}")
@@ -93,8 +93,8 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory(prefix="attendance-load-") as folder:
             folder = Path(folder)
             database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{settings.DATABASES['default']['NAME']}"
-            with load.throwaway_database(database_url, folder) as db_url, \
-                    load.private_broker(os.environ.get("REDIS_URL"), folder) as (redis_url, queue):
+            with load_setup.throwaway_database(database_url, folder) as db_url, \
+                    load_setup.private_broker(os.environ.get("REDIS_URL"), folder) as (redis_url, queue):
                 env = dict(os.environ, DATABASE_URL=db_url, MEDIA_ROOT=str(folder / "media"), REDIS_URL=redis_url,
                            CELERY_QUEUE=queue, ATTENDANCE_LOAD_FOLDER=str(folder), **{ISOLATED: "1"})
                 manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]

@@ -11,6 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("--listen", default="127.0.0.1:8000", help="host:port (default 127.0.0.1:8000)")
 
     def handle(self, listen, **options):
+        # Imported here, not at the top: importing wsgi builds the WSGI application
+        # (django.setup, every middleware), wanted only when serving, not for --help.
         from attendance.wiring.wsgi import application
 
         server = create_server(application, listen)

@@ -1,0 +1,68 @@
+"""Who did what: the audit log and failed sign-ins."""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, with the values before and after: every manual change to the
+    register, every enrolment, consent and deletion. Kept when the user or the student
+    is deleted (no foreign key to the student; the user's name is copied)."""
+
+    RECORD_CHANGED = "record_changed"
+    FACE_REVIEWED = "face_reviewed"
+    STUDENT_ENROLLED = "student_enrolled"
+    PHOTOS_ADDED = "photos_added"
+    DUPLICATE_RESOLVED = "duplicate_resolved"
+    CONSENT_RECORDED = "consent_recorded"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DELETED = "deleted"
+    MACHINE_CHANGED = "machine_changed"
+    REGISTER_CONFIRMED = "register_confirmed"
+    TEMPLATE_REMOVED = "template_removed"
+    DESCRIPTORS_REENCODED = "reencoded"
+    ACTION_CHOICES = [
+        (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
+        (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
+        (DUPLICATE_RESOLVED, "Look-alike photo decided"), (CONSENT_RECORDED, "Consent recorded"),
+        (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
+        (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
+        (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
+    ]
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
+    action = models.CharField(max_length=20, choices=ACTION_CHOICES)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50, blank=True)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"
+
+
+class SignInFailure(models.Model):
+    """One wrong password, for sign-in throttling (attendance/wiring/signin.py); deleted once older than the window."""
+
+    KIND_CHOICES = [("sign_in", "Sign-in"), ("password", "Password change")]
+
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    username = models.CharField(max_length=150)
+    #: The client's address (attendance.wiring.middleware.client_ip).
+    address = models.CharField(max_length=64, blank=True)
+    #: The known-device id that made the attempt, "" for an unknown device.
+    device = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "username", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.username} from {self.address or '?'} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,138 @@
+"""Attendance reports as downloads: the rows of a class report or a student's history as
+CSV and XLSX, every text cell safe for a spreadsheet (no formula, no character it cannot
+hold)."""
+import csv
+import datetime
+import io
+import re
+
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord
+from attendance.reports.building import ClassReport, DateRange, StudentReport, threshold
+
+
+def format_rate(rate: float | None) -> str:
+    """A rate (0.0-1.0, None for no records) as the downloads show it: "93%", or ""."""
+    return "" if rate is None else f"{rate * 100:.0f}%"
+
+
+def class_table(report: ClassReport) -> list[list]:
+    """The class report's rows as the downloads give them (header first): the grid of
+    codes, the count of each code, counted present, recorded, rate and the threshold flag.
+    Text as stored: the writers pass every row through ``_safe_rows``."""
+    header = (["Student"] + [f"{s.date} {s.period}" for s in report.sessions] + [c.code for c in report.codes]
+              + ["Counted present", "Recorded", "Rate", f"Below {threshold():g}%"])
+    rows = [header]
+    for row in report.rows:
+        rows.append([row.student.name] + [_cell(r) for r in row.statuses] + row.count_list(report.codes)
+                    + [row.present, row.recorded, format_rate(row.rate), "yes" if row.below_threshold else ""])
+    return rows
+
+
+def student_records_table(records) -> list[list]:
+    """A student's records (``AttendanceRecord`` rows, their session and class loaded) as
+    rows, header first: date, period, class, code, source and reason."""
+    rows = [["Date", "Period", "Class", "Status", "Source", "Reason"]]
+    for r in records:
+        rows.append([r.session.date, r.session.period, r.session.school_class.name, r.status, r.source, r.reason])
+    return rows
+
+
+def student_summary_table(report: StudentReport) -> list[list]:
+    """A student report's counts per code, then counted present, recorded, rate and the
+    threshold flag, as rows (header first)."""
+    rows = [["Code", "Label", "Counts as", "Records"]]
+    rows += [[c.code, c.label, c.counts_as, n] for c, n in report.code_counts()]
+    rows += [["Counted present", "", "", report.present], ["Recorded", "", "", report.recorded],
+             ["Rate", "", "", format_rate(report.rate)],
+             [f"Below {threshold():g}%", "", "", "yes" if report.below_threshold else ""]]
+    return rows
+
+
+def write_class_csv(out, report: ClassReport) -> None:
+    """Write ``class_table(report)`` as CSV to ``out`` (a text file), every cell made safe."""
+    csv.writer(out).writerows(_safe_rows(class_table(report)))
+
+
+def write_student_csv(out, records) -> None:
+    """Write ``student_records_table(records)`` as CSV to ``out`` (a text file), every cell made safe."""
+    csv.writer(out).writerows(_safe_rows(student_records_table(records)))
+
+
+def _about(title: str, date_range: DateRange) -> list[list]:
+    return [["Report", title], ["From", date_range.start or "(all)"], ["To", date_range.end or "(all)"],
+            ["Threshold", f"{threshold():g}%"],
+            ["Rate", "sessions counted present / sessions recorded (each code counts as present or absent)"],
+            ["Generated", timezone.localtime().strftime("%Y-%m-%d %H:%M")]]
+
+
+def class_xlsx(report: ClassReport) -> bytes:
+    """The class report as an XLSX file's bytes: sheets "Report" and "About"."""
+    return _xlsx([("Report", class_table(report)),
+                  ("About", _about(f"Class {report.school_class.name}", report.date_range))])
+
+
+def student_xlsx(report: StudentReport) -> bytes:
+    """The student report as an XLSX file's bytes: sheets "Summary", "Records" and "About"."""
+    return _xlsx([("Summary", student_summary_table(report)), ("Records", student_records_table(report.records)),
+                  ("About", _about(report.student.name, report.date_range))])
+
+
+def _xlsx(sheets) -> bytes:
+    from openpyxl import Workbook  # heavy: loaded only when an XLSX is asked for
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in _safe_rows(rows):
+            sheet.append(row)
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                elif isinstance(cell.value, datetime.date):
+                    cell.number_format = "yyyy-mm-dd"
+        sheet.freeze_panes = "B2" if title == "Report" else "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _cell(record) -> str:
+    """A record as the CSV shows it: its code ("present", "late", ...), "absent (manual)",
+    "excused (manual): illness", or "" for no record. Codes, not labels: they do not
+    change when the school renames a code."""
+    if record is None:
+        return ""
+    return (record.status + (" (manual)" if record.source == AttendanceRecord.MANUAL else "")
+            + (f": {record.reason}" if record.reason else ""))
+
+
+# Characters a spreadsheet cannot hold: the C0 controls but tab, line feed and carriage
+# return (what openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE refuses, as XML 1.0 does), and the
+# XML non-characters U+FFFE, U+FFFF and lone surrogates. A vertical tab (what Word pastes for a
+# line break) and a form feed become a line break; the others are dropped.
+_LINE_BREAKS = re.compile(r"[\v\f]")
+
+
+_UNHOLDABLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+# A cell starting with one of these runs as a formula when a CSV is opened in a spreadsheet
+# (CSV injection; OWASP's list: = + - @ tab carriage return).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(text: str) -> str:
+    """Text as a spreadsheet holds and shows it, never a formula (CSV and XLSX alike): the
+    characters no spreadsheet can hold replaced or dropped (see ``_UNHOLDABLE``), then a
+    leading apostrophe when the text starts like a formula, even after spaces."""
+    text = _UNHOLDABLE.sub("", _LINE_BREAKS.sub("\n", text))
+    return "'" + text if text.lstrip(" ")[:1] in _FORMULA_STARTS else text
+
+
+def _safe_rows(rows) -> list[list]:
+    """Every text cell of ``rows`` through ``_safe``; other values (numbers, dates) as they are."""
+    return [[_safe(v) if isinstance(v, str) else v for v in row] for row in rows]

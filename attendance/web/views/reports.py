@@ -1,0 +1,139 @@
+"""Report pages and their CSV and XLSX downloads, for a class or a student over a date range."""
+import io
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+
+from attendance import access
+from attendance.reports import building, exports
+from attendance.web.forms import ReportRangeForm
+from attendance.web.views.common import form_status
+
+
+def _report_range(request) -> tuple[ReportRangeForm, building.DateRange]:
+    """The date range a report page or download covers: the one asked for (?from=&to=),
+    else (none asked for, or a wrong one) the default (the current term, else all dates).
+    A wrong one leaves the form's errors: the page shows them with the default, HTTP 400."""
+    if "from" in request.GET or "to" in request.GET:
+        form = ReportRangeForm(request.GET)
+        if form.is_valid():
+            return form, building.DateRange(form.cleaned_data["from"], form.cleaned_data["to"])
+        return form, building.default_range()
+    date_range = building.default_range()
+    return ReportRangeForm(initial={"from": date_range.start, "to": date_range.end}), date_range
+
+
+class _WrongRange(Exception):
+    """A download asked for a wrong range (?from=&to=): answered 400 with the form's errors."""
+
+    def __init__(self, form):
+        super().__init__("; ".join(m for messages in form.errors.values() for m in messages))
+
+
+def _download_range(request) -> building.DateRange:
+    """The range of a CSV or XLSX download; raises _WrongRange for a wrong one (never a
+    file of another range than asked)."""
+    form, date_range = _report_range(request)
+    if form.errors:
+        raise _WrongRange(form)
+    return date_range
+
+
+def _wrong_range_response(exc: _WrongRange) -> HttpResponse:
+    return HttpResponse(f"Wrong date range: {exc}", status=400, content_type="text/plain; charset=utf-8")
+
+
+def _range_query(date_range: building.DateRange) -> str:
+    """The query string giving a download the page's range."""
+    return urlencode({"from": date_range.start or "", "to": date_range.end or ""})
+
+
+def _report_filename(name: str, fallback, date_range: building.DateRange, extension: str) -> str:
+    parts = ["attendance", slugify(name) or str(fallback), date_range.slug()]
+    return "-".join(p for p in parts if p) + "." + extension
+
+
+@login_required
+def class_report(request, class_id):
+    school_class = access.get_class_for_report(request.user, class_id)
+    form, date_range = _report_range(request)
+    report = building.class_report(school_class, date_range)
+    return render(request, "attendance/class_report.html", {
+        "school_class": school_class, "report": report, "sessions": report.sessions, "rows": report.rows,
+        "codes": report.codes, "form": form, "range_query": _range_query(date_range),
+        "threshold": building.threshold(), "chart_data": report.chart_data(), "days": report.rate_by_date(),
+    }, status=form_status(form))
+
+
+@login_required
+def class_report_csv(request, class_id):
+    school_class = access.get_class_for_report(request.user, class_id)
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
+    out = io.StringIO()
+    exports.write_class_csv(out, building.class_report(school_class, date_range))
+    return _csv_response(out.getvalue(), _report_filename(school_class.name, school_class.pk, date_range, "csv"))
+
+
+@login_required
+def class_report_xlsx(request, class_id):
+    school_class = access.get_class_for_report(request.user, class_id)
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
+    return _xlsx_response(exports.class_xlsx(building.class_report(school_class, date_range)),
+                          _report_filename(school_class.name, school_class.pk, date_range, "xlsx"))
+
+
+@login_required
+def student_report(request, student_id):
+    """A student's attendance over a date range, in the classes whose reports the user reads."""
+    student = access.get_student_for_report(request.user, student_id)
+    form, date_range = _report_range(request)
+    report = building.student_report(student, access.report_classes(request.user), date_range)
+    return render(request, "attendance/student_report.html", {
+        "student": student, "report": report, "form": form, "range_query": _range_query(date_range),
+        "threshold": building.threshold(), "chart_data": report.chart_data(),
+        "can_open_sessions": access.role(request.user) != "office",
+    }, status=form_status(form))
+
+
+@login_required
+def student_report_csv(request, student_id):
+    student = access.get_student_for_report(request.user, student_id)
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
+    out = io.StringIO()
+    exports.write_student_csv(out, building.student_history(student, access.report_classes(request.user), date_range))
+    return _csv_response(out.getvalue(), _report_filename(student.name, student.pk, date_range, "csv"))
+
+
+@login_required
+def student_report_xlsx(request, student_id):
+    student = access.get_student_for_report(request.user, student_id)
+    try:
+        date_range = _download_range(request)
+    except _WrongRange as exc:
+        return _wrong_range_response(exc)
+    report = building.student_report(student, access.report_classes(request.user), date_range)
+    return _xlsx_response(exports.student_xlsx(report), _report_filename(student.name, student.pk, date_range, "xlsx"))
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,208 @@
+"""Roster pages: classes, students, enrolment (one by one or from a zip), consent, and an
+enrolment photo's duplicate decision and learnt faces' removal."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from attendance import access
+from attendance.roster import learning
+from attendance.reports import building
+from attendance.roster import consent as consents
+from attendance.roster.enrolment import add_enrolment_photos, enrol_from_zip, enrol_student, resolve_duplicate
+from attendance.web.forms import (
+    ConsentForm,
+    DuplicateDecisionForm,
+    EnrolmentPhotosForm,
+    SchoolClassForm,
+    SessionForm,
+    StudentEnrolForm,
+    WithdrawConsentForm,
+    ZipEnrolForm,
+)
+from attendance.wiring.job_queue import QueueUnavailable
+from attendance.models import Consent
+from attendance.roster.zip_enrolment import ZipEnrolmentError
+from attendance.web.views.common import form_status, queue_error
+
+
+@login_required
+def class_create(request):
+    access.require_school_admin(request.user)
+    form = SchoolClassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        school_class = form.save()
+        messages.success(request, f"Class {school_class.name} created.")
+        return redirect("class_detail", school_class.pk)
+    return render(request, "attendance/class_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def class_detail(request, class_id):
+    school_class = access.get_class(request.user, class_id)
+    return render(request, "attendance/class_detail.html", _class_context(request, school_class))
+
+
+@login_required
+@require_POST
+def student_enrol(request, class_id):
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = StudentEnrolForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _class_page_with_errors(request, school_class, enrol_form=form)
+    try:
+        student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"],
+                                consent=form.consent(), user=request.user)
+    except QueueUnavailable as exc:
+        form.add_error(None, queue_error(exc))
+        return _class_page_with_errors(request, school_class, enrol_form=form)
+    if form.cleaned_data["photos"]:
+        messages.success(request, f"{student.name} added; their photos are being processed.")
+    else:
+        messages.success(request, f"{student.name} added without face recognition: registered by hand.")
+    return redirect("class_detail", school_class.pk)
+
+
+@login_required
+@require_POST
+def roster_zip(request, class_id):
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = ZipEnrolForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _class_page_with_errors(request, school_class, zip_form=form)
+    try:
+        students = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
+                                  user=request.user)
+    except ZipEnrolmentError as exc:
+        form.add_error("archive", str(exc))
+        return _class_page_with_errors(request, school_class, zip_form=form)
+    except QueueUnavailable as exc:
+        form.add_error(None, queue_error(exc))
+        return _class_page_with_errors(request, school_class, zip_form=form)
+    count = f"{len(students)} student{'s' if len(students) != 1 else ''}"
+    messages.success(request, f"{count} added or updated from the zip; photos are being processed.")
+    return redirect("class_detail", school_class.pk)
+
+
+def _class_page_with_errors(request, school_class, **forms):
+    return render(request, "attendance/class_detail.html", _class_context(request, school_class, **forms),
+                  status=max(form_status(form) for form in forms.values()))
+
+
+def _class_context(request, school_class, **forms):
+    students = list(school_class.students.select_related("consent").prefetch_related("photos"))
+    return {
+        "school_class": school_class,
+        "students": students,
+        "has_pending": any(p.is_pending for s in students for p in s.photos.all()),
+        "sessions": school_class.sessions.all()[:20],
+        "is_admin": access.is_school_admin(request.user),
+        "enrol_form": StudentEnrolForm(),
+        "zip_form": ZipEnrolForm(),
+        "register_form": SessionForm(auto_id="register_%s"),
+        **forms,
+    }
+
+
+@login_required
+def student_detail(request, student_id):
+    student = access.get_student(request.user, student_id)
+    form = EnrolmentPhotosForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        access.require_school_admin(request.user)
+        if form.is_valid():
+            try:
+                add_enrolment_photos(student, form.cleaned_data["photos"], user=request.user)
+            except QueueUnavailable as exc:
+                form.add_error(None, queue_error(exc))
+            except consents.ConsentMissing as exc:
+                form.add_error("photos", str(exc))
+            else:
+                messages.success(request, "Photos added; they are being processed.")
+                return redirect("student_detail", student.pk)
+    return _student_page(request, student, form=form)
+
+
+def _student_page(request, student, **forms):
+    context = {
+        "student": student,
+        "consent": Consent.objects.filter(student=student).select_related("recorded_by").first(),
+        "photos": student.photos.all(),
+        "templates": access.visible_templates(request.user, student).select_related("source_session", "confirmed_by"),
+        "template_limit": settings.TEMPLATE_MAX_PER_STUDENT,
+        "drift": learning.drift(student),
+        "consent_scope": consents.CONSENT_SCOPE,
+        "records": building.student_history(student, access.visible_classes(request.user)),
+        "is_admin": access.is_school_admin(request.user),
+        "form": EnrolmentPhotosForm(),
+        "consent_form": ConsentForm(),
+        "withdraw_form": WithdrawConsentForm(),
+        **forms,
+    }
+    return render(request, "attendance/student_detail.html", context,
+                  status=max([form_status(form) for form in forms.values()] or [200]))
+
+
+@login_required
+@require_POST
+def consent_record(request, student_id):
+    """A school admin records (or replaces) a student's consent to face recognition."""
+    access.require_school_admin(request.user)
+    student = access.get_student(request.user, student_id)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return _student_page(request, student, consent_form=form)
+    consents.record_consent(student, user=request.user, **form.consent())
+    messages.success(request, f"Consent recorded for {student.name}; enrolment photos can now be added.")
+    return redirect("student_detail", student.pk)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request, student_id):
+    """A school admin withdraws consent: the student's photos and face data go at once."""
+    access.require_school_admin(request.user)
+    student = access.get_student(request.user, student_id)
+    form = WithdrawConsentForm(request.POST)
+    if not form.is_valid():
+        return _student_page(request, student, withdraw_form=form)
+    try:
+        deleted = consents.withdraw_consent(student, request.user)
+    except consents.ConsentMissing:
+        messages.error(request, f"No consent is recorded for {student.name}; nothing was changed.")
+    else:
+        messages.success(request, f"Consent withdrawn: {deleted} photo(s) and all face data of {student.name} "
+                                  "deleted. They are now registered by hand.")
+    return redirect("student_detail", student.pk)
+
+
+@login_required
+@require_POST
+def enrolment_photo_resolve(request, photo_id):
+    access.require_school_admin(request.user)
+    photo = access.get_enrolment_photo(request.user, photo_id)
+    form = DuplicateDecisionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Choose keep or delete.")
+    if not resolve_duplicate(photo, form.cleaned_data["keep"], user=request.user):
+        messages.error(request, "This photo is not waiting for a decision; nothing was changed.")
+    else:
+        messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")
+    return redirect("student_detail", photo.student_id)
+
+
+@login_required
+@require_POST
+def template_remove(request, template_id):
+    """An admin removes a learnt template (row and crop; the faces it matched are flagged)."""
+    access.require_school_admin(request.user)
+    template = access.get_template(request.user, template_id)
+    flagged = learning.remove_template(template, request.user, "removed by an admin on the student page")
+    messages.success(request, "Learnt face removed." + (
+        f" {flagged} recognition{'s' if flagged != 1 else ''} that relied on it {'are' if flagged != 1 else 'is'} "
+        "flagged for review." if flagged else ""))
+    return redirect("student_detail", template.student_id)
