@@ -5,7 +5,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,8 +35,8 @@ from attendance.web.views.common import form_status, queue_error
 def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
     # "Add another photo" links here with the session's date and period filled in.
-    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
-    if refused := _refuse_linked_date(request, initial.get("date")):
+    initial, refused = _linked_initial(request)
+    if refused:
         return refused
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
@@ -57,17 +57,19 @@ def session_upload(request, class_id):
     return render(request, "attendance/session_upload.html", context, status=form_status(form))
 
 
-def _refuse_linked_date(request, date_text: str | None):
-    """A 400 page naming the problem when a link's ``?date=`` (filling in a form) is not a
-    date in ``dates.FIRST_DATE``..``LAST_DATE``; None when it is, or is absent."""
-    if not date_text:
-        return None
-    try:
-        parse_school_date(date_text)
-    except ValueError as exc:
-        return render(request, "400.html", {"reason": f"The date in this link is refused: {exc} Nothing was saved."},
-                      status=400)
-    return None
+def _linked_initial(request) -> tuple[dict, HttpResponse | None]:
+    """A form's date and period filled in by a link (?date=&period=: "Add another photo",
+    the registers page), the date read once (``dates.parse_school_date``); with a 400 page
+    naming the problem when ``?date=`` is not a date in ``dates.FIRST_DATE``..``LAST_DATE``
+    (else None)."""
+    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if "date" in initial:
+        try:
+            initial["date"] = parse_school_date(initial["date"])
+        except ValueError as exc:
+            return initial, render(request, "400.html", {
+                "reason": f"The date in this link is refused: {exc} Nothing was saved."}, status=400)
+    return initial, None
 
 
 @login_required
@@ -231,8 +233,8 @@ def register_by_hand(request, class_id):
     """Open (or create) the session for a date and period without a photo, and go to its
     manual register."""
     school_class = access.get_class(request.user, class_id)
-    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
-    if refused := _refuse_linked_date(request, initial.get("date")):
+    initial, refused = _linked_initial(request)
+    if refused:
         return refused
     form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
