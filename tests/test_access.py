@@ -303,3 +303,16 @@ class TestWebServerSendsThePhoto:
         # The rendition goes with its photo.
         stored.delete()
         assert not os.path.exists(path)
+
+
+def test_every_admin_list_refuses_dates_out_of_range_by_one_mechanism():
+    """admin.cover_every_admin gives every registered ModelAdmin (ours, Django's, DRF's)
+    DatesInRange once; no admin class names it itself."""
+    from django.contrib import admin as django_admin
+
+    from attendance.admin import DatesInRange
+
+    for model, model_admin in django_admin.site._registry.items():
+        covered = type(model_admin)
+        assert covered.__bases__[0] is DatesInRange, model  # added by cover_every_admin ...
+        assert DatesInRange not in covered.__bases__[1].__mro__, model  # ... to a class that does not name it
