@@ -406,3 +406,17 @@ def test_make_clean_keeps_the_secret_key(tmp_path):
     assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret_key"]
     assert (tmp_path / "var" / "secret_key").read_text() == "x"
     assert not (tmp_path / ".venv").exists() and (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("LOGIN_FAILURE_LIMIT", "0", "must be at least 1, not 0"),
+    ("LOGIN_COOLOFF_MINUTES", "0", "must be more than 0, not 0.0"),
+    ("MAX_PHOTO_MEGAPIXELS", "-3", "must be at least 1, not -3"),
+    ("KNOWN_DEVICE_DAYS", "soon", "must be a whole number, not 'soon'"),
+])
+def test_settings_refuse_a_limit_out_of_range_at_start(name, value, words):
+    """The settings' limits are read by env.py with their minimum (``minimum=``, ``more_than=``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    result = subprocess.run([sys.executable, "-c", "import attendance.wiring.settings"], cwd=REPO,
+                            env={**env, name: value}, capture_output=True, text=True)
+    assert result.returncode != 0 and f"ImproperlyConfigured: {name} {words}" in result.stderr, result.stderr
