@@ -1,7 +1,10 @@
 """The face engine configured from Django settings: the only place the app calls ``faces``."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 from faces import FaceBox, enrolment, images, matching, pipeline, quality
+from faces.errors import ImageError
 
 
 def model_id() -> str:
@@ -62,6 +65,37 @@ def check_photo_header(fileobj) -> str:
     finally:
         if position is not None:
             fileobj.seek(position)
+
+
+def check_photos(photo_files) -> list:
+    """The uploaded photos (Django ``File`` objects) an upload may store, each checked for
+    size (``settings.MAX_PHOTO_BYTES``) and a readable image header (``check_photo_header``)
+    and renamed ``photo<extension of its real format>`` (stored under a generated name with
+    that extension, whatever the uploaded name said). Every photo of an upload (class
+    photos, enrolment photos) is checked here: web forms, API and command line.
+
+    Raises:
+        django.core.exceptions.ValidationError: one message per refused photo, each
+            starting with its name; or "No photo was given." for none.
+    """
+    photo_files = [f for f in photo_files if f]
+    if not photo_files:
+        raise ValidationError("No photo was given.", code="required")
+    errors = []
+    for photo in photo_files:
+        if photo.size > settings.MAX_PHOTO_BYTES:
+            errors.append(f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
+                          f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo.")
+            continue
+        try:
+            extension = check_photo_header(photo)
+        except ImageError as exc:
+            errors.append(f"{photo.name}: {exc}")
+        else:
+            photo.name = f"photo{extension}"
+    if errors:
+        raise ValidationError(errors)
+    return photo_files
 
 
 def find_faces(rgb, timings: dict | None = None):

@@ -299,6 +299,24 @@ def set_record(session: ClassSession, student, status: str, user, photo_status: 
     return record
 
 
+@transaction.atomic
+def save_register(session: ClassSession, changes, user) -> int:
+    """Save a register taken by hand: every ``(student, status, reason)`` of ``changes``
+    through ``set_record`` (each audit logged), in one transaction. The manual register
+    page's save; one student's change (the session page, the API) is ``set_record``.
+
+    Returns:
+        how many changes were saved.
+
+    Raises:
+        RegisterError: as ``set_record``, for any change; then nothing was saved.
+    """
+    changes = list(changes)
+    for student, status, reason in changes:
+        set_record(session, student, status, user, reason=reason)
+    return len(changes)
+
+
 def _audit_change(record: AttendanceRecord, code: AttendanceCode, before: dict | None, user) -> None:
     session = record.session
     # "present" as before for the seeded codes; "Tardy (late)" once the school renamed one.
