@@ -237,10 +237,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # MEDIA_ROOT/imports between the preview and the import; a zip's members (count) and their
 # size once unzipped (zip bombs); one CSV value's length in characters. A school of 2,000
 # children in 12 classes each exports about 3 MB of CSV.
-ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
-ROSTER_IMPORT_MAX_ZIP_MEMBERS = env_int("ROSTER_IMPORT_MAX_ZIP_MEMBERS", 50)
-ROSTER_IMPORT_MAX_UNZIPPED_BYTES = env_int("ROSTER_IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
-ROSTER_CSV_MAX_FIELD_CHARS = env_int("ROSTER_CSV_MAX_FIELD_CHARS", 10_000)
+ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+ROSTER_IMPORT_MAX_ZIP_MEMBERS = env_int("ROSTER_IMPORT_MAX_ZIP_MEMBERS", 50, minimum=1)
+ROSTER_IMPORT_MAX_UNZIPPED_BYTES = env_int("ROSTER_IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024, minimum=1)
+ROSTER_CSV_MAX_FIELD_CHARS = env_int("ROSTER_CSV_MAX_FIELD_CHARS", 10_000, minimum=1)
 
 # ---- Web security ----
 # Every environment: no sniffing of types, no framing, no referrer to other sites, a
