@@ -10,6 +10,7 @@ urlpatterns = [
     path("v1/classes/", views.ClassList.as_view(), name="classes"),
     path("v1/classes/<int:class_id>/", views.ClassDetail.as_view(), name="class"),
     path("v1/classes/<int:class_id>/students/", views.ClassStudents.as_view(), name="class-students"),
+    path("v1/classes/<int:class_id>/students/move/", views.ClassStudentsMove.as_view(), name="class-students-move"),
     path("v1/classes/<int:class_id>/sessions/", views.ClassSessions.as_view(), name="class-sessions"),
     path("v1/sessions/<int:session_id>/", views.SessionDetail.as_view(), name="session"),
     path("v1/sessions/<int:session_id>/status/", views.SessionStatus.as_view(), name="session-status"),

@@ -194,3 +194,20 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"Consent for {self.student} given by {self.given_by} on {self.given_on}"
+
+
+class DifferentChildren(models.Model):
+    """Two students an admin said are different children on the "Possible duplicates" page
+    (``roster.merging``): the pair is not offered again. ``first`` has the lower id."""
+
+    first = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "different children"
+        constraints = [models.UniqueConstraint(fields=["first", "second"], name="different_children_once")]
+
+    def __str__(self):
+        return f"{self.first} and {self.second} are different children"

@@ -32,6 +32,7 @@ class ZipPhoto:
     filename: str
     data: bytes
     student_id: int | None = None  # from a folder named with the student's id ("Ada_Lovelace_#17")
+    school_id: str = ""  # from a folder named with the school's id for the child ("Ada_Lovelace_@S1001")
 
 
 def folder_to_name(folder: str) -> str:
@@ -40,12 +41,17 @@ def folder_to_name(folder: str) -> str:
 
 
 _STUDENT_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>[0-9]{1,18})$")
+#: "Name_@SCHOOLID": the school id after the last "@", 1 to 64 characters, no space or "@".
+_SCHOOL_ID = re.compile(r"^(?P<name>.*?)_*@(?P<id>[^\s@]{1,64})$")
 
 
-def parse_student_folder(folder: str) -> tuple[str, int | None]:
-    """A student folder's name and id: "Ada_Lovelace" -> ("Ada Lovelace", None);
-    "Ada_Lovelace_#17" -> ("Ada Lovelace", 17); "#17" -> ("", 17). The id (the number the
-    student's page and the API show) says which student is meant when two share a name.
+def parse_student_folder(folder: str) -> tuple[str, int | None, str]:
+    """A student folder's name, id and school id: "Ada_Lovelace" -> ("Ada Lovelace", None, "");
+    "Ada_Lovelace_#17" -> ("Ada Lovelace", 17, ""); "#17" -> ("", 17, "");
+    "Ada_Lovelace_@S-1001" -> ("Ada Lovelace", None, "S-1001"). The id (the number the
+    student's page and the API show) or the school id (admission number, kept as typed,
+    underscores included) says which student is meant when two share a name; a school
+    id no student has yet makes a new student with it.
 
     The name is returned in Unicode NFC (macOS writes folder names decomposed).
 
@@ -58,16 +64,23 @@ def parse_student_folder(folder: str) -> tuple[str, int | None]:
     if found := forbidden_character(folder):
         raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
                                 "Rename the folder.")
+    if "@" in folder:
+        found = _SCHOOL_ID.match(unicodedata.normalize("NFC", folder))
+        if not found:
+            raise ZipEnrolmentError(f"The folder {folder!r} does not end with a school id: an \"@\" in a folder "
+                                    "name must be followed by the student's school id (1 to 64 characters, no "
+                                    "spaces), e.g. Ada_Lovelace_@S1001.")
+        return unicodedata.normalize("NFC", folder_to_name(found["name"])), None, found["id"]
     name = unicodedata.normalize("NFC", folder_to_name(folder))
     # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
     compatible = unicodedata.normalize("NFKC", name)
     if "#" not in compatible:
-        return name, None
+        return name, None, ""
     found = _STUDENT_ID.match(compatible)
     if not found:
         raise ZipEnrolmentError(f"The folder {folder!r} does not end with a student id: a \"#\" in a folder name "
                                 "must be followed by the student's id (1 to 18 digits), e.g. Ada_Lovelace_#17.")
-    return found["name"], int(found["id"])
+    return found["name"], int(found["id"]), ""
 
 
 def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
@@ -112,7 +125,8 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
 
     The student is the first folder below any folders all photos share, so
     ``enrol/Ada_Lovelace/1.jpg`` and ``Ada_Lovelace/2024/1.jpg`` both belong to "Ada Lovelace";
-    a folder may end with the student's id (``Ada_Lovelace_#17``, see ``parse_student_folder``).
+    a folder may end with the student's id (``Ada_Lovelace_#17``) or school id
+    (``Ada_Lovelace_@S1001``), see ``parse_student_folder``.
 
     Args:
         fileobj: the zip file, opened for binary reading.
@@ -138,8 +152,8 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
     depth = _student_folder_depth([folders for _, folders in photos])
     total = 0
     for entry, folders in photos:
-        name, student_id = parse_student_folder(folders[depth])
-        if not name and student_id is None:
+        name, student_id, school_id = parse_student_folder(folders[depth])
+        if not name and student_id is None and not school_id:
             raise ZipEnrolmentError(f"{entry.filename}: the folder name is not a student's name.")
         if len(name) > MAX_NAME_LENGTH:
             raise ZipEnrolmentError(f"{entry.filename}: the folder name is longer than {MAX_NAME_LENGTH} characters.")
@@ -160,4 +174,4 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
             extension = check_image(data)
         except ImageError as exc:
             raise ZipEnrolmentError(f"{entry.filename}: {exc}") from exc
-        yield ZipPhoto(name, f"photo{extension}", data, student_id)
+        yield ZipPhoto(name, f"photo{extension}", data, student_id, school_id)

@@ -1,4 +1,10 @@
-"""python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster."""
+"""python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster.
+
+A folder names the child: ``Ada_Lovelace`` (the class's, else the school's, only student of
+that name, or a new one), ``Ada_Lovelace_#17`` (student id 17), ``Ada_Lovelace_@S1001``
+(school id S1001; a new student with it when no one has it). A child already in the school
+is added to the class, never created again. Exits non-zero when anything is refused: a
+folder (nothing is stored then) or a photo that is not usable or waits for an admin."""
 import unicodedata
 from pathlib import Path
 
@@ -37,10 +43,14 @@ class Command(BaseCommand):
                                  "on the roster must have consent recorded on their page, or is refused)")
         parser.add_argument("--consent-given-by", default="Parent or guardian",
                             help="who gave consent (default: %(default)s)")
+        parser.add_argument("--school-id", default="",
+                            help="the school id (admission number) of the one student folder in DIR; a folder "
+                                 "named Name_@SCHOOLID says it for each folder")
         parser.add_argument("--inline", action="store_true", help="encode in this process, without a worker")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
 
-    def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, **options):
+    def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, school_id="",
+               **options):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a folder.")
         folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -59,12 +69,21 @@ class Command(BaseCommand):
         names, refused = {}, []
         for folder in folders:
             try:
-                names[folder] = parse_student_folder(folder.name)  # (name, id or None)
+                names[folder] = parse_student_folder(folder.name)  # (name, id or None, school id or "")
             except ZipEnrolmentError as exc:
                 refused.append(str(exc))
         if refused:
             raise CommandError("\n".join(refused))
-        bad = [f.name for f, (name, pk) in names.items() if (not name and pk is None) or len(name) > MAX_NAME_LENGTH]
+        if school_id:
+            school_id = school_id.strip()
+            if len(folders) != 1 or names[folders[0]][1] is not None or names[folders[0]][2]:
+                raise CommandError("--school-id is for a folder of one student named without an id; name each "
+                                   "folder Name_@SCHOOLID instead.")
+            if found := forbidden_character(school_id) or (len(school_id) > 64 and "over 64 characters"):
+                raise CommandError(f"--school-id: {found}.")
+            names[folders[0]] = (names[folders[0]][0], None, school_id)
+        bad = [f.name for f, (name, pk, sid) in names.items()
+               if (not name and pk is None and not sid) or len(name) > MAX_NAME_LENGTH]
         if bad:
             raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
                                f"characters): {', '.join(bad)}")
@@ -89,8 +108,8 @@ class Command(BaseCommand):
 
         photo_ids = {}
         for folder in folders:
-            name, student_id = names[folder]
-            student = roster_student(school_class, name, student_id=student_id, consent={
+            name, student_id, folder_school_id = names[folder]
+            student = roster_student(school_class, name, student_id=student_id, school_id=folder_school_id, consent={
                 "given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note})
             for path in sorted(folder.iterdir()):
                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
@@ -103,15 +122,19 @@ class Command(BaseCommand):
             lambda: not EnrolmentPhoto.objects.filter(pk__in=all_ids, status=EnrolmentPhoto.PENDING).exists(),
             timeout, "enrolment photos to be encoded",
         )
-        ready = 0
+        ready = not_used = 0
         for student, ids in photo_ids.items():
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
             ok = sum(p.status == EnrolmentPhoto.READY for p in photos)
+            not_used += len(photos) - ok
             reasons = sorted({p.failure_reason for p in photos if p.failure_reason})
             ready += ok > 0
             line = f"{student.name}: {ok} of {len(photos)} photos ready"
             self.stdout.write(line + (f"; not used: {' / '.join(reasons)}" if reasons else ""))
         self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
+        if not_used:
+            raise CommandError(f"{not_used} photo(s) not used (failed, or waiting for an admin's decision on the "
+                               "student's page): see above.")
 
     def _school_class(self, name, teacher_username):
         school_class = SchoolClass.objects.filter(name=name).first()
