@@ -208,7 +208,7 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
         example = f"{' '.join(visible(matches[0].name).split()).replace(' ', '_')}_#{matches[0].pk}"
         raise StudentAmbiguous(f"{len(matches)} students {where} are named {name}: {_listed(matches)}. "
                                f"Nothing was saved. Name the folder with the student's id to say which, "
-                               f"e.g. {example}, or give a new child a school id of their own "
+                               f"e.g. {example}. A new child of that name needs a school id of their own "
                                f"(a folder Name_@SCHOOLID, or the form's school id).")
     return matches[0] if matches else None
 

@@ -216,6 +216,11 @@ class PossibleDuplicate:
     second: object
     distance: float
 
+    @property
+    def students(self) -> tuple:
+        """``(first, second)``, for the page's loop."""
+        return self.first, self.second
+
 
 def possible_duplicates(threshold: float | None = None, limit: int = 200) -> list[PossibleDuplicate]:
     """Pairs of students with ready enrolment photos (current model) within ``threshold``

@@ -194,7 +194,7 @@ class ZipEnrolForm(ConsentForm):
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
-        self.fields["given_by"].help_text = "For the students the zip adds (a student already on the roster needs consent recorded on their page). " + CONSENT_SCOPE
+        self.fields["given_by"].help_text = "For the students the zip adds (a student already in the school needs consent recorded on their page). " + CONSENT_SCOPE
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
