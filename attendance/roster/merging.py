@@ -223,7 +223,7 @@ class PossibleDuplicate:
 
 
 def possible_duplicates(threshold: float | None = None, limit: int = 200) -> list[PossibleDuplicate]:
-    """Pairs of students with ready enrolment photos (current model) within ``threshold``
+    """Pairs of students with ready (or look-alike) enrolment photos (current model) within ``threshold``
     (default ``settings.FACE_MATCH_THRESHOLD``: the distance at which recognition would
     take one for the other), nearest first, at most ``limit``; pairs an admin called
     different children (``mark_different``) are left out."""
@@ -231,7 +231,9 @@ def possible_duplicates(threshold: float | None = None, limit: int = 200) -> lis
     from attendance.models import DifferentChildren, EnrolmentPhoto, Student, descriptor_from_bytes
 
     threshold = settings.FACE_MATCH_THRESHOLD if threshold is None else threshold
-    rows = list(EnrolmentPhoto.objects.filter(status=EnrolmentPhoto.READY, descriptor_model=engine.model_id())
+    # Photos waiting as look-alikes (needs review) are the likeliest duplicates of all.
+    rows = list(EnrolmentPhoto.objects.filter(status__in=[EnrolmentPhoto.READY, EnrolmentPhoto.NEEDS_REVIEW],
+                                              descriptor_model=engine.model_id())
                 .exclude(descriptor=None).values_list("student_id", "descriptor"))
     if len(rows) < 2:
         return []
