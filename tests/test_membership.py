@@ -135,7 +135,7 @@ def test_admin_adds_removes_and_moves_students_and_records_stay(client, users, p
     assert list(barack.classes.all()) == [history]
     changes = AuditEntry.objects.filter(action=AuditEntry.MEMBERSHIP_CHANGED)
     assert [e.summary for e in changes.order_by("id")] == [
-        "Joe Biden, Barack Obama added to Maths 7", "Joe Biden removed from History 7",
+        "Barack Obama, Joe Biden added to Maths 7", "Joe Biden removed from History 7",
         "Barack Obama moved from Maths 7 to History 7"]
     # A teacher of the class views the roster but changes nothing.
     client.force_login(users["teacher"])
