@@ -135,7 +135,7 @@ def _class_context(request, school_class, **forms):
         "found": list(membership.search_students(query, exclude_class=school_class).prefetch_related("classes"))
         if query else [],
         "other_classes": SchoolClass.objects.exclude(pk=school_class.pk) if is_admin else [],
-        "has_pending": any(p.status == "pending" for s in students for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in students for p in s.photos.all()),
         "sessions": school_class.sessions.all()[:20],
         "is_admin": is_admin,
         "enrol_form": StudentEnrolForm(),
