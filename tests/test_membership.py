@@ -273,8 +273,15 @@ def test_students_with_byte_identical_enrolment_photos_are_merged(users, photo):
         enrolment_photo(student, photo(relative), status=EnrolmentPhoto.READY)
     session = ClassSession.objects.create(school_class=maths, date=datetime.date(2026, 11, 3), period="1")
     AttendanceRecord.objects.create(session=session, student=second, status="present")
-    summaries = merging.merge_identical_enrolments()
+    # Run on the migration's historical models, as migration 0015 does.
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    historical = MigrationExecutor(connection).loader.project_state(
+        ("attendance", "0015_merge_identical_enrolments")).apps
+    summaries = merging.merge_identical_enrolments(registry=historical)
     assert [(s["kept"], s["merged"], s["identical_photos_dropped"]) for s in summaries] == [(first.pk, second.pk, 1)]
+    assert AuditEntry.objects.get(action=AuditEntry.STUDENTS_MERGED).username == ""  # the system
     assert set(Student.objects.all()) == {first, other}
     assert set(first.classes.all()) == {history, maths} and first.photos.count() == 1
     assert first.attendance_records.get().session == session
