@@ -80,6 +80,9 @@ TABLE = {
                            ("post", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS)),
                            ("delete", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS))],
     "api:class-students-move": ("post", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS)),
+    # A student: read as their report (office staff too, without photos); changed by admins.
+    "api:student": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+                    ("patch", {"school_id": "S1"}, expect(200, 403, 403, 403, anonymous=NO_CREDENTIALS))],
     "api:class-sessions": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
                            ("post", {}, expect(400, 400, 403, 403, anonymous=NO_CREDENTIALS))],
     "api:session": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
@@ -150,7 +153,7 @@ def url_of(name, school) -> str:
     kwargs = {
         "class_detail": ["class_id"], "student_enrol": ["class_id"], "class_edit": ["class_id"],
         "class_students_add": ["class_id"], "class_students_change": ["class_id"],
-        "api:class-students-move": ["class_id"], "roster_zip": ["class_id"],
+        "api:class-students-move": ["class_id"], "api:student": ["student_id"], "roster_zip": ["class_id"],
         "session_upload": ["class_id"], "register_by_hand": ["class_id"],
         "class_report": ["class_id"], "class_report_csv": ["class_id"],
         "class_report_xlsx": ["class_id"], "student_report": ["student_id"], "student_report_xlsx": ["student_id"],

@@ -291,7 +291,7 @@ class TestSchema:
         validate_schema(schema)  # raises on an invalid document
         assert set(schema["paths"]) == {
             "/api/v1/classes/", "/api/v1/classes/{class_id}/", "/api/v1/classes/{class_id}/students/",
-            "/api/v1/classes/{class_id}/students/move/",
+            "/api/v1/classes/{class_id}/students/move/", "/api/v1/students/{student_id}/",
             "/api/v1/classes/{class_id}/sessions/", "/api/v1/sessions/{session_id}/",
             "/api/v1/sessions/{session_id}/status/", "/api/v1/sessions/{session_id}/records/",
             "/api/v1/sessions/{session_id}/records/{student_id}/", "/api/v1/sessions/{session_id}/faces/",

@@ -332,3 +332,23 @@ def test_zip_folder_with_a_school_id_adds_the_existing_child(client, users, phot
     assert response.status_code == 302, response.content.decode()[:2000]
     assert set(joe.classes.all()) == {history, maths} and joe.photos.count() == 1
     assert Student.objects.get(school_id="S-2002").name == "Ada Lovelace"
+
+
+def test_school_id_is_read_and_written_through_the_api(client, users):
+    ada, grace = Student.objects.create(name="Ada Lovelace"), Student.objects.create(name="Grace Hopper",
+                                                                                     school_id="S2")
+    make_class(users["teacher"], "History 7", [ada, grace])
+    url = reverse("api:student", args=[ada.pk])
+    client.force_login(users["teacher"])
+    assert client.get(url).json()["school_id"] == ""
+    assert client.patch(url, {"school_id": "S1"}, content_type="application/json").status_code == 403
+    client.force_login(users["admin"])
+    response = client.patch(url, {"school_id": "S1"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["school_id"] == "S1"
+    for refused in ("S2", " S3", "S\n3"):
+        response = client.patch(url, {"school_id": refused}, content_type="application/json")
+        assert response.status_code == 400 and "school_id" in response.json(), refused
+    ada.refresh_from_db()
+    assert ada.school_id == "S1"
+    entry = AuditEntry.objects.get(action=AuditEntry.STUDENT_CHANGED)
+    assert entry.before == {"school_id": ""} and entry.after == {"school_id": "S1"}

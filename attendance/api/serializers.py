@@ -88,6 +88,14 @@ class StudentSerializer(serializers.ModelSerializer):
         return consents.has_consent(student)
 
 
+class StudentChangeSerializer(serializers.Serializer):
+    """A student's name and school id, either or both (checked by the model: one line,
+    no outer spaces in the school id, the school id unique)."""
+
+    name = serializers.CharField(max_length=150, required=False)
+    school_id = serializers.CharField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
+
+
 class MembershipSerializer(serializers.Serializer):
     """Students (ids) to add to or remove from a class's roster, or to move to ``to_class``."""
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("v1/classes/<int:class_id>/students/", views.ClassStudents.as_view(), name="class-students"),
     path("v1/classes/<int:class_id>/students/move/", views.ClassStudentsMove.as_view(), name="class-students-move"),
     path("v1/classes/<int:class_id>/sessions/", views.ClassSessions.as_view(), name="class-sessions"),
+    path("v1/students/<int:student_id>/", views.StudentDetail.as_view(), name="student"),
     path("v1/sessions/<int:session_id>/", views.SessionDetail.as_view(), name="session"),
     path("v1/sessions/<int:session_id>/status/", views.SessionStatus.as_view(), name="session-status"),
     path("v1/sessions/<int:session_id>/records/", views.SessionRecords.as_view(), name="session-records"),

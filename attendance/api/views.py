@@ -15,6 +15,7 @@ from attendance.registers import register
 from attendance.registers import review
 from attendance.registers import sessions
 from attendance.roster import membership
+from attendance.roster.students import change_student
 from attendance.web.forms import decidable_roster
 from attendance.wiring.job_queue import QueueUnavailable
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
@@ -28,6 +29,7 @@ from .serializers import (
     MembershipResultSerializer,
     MembershipSerializer,
     MoveSerializer,
+    StudentChangeSerializer,
     PhotoUploadSerializer,
     RecordSerializer,
     RecordStatusSerializer,
@@ -131,6 +133,35 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
         school_class, students = self._change(request)
         removed = membership.remove_students(school_class, students, request.user)
         return Response({"changed": [s.pk for s in removed]})
+
+
+class StudentDetail(generics.GenericAPIView):
+    """GET: a student (read as their report: admins, their teachers, office staff without
+    photos). PATCH: change their name or school id (school admins)."""
+
+    serializer_class = StudentSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["students"], summary="One student", responses={200: StudentSerializer, **REFUSED})
+    def get(self, request, student_id):
+        student = access.get_student_for_report(request.user, student_id)
+        return Response(StudentSerializer(student, with_photos=not access.is_office_staff(request.user),
+                                          context=self.get_serializer_context()).data)
+
+    @extend_schema(tags=["students"], summary="Change a student's name or school id",
+                   description="School admins only; audit-logged. 400 when a value is refused (e.g. a school id "
+                               "another student has).",
+                   request=StudentChangeSerializer, responses={200: StudentSerializer, **REFUSED})
+    def patch(self, request, student_id):
+        access.require_school_admin(request.user)
+        student = access.get_student(request.user, student_id)
+        change = StudentChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        try:
+            change_student(student, request.user, **change.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict)
+        return Response(StudentSerializer(student, context=self.get_serializer_context()).data)
 
 
 @extend_schema(tags=["classes"], summary="Move students from this class's roster to another's",
