@@ -159,8 +159,9 @@ class WithdrawConsentForm(forms.Form):
 class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos. Where two students "
-                  "of the class share a name, end the folder with the student's id: Ada_Lovelace_#17.",
+        help_text="One folder per student, named after the student, holding their photos. A child already in "
+                  "the school is added to this class. Where two students share a name, end the folder with the "
+                  "student's id (Ada_Lovelace_#17) or school id (Ada_Lovelace_@S1001).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(
