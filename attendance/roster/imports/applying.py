@@ -5,6 +5,8 @@ from django.db import IntegrityError, transaction
 
 from attendance import audit
 from attendance.models import AuditEntry, ImportedRecord, SchoolClass, Student, Term
+from attendance.roster import membership
+from attendance.roster.students import change_student
 from attendance.roster.imports.planning import Plan
 
 IMPORTED = AuditEntry.ROSTER_IMPORTED
@@ -29,8 +31,10 @@ class ImportRefused(Exception):
 
 def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str = "", actor: str = "") -> dict:
     """Writes ``plan`` in one transaction (all or nothing) and returns its counts
-    (``Plan.counts``). Each student, class, teacher, term and membership change writes an
-    AuditEntry (action ``roster_imported``), and one more for the import as a whole
+    (``Plan.counts``). Each student, class, teacher and term change writes an AuditEntry
+    (action ``roster_imported``; a student's name or school id changes through
+    ``students.change_student``, rosters and co-teachers through ``membership``, each
+    writing its own entries), and one more for the import as a whole
     naming ``source`` (the file's name) with the counts. Nobody is deleted: a student
     leaving a class comes off its roster only (records, photos and consent stay); a
     teacher marked tobedeleted is deactivated.
@@ -83,12 +87,7 @@ def _students(plan, log) -> dict:
         log(student, f"{student.name} ({student.school_id}) added by a roster import",
             after={"name": student.name, "school_id": student.school_id})
     for student, person, changes in plan.students_updated:
-        before = {name: getattr(student, name) for name in changes}
-        for name, value in changes.items():
-            setattr(student, name, value)
-        student.full_clean()
-        student.save(update_fields=list(changes))
-        log(student, f"{student.name} updated by a roster import", before=before, after=changes)
+        change_student(student, log.user, **changes)  # audit-logged there (student_changed)
     return found
 
 
@@ -128,11 +127,11 @@ def _classes(plan, teachers, log) -> dict:
         school_class = SchoolClass(name=source.name, school_id=source.school_id, teacher=_user(teachers, main))
         school_class.full_clean()
         school_class.save()
-        school_class.co_teachers.set([_user(teachers, t) for t in co])
         found[source.key] = school_class
         log(school_class, f"Class {school_class.name} added by a roster import",
             after={"name": school_class.name, "school_id": school_class.school_id,
-                            "teacher": school_class.teacher.get_username()})
+                   "teacher": school_class.teacher.get_username()})
+        membership.set_co_teachers(school_class, [_user(teachers, t) for t in co], log.user)
     for school_class, source, changes in plan.classes_updated:
         before = {name: getattr(school_class, name) for name in changes}
         for name, value in changes.items():
@@ -146,32 +145,29 @@ def _classes(plan, teachers, log) -> dict:
         if key in new:
             continue
         school_class = found[key]
-        before = {"teacher": school_class.teacher.get_username(),
-                  "co_teachers": sorted(u.get_username() for u in school_class.co_teachers.all())}
-        school_class.teacher = _user(teachers, main)
-        school_class.save(update_fields=["teacher"])
-        school_class.co_teachers.set([_user(teachers, t) for t in co])
-        after = {"teacher": school_class.teacher.get_username(),
-                 "co_teachers": sorted(u.get_username() for u in school_class.co_teachers.all())}
-        log(school_class, f"Teachers of {school_class.name} changed by a roster import",
-            before=before, after=after)
+        teacher = _user(teachers, main)
+        if teacher.pk != school_class.teacher_id:
+            before = school_class.teacher.get_username()
+            school_class.teacher = teacher
+            school_class.save(update_fields=["teacher"])
+            log(school_class, f"{teacher.get_username()} teaches {school_class.name} (a roster import)",
+                before={"teacher": before}, after={"teacher": teacher.get_username()})
+        membership.set_co_teachers(school_class, [_user(teachers, t) for t in co], log.user)
     return found
 
 
 def _memberships(plan, classes, students, log) -> None:
+    """Class rosters through ``membership`` (one audit entry per class and change)."""
     added: dict = {}
     for class_key, student_key in plan.memberships_added:
         added.setdefault(class_key, []).append(students[student_key])
-    for class_key, new_students in added.items():
-        school_class = classes[class_key]
-        school_class.students.add(*new_students)
-        for student in new_students:
-            log(student, f"{student.name} added to {school_class.name} by a roster import",
-                after={"class": school_class.name})
+    removed: dict = {}
     for school_class, student in plan.memberships_removed:
-        school_class.students.remove(student)
-        log(student, f"{student.name} taken off {school_class.name} by a roster import (records kept)",
-            before={"class": school_class.name})
+        removed.setdefault(school_class, []).append(student)
+    for school_class, leaving in removed.items():
+        membership.remove_students(school_class, leaving, log.user)
+    for class_key, joining in added.items():
+        membership.add_students(classes[class_key], joining, log.user)
 
 
 def _terms(plan, log) -> None:
