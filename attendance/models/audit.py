@@ -21,6 +21,8 @@ class AuditEntry(models.Model):
     REGISTER_CONFIRMED = "register_confirmed"
     TEMPLATE_REMOVED = "template_removed"
     DESCRIPTORS_REENCODED = "reencoded"
+    STAFF_CHANGED = "staff_changed"
+    IMPORTED = "imported"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
@@ -28,6 +30,7 @@ class AuditEntry(models.Model):
         (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
         (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
         (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
+        (STAFF_CHANGED, "Staff account changed"), (IMPORTED, "Imported from a file"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

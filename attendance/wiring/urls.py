@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, home, media, registers, reports, roster
+from attendance.web.views import accounts, home, media, registers, reports, roster, staff
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -16,6 +16,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("set-password/done/", staff.SetPasswordDoneView.as_view(), name="password_set_done"),
+    path("set-password/<uidb64>/<token>/", staff.SetPasswordView.as_view(), name="password_reset_confirm"),
+    path("staff/", staff.staff_list, name="staff_list"),
+    path("staff/add", staff.staff_add, name="staff_add"),
+    path("staff/<int:user_id>/role", staff.staff_role, name="staff_role"),
+    path("staff/<int:user_id>/active", staff.staff_active, name="staff_active"),
+    path("staff/<int:user_id>/password", staff.staff_password, name="staff_password"),
     path("classes/new/", roster.class_create, name="class_create"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
     path("classes/<int:class_id>/enrol/", roster.student_enrol, name="student_enrol"),
