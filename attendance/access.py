@@ -15,7 +15,7 @@ this rule, or in the database directly) office staff still get no photo, face or
 page of it: the checks below ask the role, not only the class's teacher column.
 """
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -60,16 +60,22 @@ __all__ = [
 
 
 def taught_classes(user) -> QuerySet:
-    """The classes ``user`` teaches; none for office staff, whatever the teacher column says."""
+    """The classes ``user`` teaches, as main teacher or co-teacher (``SchoolClass.co_teachers``:
+    co-teaching and cover, with the same rights); none for office staff, whatever the
+    teacher columns say. Distinct rows."""
     if not user.is_authenticated or is_office_staff(user):
         return SchoolClass.objects.none()
-    return SchoolClass.objects.filter(teacher=user)
+    return SchoolClass.objects.filter(Q(teacher=user) | Q(co_teachers=user)).distinct()
 
 
 def teaches(user, school_class: SchoolClass) -> bool:
-    """True when ``school_class`` is one of ``taught_classes(user)``, decided from the loaded
-    class (the group query only for its own teacher, none for everyone else)."""
-    return user.is_authenticated and school_class.teacher_id == user.pk and not is_office_staff(user)
+    """True when ``school_class`` is one of ``taught_classes(user)``: its teacher (decided from
+    the loaded class) or one of its co-teachers (one query); never office staff."""
+    if not user.is_authenticated:
+        return False
+    if school_class.teacher_id != user.pk and not school_class.co_teachers.filter(pk=user.pk).exists():
+        return False
+    return not is_office_staff(user)
 
 
 def require_school_admin(user) -> None:

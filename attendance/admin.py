@@ -3,6 +3,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
@@ -180,8 +181,9 @@ class TimetablePeriodInline(admin.TabularInline):
 
 @admin.register(SchoolClass)
 class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
-    list_display = ["name", "teacher"]
-    filter_horizontal = ["students"]
+    list_display = ["name", "school_id", "teacher"]
+    search_fields = ["name", "school_id"]
+    filter_horizontal = ["co_teachers", "students"]
     inlines = [TimetablePeriodInline]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -189,6 +191,12 @@ class SchoolClassAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelA
         if db_field.name == "teacher":
             kwargs["queryset"] = access.teacher_candidates()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Nor a co-teacher (the model's m2m_changed receiver refuses it too).
+        if db_field.name == "co_teachers":
+            kwargs["queryset"] = access.teacher_candidates()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class UserChangeForm(auth_admin.UserChangeForm):
@@ -201,7 +209,8 @@ class UserChangeForm(auth_admin.UserChangeForm):
         office = (groups is not None and not cleaned.get("is_staff")
                   and groups.filter(name=access.OFFICE_STAFF_GROUP).exists())
         if office and self.instance.pk:
-            taught = list(SchoolClass.objects.filter(teacher=self.instance).values_list("name", flat=True))
+            taught = list(SchoolClass.objects.filter(Q(teacher=self.instance) | Q(co_teachers=self.instance))
+                          .distinct().values_list("name", flat=True))
             if taught:
                 raise ValidationError(f"{self.instance.get_username()} teaches {', '.join(taught)}: office staff never "
                                       "see photos or faces, so a class's teacher cannot be office staff. Give "
@@ -258,8 +267,8 @@ class EnrolmentPhotoInline(admin.TabularInline):
 
 @admin.register(Student)
 class StudentAdmin(DeletesTheirRecords, SchoolAdminPermissions, admin.ModelAdmin):
-    list_display = ["name", "created_at"]
-    search_fields = ["name"]
+    list_display = ["name", "school_id", "created_at"]
+    search_fields = ["name", "school_id"]
     inlines = [EnrolmentPhotoInline]
 
 

@@ -92,3 +92,13 @@ def validate_single_line_text(value: str) -> None:
         raise ValidationError(f"This text contains {found}, which a name cannot hold. Type it again "
                               "without it.", code="forbidden_character")
 
+
+def validate_no_outer_spaces(value: str) -> None:
+    """Raise django.core.exceptions.ValidationError (code "outer_spaces") when ``value``
+    starts or ends with whitespace: an id (a school id, a SIS ``sourcedId``) is compared as
+    typed, so " 1234" and "1234" would otherwise be two ids of one child."""
+    from django.core.exceptions import ValidationError
+
+    if isinstance(value, str) and value != value.strip():
+        raise ValidationError("This id starts or ends with a space. Type it again without the spaces.",
+                              code="outer_spaces")

@@ -175,6 +175,37 @@ def test_access(client, users, school, name, method, data, expected, role):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name, method, data, expected", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_a_co_teacher_has_the_teachers_rights(client, users, school, name, method, data, expected):
+    """A co-teacher of 7A (co-teaching, cover; ``SchoolClass.co_teachers``) gets what its
+    teacher gets on every URL, though ``other_teacher`` teaches only 8B otherwise."""
+    from attendance.models import SchoolClass
+
+    SchoolClass.objects.get(pk=school["class_id"]).co_teachers.add(users["other_teacher"])
+    client.force_login(users["other_teacher"])
+    url = url_of(name, school)
+    if method == "patch":
+        response = client.patch(url, data, content_type="application/json")
+    elif name.startswith("api:") and method == "post" and data:
+        response = client.post(url, data, content_type="application/json")
+    else:
+        response = client.post(url, data) if method == "post" else client.get(url)
+    assert response.status_code == expected["teacher"], f"co-teacher {method.upper()} {url}"
+
+
+@pytest.mark.django_db
+def test_office_staff_left_as_co_teacher_in_the_database_get_no_photo(client, users, school):
+    """A co-teacher row of office staff written in the database directly (the model refuses
+    it) gives no session or photo page: the rules ask the role, not only the column."""
+    from attendance.models import SchoolClass
+
+    SchoolClass.co_teachers.through.objects.create(schoolclass_id=school["class_id"], user_id=users["office"].pk)
+    client.force_login(users["office"])
+    assert client.get(reverse("session_detail", args=[school["session_id"]])).status_code == 403
+    assert client.get(reverse("class_photo_image", args=[school["photo_id"]])).status_code == 403
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_photo_files_have_no_public_url(client, users, school, role, settings):
     """The files under MEDIA_ROOT are reachable only through the views above."""

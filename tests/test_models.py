@@ -77,3 +77,49 @@ def test_enrolment_state_follows_the_photos(photo):
     assert student.enrolment_state == "pending"
     EnrolmentPhoto.objects.filter(pk=failed.pk).update(status=EnrolmentPhoto.READY)
     assert student.enrolment_state == "ready"
+
+
+def test_school_id_is_unique_among_students_who_have_one():
+    Student.objects.create(name="Ada Lovelace", school_id="S1001")
+    Student.objects.create(name="Alan Turing")
+    Student.objects.create(name="Grace Hopper")  # blank ids never clash
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Student.objects.create(name="Ada Byron", school_id="S1001")
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="Another student already has this school id"):
+        Student(name="Ada Byron", school_id="S1001").full_clean()
+
+
+def test_school_id_is_one_line_without_outer_spaces(users):
+    from django.core.exceptions import ValidationError
+
+    from attendance.models import SchoolClass
+
+    for bad in (" S1001", "S1001 ", "S10\n01", "S\u202e1001"):
+        with pytest.raises(ValidationError) as raised:
+            Student(name="Ada Lovelace", school_id=bad).full_clean()
+        assert "school_id" in raised.value.message_dict
+        with pytest.raises(ValidationError):
+            SchoolClass(name="7A", teacher=users["teacher"], school_id=bad).full_clean()
+    Student(name="Ada Lovelace", school_id="S-1001/2026").full_clean()
+
+
+def test_class_school_id_is_unique_among_classes_that_have_one(users):
+    make_class(users["teacher"], "7A").__class__.objects.filter(name="7A").update(school_id="C7A")
+    make_class(users["teacher"], "7B")
+    make_class(users["teacher"], "7C")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_class(users["teacher"], "7D").__class__.objects.filter(name="7D").update(school_id="C7A")
+
+
+def test_office_staff_are_never_co_teachers_from_either_side(users):
+    from django.core.exceptions import ValidationError
+
+    school_class = make_class(users["teacher"])
+    school_class.co_teachers.add(users["other_teacher"], users["admin"])
+    with pytest.raises(ValidationError, match="office staff"), transaction.atomic():
+        school_class.co_teachers.add(users["office"])
+    with pytest.raises(ValidationError, match="office staff"), transaction.atomic():
+        users["office"].classes_co_taught.add(school_class)
+    assert set(school_class.co_teachers.all()) == {users["other_teacher"], users["admin"]}

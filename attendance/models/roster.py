@@ -1,19 +1,41 @@
 """The roster: students, classes, consent, enrolment photos and learnt templates (the gallery)."""
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, enrolment_upload_to, template_crop_upload_to
 from attendance.roles import check_teacher
+from attendance.text import validate_no_outer_spaces, validate_single_line_text
+
+
+def school_id_field(help_text: str) -> models.CharField:
+    """The school's own id of a record (admission number, SIS ``sourcedId``): up to 64
+    characters on one line (``text.validate_single_line_text``), no leading or trailing
+    spaces; blank when the school has none. Unique among non-blank values (a
+    ``UniqueConstraint`` with ``~Q(school_id="")`` in each model's Meta)."""
+    return models.CharField(max_length=64, blank=True, default="", help_text=help_text,
+                            validators=[validate_single_line_text, validate_no_outer_spaces])
 
 
 class Student(models.Model):
+    """A child of the school, on the roster of any number of classes (``classes``); their
+    enrolment photos, consent, learnt templates and records belong to them, not to a class."""
+
     name = NameField(max_length=150)
+    school_id = school_id_field("The school's id for the child (admission number, or the information "
+                                "system's sourcedId); blank if none. Unique.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
+                                               name="student_school_id_unique",
+                                               violation_error_message="Another student already has this school id.")]
 
     def __str__(self):
         return self.name
@@ -34,15 +56,26 @@ class Student(models.Model):
 
 
 class SchoolClass(models.Model):
+    """A class (a register): its main ``teacher``, its ``co_teachers`` (co-teaching, cover;
+    each with the teacher's rights on the class, ``access.teaches``) and its roster
+    ``students`` (membership only: removing a child keeps their records and photos)."""
+
     name = NameField(max_length=100, unique=True)
+    school_id = school_id_field("The information system's id of the class (sourcedId); blank if none. Unique.")
     teacher = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="classes_taught"
     )
+    co_teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="classes_co_taught", blank=True,
+        help_text="Other teachers of the class (co-teaching, cover), each with the teacher's rights on it.")
     students = models.ManyToManyField(Student, related_name="classes", blank=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "school classes"
+        constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
+                                               name="schoolclass_school_id_unique",
+                                               violation_error_message="Another class already has this school id.")]
 
     def __str__(self):
         return self.name
@@ -54,6 +87,23 @@ class SchoolClass(models.Model):
                 check_teacher(self.teacher)
             except ValidationError as exc:
                 raise ValidationError({"teacher": exc.messages})
+
+
+@receiver(m2m_changed, sender=SchoolClass.co_teachers.through)
+def _refuse_office_staff_co_teachers(sender, instance, action, reverse, pk_set, **kwargs):
+    """Office staff are never a class's co-teacher, as never its teacher (``check_teacher``):
+    refused before the rows are written, from either side (``school_class.co_teachers.add``
+    or ``user.classes_co_taught.add``). Raises django.core.exceptions.ValidationError, which
+    spoils the surrounding transaction (``add`` writes without a savepoint): forms and
+    serializers offer only ``roles.teacher_candidates``, so this is the last guard."""
+    if action != "pre_add" or not pk_set:
+        return
+    users = [instance] if reverse else get_user_model().objects.filter(pk__in=pk_set)
+    for user in users:
+        try:
+            check_teacher(user)
+        except ValidationError as exc:
+            raise ValidationError({"co_teachers": exc.messages})
 
 
 class EnrolmentPhoto(models.Model):
