@@ -35,7 +35,7 @@ def teacher_candidates() -> QuerySet:
     rule, or by hand in the database): a school admin who also teaches is given a teacher
     account of their own on the Staff page, so the admin account is not offered by mistake."""
     return (get_user_model().objects.filter(is_active=True)
-            .filter(Q(is_staff=False) | Q(classes_taught__isnull=False))
+            .filter(Q(is_staff=False) | Q(classes_taught__isnull=False) | Q(classes_co_taught__isnull=False))
             .exclude(is_staff=False, groups__name=OFFICE_STAFF_GROUP).distinct().order_by("username"))
 
 

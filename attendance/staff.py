@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -58,8 +58,11 @@ class StaffMember:
 
 def staff_members() -> list[StaffMember]:
     """Every user account, active or not, by username, with role and taught classes (names)."""
-    users = get_user_model().objects.order_by("username").prefetch_related("groups", "classes_taught")
-    return [StaffMember(user, _role_of(user), sorted(c.name for c in user.classes_taught.all())) for user in users]
+    users = get_user_model().objects.order_by("username").prefetch_related("groups", "classes_taught",
+                                                                            "classes_co_taught")
+    return [StaffMember(user, _role_of(user), sorted({c.name for c in [*user.classes_taught.all(),
+                                                                         *user.classes_co_taught.all()]}))
+            for user in users]
 
 
 def _role_of(user) -> str:
@@ -176,8 +179,9 @@ def _refuse_self_or_superuser(user, by, what: str) -> None:
 
 
 def taught_class_names(user) -> list[str]:
-    """Names of the classes ``user`` is the teacher of."""
-    return sorted(SchoolClass.objects.filter(teacher=user).values_list("name", flat=True))
+    """Names of the classes ``user`` is the teacher or a co-teacher of."""
+    return sorted(SchoolClass.objects.filter(Q(teacher=user) | Q(co_teachers=user)).distinct()
+                  .values_list("name", flat=True))
 
 
 @transaction.atomic
