@@ -60,6 +60,9 @@ TABLE = {
     # Office staff chase missing registers: the page names classes, teachers and periods only.
     "untaken_registers": ("get", None, expect(200, 403, 403, 200)),
     "password_change": ("get", None, expect(200, 200, 200, 200)),
+    # The register export for the information system: the whole school, as office staff read it.
+    "registers_export": ("get", None, expect(200, 403, 403, 200)),
+    "registers_export_csv": ("get", None, expect(200, 403, 403, 200)),
     # The Staff page (issue 16) is for school admins; a set-password link's page is public
     # (the token in its URL is the credential; a wrong one shows "this link does not work").
     "staff_list": ("get", None, expect(200, 403, 403, 403)),
@@ -89,6 +92,7 @@ TABLE = {
     "api:session-faces": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
     "api:face-decision": ("post", {"not_a_student": True}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
     "api:session-confirm": ("post", {}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:exports-registers": ("get", None, expect(200, 403, 403, 200, anonymous=NO_CREDENTIALS)),
     "api:schema": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
     "api:docs": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
 }

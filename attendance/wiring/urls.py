@@ -54,6 +54,8 @@ urlpatterns = [
     path("class-photos/<int:photo_id>/image", media.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", media.enrolment_photo_image, name="enrolment_photo_image"),
     path("registers/untaken/", registers.untaken_registers, name="untaken_registers"),
+    path("reports/registers/", reports.registers_export, name="registers_export"),
+    path("reports/registers.csv", reports.registers_export_csv, name="registers_export_csv"),
     path("health/", home.health, name="health"),
     path("api/", include("attendance.api.urls")),
     path("admin/", admin.site.urls),
