@@ -61,6 +61,11 @@ TABLE = {
     "untaken_registers": ("get", None, expect(200, 403, 403, 200)),
     "password_change": ("get", None, expect(200, 200, 200, 200)),
     # The register export for the information system: the whole school, as office staff read it.
+    # School-wide imports (consent in bulk, photos by school id) are for school admins.
+    "consent_import": ("get", None, expect(200, 403, 403, 403)),
+    "consent_import_apply": ("post", {}, expect(302, 403, 403, 403)),
+    "photos_import": ("get", None, expect(200, 403, 403, 403)),
+    "photos_import_apply": ("post", {}, expect(302, 403, 403, 403)),
     "registers_export": ("get", None, expect(200, 403, 403, 200)),
     "registers_export_csv": ("get", None, expect(200, 403, 403, 200)),
     # The Staff page (issue 16) is for school admins; a set-password link's page is public

@@ -33,3 +33,19 @@ class StaffActiveForm(forms.Form):
 
 class StaffPasswordForm(forms.Form):
     password = forms.ChoiceField(choices=PASSWORD_CHOICES)
+
+
+class ConsentCsvForm(forms.Form):
+    file = forms.FileField(label="Consent CSV", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+                           help_text="Columns student_id (the school id), given_by, given_on (YYYY-MM-DD) and note "
+                                     "(where the signed form is kept). UTF-8.")
+
+
+class PhotoZipForm(forms.Form):
+    file = forms.FileField(label="Zip of photos", widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+                           help_text="<school id>.jpg, or <school id>/1.jpg, <school id>/2.jpg, ... for students whose "
+                                     "consent is recorded.")
+
+
+class ImportApplyForm(forms.Form):
+    skip_bad_rows = forms.BooleanField(required=False, label="Import the good rows, skip the refused ones")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, home, media, registers, reports, roster, staff
+from attendance.web.views import accounts, home, imports, media, registers, reports, roster, staff
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -23,6 +23,10 @@ urlpatterns = [
     path("staff/<int:user_id>/role", staff.staff_role, name="staff_role"),
     path("staff/<int:user_id>/active", staff.staff_active, name="staff_active"),
     path("staff/<int:user_id>/password", staff.staff_password, name="staff_password"),
+    path("imports/consent/", imports.consent_import, name="consent_import"),
+    path("imports/consent/apply", imports.consent_import_apply, name="consent_import_apply"),
+    path("imports/photos/", imports.photos_import, name="photos_import"),
+    path("imports/photos/apply", imports.photos_import_apply, name="photos_import_apply"),
     path("classes/new/", roster.class_create, name="class_create"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
     path("classes/<int:class_id>/enrol/", roster.student_enrol, name="student_enrol"),
