@@ -111,7 +111,7 @@ def test_web_import_through_the_worker_then_idempotent(celery_worker_process, cl
     assert EnrolmentPhoto.objects.count() == 3
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # --inline runs the tasks when the upload commits
 def test_command_on_a_folder_dry_run_then_inline(pupils, photo, tmp_path, capsys):
     (tmp_path / "S-2").mkdir()
     (tmp_path / "S-1.jpg").write_bytes(photo("identities/Barack_Obama/1.jpg").read_bytes())
@@ -122,7 +122,7 @@ def test_command_on_a_folder_dry_run_then_inline(pupils, photo, tmp_path, capsys
     assert "S-3.jpg: S-3: refused (no consent" in capsys.readouterr().out
     assert not EnrolmentPhoto.objects.exists()
     with pytest.raises(CommandError, match="skipped"):
-        call_command("import_photos", str(tmp_path), "--skip-bad-rows", "--inline")
+        call_command("import_photos", str(tmp_path), "--skip-bad-rows", "--inline", "--timeout", "60")
     out = capsys.readouterr().out
     assert "2 photo(s) stored for 2 student(s)" in out and out.count(": Ready") == 2
     assert set(EnrolmentPhoto.objects.values_list("student__school_id", "status")) == {("S-1", "ready"),

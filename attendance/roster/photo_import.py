@@ -169,7 +169,8 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
             larger in total than ``settings.MAX_ZIP_BYTES``; no file is judged.
     """
     entries = _entries_of_folder(source) if isinstance(source, Path) else _entries_of_zip(source)
-    candidate_ids = {parts[0].strip() for _, parts, _, _ in entries} | {
+    # Every folder name and file stem may be an id (below a shared folder, see _strip_shared_folder).
+    candidate_ids = {part.strip() for _, parts, _, _ in entries for part in parts[:-1]} | {
         PurePosixPath(parts[-1]).stem.strip() for _, parts, _, _ in entries}
     students = {s.school_id: s for s in Student.objects.filter(school_id__in=candidate_ids - {""})
                 .prefetch_related(Prefetch("photos", queryset=EnrolmentPhoto.objects.only("id", "image", "student"))
