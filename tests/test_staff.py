@@ -144,3 +144,18 @@ def test_class_form_offers_no_admin_account_unless_it_teaches(client, users, dja
     assert head in access.teacher_candidates() and users["admin"] not in access.teacher_candidates()
     refused = client.post(reverse("class_create"), {"name": "9Z", "teacher": users["admin"].pk})
     assert refused.status_code == 400 and not SchoolClass.objects.filter(name="9Z").exists()
+
+
+def test_staff_command_adds_lists_and_deactivates(users, capsys):
+    from django.core.management import call_command
+
+    call_command("staff", "add", "Grace Hopper", "grace@school.example", "--role", "office", "--one-time-password")
+    out = capsys.readouterr().out
+    grace = get_user_model().objects.get(username="grace@school.example")
+    assert "One-time password: " in out and access.is_office_staff(grace)
+    assert PasswordChangeRequired.objects.filter(user=grace).exists()
+    call_command("staff", "deactivate", "grace@school.example")
+    call_command("staff", "list")
+    assert "grace@school.example\tGrace Hopper\tgrace@school.example\toffice\tdeactivated" in capsys.readouterr().out
+    with pytest.raises(Exception, match="No user named"):
+        call_command("staff", "role", "nobody", "teacher")
