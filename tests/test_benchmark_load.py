@@ -10,6 +10,7 @@ from .conftest import CLASSROOM_TOOL
 
 
 @pytest.mark.worker
+@pytest.mark.benchmark
 def test_every_photo_done_and_every_record_once_also_with_a_worker_killed(faces_dir):
     if not CLASSROOM_TOOL.is_file():
         pytest.skip(f"make_classroom.py not found at {CLASSROOM_TOOL}")

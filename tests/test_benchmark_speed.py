@@ -10,7 +10,7 @@ from django.core.management import call_command
 from attendance.models import ClassPhoto, EnrolmentPhoto, SchoolClass
 from .conftest import CLASSROOM_TOOL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.benchmark]
 
 
 def test_prints_stage_times_and_cleans_up(faces_dir, tmp_path, settings):

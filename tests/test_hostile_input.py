@@ -35,11 +35,6 @@ def admin_client(client, users):
     return client
 
 
-@pytest.fixture
-def school_class(users):
-    return make_class(users["teacher"], "7A")
-
-
 def zip_of(entries):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -8,26 +8,21 @@ import re
 import pytest
 from django.urls import reverse
 
-from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceCode, AttendanceRecord, AuditEntry, ClassPhoto, ClassSession, Student
 from attendance.registers.recognition import process_class_photo
 
-from .factories import class_photo, enrolment_photo, make_class
+from .factories import class_photo
+from .world import build_school
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def school(users, photo):
-    """7A of ``teacher``: Joe Biden enrolled from a real photo, Ada and Grace without photos
-    (no consent: registered by hand); a session whose photo (Obama and Biden) was processed."""
-    joe = Student.objects.create(name="Joe Biden")
-    encode_enrolment_photo(enrolment_photo(joe, photo("identities/Joe_Biden/1.jpg")).pk)
-    ada, grace = Student.objects.create(name="Ada Lovelace"), Student.objects.create(name="Grace Hopper")
-    school_class = make_class(users["teacher"], "7A", [joe, ada, grace])
-    session = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 11, 2), period="Period 1")
-    assert process_class_photo(class_photo(session, photo("groups/obama_and_biden.jpg")).pk) == ClassPhoto.DONE
-    return {"class": school_class, "session": session, "joe": joe, "ada": ada, "grace": grace}
+    """The shared school (tests/world.py) with Joe Biden enrolled, Ada Lovelace and Grace
+    Hopper by hand and a processed session: Barack Obama is not enrolled, so the photo
+    decides Joe present and Ada and Grace absent and nothing else."""
+    return build_school(users, photo, enrolled=["Joe Biden"], by_hand=["Ada Lovelace", "Grace Hopper"], session=True)
 
 
 def record_of(session, student):

@@ -17,7 +17,7 @@ from attendance.registers import codes
 from attendance.wiring.env import env_percent
 from attendance.models import AttendanceCode, AttendanceRecord, ClassSession, Student, Term
 
-from .factories import make_class
+from .world import build_school
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +26,16 @@ DATES = [datetime.date(2026, 10, 1), datetime.date(2026, 10, 2), datetime.date(2
 
 @pytest.fixture
 def school(users):
-    """7A of ``teacher``: Ann always there (once late), Ben at 50 % (absent, excused),
-    Cat on a school trip (the school's own code, counts present) once, Dan never recorded."""
+    """The shared school (tests/world.py) with a roster of its own and four sessions of
+    records: 7A of ``teacher``: Ann always there (once late), Ben at 50 % (absent, excused),
+    Cat on a school trip (the school's own code, counts present) once, Dan never recorded.
+    Reports need these rates, which no photo gives, so no one is enrolled."""
     for code, label, mark, counts_as, needs_reason, order in codes.SEEDED:
         AttendanceCode.objects.get_or_create(code=code, defaults={
             "label": label, "mark": mark, "counts_as": counts_as, "needs_reason": needs_reason, "order": order})
     AttendanceCode.objects.create(code="trip", label="School trip", mark="T", counts_as=AttendanceCode.PRESENT, order=50)
-    ann, ben, cat, dan = (Student.objects.create(name=n) for n in ("Ann Archer", "Ben Baker", "Cat Cole", "Dan Dale"))
-    school_class = make_class(users["teacher"], "7A", [ann, ben, cat, dan])
-    make_class(users["other_teacher"], "8B")
+    world = build_school(users, None, enrolled=(), by_hand=("Ann Archer", "Ben Baker", "Cat Cole", "Dan Dale"))
+    school_class, ann, ben, cat, dan = (world[key] for key in ("class", "ann", "ben", "cat", "dan"))
     sessions = [ClassSession.objects.create(school_class=school_class, date=d, period="P1") for d in DATES]
     marks = {ann: ["present", "late", "present", "present"], ben: ["present", "absent", "excused", "present"],
              cat: [None, None, None, "trip"]}

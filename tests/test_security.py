@@ -364,10 +364,6 @@ class TestPasswords:
 
 class TestUploadLimits:
     @pytest.fixture
-    def school_class(self, users):
-        return make_class(users["teacher"], "7A")
-
-    @pytest.fixture
     def admin(self, client, users):
         client.force_login(users["admin"])
         return client

@@ -11,6 +11,7 @@ from django.urls import reverse
 from attendance.models import AttendanceRecord, ClassSession, Holiday, Student, Term, TimetablePeriod
 
 from .factories import make_class
+from .world import build_school
 from .test_access import TABLE, expect
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +33,12 @@ def period(school_class, name, start, end, weekday=MONDAY.weekday()) -> Timetabl
 
 @pytest.fixture
 def school(users, settings):
-    """7A (the teacher's) and 8B (the other teacher's), each with three Monday periods; the
-    autumn term 2026 with a half term holiday."""
+    """The shared school (tests/world.py) with Ada Lovelace its only student (by hand: the
+    timetable needs no photo), and a timetable: 7A (the teacher's) and 8B (the other
+    teacher's), each with three Monday periods; the autumn term 2026 with a half term holiday."""
     settings.TIME_ZONE = "Europe/London"
-    own = make_class(users["teacher"], "7A", students=[Student.objects.create(name="Ada Lovelace")])
-    other = make_class(users["other_teacher"], "8B")
+    world = build_school(users, None, enrolled=(), by_hand=("Ada Lovelace",))
+    own, other = world["class"], world["other"]
     for school_class in (own, other):
         period(school_class, "Period 1", (9, 0), (9, 50))
         period(school_class, "Period 2", (10, 0), (10, 50))

@@ -1,6 +1,5 @@
 """The web pages: access rules, forms, uploads, reports and CSV."""
 import csv
-import datetime
 import io
 import zipfile
 
@@ -11,27 +10,22 @@ from PIL import Image
 
 from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
-from attendance.registers.recognition import process_class_photo
 from attendance.registers.register import match_session
 
 from .conftest import CONSENT_FIELDS
 
-from .factories import class_photo, enrolment_photo, give_consent, make_class
+from .factories import enrolment_photo, give_consent
+from .world import build_school
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def school(users, photo):
-    """The teacher's class with one student, a processed session; and another teacher's class."""
-    joe = Student.objects.create(name="Joe Biden")
-    encode_enrolment_photo(enrolment_photo(joe, photo("identities/Joe_Biden/1.jpg")).pk)
-    own = make_class(users["teacher"], "7A", [joe])
-    other = make_class(users["other_teacher"], "8B")
-    session = ClassSession.objects.create(school_class=own, date=datetime.date(2026, 11, 2), period="Period 1")
-    stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
-    process_class_photo(stored.pk)
-    return {"class": own, "other": other, "student": joe, "session": session, "photo": stored}
+    """The shared school (tests/world.py) with Joe Biden its only student and a processed
+    session: Barack Obama is not enrolled, so his face in the class photo is the stranger
+    the review and report tests work on."""
+    return build_school(users, photo, enrolled=["Joe Biden"], by_hand=[], session=True)
 
 
 def signed_in(client, user):
