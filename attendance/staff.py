@@ -131,8 +131,10 @@ def set_password_link(user, base_url: str, by, send: bool = True) -> str:
     Args:
         base_url: the site's address as the admin reached it ("https://school.example").
 
-    Returns the link, for the admin to pass on. Raises StaffError for an inactive user.
+    Returns the link, for the admin to pass on. Raises StaffError for an inactive user, the
+    admin's own account (they use /password/) or a superuser (no school admin takes one over).
     """
+    _refuse_self_or_superuser(user, by, "make a set-password link for")
     if not user.is_active:
         raise StaffError(f"{user.get_username()} is deactivated: reactivate the account first.")
     path = reverse("password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
@@ -157,8 +159,9 @@ def issue_one_time_password(user, by) -> str:
     on; at their next sign-in every page sends them to /password/ to choose their own
     (``PasswordChangeRequired``). Their API tokens are revoked (as for any password change).
 
-    Raises StaffError for an inactive user.
+    Raises StaffError for an inactive user, the admin's own account or a superuser.
     """
+    _refuse_self_or_superuser(user, by, "issue a one-time password for")
     if not user.is_active:
         raise StaffError(f"{user.get_username()} is deactivated: reactivate the account first.")
     password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)

@@ -159,3 +159,13 @@ def test_staff_command_adds_lists_and_deactivates(users, capsys):
     assert "grace@school.example\tGrace Hopper\tgrace@school.example\toffice\tdeactivated" in capsys.readouterr().out
     with pytest.raises(Exception, match="No user named"):
         call_command("staff", "role", "nobody", "teacher")
+
+
+def test_no_password_for_a_superuser_or_ones_own_account(users, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="pw-root-1")
+    for make in (staff.issue_one_time_password, lambda user, by: staff.set_password_link(user, "http://x", by)):
+        with pytest.raises(staff.StaffError, match="superuser"):
+            make(root, users["admin"])
+        with pytest.raises(staff.StaffError, match="your own account"):
+            make(users["admin"], users["admin"])
+    assert root.check_password("pw-root-1")
