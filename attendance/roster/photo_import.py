@@ -239,6 +239,7 @@ def apply_photo_import(source, user, source_name: str = "", skip_bad_rows: bool 
         ZipEnrolmentError: as ``plan_photo_import``; nothing stored.
         ImportRefused: a file is refused and ``skip_bad_rows`` is False; nothing stored.
         QueueUnavailable: the job queue is down; nothing stored.
+        consent.ConsentMissing: a student's consent was withdrawn while this ran; nothing stored.
     """
     plan = plan_photo_import(source, source_name)
     refused = plan.of(REFUSED)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attendance.models import EnrolmentPhoto
 from attendance.roster import photo_import
+from attendance.roster.consent import ConsentMissing
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 from attendance.wiring.job_queue import QueueUnavailable
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             try:
                 result = self._with_source(path, lambda source, name: photo_import.apply_photo_import(
                     source, None, name, skip_bad_rows))
-            except (photo_import.ImportRefused, ZipEnrolmentError, QueueUnavailable) as exc:
+            except (photo_import.ImportRefused, ZipEnrolmentError, QueueUnavailable, ConsentMissing) as exc:
                 raise CommandError(str(exc)) from exc
             ids = [p.pk for p in result.photos]
             wait_until(lambda: not EnrolmentPhoto.objects.filter(pk__in=ids, status=EnrolmentPhoto.PENDING).exists(),

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from attendance import access
 from attendance.models import Student
 from attendance.roster import bulk_consent, photo_import
+from attendance.roster.consent import ConsentMissing
 from attendance.roster.csv_files import MAX_CSV_BYTES, CsvFileError
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 from attendance.web import pending_uploads
@@ -118,7 +119,8 @@ def photos_import_apply(request):
         with pending_uploads.open_pending(name) as fh:
             result = photo_import.apply_photo_import(fh, request.user, filename,
                                                      form.cleaned_data.get("skip_bad_rows", False))
-    except (ZipEnrolmentError, photo_import.ImportRefused) as exc:
+    except (ZipEnrolmentError, photo_import.ImportRefused, ConsentMissing) as exc:
+        # ConsentMissing: withdrawn between the check and the storing; nothing was stored.
         messages.error(request, str(exc))
         return redirect("photos_import")
     except QueueUnavailable as exc:
