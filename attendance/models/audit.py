@@ -21,6 +21,11 @@ class AuditEntry(models.Model):
     REGISTER_CONFIRMED = "register_confirmed"
     TEMPLATE_REMOVED = "template_removed"
     DESCRIPTORS_REENCODED = "reencoded"
+    MEMBERSHIP_CHANGED = "membership_changed"
+    CLASS_CHANGED = "class_changed"
+    STUDENTS_MERGED = "students_merged"
+    NOT_DUPLICATES = "not_duplicates"
+    STUDENT_CHANGED = "student_changed"
     STAFF_CHANGED = "staff_changed"
     IMPORTED = "imported"
     ACTION_CHOICES = [
@@ -30,6 +35,9 @@ class AuditEntry(models.Model):
         (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
         (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
         (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
+        (MEMBERSHIP_CHANGED, "Class roster changed"), (CLASS_CHANGED, "Class changed"),
+        (STUDENTS_MERGED, "Students merged"), (NOT_DUPLICATES, "Look-alike students: different children"),
+        (STUDENT_CHANGED, "Student's name or school id changed"),
         (STAFF_CHANGED, "Staff account changed"), (IMPORTED, "Imported from a file"),
     ]
 
