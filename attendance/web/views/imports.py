@@ -1,0 +1,134 @@
+"""School-wide imports for school admins: consent in bulk from a CSV and enrolment photos
+by school id from a zip. Each: upload -> preview (what every line or file would do, nothing
+written; the file kept in ``pending_uploads``) -> "Import" (one function of the roster room
+that reads the kept file again)."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_POST
+
+from attendance import access
+from attendance.models import Student
+from attendance.roster import bulk_consent, photo_import
+from attendance.roster.consent import ConsentMissing
+from attendance.roster.csv_files import MAX_CSV_BYTES, CsvFileError
+from attendance.roster.zip_enrolment import ZipEnrolmentError
+from attendance.web import pending_uploads
+from attendance.web.school_forms import ConsentCsvForm, ImportApplyForm, PhotoZipForm
+from attendance.web.views.common import form_status, queue_error
+from attendance.wiring.job_queue import QueueUnavailable
+
+CONSENT, PHOTOS = "consent", "photos"
+
+
+@login_required
+def consent_import(request):
+    """GET: the upload form. POST: the preview of the uploaded CSV (nothing recorded)."""
+    access.require_school_admin(request.user)
+    form = ConsentCsvForm(request.POST or None, request.FILES or None)
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            form.add_error("file", f"The file is over {filesizeformat(MAX_CSV_BYTES)}.")
+        else:
+            try:
+                plan = bulk_consent.plan_consent_import(upload.read(), upload.name)
+            except CsvFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                upload.seek(0)
+                pending_uploads.keep(request.session, CONSENT, upload, upload.name)
+    return render(request, "attendance/import_consent.html", {
+        "form": form, "plan": plan, "apply_form": ImportApplyForm(),
+        "refused": plan.of(bulk_consent.REFUSED) if plan else [],
+    }, status=form_status(form))
+
+
+@login_required
+@require_POST
+def consent_import_apply(request):
+    """Record the consents of the previewed CSV (kept since the preview)."""
+    access.require_school_admin(request.user)
+    kept = pending_uploads.pending(request.session, CONSENT)
+    if kept is None:
+        messages.error(request, "No consent file is waiting to be imported: upload it again.")
+        return redirect("consent_import")
+    form = ImportApplyForm(request.POST)
+    form.is_valid()
+    name, filename = kept
+    with pending_uploads.open_pending(name) as fh:
+        data = fh.read()
+    try:
+        result = bulk_consent.apply_consent_import(data, request.user, filename,
+                                                   form.cleaned_data.get("skip_bad_rows", False))
+    except (CsvFileError, bulk_consent.ImportRefused) as exc:
+        messages.error(request, str(exc))
+        return redirect("consent_import")
+    pending_uploads.discard(request.session, CONSENT)
+    messages.success(request, f"Consent recorded for {len(result.recorded)} student(s); {result.already} already "
+                              f"recorded" + (f"; {len(result.skipped)} refused line(s) skipped." if result.skipped
+                                             else "."))
+    return redirect("consent_import")
+
+
+@login_required
+def photos_import(request):
+    """GET: the upload form and the progress of the last import's photos. POST: the
+    preview of the uploaded zip (nothing stored)."""
+    access.require_school_admin(request.user)
+    form = PhotoZipForm(request.POST or None, request.FILES or None)
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > settings.MAX_ZIP_BYTES:
+            form.add_error("file", f"The zip is over {filesizeformat(settings.MAX_ZIP_BYTES)}.")
+        else:
+            try:
+                plan = photo_import.plan_photo_import(upload, upload.name)
+            except ZipEnrolmentError as exc:
+                form.add_error("file", str(exc))
+            else:
+                upload.seek(0)
+                pending_uploads.keep(request.session, PHOTOS, upload, upload.name)
+    imported = list(Student.objects.filter(pk__in=request.session.get("photo_import_students", []))
+                    .prefetch_related("photos")) if plan is None else []
+    return render(request, "attendance/import_photos.html", {
+        "form": form, "plan": plan, "apply_form": ImportApplyForm(),
+        "refused": plan.of(photo_import.REFUSED) if plan else [],
+        "imported": imported,
+        "has_pending": any(p.status == "pending" for s in imported for p in s.photos.all()),
+    }, status=form_status(form))
+
+
+@login_required
+@require_POST
+def photos_import_apply(request):
+    """Store the previewed zip's photos and queue them; then the progress (GET photos_import)."""
+    access.require_school_admin(request.user)
+    kept = pending_uploads.pending(request.session, PHOTOS)
+    if kept is None:
+        messages.error(request, "No zip is waiting to be imported: upload it again.")
+        return redirect("photos_import")
+    form = ImportApplyForm(request.POST)
+    form.is_valid()
+    name, filename = kept
+    try:
+        with pending_uploads.open_pending(name) as fh:
+            result = photo_import.apply_photo_import(fh, request.user, filename,
+                                                     form.cleaned_data.get("skip_bad_rows", False))
+    except (ZipEnrolmentError, photo_import.ImportRefused, ConsentMissing) as exc:
+        # ConsentMissing: withdrawn between the check and the storing; nothing was stored.
+        messages.error(request, str(exc))
+        return redirect("photos_import")
+    except QueueUnavailable as exc:
+        messages.error(request, queue_error(exc).messages[0])
+        return redirect("photos_import")
+    pending_uploads.discard(request.session, PHOTOS)
+    request.session["photo_import_students"] = [s.pk for s in result.students]
+    messages.success(request, f"{len(result.photos)} photo(s) stored for {len(result.students)} student(s); they "
+                              "are being processed" + (f"; {len(result.skipped)} refused file(s) skipped."
+                                                       if result.skipped else "."))
+    return redirect("photos_import")
