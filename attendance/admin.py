@@ -38,8 +38,8 @@ class DatesInRange:
     ``?date__gte=``) outside the app's dates (``attendance.dates``) answer HTTP 400 naming
     the range, where Django's admin would fail on year 0 or 10000.
 
-    Every ModelAdmin of the site has it, Django's and DRF's included (cover_every_admin,
-    called once all admin modules are loaded).
+    Every ModelAdmin of the site has it, ours, Django's and DRF's alike, by one mechanism:
+    ``cover_every_admin``, called once all admin modules are loaded (no admin names it).
     """
 
     _PARTS = {"year": (FIRST_DATE.year, LAST_DATE.year), "iso_year": (FIRST_DATE.year, LAST_DATE.year),
@@ -92,7 +92,7 @@ def cover_every_admin(site=None) -> None:
         site.register(model, covered)
 
 
-class SchoolAdminPermissions(DatesInRange):
+class SchoolAdminPermissions:
     """School admins (staff users, ``access.is_school_admin``) manage the app's records
     here without Django's per-model permissions, as on the app's own pages."""
 
@@ -218,7 +218,7 @@ class UserChangeForm(auth_admin.UserChangeForm):
         return cleaned
 
 
-class UserAdmin(DatesInRange, auth_admin.UserAdmin):
+class UserAdmin(auth_admin.UserAdmin):
     form = UserChangeForm
 
 
@@ -398,7 +398,7 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
 
 
 @admin.register(SignInFailure)
-class SignInFailureAdmin(DatesInRange, admin.ModelAdmin):
+class SignInFailureAdmin(admin.ModelAdmin):
     """Wrong passwords being counted (attendance/wiring/signin.py): delete rows to unlock early."""
 
     list_display = ("kind", "username", "address", "device", "at")

@@ -1,6 +1,7 @@
 """Face crops: a small JPEG of one face, cut once from a bounded working image of its
 photo and stored (``renditions.crops_folder``); later requests send the stored file."""
 import io
+import logging
 
 import numpy as np
 from PIL import Image
@@ -9,6 +10,8 @@ from faces import images
 
 from attendance import engine
 from attendance import renditions
+
+log = logging.getLogger(__name__)
 
 #: Margin (fraction of the box added on each side) and longest side of review crops.
 CROP_MARGIN, CROP_PX = 0.3, 200
@@ -92,23 +95,32 @@ def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CR
         FileNotFoundError: the photo's file is missing.
     """
     storage, name = field_file.storage, crop_name(field_file.name, box, margin, max_side)
-    try:
-        with storage.open(name, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        pass
-    if not make:
-        raise renditions.NotReady("This photo is still being processed; its faces are shown once it ends.")
-    with renditions.decoding(wait):  # one decoding at a time per process
-        try:
-            with storage.open(name, "rb") as fh:  # made by another thread meanwhile
-                return fh.read()
-        except FileNotFoundError:
-            pass
+
+    def create() -> bytes:
         rgb = decode_stored(field_file)
         others = [b for b in sibling_boxes()
                   if b != box and not storage.exists(crop_name(field_file.name, b, margin, max_side))]
         return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
+
+    return renditions.stored_or_made(storage, name, create, make, "This photo is still being processed; its faces "
+                                     "are shown once it ends.", wait)
+
+
+def store_photo_renditions(photo, rgb, display_px: int, boxes, log_extra: dict) -> None:
+    """The worker stores a processed photo's display rendition (``display_px`` longest
+    side) and the crops of its faces' ``boxes`` from its decoded pixels (``rgb``,
+    ``(H, W, 3) uint8``), so no page decodes the original. Class photos and enrolment
+    photos alike.
+
+    A storage error is logged (with ``log_extra``), not raised: the pages then make them
+    on first view. (The caller removes them again, ``renditions.delete_renditions``, when
+    the photo's row was deleted meanwhile.)
+    """
+    try:
+        renditions.save_rendition(photo.image, rgb, display_px)
+        store_crops(photo.image, rgb, boxes)
+    except OSError as exc:
+        log.warning("%s %s: renditions not stored: %s", photo._meta.verbose_name, photo.pk, exc, extra=log_extra)
 
 
 def _face_box(face):

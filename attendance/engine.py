@@ -1,19 +1,26 @@
 """The face engine configured from Django settings: the only place the app calls ``faces``."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
-from faces import detection, enrolment, images, matching, quality
+from faces import FaceBox, enrolment, images, matching, pipeline, quality
+from faces.errors import ImageError
 
 
 def model_id() -> str:
     """The id of the model the configured engine computes descriptors with, stamped on every
     stored descriptor (``descriptor_model``): descriptors of two ids are never compared.
 
-    ``"dlib-resnet-v1/<points>pt"``: dlib's ResNet v1 (``dlib_face_recognition_resnet_model_v1``)
-    on faces aligned with ``FACE_LANDMARK_POINTS`` landmarks; both change the descriptors.
-    ``FACE_DESCRIPTOR_ENGINE`` does not (numpy and dlib agree within 5.1e-7), so it is not
-    part of the id. Today's default settings give ``"dlib-resnet-v1/5pt"`` (migration 0012).
+    ``faces.model_id`` of ``FACE_LANDMARK_POINTS``, e.g. ``"dlib-resnet-v1/5pt"``: dlib's
+    ResNet v1 (``dlib_face_recognition_resnet_model_v1``) on faces aligned with that many
+    landmarks; both change the descriptors. ``FACE_DESCRIPTOR_ENGINE`` does not (numpy and
+    dlib agree within 5.1e-7), so it is not part of the id. Today's default settings give
+    ``"dlib-resnet-v1/5pt"`` (migration 0012). Loads no model file.
+
+    Raises:
+        ValueError: ``FACE_LANDMARK_POINTS`` is not 5 or 68.
     """
-    return f"dlib-resnet-v1/{settings.FACE_LANDMARK_POINTS}pt"
+    return pipeline.model_id(landmark_points=settings.FACE_LANDMARK_POINTS)
 
 
 def max_pixels() -> int:
@@ -60,11 +67,42 @@ def check_photo_header(fileobj) -> str:
             fileobj.seek(position)
 
 
+def check_photos(photo_files) -> list:
+    """The uploaded photos (Django ``File`` objects) an upload may store, each checked for
+    size (``settings.MAX_PHOTO_BYTES``) and a readable image header (``check_photo_header``)
+    and renamed ``photo<extension of its real format>`` (stored under a generated name with
+    that extension, whatever the uploaded name said). Every photo of an upload (class
+    photos, enrolment photos) is checked here: web forms, API and command line.
+
+    Raises:
+        django.core.exceptions.ValidationError: one message per refused photo, each
+            starting with its name; or "No photo was given." for none.
+    """
+    photo_files = [f for f in photo_files if f]
+    if not photo_files:
+        raise ValidationError("No photo was given.", code="required")
+    errors = []
+    for photo in photo_files:
+        if photo.size > settings.MAX_PHOTO_BYTES:
+            errors.append(f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
+                          f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo.")
+            continue
+        try:
+            extension = check_photo_header(photo)
+        except ImageError as exc:
+            errors.append(f"{photo.name}: {exc}")
+        else:
+            photo.name = f"photo{extension}"
+    if errors:
+        raise ValidationError(errors)
+    return photo_files
+
+
 def find_faces(rgb, timings: dict | None = None):
     """Every face in a photo with its descriptor, using the detection settings.
 
-    ``timings``: optional dict receiving seconds per stage (see ``faces.detection.find_faces``)."""
-    return detection.find_faces(
+    ``timings``: optional dict receiving seconds per stage (see ``faces.pipeline.run``)."""
+    return pipeline.find_faces(
         rgb,
         upsample=settings.FACE_DETECTION_UPSAMPLE,
         max_side=settings.FACE_DETECTION_MAX_SIDE,
@@ -78,16 +116,16 @@ def find_faces(rgb, timings: dict | None = None):
 
 def describe_boxes(rgb, boxes):
     """Descriptors of the faces at known boxes, with the configured landmarks and engine
-    (``faces.detection.compute_descriptors``): how ``reencode`` describes a stored face again.
+    (``faces.pipeline.compute_descriptors``): how ``reencode`` describes a stored face again.
 
     Args:
         rgb: ``(H, W, 3) uint8`` photo; boxes: ``(left, top, right, bottom)`` in its pixels.
 
     Returns:
-        ``(N, 128) float32``, one row per box, in the order given.
+        ``(N, faces.DESCRIPTOR_SIZE) float32``, one row per box, in the order given.
     """
-    return detection.compute_descriptors(
-        rgb, [detection.FaceBox(*box) for box in boxes], landmark_points=settings.FACE_LANDMARK_POINTS,
+    return pipeline.compute_descriptors(
+        rgb, [FaceBox(*box) for box in boxes], landmark_points=settings.FACE_LANDMARK_POINTS,
         engine=settings.FACE_DESCRIPTOR_ENGINE, threads=settings.FACE_ENGINE_THREADS)
 
 
@@ -96,7 +134,7 @@ def choose_enrolment_face(rgb):
     ``ENROLMENT_DOMINANT_FACE_RATIO`` and the centre rule), before any quality gate.
 
     Returns:
-        ``faces.detection.DetectedFace``.
+        ``faces.DetectedFace``.
 
     Raises:
         NoFaceFound, MultipleFacesFound.
@@ -116,7 +154,7 @@ def enrolment_face(rgb):
         NoFaceFound, MultipleFacesFound, FaceTooSmall, FaceTooBlurry, FaceNotFrontal.
     """
     face = choose_enrolment_face(rgb)
-    measured = quality.assess_face(rgb, face.box)
+    measured = pipeline.assess_quality(rgb, face)
     quality.check_enrolment_quality(
         measured,
         min_width=settings.ENROLMENT_MIN_FACE_PX,

@@ -104,11 +104,56 @@ def save_rendition(field_file, rgb, max_side: int) -> str:
                      images.encode_jpeg(rgb, max_side))
 
 
+def stored_or_made(storage, name: str, create, allowed: bool, not_ready: str,
+                   wait: float | None = DECODING_WAIT_SECONDS, look=None):
+    """What the pages send of a stored rendition or crop ``name``: the stored file, else
+    (first use) ``create()``, which decodes the photo once and stores the file; the one
+    store-or-make sequence of renditions and face crops (``crops.stored_crop``).
+
+    ``look(storage, name)``: the answer for a stored file, None when it is missing
+    (default: its bytes); ``create()`` returns the same answer for the file it stored.
+    ``allowed`` False (a photo still being processed, whose files the worker is about to
+    store) never decodes. The decoding holds ``decoding(wait)``: one at a time per
+    process, and the file is looked for again once the lock is held (another thread may
+    have made it meanwhile).
+
+    Raises:
+        NotReady: ``allowed`` is False and the file is not stored yet (``not_ready`` says why).
+        Busy: another decoding held the process's lock for ``wait`` seconds.
+        whatever ``create`` raises (ImageError, FileNotFoundError for the photo's file).
+    """
+    look = look or stored_bytes
+    found = look(storage, name)
+    if found is not None:
+        return found
+    if not allowed:
+        raise NotReady(not_ready)
+    with decoding(wait):
+        found = look(storage, name)
+        return found if found is not None else create()
+
+
+def stored_bytes(storage, name: str) -> bytes | None:
+    """The bytes of the stored file ``name``, or None when there is none (one storage call)."""
+    try:
+        with storage.open(name, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def _name_if_stored(storage, name: str) -> str | None:
+    return name if storage.exists(name) else None
+
+
+#: Why a rendition of a photo still being processed is not sent (``NotReady``).
+RENDITION_NOT_READY = "This photo is still being processed; it is shown once processing ends."
+
+
 def stored_rendition(field_file, max_side: int, make: bool = True) -> str:
-    """The storage name of the photo's rendition, made on first use when ``make`` (a
-    finished photo the worker never rendered: one bounded decoding, one at a time per
-    process, ``decoding``). ``make`` False (a photo still being processed, whose
-    rendition the worker is about to store) never decodes.
+    """The storage name of the photo's rendition (for the web server to send), made on
+    first use when ``make`` (a finished photo the worker never rendered: one bounded
+    decoding, ``stored_or_made``). ``make`` False (a photo still being processed) never decodes.
 
     Raises:
         NotReady: ``make`` is False and the rendition is not stored yet.
@@ -117,20 +162,21 @@ def stored_rendition(field_file, max_side: int, make: bool = True) -> str:
         FileNotFoundError: the file is missing from the storage.
     """
     storage, name = field_file.storage, rendition_name(field_file.name, max_side)
-    if not storage.exists(name):
-        if not make:
-            raise NotReady("This photo is still being processed; it is shown once processing ends.")
-        with decoding():
-            if not storage.exists(name):
-                save_file(storage, name, upright_jpeg(field_file, max_side))
-    return name
+    return stored_or_made(storage, name, lambda: save_file(storage, name, upright_jpeg(field_file, max_side)),
+                          make, RENDITION_NOT_READY, look=_name_if_stored)
 
 
 def rendition_bytes(field_file, max_side: int, make: bool = True) -> bytes:
-    """The JPEG bytes of the photo's stored rendition (``stored_rendition``: made on first
-    use when ``make``; raises as it does)."""
-    with field_file.storage.open(stored_rendition(field_file, max_side, make), "rb") as fh:
-        return fh.read()
+    """The JPEG bytes of the photo's stored rendition, made on first use when ``make``
+    (as ``stored_rendition``; raises as it does)."""
+    storage, name = field_file.storage, rendition_name(field_file.name, max_side)
+
+    def create() -> bytes:
+        data = upright_jpeg(field_file, max_side)
+        save_file(storage, name, data)
+        return data
+
+    return stored_or_made(storage, name, create, make, RENDITION_NOT_READY)
 
 
 def delete_renditions(storage, photo_name: str) -> None:

@@ -1,8 +1,8 @@
 """Choosing the face to enrol from an enrolment photo."""
 from __future__ import annotations
 
-from .detection import DetectedFace
 from .errors import MultipleFacesFound, NoFaceFound
+from .interfaces import DetectedFace
 
 #: The largest face is taken as the one to enrol when its area is at least this many
 #: times the next largest face's. Measured on the 53 photos of ../shared/faces/identities
@@ -35,7 +35,7 @@ def select_enrolment_face(
       including the 5 photos where the largest face is someone else.
 
     Args:
-        faces: every face found in the photo (``detection.find_faces``).
+        faces: every face found in the photo (``faces.pipeline.find_faces``).
         dominant_ratio: the area ratio above.
         image_size: ``(width, height)`` of the upright photo in pixels, for the centre rule.
 

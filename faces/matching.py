@@ -1,7 +1,8 @@
 """Matching probe faces against a gallery of enrolled descriptors.
 
 Terms: the *gallery* holds enrolled descriptors, several per student; a *probe* is a
-face found in a class photo. Distances are Euclidean between 128-D descriptors.
+face found in a class photo. Distances are Euclidean between descriptors of
+``DESCRIPTOR_SIZE`` (128) elements, all made by the same embedder (``faces.embedders``).
 """
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: dlib's own threshold: two descriptors closer than 0.6 are the same person
-#: (99.38 % accuracy on LFW, http://dlib.net/face_recognition.py.html).
-DLIB_THRESHOLD = 0.6
+from .embedders import DEFAULT_THRESHOLD, DESCRIPTOR_SIZE
+
+#: The default embedder's own threshold, dlib's: two descriptors closer than 0.6 are the
+#: same person (99.38 % accuracy on LFW, http://dlib.net/face_recognition.py.html).
+DLIB_THRESHOLD = DEFAULT_THRESHOLD
 
 MATCHED = "matched"
 UNSURE = "unsure"
@@ -53,14 +56,14 @@ def distance_matrix(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     """Euclidean distances between every probe and every gallery descriptor.
 
     Args:
-        probes: ``(N, 128)`` float array.
-        gallery: ``(M, 128)`` float array.
+        probes: ``(N, D)`` float array.
+        gallery: ``(M, D)`` float array.
 
     Returns:
         ``(N, M) float64`` array of distances.
     """
-    probes = np.asarray(probes, dtype=np.float64).reshape(-1, 128)
-    gallery = np.asarray(gallery, dtype=np.float64).reshape(-1, 128)
+    probes = np.asarray(probes, dtype=np.float64).reshape(-1, DESCRIPTOR_SIZE)
+    gallery = np.asarray(gallery, dtype=np.float64).reshape(-1, DESCRIPTOR_SIZE)
     squared = (
         np.einsum("ij,ij->i", probes, probes)[:, None]
         + np.einsum("ij,ij->i", gallery, gallery)[None, :]
@@ -73,8 +76,8 @@ def distances_per_label(probes: np.ndarray, gallery: np.ndarray, labels: list, w
     """Distance from each probe to each label: the smallest over that label's descriptors.
 
     Args:
-        probes: ``(N, 128)`` float array.
-        gallery: ``(M, 128)`` float array.
+        probes: ``(N, D)`` float array.
+        gallery: ``(M, D)`` float array.
         labels: M labels (e.g. student ids), one per gallery row; repeats allowed.
         with_rows: also return, per probe and label, the gallery row giving that distance.
 
@@ -144,8 +147,8 @@ def match_faces(
     to a closer face stays unsure instead of taking an absent student's place.
 
     Args:
-        probes: ``(N, 128)`` float array of face descriptors (the session's undecided faces).
-        gallery: ``(M, 128)`` float array of gallery descriptors (enrolment photos, templates).
+        probes: ``(N, D)`` float array of face descriptors (the session's undecided faces).
+        gallery: ``(M, D)`` float array of gallery descriptors (enrolment photos, templates).
         labels: M labels, one per gallery row (several rows may share a label).
         threshold: largest distance accepted as the same person; dlib's is 0.6.
         margin: smallest gap required between the nearest student and the runner-up.
@@ -158,7 +161,7 @@ def match_faces(
     Returns:
         N ``FaceMatch`` objects in probe order.
     """
-    probes = np.asarray(probes).reshape(-1, 128)
+    probes = np.asarray(probes).reshape(-1, DESCRIPTOR_SIZE)
     if len(probes) == 0:
         return []
     if len(labels) == 0:
@@ -222,7 +225,7 @@ def decide_faces(
     a face much smaller than the photo's others is usually someone in the background).
 
     Args:
-        probes: ``(N, 128)`` float array; ``widths``: N face widths in pixels.
+        probes: ``(N, D)`` float array; ``widths``: N face widths in pixels.
         gallery, labels, threshold, margin, taken, label_thresholds, strict_mutual_best: as for
             ``match_faces``.
         min_width: smallest face width, in pixels, that is matched at all.
@@ -232,7 +235,7 @@ def decide_faces(
     Returns:
         N ``FaceMatch`` objects in probe order.
     """
-    probes = np.asarray(probes).reshape(-1, 128)
+    probes = np.asarray(probes).reshape(-1, DESCRIPTOR_SIZE)
     groups = list(groups) if groups is not None else [0] * len(probes)
     medians = {g: float(np.median([w for w, h in zip(widths, groups) if h == g])) for g in set(groups)}
     not_judged = {}
@@ -251,19 +254,19 @@ def decide_faces(
 class GalleryIndex:
     """Exhaustive nearest-neighbour search over a large gallery (a whole district).
 
-    Keeps the gallery as ``(M, 128) float32`` with its squared norms precomputed, so a
+    Keeps the gallery as ``(M, D) float32`` with its squared norms precomputed, so a
     query is one matrix-vector product: about 13 million multiply-adds for 100,000
     descriptors. Exact, unlike an approximate vector index; pgvector or faiss would be
     the next step past a few million descriptors.
     """
 
     def __init__(self, gallery: np.ndarray):
-        self.gallery = np.ascontiguousarray(np.asarray(gallery, dtype=np.float32).reshape(-1, 128))
+        self.gallery = np.ascontiguousarray(np.asarray(gallery, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE))
         self.squared_norms = np.einsum("ij,ij->i", self.gallery, self.gallery)
 
     def nearest(self, probe: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest gallery rows to one ``(128,)`` probe: ``(indices (k,), distances (k,))``."""
-        probe = np.asarray(probe, dtype=np.float32).reshape(128)
+        """The ``k`` nearest gallery rows to one ``(D,)`` probe: ``(indices (k,), distances (k,))``."""
+        probe = np.asarray(probe, dtype=np.float32).reshape(DESCRIPTOR_SIZE)
         squared = self.squared_norms - 2.0 * (self.gallery @ probe) + float(probe @ probe)
         k = min(k, len(squared))
         candidates = np.argpartition(squared, k - 1)[:k]

@@ -86,7 +86,7 @@ def _load(kind: str, name: str | None = None):
     if kind == "recognition":
         return dlib.face_recognition_model_v1(verified_path(RECOGNITION_MODEL))
     if kind == "descriptor_net":
-        from .descriptor_net import DescriptorNet
+        from .embedders.descriptor_net import DescriptorNet
 
         return DescriptorNet(Path(verified_path(RECOGNITION_MODEL)).read_bytes())
     raise ValueError(kind)

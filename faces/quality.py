@@ -21,9 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import model_files
-from .detection import FaceBox
 from .errors import ImageError
+from .interfaces import FaceBox
 
 MIN_FACE_WIDTH = 50
 MIN_SHARPNESS = 8.0
@@ -54,21 +53,22 @@ class FaceQuality:
     roll_degrees: float
 
 
-def assess_face(image: np.ndarray, box: FaceBox) -> FaceQuality:
-    """Measure a face's size, sharpness and pose from the 5-point landmarks.
+def assess_face(box: FaceBox, landmarks: np.ndarray, chip: np.ndarray) -> FaceQuality:
+    """Measure a face's size, sharpness and pose from its 5-point landmarks and face chip
+    (``faces.pipeline.assess_quality`` finds both).
 
     Args:
-        image: ``(H, W, 3) uint8`` RGB array.
-        box: the face's box in that image.
+        box: the face's box (its width is the size).
+        landmarks: ``(5, 2)`` (x, y) points of dlib's 5-point model (``faces.landmarks``).
+        chip: ``(150, 150, 3) uint8`` RGB face chip aligned by those points
+            (``faces.landmarks.face_chips`` with its defaults).
 
     Raises:
-        ModelFileError: the landmark model is missing or corrupt.
+        ValueError: ``landmarks`` are not 5 points.
     """
-    import dlib
-
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    shape = model_files.shape_predictor(5)(image, dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1))
-    points = np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], dtype=np.float64)
+    points = np.asarray(landmarks, dtype=np.float64)
+    if points.shape != (5, 2):
+        raise ValueError(f"The quality gate measures dlib's 5 landmark points, not an array of {points.shape}.")
     # dlib's 5-point model: 0-1 corners of one eye, 2-3 of the other, 4 under the nose.
     eye_a, eye_b, nose = points[0:2].mean(axis=0), points[2:4].mean(axis=0), points[4]
     eye_line = eye_b - eye_a
@@ -76,7 +76,6 @@ def assess_face(image: np.ndarray, box: FaceBox) -> FaceQuality:
     yaw = float(np.dot(nose - (eye_a + eye_b) / 2, eye_line / eye_distance) / eye_distance)
     roll = float(np.degrees(np.arctan2(eye_line[1], eye_line[0])))
     roll = (roll + 90.0) % 180.0 - 90.0  # the eye order makes the raw angle near 180
-    chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
     sharpness = float(cv2.Laplacian(cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
     return FaceQuality(width=box.width, sharpness=sharpness, yaw=yaw, roll_degrees=roll)
 

@@ -39,7 +39,7 @@ class DescriptorCache:
     """A drop-in for ``attendance.engine.find_faces(rgb, timings=None)`` that remembers results.
 
     Keyed by ``pixels_key(rgb)`` and ``face_settings()``. A hit returns a deep copy of the
-    stored faces (``faces.detection.DetectedFace`` list; their descriptor arrays are the
+    stored faces (``faces.DetectedFace`` list; their descriptor arrays are the
     engine's ``(128,) float32``, copied so a caller cannot change the stored ones) and fills
     ``timings`` with the seconds per stage measured when the engine ran.
 

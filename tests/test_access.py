@@ -2,6 +2,7 @@
 teacher of another class (issue 7's access table)."""
 import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from django.core.files.base import ContentFile
@@ -233,6 +234,35 @@ def test_admin_site_is_for_school_admins_only(client, users):
 
 
 @pytest.mark.django_db
+def test_a_learnt_face_is_found_for_who_may_see_it_in_one_query(users, school, django_assert_num_queries,
+                                                                 django_assert_max_num_queries):
+    """access.get_template: one query for the template (and one for the user's groups if
+    not an admin); the same 404 for a teacher of neither the child nor the photo."""
+    from django.http import Http404
+
+    from attendance import access
+
+    for role, queries in (("admin", 1), ("teacher", 2)):
+        user = get_user_model().objects.get(pk=users[role].pk)  # nothing cached on the user
+        with django_assert_num_queries(queries):
+            assert access.get_template(user, school["template_id"]).pk == school["template_id"]
+    for role in ("other_teacher", "office"):
+        with django_assert_max_num_queries(2), pytest.raises(Http404):
+            access.get_template(users[role], school["template_id"])
+
+
+@pytest.mark.django_db
+def test_pages_offer_new_class_and_the_admin_site_to_school_admins_only(client, users):
+    """The templates ask access (context processor ``can_manage_school``), not the user's flags."""
+    for role in ("admin", "teacher", "other_teacher", "office"):
+        client.force_login(users[role])
+        home = client.get(reverse("home")).content.decode()
+        offered = role == "admin"
+        assert (f'href="{reverse("class_create")}"' in home) == offered, role
+        assert (f'href="{reverse("admin:index")}"' in home) == offered, role
+
+
+@pytest.mark.django_db
 def test_office_staff_read_reports_without_photo_links(client, users, school):
     client.force_login(users["office"])
     home = client.get(reverse("home")).content.decode()
@@ -278,3 +308,16 @@ class TestWebServerSendsThePhoto:
         # The rendition goes with its photo.
         stored.delete()
         assert not os.path.exists(path)
+
+
+def test_every_admin_list_refuses_dates_out_of_range_by_one_mechanism():
+    """admin.cover_every_admin gives every registered ModelAdmin (ours, Django's, DRF's)
+    DatesInRange once; no admin class names it itself."""
+    from django.contrib import admin as django_admin
+
+    from attendance.admin import DatesInRange
+
+    for model, model_admin in django_admin.site._registry.items():
+        covered = type(model_admin)
+        assert covered.__bases__[0] is DatesInRange, model  # added by cover_every_admin ...
+        assert DatesInRange not in covered.__bases__[1].__mro__, model  # ... to a class that does not name it

@@ -1,16 +1,18 @@
 """The command-line tools with --inline: same task functions, no worker."""
 import io
 import json
+import os
 import shutil
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from attendance.models import AttendanceRecord, SchoolClass
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
 from faces.images import READABLE_FORMATS
 
 from .conftest import CONSENT
+from .factories import make_class
 
 # Transactional: the commands queue tasks on commit, as they do outside tests.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,6 +42,18 @@ def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
     assert SchoolClass.objects.get(name="7A").students.count() == 3
 
 
+def test_enrol_refusing_a_photo_part_way_stores_nothing(users, enrol_dir, settings):
+    """The enrol command enrols as the zip upload does (enrolment.enrol_photo_folders): a
+    photo refused after other folders' photos were read leaves no student, photo or file."""
+    (enrol_dir / "Zoe_Adams").mkdir()
+    (enrol_dir / "Zoe_Adams" / "1.jpg").write_bytes(b"not a photo")
+    before = _media_files(settings)
+    with pytest.raises(CommandError, match=r"Zoe_Adams/1.jpg: This file is not a readable image"):
+        run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert _media_files(settings) == before
+
+
 def test_take_attendance_prints_json_last(users, enrol_dir, photo):
     run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
     output = run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline",
@@ -60,6 +74,35 @@ def test_take_attendance_refuses_unusable_photo_with_reason(users, enrol_dir, tm
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip() == f"{bad}: This file is not a readable image ({READABLE_FORMATS})."
     assert not AttendanceRecord.objects.exists()
+
+
+def _media_files(settings) -> set:
+    return {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files}
+
+
+@pytest.mark.parametrize("second", ["not an image", "over the size limit"])
+def test_take_attendance_refusing_the_second_photo_stores_none(users, photo, tmp_path, settings, capsys, second):
+    """The command line uploads as the web form does (sessions.upload_class_photos): a
+    second file refused part-way through a multi-photo upload leaves no photo, no file
+    and no session behind, and says why."""
+    make_class(users["teacher"], "7A")
+    first = photo("groups/obama_and_biden.jpg")
+    bad = tmp_path / "second.jpg"
+    if second == "not an image":
+        bad.write_bytes(b"not a photo")
+        reason = f"{bad}: This file is not a readable image ({READABLE_FORMATS})."
+    else:  # a real photo larger than the limit, which the first photo is within
+        shutil.copy(photo("groups/bald_guys.jpg"), bad)
+        settings.MAX_PHOTO_BYTES = first.stat().st_size
+        assert bad.stat().st_size > settings.MAX_PHOTO_BYTES
+        reason = f"{bad}: "
+    before = _media_files(settings)
+    with pytest.raises(SystemExit) as exit_info:
+        run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline", str(first), str(bad))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith(reason)
+    assert not ClassPhoto.objects.exists() and not ClassSession.objects.exists()
+    assert _media_files(settings) == before
 
 
 def test_take_attendance_unknown_class_is_an_error(users, photo):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces import detection, enrolment, images, matching
+from faces import FaceBox, enrolment, images, matching, pipeline
+from faces.detectors import hog
 from faces.errors import ImageTooLarge, MultipleFacesFound, NoFaceFound, NotAnImage
 
 pytestmark = pytest.mark.engine
@@ -41,7 +42,7 @@ class TestDecoding:
         array = images.load_rgb(encode(canvas, "PNG"))
         assert array.shape == (portrait.height + 100, portrait.width + 100, 3)
         assert (array[:50] == 255).all() and (array[:, :50] == 255).all()
-        assert len(detection.find_faces(array)) == 1
+        assert len(pipeline.find_faces(array)) == 1
 
     def test_text_file_is_not_an_image(self):
         with pytest.raises(NotAnImage):
@@ -65,19 +66,19 @@ class TestDecoding:
 
 class TestDetectionAndDescriptors:
     def test_one_face_found_with_box_on_the_face(self, photo):
-        faces = detection.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))
+        faces = pipeline.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))
         assert len(faces) == 1
         box = faces[0].box
         assert 300 < box.left < box.right < 700 and 100 < box.top < box.bottom < 500
         assert faces[0].descriptor.shape == (128,) and faces[0].descriptor.dtype == np.float32
 
     def test_no_face_in_photo_of_dogs(self, photo):
-        assert detection.find_faces(rgb_of(photo("misc/dogs.jpg"))) == []
+        assert pipeline.find_faces(rgb_of(photo("misc/dogs.jpg"))) == []
 
     def test_downscaled_detection_maps_boxes_back_to_original_pixels(self, photo):
         image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
-        full = detection.detect_faces(image, upsample=0)[0][0]
-        scaled = detection.detect_faces(image, upsample=1, max_side=500)[0][0]
+        full = hog.detect_faces(image, upsample=0)[0][0]
+        scaled = hog.detect_faces(image, upsample=1, max_side=500)[0][0]
         # Same face, in the same coordinates, within the scale step (1137/500 ~ 2.3 px per px).
         assert abs(full.left - scaled.left) < 25 and abs(full.bottom - scaled.bottom) < 25
 
@@ -88,12 +89,12 @@ class TestDetectionAndDescriptors:
         "identities/George_W_Bush/1.jpg",
         "groups/obama_and_biden.jpg",
     ])
-    @pytest.mark.parametrize("engine", detection.DESCRIPTOR_ENGINES)
+    @pytest.mark.parametrize("engine", pipeline.DESCRIPTOR_ENGINES)
     def test_descriptors_equal_face_recognition_reference(self, photo, relative, engine):
         face_recognition = pytest.importorskip("face_recognition")
         path = photo(relative)
         reference = face_recognition.face_encodings(face_recognition.load_image_file(path))
-        ours = detection.find_faces(rgb_of(path), engine=engine)
+        ours = pipeline.find_faces(rgb_of(path), engine=engine)
         assert len(ours) == len(reference) >= 1
         # Pair by nearest: detection order may differ.
         for ref in reference:
@@ -103,9 +104,9 @@ class TestDetectionAndDescriptors:
     def test_numpy_network_equals_dlib_on_a_class_photo_with_threads(self, classroom):
         # About 33 faces: several chunks of 8 computed in two threads.
         image = rgb_of(classroom / "classes" / "0.jpg")
-        boxes = [box for box, _ in detection.detect_faces(image, upsample=1)]
-        dlib_descriptors = detection.compute_descriptors(image, boxes, engine="dlib")
-        numpy_descriptors = detection.compute_descriptors(image, boxes, engine="numpy", threads=2)
+        boxes = [box for box, _ in hog.detect_faces(image, upsample=1)]
+        dlib_descriptors = pipeline.compute_descriptors(image, boxes, engine="dlib")
+        numpy_descriptors = pipeline.compute_descriptors(image, boxes, engine="numpy", threads=2)
         assert numpy_descriptors.shape == dlib_descriptors.shape == (len(boxes), 128)
         assert numpy_descriptors.dtype == np.float32
         assert np.abs(numpy_descriptors - dlib_descriptors).max() < 1e-4
@@ -114,7 +115,7 @@ class TestDetectionAndDescriptors:
         from pathlib import Path
 
         from faces import model_files
-        from faces.descriptor_net import DescriptorNet
+        from faces.embedders.descriptor_net import DescriptorNet
         from faces.errors import ModelFileError
 
         resnet = Path(model_files.verified_path(model_files.RECOGNITION_MODEL)).read_bytes()
@@ -129,18 +130,18 @@ class TestDetectionAndDescriptors:
         from threadpoolctl import threadpool_info
 
         image = rgb_of(photo("groups/obama_and_biden.jpg"))
-        boxes = [box for box, _ in detection.detect_faces(image)]
+        boxes = [box for box, _ in hog.detect_faces(image)]
         before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-        expected = detection.compute_descriptors(image, boxes, threads=2)
+        expected = pipeline.compute_descriptors(image, boxes, threads=2)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(lambda _: detection.compute_descriptors(image, boxes, threads=2), range(8)))
+            results = list(pool.map(lambda _: pipeline.compute_descriptors(image, boxes, threads=2), range(8)))
         assert all(np.array_equal(result, expected) for result in results)
         assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
 
     def test_unknown_descriptor_engine_is_refused(self, photo):
         image = rgb_of(photo("identities/Joe_Biden/1.jpg"))
         with pytest.raises(ValueError, match="engine"):
-            detection.compute_descriptors(image, [detection.FaceBox(0, 0, 50, 50)], engine="gpu")
+            pipeline.compute_descriptors(image, [FaceBox(0, 0, 50, 50)], engine="gpu")
 
     def test_detection_in_bands_finds_the_same_faces_as_one_pass(self, classroom):
         # A 1920 x 1080 class photo is split into two bands detected at once. Every face
@@ -155,8 +156,8 @@ class TestDetectionAndDescriptors:
 
         image = rgb_of(classroom / "classes" / "0.jpg")
         assert image.shape == (1080, 1920, 3)
-        whole = [box for box, _ in detection.detect_faces(image, upsample=1)]
-        bands = [box for box, _ in detection.detect_faces(image, upsample=1, threads=2)]
+        whole = [box for box, _ in hog.detect_faces(image, upsample=1)]
+        bands = [box for box, _ in hog.detect_faces(image, upsample=1, threads=2)]
         assert len(whole) >= 25
         for box in whole:
             assert max(overlap(box, other) for other in bands) > 0.6
@@ -165,14 +166,14 @@ class TestDetectionAndDescriptors:
 
     def test_68_point_landmarks_give_a_different_but_compatible_descriptor(self, photo):
         image = rgb_of(photo("identities/Barack_Obama/1.jpg"))
-        box = detection.detect_faces(image)[0][0]
-        five = detection.compute_descriptors(image, [box], 5)[0]
-        sixty_eight = detection.compute_descriptors(image, [box], 68)[0]
+        box = hog.detect_faces(image)[0][0]
+        five = pipeline.compute_descriptors(image, [box], 5)[0]
+        sixty_eight = pipeline.compute_descriptors(image, [box], 68)[0]
         assert 0 < np.linalg.norm(five - sixty_eight) < 0.2
 
     def test_same_person_is_near_and_different_people_far(self, photo):
         def descriptor(relative):
-            return detection.find_faces(rgb_of(photo(relative)))[0].descriptor
+            return pipeline.find_faces(rgb_of(photo(relative)))[0].descriptor
 
         obama_1, obama_2 = descriptor("identities/Barack_Obama/1.jpg"), descriptor("identities/Barack_Obama/2.jpg")
         biden = descriptor("identities/Joe_Biden/1.jpg")
@@ -182,16 +183,16 @@ class TestDetectionAndDescriptors:
 
 class TestEnrolmentFace:
     def test_single_face_is_selected(self, photo):
-        faces = detection.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))
+        faces = pipeline.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))
         assert enrolment.select_enrolment_face(faces) is faces[0]
 
     def test_no_face_is_refused(self, photo):
         with pytest.raises(NoFaceFound):
-            enrolment.select_enrolment_face(detection.find_faces(rgb_of(photo("misc/dogs.jpg"))))
+            enrolment.select_enrolment_face(pipeline.find_faces(rgb_of(photo("misc/dogs.jpg"))))
 
     def test_two_similar_faces_are_refused(self, photo):
         rgb = rgb_of(photo("groups/two_people.jpg"))
-        faces = detection.find_faces(rgb)
+        faces = pipeline.find_faces(rgb)
         assert len(faces) == 2
         with pytest.raises(MultipleFacesFound, match="2 faces"):
             enrolment.select_enrolment_face(faces)
@@ -203,20 +204,20 @@ class TestEnrolmentFace:
         # Andre_Agassi/1.jpg: a bystander's face at the edge is 1.09x the area of Agassi's,
         # who is in the centre of the photo.
         rgb = rgb_of(photo("identities/Andre_Agassi/1.jpg"))
-        faces = detection.find_faces(rgb)
+        faces = pipeline.find_faces(rgb)
         assert len(faces) == 2
         with pytest.raises(MultipleFacesFound):
             enrolment.select_enrolment_face(faces)
         chosen = enrolment.select_enrolment_face(faces, image_size=(rgb.shape[1], rgb.shape[0]))
         other = next(face for face in faces if face is not chosen)
-        agassi = detection.find_faces(rgb_of(photo("identities/Andre_Agassi/2.jpg")))[0].descriptor
+        agassi = pipeline.find_faces(rgb_of(photo("identities/Andre_Agassi/2.jpg")))[0].descriptor
         assert np.linalg.norm(chosen.descriptor - agassi) < matching.DLIB_THRESHOLD
         assert np.linalg.norm(other.descriptor - agassi) > matching.DLIB_THRESHOLD
 
     def test_clearly_dominant_face_is_accepted(self, photo):
         # Gonzalo_Sanchez_de_Lozada/7.jpg: the labelled person's face has 4x the area
         # of a bystander's.
-        faces = detection.find_faces(rgb_of(photo("identities/Gonzalo_Sanchez_de_Lozada/7.jpg")))
+        faces = pipeline.find_faces(rgb_of(photo("identities/Gonzalo_Sanchez_de_Lozada/7.jpg")))
         assert len(faces) == 2
         chosen = enrolment.select_enrolment_face(faces)
         assert chosen.box.width == max(f.box.width for f in faces)
@@ -316,10 +317,10 @@ class TestMatching:
 
     def test_real_group_photo_matches_enrolled_people(self, photo):
         gallery = np.stack([
-            detection.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))[0].descriptor,
-            detection.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))[0].descriptor,
+            pipeline.find_faces(rgb_of(photo("identities/Barack_Obama/1.jpg")))[0].descriptor,
+            pipeline.find_faces(rgb_of(photo("identities/Joe_Biden/1.jpg")))[0].descriptor,
         ])
-        probes = np.stack([f.descriptor for f in detection.find_faces(rgb_of(photo("groups/obama_and_biden.jpg")))])
+        probes = np.stack([f.descriptor for f in pipeline.find_faces(rgb_of(photo("groups/obama_and_biden.jpg")))])
         matched = {r.label for r in matching.match_faces(probes, gallery, ["obama", "biden"]) if r.decision == "matched"}
         assert matched == {"obama", "biden"}
 
@@ -328,9 +329,9 @@ class TestEnrolmentQualityGate:
     def gate(self, rgb):
         from faces import quality
 
-        faces = detection.find_faces(rgb)
+        faces = pipeline.find_faces(rgb)
         face = enrolment.select_enrolment_face(faces)
-        measured = quality.assess_face(rgb, face.box)
+        measured = pipeline.assess_quality(rgb, face)
         quality.check_enrolment_quality(measured)
         return measured
 
@@ -383,9 +384,9 @@ def test_second_detection_pass_only_when_faces_are_near_the_floor(photo):
     for i in range(8):
         canvas.paste(portrait.resize((90, 204)), (20 + i * 145, 40))
     image = np.asarray(canvas)
-    once = detection.detect_faces(image, upsample=1)
+    once = hog.detect_faces(image, upsample=1)
     assert once and all(box.width < 56 for box, _ in once)
-    adaptive = detection.detect_faces_adaptive(image, upsample=1, small_face_px=56)
-    assert adaptive == detection.detect_faces(image, upsample=2)
+    adaptive = hog.detect_faces_adaptive(image, upsample=1, small_face_px=56)
+    assert adaptive == hog.detect_faces(image, upsample=2)
     large = rgb_of(photo("identities/Joe_Biden/1.jpg"))
-    assert detection.detect_faces_adaptive(large, upsample=1, small_face_px=56) == detection.detect_faces(large, upsample=1)
+    assert hog.detect_faces_adaptive(large, upsample=1, small_face_px=56) == hog.detect_faces(large, upsample=1)

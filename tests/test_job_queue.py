@@ -64,7 +64,7 @@ def test_photo_committed_while_the_queue_went_down_is_kept_and_sent_again(users,
     flaky_url = f"redis://127.0.0.1:{port}/0"
     with celery_broker(flaky_url):
         with transaction.atomic():
-            session = sessions.upload_class_photos(
+            session, _ = sessions.upload_class_photos(
                 school_class, datetime.date(2026, 11, 3), "1",
                 [SimpleUploadedFile("class.jpg", photo("groups/obama_and_biden.jpg").read_bytes())])
             flaky.shutdown()
@@ -153,6 +153,6 @@ def test_task_is_sent_only_after_the_upload_commits(users, photo, redis_url, set
         assert media_files(settings) == before
 
         files = [SimpleUploadedFile(f"{n}.jpg", photo("groups/obama_and_biden.jpg").read_bytes()) for n in (1, 2)]
-        session = sessions.upload_class_photos(school_class, datetime.date(2026, 11, 3), "1", files)
+        session, _ = sessions.upload_class_photos(school_class, datetime.date(2026, 11, 3), "1", files)
         assert _redis_client(redis_url).llen(queue) == 2 == session.photos.count()
         _redis_client(redis_url).delete(queue)

@@ -18,7 +18,7 @@ from PIL import Image
 from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, Student
 from attendance.registers.recognition import process_class_photo
-from faces import detection, images
+from faces import images, pipeline
 from faces.errors import NotAnImage
 
 from .conftest import CONSENT, CONSENT_FIELDS
@@ -96,7 +96,7 @@ def portrait(faces_dir):
 
 @pytest.fixture(scope="module")
 def reference_descriptor(portrait):
-    return detection.find_faces(np.asarray(portrait))[0].descriptor
+    return pipeline.find_faces(np.asarray(portrait))[0].descriptor
 
 
 class TestEngine:
@@ -107,7 +107,7 @@ class TestEngine:
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
         # Upright: the portrait's own proportions (plus the transparent border).
         assert rgb.shape[0] > rgb.shape[1]
-        faces = detection.find_faces(rgb)
+        faces = pipeline.find_faces(rgb)
         assert len(faces) == 1
         assert np.linalg.norm(faces[0].descriptor - reference_descriptor) < SAME_PHOTO
 
@@ -119,7 +119,7 @@ class TestEngine:
         bgr = cv2.imread(str(photo(PORTRAIT)))
         rgb = images.from_opencv(bgr)
         assert rgb.flags["C_CONTIGUOUS"] and rgb.shape == bgr.shape
-        face = detection.find_faces(rgb)[0]
+        face = pipeline.find_faces(rgb)[0]
         # Decoded by OpenCV's libjpeg instead of Pillow's: pixels differ by rounding only.
         assert np.linalg.norm(face.descriptor - reference_descriptor) < 0.01
 
@@ -129,15 +129,15 @@ class TestEngine:
         views = {"flipped": bgr[:, ::-1], "rotated": np.rot90(bgr), "cropped": bgr[100:-100:, 50:-50]}
         strided = views[view]
         assert not strided.flags["C_CONTIGUOUS"]
-        from_view = detection.find_faces(images.from_opencv(strided))
-        from_copy = detection.find_faces(images.from_opencv(np.ascontiguousarray(strided)))
+        from_view = pipeline.find_faces(images.from_opencv(strided))
+        from_copy = pipeline.find_faces(images.from_opencv(np.ascontiguousarray(strided)))
         assert len(from_view) == len(from_copy) >= (0 if view == "rotated" else 1)
         for a, b in zip(from_view, from_copy):
             assert a.box == b.box and np.linalg.norm(a.descriptor - b.descriptor) < 0.01
 
     def test_opencv_greyscale_and_bgra_arrays(self, photo):
         grey = cv2.imread(str(photo(PORTRAIT)), cv2.IMREAD_GRAYSCALE)
-        assert len(detection.find_faces(images.from_opencv(grey))) == 1
+        assert len(pipeline.find_faces(images.from_opencv(grey))) == 1
         bgra = cv2.cvtColor(cv2.imread(str(photo(PORTRAIT))), cv2.COLOR_BGR2BGRA)
         bgra[:, :, 3] = 255
         assert np.array_equal(images.from_opencv(bgra), images.from_opencv(bgra[:, :, :3]))
@@ -162,7 +162,7 @@ class TestEngine:
         rgb = images.load_rgb(encoded(canvas, "JPEG", quality=85))
         assert rgb.shape == (4242, 5656, 3) and rgb.shape[0] * rgb.shape[1] <= images.DEFAULT_MAX_WORKING_PIXELS
         scale = 5656 / 12000
-        faces = detection.find_faces(rgb, max_side=2400, threads=2)
+        faces = pipeline.find_faces(rgb, max_side=2400, threads=2)
         assert len(faces) == 1
         box = faces[0].box
         assert 7000 * scale - 2 <= box.left and box.right <= (7000 + face_area.width) * scale + 2

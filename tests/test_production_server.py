@@ -186,7 +186,7 @@ class TestProductionServer:
                                    "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 200000000\r\n\r\n")
         # Sent to the sign-in page, as Django would, but at once, and the connection closed.
         assert answer.startswith(b"HTTP/1.1 302 Found"), answer[:200]
-        assert b"Location: /login/?next=%2Fclasses%2F1%2Fenrol%2F" in answer
+        assert b"Location: /login/?next=/classes/1/enrol/" in answer  # django's redirect_to_login
         assert b"Sign in first" in answer and b"Connection: close" in answer
         assert time.monotonic() - started < 5  # answered without waiting for the 200 MB
         # Chunked, or with a made-up session cookie: the same.
@@ -407,3 +407,36 @@ def test_make_clean_keeps_the_secret_key(tmp_path):
     assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret_key"]
     assert (tmp_path / "var" / "secret_key").read_text() == "x"
     assert not (tmp_path / ".venv").exists() and (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("LOGIN_FAILURE_LIMIT", "0", "must be at least 1, not 0"),
+    ("LOGIN_COOLOFF_MINUTES", "0", "must be more than 0, not 0.0"),
+    ("MAX_PHOTO_MEGAPIXELS", "-3", "must be at least 1, not -3"),
+    ("KNOWN_DEVICE_DAYS", "soon", "must be a whole number, not 'soon'"),
+])
+def test_settings_refuse_a_limit_out_of_range_at_start(name, value, words):
+    """The settings' limits are read by env.py with their minimum (``minimum=``, ``more_than=``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    result = subprocess.run([sys.executable, "-c", "import attendance.wiring.settings"], cwd=REPO,
+                            env={**env, name: value}, capture_output=True, text=True)
+    assert result.returncode != 0 and f"ImproperlyConfigured: {name} {words}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("host, remote, loopback", [
+    ("127.0.0.1:8000", "127.0.0.1", True), ("[::1]:8000", "::1", True), ("LOCALHOST:8000", "127.0.0.1", True),
+    ("testserver", "127.0.0.1", False),  # a proxy on this machine passing the site's name: HTTPS rules
+    ("127.0.0.1:8000", "192.0.2.7", False),  # a client on the network naming the loopback
+])
+def test_plain_http_is_let_through_only_from_and_to_the_loopback(settings, host, remote, loopback):
+    """middleware.is_loopback_http (Django's split_domain_port for the Host), decided once per request."""
+    from django.test import RequestFactory
+
+    from attendance.wiring.middleware import is_loopback_http
+
+    settings.LOOPBACK_HTTP = True
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "[::1]", "localhost", "testserver"]
+    request = RequestFactory().get("/", HTTP_HOST=host, REMOTE_ADDR=remote)
+    assert is_loopback_http(request) is loopback
+    request.META["HTTP_HOST"] = "testserver"  # asked again for the response: the request's answer
+    assert is_loopback_http(request) is loopback

@@ -39,6 +39,20 @@ def known_device_of(users):
     return teacher
 
 
+def test_a_sign_in_looks_its_known_device_up_once(users, settings):
+    """signin.known_device is decided once per request: one user lookup for the device,
+    however many times the policy asks (refusal, the failure counted, then forgotten)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    teacher = known_device_of(users)
+    device_lookup = 'SELECT "auth_user"."id" AS "pk" FROM "auth_user" WHERE "auth_user"."username"'
+    for password, status in (("a-typo", 200), ("pw-teacher-1", 302)):
+        with CaptureQueriesContext(connection) as queries:
+            assert sign_in(teacher, "teacher", password).status_code == status
+        assert sum(q["sql"].startswith(device_lookup) for q in queries.captured_queries) == 1, password
+
+
 class TestSharedAddress:
     def test_a_pupils_guesses_do_not_lock_out_the_teachers_browser(self, users, settings):
         assert settings.LOGIN_FAILURE_LIMIT == 5

@@ -113,7 +113,7 @@ def test_worker_killed_in_the_middle_of_a_photo(classroom, users, redis_url, tmp
     with celery_broker(redis_url, queue):
         handles = [open(path, "rb") for path in class_photos]
         try:
-            session = sessions.upload_class_photos(
+            session, _ = sessions.upload_class_photos(
                 school_class, "2026-11-04", "1", [File(h, name=p.name) for h, p in zip(handles, class_photos)])
         finally:
             for handle in handles:
@@ -164,7 +164,7 @@ def test_two_workers_on_the_same_photo_uploaded_twice(classroom, users, redis_ur
             paths = [classroom / "classes" / "0.jpg", classroom / "classes" / "0.jpg", classroom / "classes" / "1.jpg"]
             handles = [open(path, "rb") for path in paths]
             try:
-                session = sessions.upload_class_photos(
+                session, _ = sessions.upload_class_photos(
                     school_class, "2026-11-05", "1", [File(h, name="class.jpg") for h in handles])
             finally:
                 for handle in handles:

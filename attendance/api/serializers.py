@@ -5,10 +5,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from attendance import engine
 from attendance.roster import consent as consents
 from attendance.dates import validate_school_date
-from attendance.web.forms import PhotosField
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
 from attendance.text import validate_single_line_text
 
 
@@ -293,7 +293,7 @@ class SessionStatusSerializer(serializers.Serializer):
 
 
 class PhotoUploadSerializer(serializers.Serializer):
-    """The take-attendance form: the same checks as the web page (``forms.PhotosField``:
+    """The take-attendance form: the same checks as the web page (``engine.check_photos``:
     size per photo, a readable image header)."""
 
     date = serializers.DateField(help_text="The school's local date of the lesson, YYYY-MM-DD (2000-01-01 to "
@@ -305,7 +305,7 @@ class PhotoUploadSerializer(serializers.Serializer):
 
     def validate_photos(self, files):
         try:
-            return PhotosField().clean(files)
+            return engine.check_photos(files)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
 

@@ -1,5 +1,6 @@
 """API views. Each: authenticate (token or session), get the object through a permission
 class that asks ``attendance.access``, validate, call one service function, respond."""
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -130,12 +131,14 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
         upload = PhotoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            session, photos = sessions.store_class_photos(
+            session, photos = sessions.upload_class_photos(
                 school_class, upload.validated_data["date"], upload.validated_data["period"],
                 upload.validated_data["photos"], request.user)
         except QueueUnavailable as exc:
             return Response({"detail": str(exc), "code": "queue_unavailable"},
                             status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
+        except DjangoValidationError as exc:
+            raise ValidationError({"photos": exc.messages}) from exc
         return Response({
             "session": session.pk,
             "photos": [photo.pk for photo in photos],
@@ -167,8 +170,7 @@ class SessionStatus(_SessionObjectMixin, generics.GenericAPIView):
     permission_classes = [IsAuthenticated, SessionTeacher]
 
     def get(self, request, session_id):
-        photos = list(self.get_session().photos.values("id", "status", "error"))
-        return Response({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+        return Response(sessions.photo_progress(self.get_session()))
 
 
 def _register(session: ClassSession) -> list[AttendanceRecord]:

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from faces import DEFAULT_THRESHOLD, DESCRIPTOR_SIZE
 from faces.errors import ImageError
 from faces.matching import UNSURE, distance_matrix
 
 from attendance import engine
 from attendance.roster.zip_enrolment import IMAGE_SUFFIXES
 
-REFERENCE_TOLERANCE = 0.6  # face_recognition's default tolerance
+REFERENCE_TOLERANCE = DEFAULT_THRESHOLD  # face_recognition's default tolerance: dlib's 0.6
 
 
 @dataclass
@@ -78,7 +79,7 @@ def enrol_our_way(bench: Path) -> tuple[np.ndarray, list[str], dict]:
         labels.append(name)
     report = {"photos_used": len(labels), "students_enrolled": len(set(labels)), "refused": refused,
               "flagged_as_duplicates": flagged}
-    return np.array(gallery, dtype=np.float32).reshape(-1, 128), labels, report
+    return np.array(gallery, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE), labels, report
 
 
 #: Why a present student was missed (``miss_reasons`` in the result's details).
@@ -109,7 +110,7 @@ def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
     score = Score()
     for photo, snapshot in sorted(truth["snapshots"].items()):
         faces = engine.find_faces(engine.decode_photo((bench / photo).read_bytes()))
-        probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, 128)
+        probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
         matches = engine.match(probes, [f.box.width for f in faces], gallery, labels)
         marked = {m.label for m in matches if m.decision == "matched"}
         score.add(photo, set(snapshot["present"]), marked, len(faces), sum(m.decision == UNSURE for m in matches))

@@ -17,6 +17,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 
+from faces import DESCRIPTOR_SIZE
 from faces.matching import GalleryIndex
 
 from attendance import engine
@@ -38,10 +39,10 @@ def peak_rss_mb() -> float:
 def time_gallery_search(size: int = 100_000, queries: int = 50, seed: int = 0) -> float:
     """Median milliseconds to find the nearest of ``size`` random descriptors to one probe."""
     rng = np.random.default_rng(seed)
-    gallery = rng.normal(0, 0.09, size=(size, 128)).astype(np.float32)  # dlib descriptors' spread
+    gallery = rng.normal(0, 0.09, size=(size, DESCRIPTOR_SIZE)).astype(np.float32)  # dlib descriptors' spread
     index = GalleryIndex(gallery)
     times = []
-    for probe in rng.normal(0, 0.09, size=(queries, 128)).astype(np.float32):
+    for probe in rng.normal(0, 0.09, size=(queries, DESCRIPTOR_SIZE)).astype(np.float32):
         started = time.perf_counter()
         index.nearest(probe)
         times.append(time.perf_counter() - started)
@@ -172,7 +173,7 @@ def _matching_seconds(photo: ClassPhoto, school_class) -> float:
     """Seconds to match the photo's faces against the roster (arrays already in memory)."""
     gallery = roster_gallery(school_class)
     faces = list(photo.faces.all())
-    probes = np.array([descriptor_from_bytes(f.descriptor) for f in faces], dtype=np.float32).reshape(-1, 128)
+    probes = np.array([descriptor_from_bytes(f.descriptor) for f in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
     started = time.perf_counter()
     engine.match(probes, [f.width for f in faces], gallery.descriptors, gallery.labels)
     return time.perf_counter() - started

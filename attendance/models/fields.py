@@ -7,6 +7,7 @@ import numpy as np
 from django.db import models
 
 from attendance.text import validate_single_line_text
+from faces import DESCRIPTOR_SIZE
 
 
 class NameField(models.CharField):
@@ -58,8 +59,8 @@ UNDESCRIBED = "undescribed"
 
 
 def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:
-    """Serialise a ``(128,)`` descriptor as 512 bytes of little-endian float32."""
-    return np.asarray(descriptor, dtype="<f4").reshape(128).tobytes()
+    """Serialise a ``(DESCRIPTOR_SIZE,)`` (128) descriptor as 512 bytes of little-endian float32."""
+    return np.asarray(descriptor, dtype="<f4").reshape(DESCRIPTOR_SIZE).tobytes()
 
 
 def descriptor_from_bytes(data: bytes) -> np.ndarray:

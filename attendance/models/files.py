@@ -10,11 +10,11 @@ from attendance.renditions import delete_renditions
 
 def delete_stored_files(rows) -> None:
     """Remove the photo files of rows whose transaction rolled back, so no photo of a
-    child is left on disk without its database row."""
+    child is left on disk without its database row. (Such rows never got renditions: the
+    worker makes those after the upload committed.)"""
     for row in rows:
         if row.image:
             row.image.storage.delete(row.image.name)
-            delete_renditions(row.image.storage, row.image.name)
 
 
 @receiver(post_delete, sender=LearntTemplate)

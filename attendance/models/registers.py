@@ -35,10 +35,19 @@ class ClassSession(models.Model):
     def __str__(self):
         return f"{self.school_class} {self.date} {self.period}"
 
+    @property
+    def is_finished(self) -> bool:
+        """Every photo of the session processed (``ClassPhoto.is_finished``; True with none):
+        what the session page, its status.json and the API's status call report. Reads
+        ``prefetch_related("photos")`` when the session was loaded with it, else one query."""
+        return all(photo.is_finished for photo in self.photos.all())
+
 
 class ClassPhoto(models.Model):
     PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
     STATUS_CHOICES = [(PENDING, "Waiting"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+    #: The statuses of a processed photo (``is_finished``; a session is finished when all its photos are).
+    FINISHED_STATUSES = (DONE, FAILED)
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=class_photo_upload_to)
@@ -61,7 +70,20 @@ class ClassPhoto(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.DONE, self.FAILED)
+        """Processed: done or failed (``FINISHED_STATUSES``); never decoded again by the worker."""
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.PENDING
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == self.FAILED
 
     @property
     def label_size(self) -> int:
@@ -158,6 +180,24 @@ class DetectedFace(models.Model):
         return self.UNSURE  # unsure, matched in another photo, or not matched yet
 
     @property
+    def verdict(self) -> str:
+        """What the review page says of the face: the person's answer, else the machine's
+        decision in words."""
+        if self.is_reviewed:
+            return self.reviewed_student.name if self.reviewed_student else "Not a student"
+        if self.flagged_reason:
+            return f"{self.student.name}? Please check"
+        if self.decision == self.MATCHED:
+            return self.student.name
+        if self.decision == self.REPEAT:
+            return f"{self.student.name}, recognised in another photo"
+        if self.decision == self.UNSURE:
+            return f"Looks like {self.student.name}, not sure" if self.student else "Too small to recognise"
+        if self.decision == self.PENDING:
+            return "Not recognised yet"
+        return "Not on this class's list"
+
+    @property
     def label(self) -> str:
         """The name drawn on the photo: the student, "Name?" when unsure, or "Unknown"."""
         if self.is_reviewed:
@@ -215,6 +255,11 @@ class AttendanceCode(models.Model):
     def counts_present(self) -> bool:
         return self.counts_as == self.PRESENT
 
+    @property
+    def is_present(self) -> bool:
+        """The present code itself (what the photos write for a recognised student)."""
+        return self.code == self.PRESENT
+
     def clean(self):
         if self.code in (self.PRESENT, self.ABSENT):
             # What the photos write: always on offer, and counting as what it says.
@@ -250,3 +295,13 @@ class AttendanceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
         ]
+
+    @property
+    def is_manual(self) -> bool:
+        """Set or changed by a person (the manual register, the session page, the API)."""
+        return self.source == self.MANUAL
+
+    @property
+    def has_other_code(self) -> bool:
+        """A code other than the two the photos write (present, absent): late, excused or the school's own."""
+        return self.status not in (self.PRESENT, self.ABSENT)

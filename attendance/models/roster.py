@@ -41,6 +41,12 @@ class Student(models.Model):
         return self.name
 
     @property
+    def has_ready_photo(self) -> bool:
+        """At least one usable enrolment photo (``EnrolmentPhoto.READY``): the class photos
+        can recognise the student."""
+        return any(photo.is_ready for photo in self.photos.all())
+
+    @property
     def enrolment_state(self) -> str:
         """'ready' (at least one usable photo), 'pending', 'failed' or 'not enrolled'."""
         statuses = {photo.status for photo in self.photos.all()}
@@ -53,6 +59,11 @@ class Student(models.Model):
         if EnrolmentPhoto.FAILED in statuses:
             return "failed"
         return "not enrolled"
+
+    @property
+    def enrolment_failed(self) -> bool:
+        """Every enrolment photo of the student failed (``enrolment_state`` "failed")."""
+        return self.enrolment_state == "failed"
 
 
 class SchoolClass(models.Model):
@@ -139,6 +150,20 @@ class EnrolmentPhoto(models.Model):
 
     def __str__(self):
         return f"Photo {self.pk} of {self.student}"
+
+    @property
+    def is_pending(self) -> bool:
+        """Not encoded yet: the pages do not decode it (the worker stores its rendition)."""
+        return self.status == self.PENDING
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.READY
+
+    @property
+    def needs_review(self) -> bool:
+        """Its face looks like another student's: it waits for an admin's decision."""
+        return self.status == self.NEEDS_REVIEW
 
 
 class LearntTemplate(models.Model):

@@ -14,8 +14,8 @@ from django.utils import timezone
 from faces.errors import ImageError
 
 from attendance import engine
-from attendance.crops import store_crops
-from attendance.renditions import CLASS_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
+from attendance.crops import store_photo_renditions
+from attendance.renditions import CLASS_PHOTO_DISPLAY_PX, delete_renditions
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, descriptor_to_bytes
 from attendance.registers.register import match_session
 from attendance.wiring.job_queue import TEMPORARY_ERRORS, failure_message, send_after_commit
@@ -117,7 +117,8 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
         faces = engine.find_faces(rgb, timings)
         # The pages show the photo and its faces from renditions made now, from this
         # bounded decoding: no view decodes the original again.
-        _store_renditions(photo, rgb, [(f.box.left, f.box.top, f.box.right, f.box.bottom) for f in faces])
+        store_photo_renditions(photo, rgb, CLASS_PHOTO_DISPLAY_PX,
+                               [(f.box.left, f.box.top, f.box.right, f.box.bottom) for f in faces], {"photo": photo.pk})
     except ImageError as exc:
         ClassPhoto.objects.filter(pk=photo_id).update(
             status=ClassPhoto.FAILED, error=str(exc), processed_at=timezone.now()
@@ -168,17 +169,6 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
                "seconds": {k: round(v, 3) for k, v in timings.items()}},
     )
     return ClassPhoto.DONE
-
-
-def _store_renditions(photo, rgb, boxes) -> None:
-    """Store the class photo's display rendition and its face crops (``renditions``,
-    ``crops``) from the decoded pixels. A storage error is logged, not fatal: the pages
-    then make them on first view."""
-    try:
-        save_rendition(photo.image, rgb, CLASS_PHOTO_DISPLAY_PX)
-        store_crops(photo.image, rgb, boxes)
-    except OSError as exc:
-        log.warning("class photo %s: renditions not stored: %s", photo.pk, exc, extra={"photo": photo.pk})
 
 
 def this_process() -> str:

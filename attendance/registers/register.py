@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from faces import matching
+from faces import DESCRIPTOR_SIZE, matching
 
 from attendance import audit
 from attendance import engine
@@ -59,7 +59,7 @@ def roster_gallery(school_class) -> Gallery:
                                                    descriptor_model=current)
                      .order_by("student_id", "pk").values_list("student_id", "descriptor", "pk"))
     descriptors = [descriptor_from_bytes(d) for _, d in photos] + [descriptor_from_bytes(d) for _, d, _ in templates]
-    return Gallery(np.array(descriptors, dtype=np.float32).reshape(-1, 128),
+    return Gallery(np.array(descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE),
                    [s for s, _ in photos] + [s for s, _, _ in templates],
                    [None] * len(photos) + [pk for _, _, pk in templates])
 
@@ -110,7 +110,7 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     current = engine.model_id()
     undecided = [f for f in faces if not f.is_reviewed and f.descriptor_model == current]
     gallery = roster_gallery(session.school_class)
-    probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, 128)
+    probes = np.array([descriptor_from_bytes(f.descriptor) for f in undecided], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
     proposals = dict(zip((f.pk for f in undecided), engine.match(
         probes, [f.width for f in undecided], gallery.descriptors, gallery.labels, taken=taken,
         groups=[f.photo_id for f in undecided], learnt=gallery.learnt_counts())))
@@ -297,6 +297,24 @@ def set_record(session: ClassSession, student, status: str, user, photo_status: 
     record.save()
     _audit_change(record, code, before, user)
     return record
+
+
+@transaction.atomic
+def save_register(session: ClassSession, changes, user) -> int:
+    """Save a register taken by hand: every ``(student, status, reason)`` of ``changes``
+    through ``set_record`` (each audit logged), in one transaction. The manual register
+    page's save; one student's change (the session page, the API) is ``set_record``.
+
+    Returns:
+        how many changes were saved.
+
+    Raises:
+        RegisterError: as ``set_record``, for any change; then nothing was saved.
+    """
+    changes = list(changes)
+    for student, status, reason in changes:
+        set_record(session, student, status, user, reason=reason)
+    return len(changes)
 
 
 def _audit_change(record: AttendanceRecord, code: AttendanceCode, before: dict | None, user) -> None:

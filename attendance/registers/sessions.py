@@ -1,7 +1,12 @@
 """Class sessions: uploading class photos and summarising what the photos showed."""
 
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+
+from attendance import engine
 from attendance.registers import codes
 from attendance.dates import validate_school_date
+from attendance.text import validate_single_line_text
 from attendance.registers.recognition import queue_class_photo
 from attendance.registers.register import machine_changes
 from attendance.wiring.job_queue import storing_uploads
@@ -19,42 +24,70 @@ def get_or_create_session(school_class, date, period: str, user=None) -> ClassSe
     return session
 
 
-def add_class_photo(session: ClassSession, photo_file, user=None) -> ClassPhoto:
-    """Store a class photo (status pending). The caller queues it with
-    ``recognition.queue_class_photo``."""
-    return ClassPhoto.objects.create(session=session, image=photo_file, uploaded_by=user)
-
-
-def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> ClassSession:
-    """Create (or reuse) the session for class, date and period, store the photos and queue them.
-
-    All or nothing: on any error no photo row or file is kept, and no task is sent.
+def check_period(period: str) -> str:
+    """The period of a session as stored: ``period`` stripped, 1 to 50 characters
+    (``ClassSession.period``'s max_length), one line (``text.validate_single_line_text``).
 
     Raises:
+        django.core.exceptions.ValidationError: empty, too long, or holding a control character.
+    """
+    period = (period or "").strip()
+    max_length = ClassSession._meta.get_field("period").max_length
+    if not period or len(period) > max_length:
+        raise ValidationError(f"The period must be 1 to {max_length} characters.", code="period_length")
+    validate_single_line_text(period)
+    return period
+
+
+def upload_class_photos(school_class, date, period: str, photo_files, user=None) -> tuple[ClassSession, list]:
+    """Take attendance from class photos: the one upload the web form, the API and the
+    ``take_attendance`` command all call.
+
+    Checks everything first (the date, ``check_period``, each photo by
+    ``engine.check_photos``), then creates (or reuses) the session for class, ``date`` (a
+    datetime.date or YYYY-MM-DD) and ``period``, stores the photos (status pending) and
+    queues them for the worker. All or nothing (``job_queue.storing_uploads``): on any
+    error no photo row or file is kept, no new session either, and no task is sent.
+
+    Returns:
+        ``(session, photos)``: the session and the ``ClassPhoto`` rows stored, in order.
+
+    Raises:
+        django.core.exceptions.ValidationError: a date outside the accepted range, a wrong
+            period, no photo or a refused photo (each message names the file); nothing was saved.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    return store_class_photos(school_class, date, period, photo_files, user)[0]
-
-
-def store_class_photos(school_class, date, period: str, photo_files, user=None) -> tuple[ClassSession, list]:
-    """``upload_class_photos``, also returning the stored ``ClassPhoto`` rows (the API
-    answers with their ids)."""
+    validate_school_date(date)
+    period = check_period(period)
+    photo_files = engine.check_photos(photo_files)
     with storing_uploads() as stored:
         session = get_or_create_session(school_class, date, period, user)
         for photo_file in photo_files:
-            stored.append(add_class_photo(session, photo_file, user))
+            stored.append(ClassPhoto.objects.create(session=session, image=photo_file, uploaded_by=user))
             queue_class_photo(stored[-1])
     return session, list(stored)
+
+
+def photo_progress(session: ClassSession) -> dict:
+    """What the session page's status.json and the API's status call answer:
+    ``{"finished": ClassSession.is_finished, "photos": [{"id", "status", "error"}, ...]}``
+    (photos in upload order)."""
+    prefetch_related_objects([session], Prefetch("photos", queryset=ClassPhoto.objects.only(
+        "id", "session_id", "status", "error")))
+    return {"finished": session.is_finished,
+            "photos": [{"id": p.pk, "status": p.status, "error": p.error} for p in session.photos.all()]}
 
 
 def session_summary(session: ClassSession) -> dict:
     """What the session page shows: photos with their faces, present and absent students,
     the faces counted honestly (matched, not sure, not on the class's list), the
     confirmation and the decisions the machine changed when photos were added."""
-    photos = list(session.photos.prefetch_related("faces__student", "faces__reviewed_student"))
+    prefetch_related_objects([session], Prefetch(
+        "photos", queryset=ClassPhoto.objects.prefetch_related("faces__student", "faces__reviewed_student")))
+    photos = list(session.photos.all())
     records = codes.attach(list(session.records.select_related("student", "changed_by")
                                 .prefetch_related("student__photos").order_by("student__name")))
-    faces = [face for photo in photos if photo.status == ClassPhoto.DONE for face in photo.faces.all()]
+    faces = [face for photo in photos if photo.is_done for face in photo.faces.all()]
     # Faces a person has reviewed are settled: they no longer count as unknown or unsure.
     unknown = sum(f.decision == DetectedFace.UNKNOWN and not f.is_reviewed for f in faces)
     unsure = sum(f.decision in (DetectedFace.UNSURE, DetectedFace.PENDING) and not f.is_reviewed for f in faces)
@@ -62,7 +95,7 @@ def session_summary(session: ClassSession) -> dict:
     return {
         "session": session,
         "photos": photos,
-        "finished": all(p.is_finished for p in photos),
+        "finished": session.is_finished,
         # By what each code counts as: a late student is listed present, an excused one absent.
         "present": [r for r in records if r.code.counts_present],
         "absent": [r for r in records if not r.code.counts_present],

@@ -11,7 +11,6 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from attendance.dates import parse_school_date
 from attendance.models import ClassSession, Holiday, Term, TimetablePeriod
 
 
@@ -125,16 +124,12 @@ class UploadOffer:
     day_off: DayOff | None
 
 
-def upload_offer(school_class, date_text: str | None = None) -> UploadOffer:
-    """The periods to offer on the take-attendance page for ``date_text`` (YYYY-MM-DD, from
-    the page's link; today when absent, unreadable or outside ``dates.FIRST_DATE``..``LAST_DATE``:
-    the form then refuses that date with a message). The period preselected is the current
-    or next by the school's local time today; on another date, none."""
+def upload_offer(school_class, date: datetime.date | None = None) -> UploadOffer:
+    """The periods to offer on the take-attendance page for ``date`` (the page's link's,
+    already read; today when None). The period preselected is the current or next by the
+    school's local time today; on another date, none."""
     today = timezone.localdate()
-    try:
-        date = parse_school_date(date_text) if date_text else today
-    except ValueError:
-        date = today
+    date = date or today
     period_names = set(school_class.periods.values_list("name", flat=True))
     if not period_names:
         return UploadOffer(date, [], set(), None, None)

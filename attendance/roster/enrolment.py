@@ -14,8 +14,8 @@ from faces.matching import distance_matrix
 
 from attendance import audit
 from attendance import engine
-from attendance.crops import store_crops
-from attendance.renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions, save_rendition
+from attendance.crops import store_photo_renditions
+from attendance.renditions import ENROLMENT_PHOTO_DISPLAY_PX, delete_renditions
 from attendance.roster.consent import record_consent, require_consent
 from attendance.wiring.job_queue import TEMPORARY_ERRORS, failure_message, send_after_commit, storing_uploads
 from attendance.models import (
@@ -256,13 +256,16 @@ def encode_enrolment_photo(photo_id: int) -> str:
     if rgb is not None:
         # Before the status: a photo other processes see as processed has its rendition
         # and crop stored (as recognition does for class photos).
-        _store_renditions(photo, rgb, None if face is None else (face.box.left, face.box.top, face.box.right,
-                                                                 face.box.bottom))
+        store_photo_renditions(photo, rgb, ENROLMENT_PHOTO_DISPLAY_PX,
+                               [] if face is None else [(face.box.left, face.box.top, face.box.right, face.box.bottom)],
+                               {"enrolment_photo": photo.pk})
+        if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():  # deleted meanwhile: no rendition outlives it
+            delete_renditions(photo.image.storage, photo.image.name)
     with transaction.atomic():
         # One enrolment at a time decides against the gallery, so two photos of the same
         # face enrolled at once under two names cannot both miss each other.
         school_wide_lock()
-        lookalike = nearest_other_student(face.descriptor, photo.student_id) if fields["status"] == "ready" else None
+        lookalike = nearest_other_student(face.descriptor, photo.student_id) if fields["status"] == EnrolmentPhoto.READY else None
         if lookalike is not None:
             other, distance = lookalike
             fields.update(
@@ -280,20 +283,6 @@ def encode_enrolment_photo(photo_id: int) -> str:
              extra={"enrolment_photo": photo_id, "student": photo.student_id, "status": fields["status"],
                     "error": fields.get("failure_reason", "")})
     return fields["status"]
-
-
-def _store_renditions(photo, rgb, box) -> None:
-    """Store the enrolment photo's display rendition and face crop (``box`` None: no face
-    found) from the decoded pixels, so the pages never decode the original (a storage error is logged; the pages
-    then make them on first view). Removed again if the photo was deleted meanwhile."""
-    try:
-        save_rendition(photo.image, rgb, ENROLMENT_PHOTO_DISPLAY_PX)
-        if box is not None:
-            store_crops(photo.image, rgb, [box])
-    except OSError as exc:
-        log.warning("enrolment photo %s: renditions not stored: %s", photo.pk, exc, extra={"enrolment_photo": photo.pk})
-    if not EnrolmentPhoto.objects.filter(pk=photo.pk).exists():
-        delete_renditions(photo.image.storage, photo.image.name)
 
 
 #: Advisory lock key for enrolment decisions (any constant unique to this app).
@@ -348,13 +337,8 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool, user=None) -> bool:
 
 
 def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> list[Student]:
-    """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``).
-
-    Students already on the roster under the same name get the photos added if their
-    consent is recorded; ``consent`` (the admin's statement that consent is on file for
-    the students of the zip) is recorded only for the students the zip creates: an existing
-    student without consent (e.g. withdrawn by a parent) refuses the whole zip. All or nothing: if any part of the archive is refused,
-    no student, photo or file is kept.
+    """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``
+    and ``enrol_photo_folders``, which the ``enrol`` command's folders go through too).
 
     Raises:
         ZipEnrolmentError: the archive is not usable, names a student ambiguously or an
@@ -362,15 +346,48 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
         ConsentMissing: a student of the zip has no consent recorded and none was given.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    students = {}
+    photos = read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
+                                check_image=check_enrolment_image)
+    return list(enrol_photo_folders(school_class, photos, consent, user))
+
+
+def check_enrolment_image(data: bytes) -> str:
+    """``engine.check_photo_header`` of a photo's bytes (a zip's or a folder's): its extension."""
+    return engine.check_photo_header(io.BytesIO(data))
+
+
+def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None = None,
+                        user=None) -> dict[Student, list[EnrolmentPhoto]]:
+    """Enrol students from photos in student folders onto the class roster: the one
+    operation of the zip upload (web) and the ``enrol`` command (folders on disk).
+
+    ``photos``: ``zip_enrolment.ZipPhoto`` items, read one at a time (the readers of
+    ``zip_enrolment`` check each). Each folder's student is looked up once
+    (``roster_student``): students already on the roster (same name, or the folder's id)
+    get the photos added if their consent is recorded; ``consent`` (the admin's statement
+    that consent is on file for the students of the upload) is recorded only for the
+    students it creates: an existing student without consent (e.g. withdrawn by a parent)
+    refuses the whole upload. All or nothing: on any refusal or error no student, consent,
+    photo or file is kept, and no task is sent.
+
+    Returns:
+        ``{student: [stored enrolment photos]}`` in the order the folders came.
+
+    Raises:
+        ZipEnrolmentError: a refused photo or folder (from the reader), a student named
+            ambiguously or existing without consent ("<folder>: <why>").
+        ConsentMissing: a student has no consent recorded and none was given.
+        QueueUnavailable: the job queue is down; nothing was saved.
+    """
+    students, enrolled = {}, {}
     with storing_uploads() as stored:
-        for item in read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
-                                       check_image=lambda data: engine.check_photo_header(io.BytesIO(data))):
+        for item in photos:
             key = (name_key(item.student_name), item.student_id)
             if key not in students:
                 try:
                     students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)
                 except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
-                    raise ZipEnrolmentError(str(exc)) from exc
+                    raise ZipEnrolmentError(f"{item.folder}: {exc}" if item.folder else str(exc)) from exc
             stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))
-    return list(dict.fromkeys(students.values()))
+            enrolled.setdefault(students[key], []).append(stored[-1])
+    return enrolled

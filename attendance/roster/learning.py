@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 
+from faces import DESCRIPTOR_SIZE
 from faces.errors import ImageError
 from faces.matching import distance_matrix
 
@@ -55,7 +56,7 @@ def _student_rows(student: Student) -> tuple[np.ndarray, list[LearntTemplate]]:
     enrolled = [descriptor_from_bytes(d) for d in EnrolmentPhoto.objects.filter(
         student=student, status=EnrolmentPhoto.READY, descriptor_model=current).values_list("descriptor", flat=True)]
     templates = student.templates.filter(descriptor_model=current).order_by("learnt_at", "pk")
-    return np.array(enrolled, dtype=np.float32).reshape(-1, 128), list(templates)
+    return np.array(enrolled, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE), list(templates)
 
 
 def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: DetectedFace | None = None,
@@ -76,7 +77,7 @@ def add_template(student: Student, descriptor: np.ndarray, crop: bytes, face: De
         return None
     enrolled, templates = _student_rows(student)
     rows = np.concatenate([enrolled, np.array([descriptor_from_bytes(t.descriptor) for t in templates],
-                                              dtype=np.float32).reshape(-1, 128)])
+                                              dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)])
     novelty = float(distance_matrix(np.asarray(descriptor)[None, :], rows).min()) if len(rows) else float("inf")
     if novelty < settings.TEMPLATE_MIN_NOVELTY:
         return None
@@ -193,7 +194,7 @@ def drift(student: Student) -> dict | None:
                                          | Q(reviewed_student=student), descriptor_model=engine.model_id())
              .order_by("-photo__processed_at", "-pk").values_list("descriptor", flat=True)
              [:settings.DRIFT_RECENT_MATCHES])
-    probes = np.array([descriptor_from_bytes(d) for d in faces], dtype=np.float32).reshape(-1, 128)
+    probes = np.array([descriptor_from_bytes(d) for d in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
     if len(probes) < settings.DRIFT_MIN_MATCHES or not len(enrolled):
         return None
     median = statistics.median(distance_matrix(probes, enrolled).min(axis=1).tolist())

@@ -17,11 +17,10 @@ them again:
   (``learning.remove_template``: the faces that relied on it are flagged).
 """
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from faces.errors import ImageError
@@ -111,8 +110,9 @@ def reencode_descriptors(user=None) -> ReencodeResult:
     current = engine.model_id()
     result = ReencodeResult(current)
     for queryset in (stale_enrolment_photos(current), stale_faces(current), stale_templates(current)):
-        for model_id, n in Counter(queryset.values_list("descriptor_model", flat=True)).items():
-            result.previous_models[model_id or "(none)"] = result.previous_models.get(model_id or "(none)", 0) + n
+        for row in queryset.values("descriptor_model").annotate(rows=Count("pk")).order_by():
+            name = row["descriptor_model"] or "(none)"
+            result.previous_models[name] = result.previous_models.get(name, 0) + row["rows"]
     if not result.previous_models:
         return result
     for photo in stale_enrolment_photos(current).order_by("pk"):

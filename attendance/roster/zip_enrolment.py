@@ -32,6 +32,7 @@ class ZipPhoto:
     filename: str
     data: bytes
     student_id: int | None = None  # from a folder named with the student's id ("Ada_Lovelace_#17")
+    folder: str = ""  # the student's folder as named in the zip or directory, for messages
 
 
 def folder_to_name(folder: str) -> str:
@@ -53,8 +54,18 @@ def parse_student_folder(folder: str) -> tuple[str, int | None]:
         ZipEnrolmentError: the folder holds a control, bidi-control or noncharacter
             (``text.forbidden_character``), or has a "#" not followed by an id of 1 to 18 digits at
             its end ("Joe_Biden_#99999999999999999999", "Ada_#x"): it is refused, never
-            taken for a new student's name.
+            taken for a new student's name; or it names nobody (empty, no id) or its name
+            is over ``MAX_NAME_LENGTH`` characters.
     """
+    name, student_id = _folder_name_and_id(folder)
+    if not name and student_id is None:
+        raise ZipEnrolmentError(f"The folder {folder!r} is not a student's name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ZipEnrolmentError(f"The folder name {folder!r} is longer than {MAX_NAME_LENGTH} characters.")
+    return name, student_id
+
+
+def _folder_name_and_id(folder: str) -> tuple[str, int | None]:
     if found := forbidden_character(folder):
         raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
                                 "Rename the folder.")
@@ -139,10 +150,6 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
     total = 0
     for entry, folders in photos:
         name, student_id = parse_student_folder(folders[depth])
-        if not name and student_id is None:
-            raise ZipEnrolmentError(f"{entry.filename}: the folder name is not a student's name.")
-        if len(name) > MAX_NAME_LENGTH:
-            raise ZipEnrolmentError(f"{entry.filename}: the folder name is longer than {MAX_NAME_LENGTH} characters.")
         if entry.file_size > max_photo_bytes:
             raise ZipEnrolmentError(f"{entry.filename} is larger than the per-photo limit.")
         total += entry.file_size
@@ -154,10 +161,35 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
                 data = fh.read(max_photo_bytes + 1)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
             raise ZipEnrolmentError(f"{entry.filename} cannot be read from the zip ({exc}).") from exc
-        if len(data) > max_photo_bytes:
-            raise ZipEnrolmentError(f"{entry.filename} is larger than the per-photo limit.")
-        try:
-            extension = check_image(data)
-        except ImageError as exc:
-            raise ZipEnrolmentError(f"{entry.filename}: {exc}") from exc
-        yield ZipPhoto(name, f"photo{extension}", data, student_id)
+        yield _checked_photo(entry.filename, data, max_photo_bytes, check_image, name, student_id, folders[depth])
+
+
+def read_enrolment_folders(folders: dict, max_photo_bytes: int, check_image) -> Iterator[ZipPhoto]:
+    """The photos of student folders on disk (the ``enrol`` command's DIR/<Student_Name>/*.jpg),
+    one at a time, checked as a zip's are (``read_enrolment_zip``).
+
+    Args:
+        folders: ``{pathlib.Path: (name, student_id)}``, each folder as ``parse_student_folder`` read it.
+        max_photo_bytes, check_image: as ``read_enrolment_zip``.
+
+    Raises:
+        ZipEnrolmentError: a photo over the limit or not an image (the message names it).
+        OSError: a photo cannot be read.
+    """
+    for folder, (name, student_id) in folders.items():
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                with path.open("rb") as fh:
+                    data = fh.read(max_photo_bytes + 1)
+                yield _checked_photo(str(path), data, max_photo_bytes, check_image, name, student_id, folder.name)
+
+
+def _checked_photo(label: str, data: bytes, max_photo_bytes: int, check_image, name: str, student_id, folder: str):
+    """The ``ZipPhoto`` of a photo's bytes, named by its real format; ``label`` names it in refusals."""
+    if len(data) > max_photo_bytes:
+        raise ZipEnrolmentError(f"{label} is larger than the per-photo limit.")
+    try:
+        extension = check_image(data)
+    except ImageError as exc:
+        raise ZipEnrolmentError(f"{label}: {exc}") from exc
+    return ZipPhoto(name, f"photo{extension}", data, student_id, folder)

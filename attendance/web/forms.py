@@ -4,8 +4,6 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from faces.errors import ImageError
-
 from attendance import access
 from attendance.registers import codes
 from attendance import engine
@@ -21,7 +19,8 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class PhotosField(forms.FileField):
-    """One or more photos; each is checked for size and readable image header."""
+    """One or more photos; each is checked for size and readable image header
+    (``engine.check_photos``, as every upload is)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*", "multiple": True}))
@@ -30,27 +29,8 @@ class PhotosField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data]
         files = [f for f in files if f] or [None]
-        cleaned = [super(PhotosField, self).clean(f, initial) for f in files]
-        errors = []
-        for photo in cleaned:
-            if photo is None:
-                continue
-            if photo.size > settings.MAX_PHOTO_BYTES:
-                errors.append(
-                    f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
-                    f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo."
-                )
-                continue
-            try:
-                extension = engine.check_photo_header(photo)
-            except ImageError as exc:
-                errors.append(f"{photo.name}: {exc}")
-            else:
-                # Stored under a generated name with the extension of its real format.
-                photo.name = f"photo{extension}"
-        if errors:
-            raise forms.ValidationError(errors)
-        return [f for f in cleaned if f is not None]
+        cleaned = [f for f in (super(PhotosField, self).clean(f, initial) for f in files) if f is not None]
+        return engine.check_photos(cleaned) if cleaned else []
 
 
 class SchoolClassForm(forms.ModelForm):

@@ -23,6 +23,9 @@ ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admi
 #: The largest body, in bytes, they take from someone not signed in (a sign-in form is
 #: well under 1 KB: username, password, CSRF token, "next").
 ANONYMOUS_BODY_BYTES = 64 * 1024
+#: The start of the 413 refusing a larger one (a declared length here, a chunked body in
+#: ``server.GatedParser``), each adding how much of it was read.
+SIGN_IN_FORM_TOO_LARGE = f"A sign-in form is never larger than {ANONYMOUS_BODY_BYTES // 1024} KB;"
 
 #: Milliseconds the database may take to answer the look-up of a session or token made in
 #: waitress's network thread (refusal_for_headers): that thread serves every connection,
@@ -53,7 +56,7 @@ def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[
     """
     if path in ANONYMOUS_BODY_PATHS:
         if length > ANONYMOUS_BODY_BYTES:
-            return 413, f"A sign-in form is never larger than {ANONYMOUS_BODY_BYTES // 1024} KB; nothing was read."
+            return 413, f"{SIGN_IN_FORM_TOO_LARGE} nothing was read."
         return None
     if path.startswith("/api/"):
         return None if valid_token(authorization) else (401, API_CREDENTIALS)

@@ -1,9 +1,11 @@
 """System checks (``manage.py check``, and on every ``runserver`` / ``serve`` / ``migrate``):
 the face model files are present and intact before a photo is ever processed, and every
 stored descriptor was made by the model the settings give."""
+import os
+
 from django.conf import settings
 from django.core import checks
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.test.utils import override_settings
 
 from attendance.engine import model_id
@@ -43,8 +45,12 @@ def stored_descriptors_of_current_model(app_configs=None, **kwargs):
     ``FACE_LANDMARK_POINTS``, another model): those are never compared, so the gallery would
     be silently empty for the students concerned until ``manage.py reencode`` ran.
 
-    Says nothing when the database cannot be read (not migrated yet: ``migrate`` says so).
+    Says nothing when the database cannot be read (not migrated yet: ``migrate`` says so),
+    and does not create a SQLite file that does not exist yet (a command refused for
+    another reason, e.g. ``runapp`` on a busy address, leaves no database behind).
     """
+    if _sqlite_file_missing():
+        return []
     try:
         stale = stale_descriptor_counts()
     except DatabaseError:
@@ -59,6 +65,14 @@ def stored_descriptors_of_current_model(app_configs=None, **kwargs):
         hint="Run `python manage.py reencode` to describe them again with the current model (or restore the "
              "previous FACE_LANDMARK_POINTS).",
     )]
+
+
+def _sqlite_file_missing() -> bool:
+    """True when the default database is a SQLite file that does not exist yet (opening a
+    connection would create it)."""
+    name = str(connection.settings_dict.get("NAME") or "")
+    return (connection.vendor == "sqlite" and name != ":memory:" and not name.startswith("file:")
+            and not os.path.exists(name))
 
 
 class SkipStaleDescriptorCheck:

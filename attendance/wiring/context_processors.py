@@ -1,9 +1,15 @@
-"""Template variables every page needs."""
+"""Template variables every page needs, asked of ``attendance.access`` (templates never
+test the user's flags themselves)."""
 from attendance import access
 
 
 def role(request) -> dict:
-    """``role``: "admin", "teacher" or "office" (see access.py), for what a page offers."""
+    """``role``: "admin", "teacher" or "office" (see access.py), for what a page offers;
+    ``can_manage_school``: the user is a school admin (``access.is_school_admin``: new
+    classes, the admin site). None and False before sign-in."""
     # Error pages can be rendered before the authentication middleware ran (a bad Host).
     user = getattr(request, "user", None)
-    return {"role": access.role(user) if user is not None and user.is_authenticated else None}
+    if user is None or not user.is_authenticated:
+        return {"role": None, "can_manage_school": False}
+    user_role = access.role(user)
+    return {"role": user_role, "can_manage_school": user_role == "admin"}

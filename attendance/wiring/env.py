@@ -24,12 +24,22 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
-def env_int(name: str, default: int) -> int:
-    return _env_number(name, default, int, "a whole number")
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    """A whole number; ``default`` when unset or empty.
+
+    Raises:
+        ImproperlyConfigured: not a whole number, or below ``minimum`` (when given).
+    """
+    return _env_number(name, default, int, "a whole number", minimum=minimum)
 
 
-def env_float(name: str, default: float) -> float:
-    return _env_number(name, default, float, "a number")
+def env_float(name: str, default: float, more_than: float | None = None) -> float:
+    """A number; ``default`` when unset or empty.
+
+    Raises:
+        ImproperlyConfigured: not a number, or not more than ``more_than`` (when given).
+    """
+    return _env_number(name, default, float, "a number", more_than=more_than)
 
 
 def env_days(name: str, default: int) -> int:
@@ -52,14 +62,20 @@ def env_percent(name: str, default: float) -> float:
     return value
 
 
-def _env_number(name, default, cast, description):
+def _env_number(name, default, cast, description, minimum=None, more_than=None):
     value = os.environ.get(name)
     if value is None or value == "":
-        return default
-    try:
-        return cast(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be {description}, not {value!r}") from None
+        number = default
+    else:
+        try:
+            number = cast(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be {description}, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    if more_than is not None and not number > more_than:
+        raise ImproperlyConfigured(f"{name} must be more than {more_than}, not {number}")
+    return number
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
+from django.http.request import split_domain_port
 from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
@@ -40,20 +41,27 @@ def is_loopback_http(request) -> bool:
     """True for a plain-HTTP request from this machine to a loopback name (settings.LOOPBACK_HTTP).
 
     Both must hold: the connection comes from a loopback address (REMOTE_ADDR, which a
-    client cannot choose) and the Host header names a loopback address. A TLS proxy on
-    the same machine passes the site's public name as Host, so its requests get the HTTPS
-    rules.
+    client cannot choose) and the Host header names a loopback address (Django's
+    ``split_domain_port``; ``LOOPBACK_NAMES``). A TLS proxy on the same machine passes the
+    site's public name as Host, so its requests get the HTTPS rules. Decided once per
+    request (``SecurityMiddleware`` asks for the request and again for its response).
     """
+    decided = getattr(request, "_loopback_http", None)
+    if decided is None:
+        decided = request._loopback_http = _loopback_http(request)
+    return decided
+
+
+def _loopback_http(request) -> bool:
     if not settings.LOOPBACK_HTTP or request.is_secure():
         return False
     try:
         if not ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback:
             return False
-        host = request.get_host()
+        domain, _ = split_domain_port(request.get_host())
     except (ValueError, DisallowedHost):
         return False
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return name in LOOPBACK_NAMES
+    return domain in LOOPBACK_NAMES
 
 
 class SecurityMiddleware(DjangoSecurityMiddleware):

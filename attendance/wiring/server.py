@@ -5,14 +5,13 @@ worker. Every limit below is set explicitly rather than left to waitress's defau
 (waitress 3.0 docs, "Arguments"); the README's "Production settings" lists them with what
 a TLS proxy in front must cap as well.
 """
-from urllib.parse import urlencode
-
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.utilities import Error
 
-from attendance.wiring.body_gate import body_cap, refusal_for_headers
+from attendance.wiring.body_gate import SIGN_IN_FORM_TOO_LARGE, body_cap, refusal_for_headers
 from attendance.wiring.env import env_int
 
 #: Threads answering requests (one request each at a time). SERVER_THREADS.
@@ -77,10 +76,8 @@ class Refused(Error):
 
     def to_response(self, ident=None):
         status, headers, body = super().to_response(ident)
-        if self.code == 302:
-            from django.shortcuts import resolve_url
-
-            headers.append(("Location", f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': self.path})}"))
+        if self.code == 302:  # Django's own redirect to the sign-in page (login_required's)
+            headers.append(("Location", redirect_to_login(self.path)["Location"]))
         elif self.code == 401:
             headers.append(("WWW-Authenticate", "Token"))
         elif self.code == 503:
@@ -106,8 +103,7 @@ class GatedParser(HTTPRequestParser):
             if self.cap is not None and self.body_bytes_received > self.cap and not self.error:
                 # A chunked body (no Content-Length to refuse from the headers) over the cap:
                 # refused once the cap is passed, the rest never read.
-                self.error = Refused(413, f"A sign-in form is never larger than {self.cap // 1024} KB; "
-                                          "the rest was not read.", self.path)
+                self.error = Refused(413, f"{SIGN_IN_FORM_TOO_LARGE} the rest was not read.", self.path)
                 self.completed = True
             return consumed
         if self.headers_finished and not self.error and not self.empty:

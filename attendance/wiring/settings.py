@@ -119,13 +119,10 @@ AUTHENTICATION_BACKENDS = [
     "attendance.wiring.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20)
-LOGIN_COOLOFF_MINUTES = env_float("LOGIN_COOLOFF_MINUTES", 15)
-KNOWN_DEVICE_DAYS = env_int("KNOWN_DEVICE_DAYS", 365)
-for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_USERNAME_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "KNOWN_DEVICE_DAYS"):
-    if globals()[_name] <= 0:
-        raise ImproperlyConfigured(f"{_name} must be more than 0, not {globals()[_name]}")
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_COOLOFF_MINUTES = env_float("LOGIN_COOLOFF_MINUTES", 15, more_than=0)
+KNOWN_DEVICE_DAYS = env_int("KNOWN_DEVICE_DAYS", 365, minimum=1)
 # Behind reverse proxies, the client's address is the one the nearest of them reports
 # (X-Forwarded-For), not theirs: TRUSTED_PROXY_COUNT is how many there are in front of
 # Django (0: use the connection's address).
@@ -349,7 +346,7 @@ FACE_DETECTION_MAX_SIDE = env_int("FACE_DETECTION_MAX_SIDE", 2400)
 FACE_ENGINE_THREADS = env_int("FACE_ENGINE_THREADS", min(4, os.cpu_count() or 1))
 # "numpy" (default) runs dlib's ResNet weights with numpy's BLAS, 4.5 ms per face; "dlib"
 # uses dlib's own code, 75-97 ms per face in the dlib-bin wheel (no BLAS). Same
-# descriptors within 5.1e-7 (faces/descriptor_net.py).
+# descriptors within 5.1e-7 (faces/embedders/descriptor_net.py).
 FACE_DESCRIPTOR_ENGINE = env_str("FACE_DESCRIPTOR_ENGINE", "numpy")
 if FACE_DESCRIPTOR_ENGINE not in ("numpy", "dlib"):
     raise ImproperlyConfigured(f"FACE_DESCRIPTOR_ENGINE must be numpy or dlib, not {FACE_DESCRIPTOR_ENGINE!r}")
@@ -424,17 +421,14 @@ ENROLMENT_DUPLICATE_THRESHOLD = env_float("ENROLMENT_DUPLICATE_THRESHOLD", 0.45)
 # the teacher's review instead of being guessed.
 FACE_MIN_PROBE_PX = env_int("FACE_MIN_PROBE_PX", 24)
 # Largest photo accepted, in megapixels (checked from the header, before decoding).
-MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120)
+MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 120, minimum=1)
 # Most memory one photo's decoding may take, in MB (MiB): pixels x bytes per pixel of
 # the mode it decodes into, checked from the header (faces.images.decoded_bytes). See
 # README "Memory".
-MAX_DECODED_MEGABYTES = env_int("MAX_DECODED_MEGABYTES", 256)
+MAX_DECODED_MEGABYTES = env_int("MAX_DECODED_MEGABYTES", 256, minimum=1)
 # Photos larger than this many megapixels are reduced while decoded: the worker, the
 # renditions and the crops work on at most this (faces.images.DEFAULT_MAX_WORKING_PIXELS).
-PHOTO_WORKING_MEGAPIXELS = env_int("PHOTO_WORKING_MEGAPIXELS", 24)
-for _name in ("MAX_PHOTO_MEGAPIXELS", "MAX_DECODED_MEGABYTES", "PHOTO_WORKING_MEGAPIXELS"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1, not {globals()[_name]}")
+PHOTO_WORKING_MEGAPIXELS = env_int("PHOTO_WORKING_MEGAPIXELS", 24, minimum=1)
 
 # LOG_FORMAT=json: one JSON object per line, with each photo's fields (photo, session,
 # faces, matched, seconds per stage) for a log collector; plain text otherwise.

@@ -83,7 +83,19 @@ def _device_cookie(request) -> dict:
 
 
 def known_device(request, username: str) -> str:
-    """The device id of the request's known-device cookie if it lists ``username``'s user, else ""."""
+    """The device id of the request's known-device cookie if it lists ``username``'s user, else "".
+
+    Decided once per request and username (a sign-in asks it up to four times: the
+    refusal check, the failure counted, the failure forgotten, the known device cleared)."""
+    decided = getattr(request, "_known_devices", None)
+    if decided is None:
+        decided = request._known_devices = {}
+    if username not in decided:
+        decided[username] = _known_device(request, username)
+    return decided[username]
+
+
+def _known_device(request, username: str) -> str:
     data = _device_cookie(request)
     if not data or not username:
         return ""

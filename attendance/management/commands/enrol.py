@@ -2,24 +2,18 @@
 import unicodedata
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from attendance import access
-from attendance.roster.enrolment import (
-    ExistingStudentWithoutConsent,
-    StudentAmbiguous,
-    add_enrolment_photo,
-    check_roster_student,
-    roster_student,
-)
+from attendance.roster.enrolment import check_enrolment_image, enrol_photo_folders
 from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
 from attendance.text import forbidden_character
-from attendance.roster.zip_enrolment import IMAGE_SUFFIXES, MAX_NAME_LENGTH, ZipEnrolmentError, parse_student_folder
+from attendance.roster.zip_enrolment import ZipEnrolmentError, parse_student_folder, read_enrolment_folders
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -59,44 +53,30 @@ class Command(BaseCommand):
         names, refused = {}, []
         for folder in folders:
             try:
-                names[folder] = parse_student_folder(folder.name)  # (name, id or None)
+                names[folder] = parse_student_folder(folder.name)  # (name, id or None), as a zip's folders
             except ZipEnrolmentError as exc:
                 refused.append(str(exc))
         if refused:
             raise CommandError("\n".join(refused))
-        bad = [f.name for f, (name, pk) in names.items() if (not name and pk is None) or len(name) > MAX_NAME_LENGTH]
-        if bad:
-            raise CommandError(f"Folder names that are not student names (empty or over {MAX_NAME_LENGTH} "
-                               f"characters): {', '.join(bad)}")
         if inline:
             use_inline_tasks()
-        try:
+        try:  # before the class is created (enrol_photo_folders checks again, storing nothing)
             ensure_queue_reachable()
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
         school_class = self._school_class(class_name, teacher)
-        # Every folder's student first: same-named students of the class (with their ids)
-        # and existing students without consent (--consent-note speaks only for the students
-        # this command adds) are refused, before any student or photo is stored.
-        refused = []
-        for folder in folders:
-            try:
-                check_roster_student(school_class, *names[folder])
-            except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
-                refused.append(f"{folder.name}: {exc}")
-        if refused:
-            raise CommandError("\n".join(refused))
-
-        photo_ids = {}
-        for folder in folders:
-            name, student_id = names[folder]
-            student = roster_student(school_class, name, student_id=student_id, consent={
-                "given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note})
-            for path in sorted(folder.iterdir()):
-                if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                    with path.open("rb") as fh:
-                        photo = add_enrolment_photo(student, File(fh, name=path.name))
-                    photo_ids.setdefault(student, []).append(photo.pk)
+        consent = {"given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note}
+        # The zip upload's operation: same checks per photo and per student, all or nothing.
+        try:
+            enrolled = enrol_photo_folders(
+                school_class, read_enrolment_folders(names, settings.MAX_PHOTO_BYTES, check_enrolment_image), consent)
+        except ZipEnrolmentError as exc:
+            raise CommandError(str(exc))
+        except OSError as exc:
+            raise CommandError(f"{exc.filename}: cannot read the file ({exc.strerror or exc}).")
+        except QueueUnavailable as exc:
+            raise CommandError(str(exc))
+        photo_ids = {student: [photo.pk for photo in photos] for student, photos in enrolled.items()}
 
         all_ids = [pk for ids in photo_ids.values() for pk in ids]
         wait_until(
@@ -106,7 +86,7 @@ class Command(BaseCommand):
         ready = 0
         for student, ids in photo_ids.items():
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
-            ok = sum(p.status == EnrolmentPhoto.READY for p in photos)
+            ok = sum(p.is_ready for p in photos)
             reasons = sorted({p.failure_reason for p in photos if p.failure_reason})
             ready += ok > 0
             line = f"{student.name}: {ok} of {len(photos)} photos ready"

@@ -2,17 +2,17 @@
 import argparse
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from attendance import engine
 from attendance.registers import sessions
 from attendance.dates import parse_school_date
-from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
-from attendance.models import ClassPhoto, ClassSession, SchoolClass
-from faces.errors import ImageError
+from attendance.wiring.job_queue import QueueUnavailable
+from attendance.models import ClassPhoto, SchoolClass
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -43,42 +43,30 @@ class Command(BaseCommand):
         school_class = SchoolClass.objects.filter(name=class_name).first()
         if school_class is None:
             raise CommandError(f"No class named {class_name!r}.")
-        period = period.strip()
-        max_period = ClassSession._meta.get_field("period").max_length
-        if not period or len(period) > max_period:
-            raise CommandError(f"--period must be 1 to {max_period} characters.")
-        for path in photos:
-            # Refuse unusable files before anything is stored.
-            try:
-                with path.open("rb") as fh:
-                    engine.check_photo_header(fh)
-            except OSError as exc:
-                self._fail(f"{path}: cannot read the file ({exc.strerror or exc}).")
-            except ImageError as exc:
-                self._fail(f"{path}: {exc}")
         if inline:
             use_inline_tasks()
-        try:
-            ensure_queue_reachable()
-        except QueueUnavailable as exc:
-            self._fail(str(exc))
-
-        session = sessions.get_or_create_session(school_class, date, period)
-        added = []
-        for path in photos:
-            with path.open("rb") as fh:
-                photo = sessions.add_class_photo(session, File(fh, name=path.name))
-            added.append((path, photo))
-            sessions.queue_class_photo(photo)
-        ids = [photo.pk for _, photo in added]
+        # The web form's upload (sessions.upload_class_photos): the same checks, all or nothing.
+        with ExitStack() as open_files:
+            files = []
+            for path in photos:
+                try:
+                    files.append(File(open_files.enter_context(path.open("rb")), name=str(path)))
+                except OSError as exc:
+                    self._fail(f"{path}: cannot read the file ({exc.strerror or exc}).")
+            try:
+                session, stored = sessions.upload_class_photos(school_class, date, period, files)
+            except ValidationError as exc:
+                self._fail("; ".join(exc.messages))
+            except QueueUnavailable as exc:
+                self._fail(str(exc))
+        ids = [photo.pk for photo in stored]
         wait_until(
-            lambda: not ClassPhoto.objects.filter(
-                pk__in=ids, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).exists(),
+            lambda: not ClassPhoto.objects.filter(pk__in=ids).exclude(status__in=ClassPhoto.FINISHED_STATUSES).exists(),
             timeout, "the class photos to be processed",
         )
         summary = sessions.session_summary(session)
-        failed = [(path, ClassPhoto.objects.get(pk=photo.pk)) for path, photo in added]
-        failed = [(path, photo) for path, photo in failed if photo.status == ClassPhoto.FAILED]
+        failed = [(path, ClassPhoto.objects.get(pk=photo.pk)) for path, photo in zip(photos, stored)]
+        failed = [(path, photo) for path, photo in failed if photo.is_failed]
         self.stdout.write(json.dumps({
             "present": [r.student.name for r in summary["present"]],
             "absent": [r.student.name for r in summary["absent"]],

@@ -10,6 +10,7 @@ from faces.errors import ImageError
 from attendance import access
 from attendance import crops
 from attendance import renditions
+from attendance.models import EnrolmentPhoto
 
 
 @login_required
@@ -29,7 +30,7 @@ def student_face(request, student_id):
     photo's face, else their latest learnt template's crop the user may see (``access.get_template``'s
     rule; 404 when neither exists)."""
     student = access.get_student(request.user, student_id)
-    photo = student.photos.filter(status="ready").order_by("pk").first()
+    photo = student.photos.filter(status=EnrolmentPhoto.READY).order_by("pk").first()
     if photo is not None:
         try:
             return _private_jpeg(crops.enrolment_face_jpeg(photo))
@@ -79,7 +80,7 @@ def class_photo_image(request, photo_id):
 @require_GET
 def enrolment_photo_image(request, photo_id):
     photo = access.get_enrolment_photo(request.user, photo_id)
-    return _photo_response(photo.image, renditions.ENROLMENT_PHOTO_DISPLAY_PX, photo.status != photo.PENDING)
+    return _photo_response(photo.image, renditions.ENROLMENT_PHOTO_DISPLAY_PX, not photo.is_pending)
 
 
 def _photo_response(field_file, max_side: int, finished: bool):

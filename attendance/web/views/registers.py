@@ -4,8 +4,8 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,37 +35,41 @@ from attendance.web.views.common import form_status, queue_error
 def session_upload(request, class_id):
     school_class = access.get_class(request.user, class_id)
     # "Add another photo" links here with the session's date and period filled in.
-    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
-    if refused := _refuse_linked_date(request, initial.get("date")):
+    initial, refused = _linked_initial(request)
+    if refused:
         return refused
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
     if request.method == "POST" and form.is_valid():
         try:
-            session = sessions.upload_class_photos(
+            session, _ = sessions.upload_class_photos(
                 school_class, form.cleaned_data["date"], form.cleaned_data["period"],
                 form.cleaned_data["photos"], request.user,
             )
         except QueueUnavailable as exc:
             form.add_error(None, queue_error(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=form_status(form))
 
 
-def _refuse_linked_date(request, date_text: str | None):
-    """A 400 page naming the problem when a link's ``?date=`` (filling in a form) is not a
-    date in ``dates.FIRST_DATE``..``LAST_DATE``; None when it is, or is absent."""
-    if not date_text:
-        return None
-    try:
-        parse_school_date(date_text)
-    except ValueError as exc:
-        return render(request, "400.html", {"reason": f"The date in this link is refused: {exc} Nothing was saved."},
-                      status=400)
-    return None
+def _linked_initial(request) -> tuple[dict, HttpResponse | None]:
+    """A form's date and period filled in by a link (?date=&period=: "Add another photo",
+    the registers page), the date read once (``dates.parse_school_date``); with a 400 page
+    naming the problem when ``?date=`` is not a date in ``dates.FIRST_DATE``..``LAST_DATE``
+    (else None)."""
+    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
+    if "date" in initial:
+        try:
+            initial["date"] = parse_school_date(initial["date"])
+        except ValueError as exc:
+            return initial, render(request, "400.html", {
+                "reason": f"The date in this link is refused: {exc} Nothing was saved."}, status=400)
+    return initial, None
 
 
 @login_required
@@ -95,8 +99,7 @@ def session_detail(request, session_id):
 @require_GET
 def session_status(request, session_id):
     session = access.get_session(request.user, session_id)
-    photos = list(session.photos.values("id", "status", "error"))
-    return JsonResponse({"finished": all(p["status"] in ("done", "failed") for p in photos), "photos": photos})
+    return JsonResponse(sessions.photo_progress(session))
 
 
 @login_required
@@ -206,19 +209,16 @@ def record_set(request, session_id, student_id):
 def session_register(request, session_id):
     """The manual register: every rostered student with a code and a reason, in one form.
 
-    Saves the rows the person changed in one transaction (each through
-    ``register.set_record``, which writes the audit log); any error: 400, nothing saved."""
+    Saves the rows the person changed (``register.save_register``: one transaction, each
+    change audit logged); any error: 400, nothing saved."""
     session = access.get_session(request.user, session_id)
     form = RegisterForm(request.POST if request.method == "POST" else None, session=session)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                for student, status, reason in form.changes():
-                    register.set_record(session, student, status, request.user, reason=reason)
+            count = register.save_register(session, form.changes(), request.user)
         except register.RegisterError as exc:
             form.add_error(None, f"{exc} Nothing was saved.")
         else:
-            count = len(form.changes())
             messages.success(request, f"Register saved: {count} student{'s' if count != 1 else ''} changed."
                              if count else "Register saved: nothing needed to change.")
             return redirect("session_detail", session.pk)
@@ -233,8 +233,8 @@ def register_by_hand(request, class_id):
     """Open (or create) the session for a date and period without a photo, and go to its
     manual register."""
     school_class = access.get_class(request.user, class_id)
-    initial = {key: request.GET[key] for key in ("date", "period") if request.GET.get(key)}
-    if refused := _refuse_linked_date(request, initial.get("date")):
+    initial, refused = _linked_initial(request)
+    if refused:
         return refused
     form = SessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():

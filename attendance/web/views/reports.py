@@ -26,24 +26,29 @@ def _report_range(request) -> tuple[ReportRangeForm, building.DateRange]:
     return ReportRangeForm(initial={"from": date_range.start, "to": date_range.end}), date_range
 
 
-class _WrongRange(Exception):
-    """A download asked for a wrong range (?from=&to=): answered 400 with the form's errors."""
-
-    def __init__(self, form):
-        super().__init__("; ".join(m for messages in form.errors.values() for m in messages))
-
-
-def _download_range(request) -> building.DateRange:
-    """The range of a CSV or XLSX download; raises _WrongRange for a wrong one (never a
-    file of another range than asked)."""
+def _download(request, name: str, fallback, extension: str, content) -> HttpResponse:
+    """A report download (``extension`` "csv" or "xlsx") of the range asked for
+    (?from=&to=): ``content(date_range)`` gives the file's text or bytes, named after
+    ``name`` (``fallback`` when it slugs to nothing) and the range. A wrong range is
+    answered 400 with the form's errors, never with a file of another range than asked."""
     form, date_range = _report_range(request)
     if form.errors:
-        raise _WrongRange(form)
-    return date_range
+        errors = "; ".join(m for messages in form.errors.values() for m in messages)
+        return HttpResponse(f"Wrong date range: {errors}", status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content(date_range), content_type=_CONTENT_TYPES[extension])
+    response["Content-Disposition"] = f'attachment; filename="{_report_filename(name, fallback, date_range, extension)}"'
+    return response
 
 
-def _wrong_range_response(exc: _WrongRange) -> HttpResponse:
-    return HttpResponse(f"Wrong date range: {exc}", status=400, content_type="text/plain; charset=utf-8")
+_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _csv_text(write, rows) -> str:
+    """The CSV text ``write(out, rows)`` writes (``exports.write_class_csv``, ``write_student_csv``)."""
+    out = io.StringIO()
+    write(out, rows)
+    return out.getvalue()
 
 
 def _range_query(date_range: building.DateRange) -> str:
@@ -71,24 +76,15 @@ def class_report(request, class_id):
 @login_required
 def class_report_csv(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    try:
-        date_range = _download_range(request)
-    except _WrongRange as exc:
-        return _wrong_range_response(exc)
-    out = io.StringIO()
-    exports.write_class_csv(out, building.class_report(school_class, date_range))
-    return _csv_response(out.getvalue(), _report_filename(school_class.name, school_class.pk, date_range, "csv"))
+    return _download(request, school_class.name, school_class.pk, "csv", lambda date_range: _csv_text(
+        exports.write_class_csv, building.class_report(school_class, date_range)))
 
 
 @login_required
 def class_report_xlsx(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
-    try:
-        date_range = _download_range(request)
-    except _WrongRange as exc:
-        return _wrong_range_response(exc)
-    return _xlsx_response(exports.class_xlsx(building.class_report(school_class, date_range)),
-                          _report_filename(school_class.name, school_class.pk, date_range, "xlsx"))
+    return _download(request, school_class.name, school_class.pk, "xlsx", lambda date_range: exports.class_xlsx(
+        building.class_report(school_class, date_range)))
 
 
 @login_required
@@ -107,33 +103,12 @@ def student_report(request, student_id):
 @login_required
 def student_report_csv(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    try:
-        date_range = _download_range(request)
-    except _WrongRange as exc:
-        return _wrong_range_response(exc)
-    out = io.StringIO()
-    exports.write_student_csv(out, building.student_history(student, access.report_classes(request.user), date_range))
-    return _csv_response(out.getvalue(), _report_filename(student.name, student.pk, date_range, "csv"))
+    return _download(request, student.name, student.pk, "csv", lambda date_range: _csv_text(
+        exports.write_student_csv, building.student_history(student, access.report_classes(request.user), date_range)))
 
 
 @login_required
 def student_report_xlsx(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
-    try:
-        date_range = _download_range(request)
-    except _WrongRange as exc:
-        return _wrong_range_response(exc)
-    report = building.student_report(student, access.report_classes(request.user), date_range)
-    return _xlsx_response(exports.student_xlsx(report), _report_filename(student.name, student.pk, date_range, "xlsx"))
-
-
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _csv_response(text: str, filename: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _download(request, student.name, student.pk, "xlsx", lambda date_range: exports.student_xlsx(
+        building.student_report(student, access.report_classes(request.user), date_range)))

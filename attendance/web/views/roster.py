@@ -98,7 +98,7 @@ def _class_context(request, school_class, **forms):
     return {
         "school_class": school_class,
         "students": students,
-        "has_pending": any(p.status == "pending" for s in students for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in students for p in s.photos.all()),
         "sessions": school_class.sessions.all()[:20],
         "is_admin": access.is_school_admin(request.user),
         "enrol_form": StudentEnrolForm(),

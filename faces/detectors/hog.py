@@ -1,65 +1,14 @@
-"""Finding faces and computing dlib's 128-D face descriptors."""
+"""dlib's HOG frontal face detector (``faces.interfaces.Detector``): banding over threads
+and an adaptive second pass for faces near its size floor."""
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from . import model_files
-
-#: Length of dlib's ResNet face descriptor.
-DESCRIPTOR_SIZE = 128
-
-
-@contextmanager
-def _timed(timings: dict | None, stage: str):
-    """Add the seconds spent in the block to ``timings[stage]`` (when timings is a dict)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        if timings is not None:
-            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
-
-
-@dataclass(frozen=True)
-class FaceBox:
-    """A face's bounding box in pixels of the upright photo; right and bottom are exclusive.
-
-    dlib's HOG boxes can reach a few pixels past the photo's edge; they are kept as
-    dlib gave them (the landmark model was trained on such boxes) and clipped only
-    for display (``clipped``).
-    """
-
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-    def clipped(self, width: int, height: int) -> "FaceBox":
-        """The box limited to a ``width`` x ``height`` photo."""
-        return FaceBox(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
-
-
-@dataclass(frozen=True)
-class DetectedFace:
-    """One face found in a photo: its box, its descriptor ``(128,) float32`` and the HOG score."""
-
-    box: FaceBox
-    descriptor: np.ndarray
-    detection_score: float
+from .. import model_files
+from ..interfaces import FaceBox
 
 
 #: Overlap of neighbouring bands in ``_detect_in_bands``, in pixels at detection scale:
@@ -176,61 +125,6 @@ def detect_faces(
     return found
 
 
-#: How face descriptors are computed: "numpy" runs dlib's ResNet weights in numpy's BLAS
-#: (``descriptor_net``; 4.5 ms per face); "dlib" calls dlib's own
-#: ``compute_face_descriptor`` (75-97 ms per face in the dlib-bin wheel, which has no
-#: BLAS). Both give the same descriptors within 5.1e-7 per element.
-DESCRIPTOR_ENGINES = ("numpy", "dlib")
-
-
-def compute_descriptors(
-    image: np.ndarray, boxes: list[FaceBox], landmark_points: int = 5, timings: dict | None = None,
-    engine: str = "numpy", threads: int = 1,
-) -> np.ndarray:
-    """dlib's ResNet face descriptor for each box, as face_recognition computes it.
-
-    Each face is aligned by the landmark model (``landmark_points``: 5 or 68), cut out
-    as a 150 x 150 pixel chip with 0.25 padding (dlib's ``get_face_chip`` defaults) and
-    passed through ``dlib_face_recognition_resnet_model_v1`` in one batch. Two
-    descriptors of the same person are usually within 0.6 Euclidean distance (dlib's
-    threshold, 99.38 % on LFW).
-
-    Args:
-        image: ``(H, W, 3) uint8`` RGB array, the same pixels the boxes refer to.
-        boxes: face boxes in that image's pixels.
-        landmark_points: 5 (default, public domain) or 68 (non-commercial licence).
-        timings: if a dict, seconds spent are added under "landmarks" and "descriptors".
-        engine: one of ``DESCRIPTOR_ENGINES``.
-        threads: threads for the numpy engine (``DescriptorNet.compute``).
-
-    Returns:
-        ``(N, 128) float32`` array, one row per box, in the order given.
-
-    Raises:
-        ModelFileError: a model file is missing or corrupt.
-        ValueError: unknown ``engine``.
-    """
-    if engine not in DESCRIPTOR_ENGINES:
-        raise ValueError(f"Descriptor engine must be one of {DESCRIPTOR_ENGINES}, not {engine!r}.")
-    if not boxes:
-        return np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
-    import dlib
-
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    predictor = model_files.shape_predictor(landmark_points)
-    shapes = dlib.full_object_detections()
-    with _timed(timings, "landmarks"):
-        for box in boxes:
-            rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-            shapes.append(predictor(image, rect))
-    with _timed(timings, "descriptors"):
-        if engine == "dlib":
-            vectors = model_files.recognition_model().compute_face_descriptor(image, shapes, 1)
-            return np.array([np.array(v) for v in vectors], dtype=np.float32).reshape(len(boxes), DESCRIPTOR_SIZE)
-        chips = np.stack(dlib.get_face_chips(image, shapes, size=150, padding=0.25))
-        return model_files.descriptor_net().compute(chips, threads=threads)
-
-
 def detect_faces_adaptive(
     image: np.ndarray, upsample: int = 1, max_side: int = 0, small_face_px: int = 0,
     max_upsampled_pixels: int = 4_000_000, threads: int = 1,
@@ -258,27 +152,24 @@ def detect_faces_adaptive(
     return found
 
 
-def find_faces(
-    image: np.ndarray, upsample: int = 1, max_side: int = 0, landmark_points: int = 5, small_face_px: int = 0,
-    timings: dict | None = None, threads: int = 1, engine: str = "numpy",
-) -> list[DetectedFace]:
-    """Detect every face in a photo and compute its descriptor (``detect_faces_adaptive`` +
-    ``compute_descriptors``).
+class HogDetector:
+    """dlib's HOG detector with this project's settings (``detect_faces_adaptive``).
 
     Args:
-        timings: if a dict, seconds spent are added under "detection", "landmarks" and
-            "descriptors" (for the speed benchmark).
-        threads: threads for detection (``detect_faces``) and descriptors.
-        engine: how descriptors are computed (``DESCRIPTOR_ENGINES``).
-
-    Returns:
-        one ``DetectedFace`` per face, best detection score first.
+        upsample: times to double the image first (1 finds faces down to about 40 px).
+        max_side: longest side, in pixels, at which detection runs; 0 keeps the size.
+        small_face_px: width below which faces trigger a second, more upsampled pass (0: never).
+        threads: threads detecting bands of one photo at once.
     """
-    with _timed(timings, "detection"):
-        found = detect_faces_adaptive(
-            image, upsample=upsample, max_side=max_side, small_face_px=small_face_px, threads=threads
-        )
-    descriptors = compute_descriptors(
-        image, [box for box, _ in found], landmark_points, timings, engine=engine, threads=threads
-    )
-    return [DetectedFace(box, descriptors[i], score) for i, (box, score) in enumerate(found)]
+
+    def __init__(self, upsample: int = 1, max_side: int = 0, small_face_px: int = 0, threads: int = 1):
+        self.upsample = upsample
+        self.max_side = max_side
+        self.small_face_px = small_face_px
+        self.threads = threads
+
+    def detect(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
+        """``[(box, score)]`` of every face in the ``(H, W, 3) uint8`` RGB ``image``, in its
+        pixels, best score first."""
+        return detect_faces_adaptive(image, upsample=self.upsample, max_side=self.max_side,
+                                     small_face_px=self.small_face_px, threads=self.threads)

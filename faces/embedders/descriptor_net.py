@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from threadpoolctl import threadpool_limits
 
-from .errors import ModelFileError
+from ..errors import ModelFileError
 
 #: Side of the aligned face chip the network takes, in pixels (dlib's ``get_face_chip``).
 CHIP_SIZE = 150

@@ -1,0 +1,26 @@
+"""Face detectors (``faces.interfaces.Detector``), one module per backend.
+
+To add one: write ``faces/detectors/<name>.py`` with a class whose ``detect(image)``
+returns ``[(FaceBox, score)]`` best first and whose constructor takes the keywords of
+``make_detector`` (ignoring those it has no use for), then name it in ``DETECTORS``.
+"""
+from __future__ import annotations
+
+from ..interfaces import Detector
+from .hog import HogDetector
+
+#: Backend name -> class taking ``(upsample, max_side, small_face_px, threads)`` keywords.
+DETECTORS = {"hog": HogDetector}
+DEFAULT_DETECTOR = "hog"
+
+
+def make_detector(name: str = DEFAULT_DETECTOR, **options) -> Detector:
+    """The detector called ``name`` with its ``options`` (``upsample``, ``max_side``,
+    ``small_face_px``, ``threads``).
+
+    Raises:
+        ValueError: unknown ``name``.
+    """
+    if name not in DETECTORS:
+        raise ValueError(f"Detector must be one of {sorted(DETECTORS)}, not {name!r}.")
+    return DETECTORS[name](**options)
