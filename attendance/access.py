@@ -2,8 +2,10 @@
 
 Roles:
 - school admin: a staff user; sees and does everything.
-- teacher: any other signed-in user; sees the classes they teach, those classes'
-  students, sessions, photos and reports.
+- teacher: any other signed-in user; sees the classes they teach (as the class's teacher
+  or one of its co-teachers: co-teaching and cover, with the same rights), those
+  classes' students, sessions, photos and reports. Changing a class's roster
+  (``roster.membership``) is for school admins.
 - office staff: a member of the "Office staff" group; reads every class's reports
   and CSV/XLSX downloads and the untaken registers (to chase them), never a photo, a face
   or a session page.

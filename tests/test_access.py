@@ -28,6 +28,12 @@ TABLE = {
     "home": ("get", None, expect(200, 200, 200, 200)),
     "class_create": ("get", None, expect(200, 403, 403, 403)),
     "class_detail": ("get", None, expect(200, 200, 403, 403)),
+    # Class membership and co-teachers are the school admins' (the class's teachers view the roster).
+    "class_edit": ("get", None, expect(200, 403, 403, 403)),
+    "class_students_add": ("post", {}, expect(302, 403, 403, 403)),
+    "class_students_change": ("post", {}, expect(302, 403, 403, 403)),
+    "possible_duplicates": ("get", None, expect(200, 403, 403, 403)),
+    "duplicate_decide": ("post", {}, expect(302, 403, 403, 403)),
     "student_enrol": ("post", {}, expect(400, 403, 403, 403)),
     "roster_zip": ("post", {}, expect(400, 403, 403, 403)),
     "session_upload": ("get", None, expect(200, 200, 403, 403)),
@@ -70,7 +76,13 @@ TABLE = {
     # classes, rosters (no photos) and registers as the report; never a session's photos.
     "api:classes": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
     "api:class": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
-    "api:class-students": ("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+    "api:class-students": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+                           ("post", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS)),
+                           ("delete", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS))],
+    "api:class-students-move": ("post", {}, expect(400, 403, 403, 403, anonymous=NO_CREDENTIALS)),
+    # A student: read as their report (office staff too, without photos); changed by admins.
+    "api:student": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
+                    ("patch", {"school_id": "S1"}, expect(200, 403, 403, 403, anonymous=NO_CREDENTIALS))],
     "api:class-sessions": [("get", None, expect(200, 200, 403, 200, anonymous=NO_CREDENTIALS)),
                            ("post", {}, expect(400, 400, 403, 403, anonymous=NO_CREDENTIALS))],
     "api:session": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
@@ -139,7 +151,9 @@ def school(users, photo):
 
 def url_of(name, school) -> str:
     kwargs = {
-        "class_detail": ["class_id"], "student_enrol": ["class_id"], "roster_zip": ["class_id"],
+        "class_detail": ["class_id"], "student_enrol": ["class_id"], "class_edit": ["class_id"],
+        "class_students_add": ["class_id"], "class_students_change": ["class_id"],
+        "api:class-students-move": ["class_id"], "api:student": ["student_id"], "roster_zip": ["class_id"],
         "session_upload": ["class_id"], "register_by_hand": ["class_id"],
         "class_report": ["class_id"], "class_report_csv": ["class_id"],
         "class_report_xlsx": ["class_id"], "student_report": ["student_id"], "student_report_xlsx": ["student_id"],
@@ -162,6 +176,15 @@ def url_of(name, school) -> str:
     return reverse(name, kwargs={key: values[key] for key in kwargs})
 
 
+def send(client, name, method, data, url):
+    """One request of the table: JSON bodies for the API's PATCH, DELETE and non-empty POST."""
+    if method in ("patch", "delete"):
+        return getattr(client, method)(url, data, content_type="application/json")
+    if name.startswith("api:") and method == "post" and data:
+        return client.post(url, data, content_type="application/json")
+    return client.post(url, data) if method == "post" else client.get(url)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name, method, data, expected", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
@@ -169,12 +192,7 @@ def test_access(client, users, school, name, method, data, expected, role):
     if role != "anonymous":
         client.force_login(users[role])
     url = url_of(name, school)
-    if method == "patch":
-        response = client.patch(url, data, content_type="application/json")
-    elif name.startswith("api:") and method == "post" and data:
-        response = client.post(url, data, content_type="application/json")
-    else:
-        response = client.post(url, data) if method == "post" else client.get(url)
+    response = send(client, name, method, data, url)
     assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
     if response.status_code == LOGIN and role == "anonymous" and name not in ("logout",):
         assert response["Location"].startswith(reverse("login"))
@@ -190,12 +208,7 @@ def test_a_co_teacher_has_the_teachers_rights(client, users, school, name, metho
     SchoolClass.objects.get(pk=school["class_id"]).co_teachers.add(users["other_teacher"])
     client.force_login(users["other_teacher"])
     url = url_of(name, school)
-    if method == "patch":
-        response = client.patch(url, data, content_type="application/json")
-    elif name.startswith("api:") and method == "post" and data:
-        response = client.post(url, data, content_type="application/json")
-    else:
-        response = client.post(url, data) if method == "post" else client.get(url)
+    response = send(client, name, method, data, url)
     assert response.status_code == expected["teacher"], f"co-teacher {method.upper()} {url}"
 
 

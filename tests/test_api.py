@@ -103,9 +103,10 @@ class TestOfficeStaff:
         client = api("office")
         assert {c["name"] for c in client.get(reverse("api:classes")).json()} == {"7A", "8B"}
         roster = client.get(reverse("api:class-students", args=[school["class"].pk])).json()
-        assert roster == [{"id": school["ada"].pk, "name": "Ada Lovelace", "enrolment_state": "not enrolled"},
-                          {"id": school["barack"].pk, "name": "Barack Obama", "enrolment_state": "ready"},
-                          {"id": school["joe"].pk, "name": "Joe Biden", "enrolment_state": "ready"}]
+        assert roster == [
+            {"id": school["ada"].pk, "name": "Ada Lovelace", "school_id": "", "enrolment_state": "not enrolled"},
+            {"id": school["barack"].pk, "name": "Barack Obama", "school_id": "", "enrolment_state": "ready"},
+            {"id": school["joe"].pk, "name": "Joe Biden", "school_id": "", "enrolment_state": "ready"}]
 
     def test_reads_records_but_not_the_sessions_photos(self, api, school, users):
         session = make_session(school, users)
@@ -290,6 +291,7 @@ class TestSchema:
         validate_schema(schema)  # raises on an invalid document
         assert set(schema["paths"]) == {
             "/api/v1/classes/", "/api/v1/classes/{class_id}/", "/api/v1/classes/{class_id}/students/",
+            "/api/v1/classes/{class_id}/students/move/", "/api/v1/students/{student_id}/",
             "/api/v1/classes/{class_id}/sessions/", "/api/v1/sessions/{session_id}/",
             "/api/v1/sessions/{session_id}/status/", "/api/v1/sessions/{session_id}/records/",
             "/api/v1/sessions/{session_id}/records/{student_id}/", "/api/v1/sessions/{session_id}/faces/",

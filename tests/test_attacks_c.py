@@ -374,9 +374,13 @@ def test_same_named_students_are_never_guessed_in_zip_or_enrol_command(client, u
     assert not EnrolmentPhoto.objects.exists() and not Consent.objects.exists()
     assert not Student.objects.filter(name="Bea Baker").exists()
     assert {os.path.join(d, f) for d, _, files in os.walk(settings.MEDIA_ROOT) for f in files} == files_before
-    # An id not on the roster, or of another name, is refused too.
+    # An id of another name is refused; the id of a student of the school outside the class
+    # is that student (issue 16: children are school-wide), refused here for want of consent.
     outsider = Student.objects.create(name="Ada Lovelace")
-    for folder, message in ((f"Ada_Lovelace_#{outsider.pk}", f"No student #{outsider.pk} is on the roster of 7A"),
+    for folder, message in ((f"Ada_Lovelace_#{outsider.pk}",
+                             f"Ada Lovelace (#{outsider.pk}) is already in the school with no consent"),
+                            (f"Ada_Lovelace_#{outsider.pk + 1000}",
+                             f"No student #{outsider.pk + 1000} is on the roster of 7A or anywhere in the school"),
                             (f"Bea_Baker_#{second.pk}", f"Student #{second.pk} of 7A is Ada Lovelace, not Bea Baker")):
         response = post([folder])
         assert response.status_code == 400 and message in response.content.decode(), folder

@@ -44,7 +44,7 @@ def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(clie
     response = _post_zip(client, school_class, photo, ["Bea_Baker", "Zoe_Adams"])
     html = response.content.decode()
     assert response.status_code == 400
-    assert f"Zoe Adams (#{zoe.pk}) is already on the roster with no consent" in html and "Nothing was saved" in html
+    assert f"Zoe Adams (#{zoe.pk}) is already in the school with no consent" in html and "Nothing was saved" in html
     assert not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()
     assert not Student.objects.filter(name="Bea Baker").exists()
     assert _media_files(settings) == files_before
@@ -56,7 +56,7 @@ def test_zip_and_enrol_command_never_record_consent_for_an_existing_student(clie
     for folder in ("Zoe_Adams", "Cy_Cole"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "1.jpg").write_bytes(photo("identities/Joe_Biden/1.jpg").read_bytes())
-    with pytest.raises(CommandError, match=rf"Zoe_Adams: Zoe Adams \(#{zoe.pk}\) is already on the roster with no "
+    with pytest.raises(CommandError, match=rf"Zoe_Adams: Zoe Adams \(#{zoe.pk}\) is already in the school with no "
                                            "consent"):
         call_command("enrol", str(tmp_path), "--class", "7A", "--consent-note", "x", "--inline")
     assert not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()

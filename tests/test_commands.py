@@ -34,8 +34,18 @@ def run(*args):
     return out.getvalue()
 
 
+def enrol_with_two_people_refused(enrol_dir) -> str:
+    """``enrol`` of ``enrol_dir``: the photo of two people is refused, so the command fails
+    (exit code 1) after reporting every student. Its output."""
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"1 photo\(s\) not used"):
+        call_command("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline",
+                     stdout=out)
+    return out.getvalue()
+
+
 def test_enrol_creates_class_and_reports_each_student(users, enrol_dir):
-    output = run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    output = enrol_with_two_people_refused(enrol_dir)
     assert "Barack Obama: 1 of 1 photos ready" in output
     assert "Two People: 0 of 1 photos ready; not used: This photo shows 2 faces" in output
     assert "2 of 3 students enrolled in 7A." in output
@@ -55,7 +65,7 @@ def test_enrol_refusing_a_photo_part_way_stores_nothing(users, enrol_dir, settin
 
 
 def test_take_attendance_prints_json_last(users, enrol_dir, photo):
-    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    enrol_with_two_people_refused(enrol_dir)
     output = run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline",
                  str(photo("groups/obama_and_biden.jpg")))
     result = json.loads(output.strip().splitlines()[-1])
@@ -66,7 +76,7 @@ def test_take_attendance_prints_json_last(users, enrol_dir, photo):
 
 
 def test_take_attendance_refuses_unusable_photo_with_reason(users, enrol_dir, tmp_path, capsys):
-    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    enrol_with_two_people_refused(enrol_dir)
     bad = tmp_path / "class.jpg"
     bad.write_text("not a photo")
     with pytest.raises(SystemExit) as exit_info:

@@ -27,6 +27,9 @@ class UserNameField(serializers.CharField):
 
 class SchoolClassSerializer(serializers.ModelSerializer):
     teacher = UserNameField(read_only=True, help_text="The teacher's username.")
+    co_teachers = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of the class's co-teachers (co-teaching, cover), each with the "
+                                             "teacher's rights on it.")
     student_count = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     students_url = serializers.SerializerMethodField()
@@ -34,7 +37,8 @@ class SchoolClassSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SchoolClass
-        fields = ["id", "name", "teacher", "student_count", "url", "students_url", "sessions_url"]
+        fields = ["id", "name", "school_id", "teacher", "co_teachers", "student_count", "url", "students_url",
+                  "sessions_url"]
 
     def get_student_count(self, school_class) -> int:
         return school_class.students.count()
@@ -72,7 +76,7 @@ class StudentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Student
-        fields = ["id", "name", "enrolment_state", "consent_recorded", "photos"]
+        fields = ["id", "name", "school_id", "enrolment_state", "consent_recorded", "photos"]
 
     def __init__(self, *args, with_photos: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,6 +86,31 @@ class StudentSerializer(serializers.ModelSerializer):
 
     def get_consent_recorded(self, student) -> bool:
         return consents.has_consent(student)
+
+
+class StudentChangeSerializer(serializers.Serializer):
+    """A student's name and school id, either or both (checked by the model: one line,
+    no outer spaces in the school id, the school id unique)."""
+
+    name = serializers.CharField(max_length=150, required=False)
+    school_id = serializers.CharField(max_length=64, required=False, allow_blank=True, trim_whitespace=False)
+
+
+class MembershipSerializer(serializers.Serializer):
+    """Students (ids) to add to or remove from a class's roster, or to move to ``to_class``."""
+
+    students = serializers.PrimaryKeyRelatedField(many=True, queryset=Student.objects.all(), allow_empty=False,
+                                                  help_text="Student ids.")
+
+
+class MoveSerializer(MembershipSerializer):
+    to_class = serializers.PrimaryKeyRelatedField(queryset=SchoolClass.objects.all(),
+                                                  help_text="The id of the class they move to.")
+
+
+class MembershipResultSerializer(serializers.Serializer):
+    changed = serializers.ListField(child=serializers.IntegerField(),
+                                    help_text="Ids of the students added, removed or moved (others were already so).")
 
 
 class SessionSerializer(serializers.ModelSerializer):

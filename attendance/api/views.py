@@ -14,6 +14,8 @@ from attendance import access
 from attendance.registers import register
 from attendance.registers import review
 from attendance.registers import sessions
+from attendance.roster import membership
+from attendance.roster.students import change_student
 from attendance.web.forms import decidable_roster
 from attendance.wiring.job_queue import QueueUnavailable
 from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
@@ -24,6 +26,10 @@ from .serializers import (
     FaceDecisionResultSerializer,
     FaceDecisionSerializer,
     FaceSerializer,
+    MembershipResultSerializer,
+    MembershipSerializer,
+    MoveSerializer,
+    StudentChangeSerializer,
     PhotoUploadSerializer,
     RecordSerializer,
     RecordStatusSerializer,
@@ -84,14 +90,17 @@ class ClassDetail(_ClassObjectMixin, generics.GenericAPIView):
         return Response(self.get_serializer(self.get_class()).data)
 
 
-@extend_schema(tags=["classes"], summary="The class's students and their enrolment state",
-               description="Office staff get id, name and enrolment state only (no consent, no photos).",
-               responses={200: StudentSerializer(many=True), **REFUSED})
 class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
+    """GET: the class's roster. POST: add existing students. DELETE: remove students
+    (records kept). Changes are for school admins (``roster.membership``)."""
+
     serializer_class = StudentSerializer
     permission_classes = [IsAuthenticated, ClassReportReader]
     pagination_class = None
 
+    @extend_schema(tags=["classes"], summary="The class's students and their enrolment state",
+                   description="Office staff get id, name, school id and enrolment state only (no consent, no photos).",
+                   responses={200: StudentSerializer(many=True), **REFUSED})
     def get(self, request, class_id):
         school_class = self.get_class()
         students = school_class.students.prefetch_related(
@@ -99,6 +108,81 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
         with_photos = not access.is_office_staff(request.user)
         return Response(StudentSerializer(students, many=True, with_photos=with_photos,
                                           context=self.get_serializer_context()).data)
+
+    def _change(self, request) -> tuple[SchoolClass, list[Student]]:
+        school_class = self.get_class()  # admins and the class's teachers get this far
+        access.require_school_admin(request.user)
+        change = MembershipSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        return school_class, change.validated_data["students"]
+
+    @extend_schema(tags=["classes"], summary="Add existing students to the class's roster",
+                   description="School admins only (the class's teachers read the roster). Students already on it "
+                               "are left as they are. Audit-logged.",
+                   request=MembershipSerializer, responses={200: MembershipResultSerializer, **REFUSED})
+    def post(self, request, class_id):
+        school_class, students = self._change(request)
+        added = membership.add_students(school_class, students, request.user)
+        return Response({"changed": [s.pk for s in added]})
+
+    @extend_schema(tags=["classes"], summary="Remove students from the class's roster",
+                   description="School admins only. The membership only: their records, photos and consent are "
+                               "kept. Audit-logged.",
+                   request=MembershipSerializer, responses={200: MembershipResultSerializer, **REFUSED})
+    def delete(self, request, class_id):
+        school_class, students = self._change(request)
+        removed = membership.remove_students(school_class, students, request.user)
+        return Response({"changed": [s.pk for s in removed]})
+
+
+class StudentDetail(generics.GenericAPIView):
+    """GET: a student (read as their report: admins, their teachers, office staff without
+    photos). PATCH: change their name or school id (school admins)."""
+
+    serializer_class = StudentSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["students"], summary="One student", responses={200: StudentSerializer, **REFUSED})
+    def get(self, request, student_id):
+        student = access.get_student_for_report(request.user, student_id)
+        return Response(StudentSerializer(student, with_photos=not access.is_office_staff(request.user),
+                                          context=self.get_serializer_context()).data)
+
+    @extend_schema(tags=["students"], summary="Change a student's name or school id",
+                   description="School admins only; audit-logged. 400 when a value is refused (e.g. a school id "
+                               "another student has).",
+                   request=StudentChangeSerializer, responses={200: StudentSerializer, **REFUSED})
+    def patch(self, request, student_id):
+        access.require_school_admin(request.user)
+        student = access.get_student(request.user, student_id)
+        change = StudentChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        try:
+            change_student(student, request.user, **change.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict)
+        return Response(StudentSerializer(student, context=self.get_serializer_context()).data)
+
+
+@extend_schema(tags=["classes"], summary="Move students from this class's roster to another's",
+               description="School admins only. Both rosters change in one transaction; records are kept. "
+                           "400 when a student is not on this class's roster.",
+               request=MoveSerializer, responses={200: MembershipResultSerializer, **REFUSED})
+class ClassStudentsMove(_ClassObjectMixin, generics.GenericAPIView):
+    serializer_class = MoveSerializer
+    permission_classes = [IsAuthenticated, ClassReportReader]
+
+    def post(self, request, class_id):
+        school_class = self.get_class()
+        access.require_school_admin(request.user)
+        move = MoveSerializer(data=request.data)
+        move.is_valid(raise_exception=True)
+        try:
+            moved = membership.move_students(school_class, move.validated_data["to_class"],
+                                             move.validated_data["students"], request.user)
+        except membership.MembershipError as exc:
+            return Response({"detail": str(exc), "code": "refused"}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"changed": [s.pk for s in moved]})
 
 
 class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):

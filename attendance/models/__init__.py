@@ -20,11 +20,11 @@ from attendance.models.fields import (
 )
 from attendance.models.files import delete_stored_files
 from attendance.models.registers import AttendanceCode, AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
-from attendance.models.roster import Consent, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
+from attendance.models.roster import Consent, DifferentChildren, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
 from attendance.models.timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term, TimetablePeriod, overlap_message
 
 __all__ = [
-    "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace",
+    "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace", "DifferentChildren",
     "EnrolmentPhoto", "Holiday", "LAST_DAY", "LearntTemplate", "NameField", "SchoolClass", "SignInFailure",
     "Student", "Term", "TimetablePeriod", "UNDESCRIBED", "WEEKDAY_CHOICES", "class_photo_upload_to", "delete_stored_files",
     "descriptor_from_bytes", "descriptor_to_bytes", "enrolment_upload_to", "overlap_message",

@@ -21,6 +21,11 @@ class AuditEntry(models.Model):
     REGISTER_CONFIRMED = "register_confirmed"
     TEMPLATE_REMOVED = "template_removed"
     DESCRIPTORS_REENCODED = "reencoded"
+    MEMBERSHIP_CHANGED = "membership_changed"
+    CLASS_CHANGED = "class_changed"
+    STUDENTS_MERGED = "students_merged"
+    NOT_DUPLICATES = "not_duplicates"
+    STUDENT_CHANGED = "student_changed"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
@@ -28,6 +33,9 @@ class AuditEntry(models.Model):
         (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
         (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
         (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
+        (MEMBERSHIP_CHANGED, "Class roster changed"), (CLASS_CHANGED, "Class changed"),
+        (STUDENTS_MERGED, "Students merged"), (NOT_DUPLICATES, "Look-alike students: different children"),
+        (STUDENT_CHANGED, "Student's name or school id changed"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,7 +1,7 @@
 """The roster: students, classes, consent, enrolment photos and learnt templates (the gallery)."""
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
@@ -22,7 +22,31 @@ def school_id_field(help_text: str) -> models.CharField:
                             validators=[validate_single_line_text, validate_no_outer_spaces])
 
 
-class Student(models.Model):
+class SchoolIdOwner(models.Model):
+    """A model with a ``school_id`` unique among non-blank values: a clash is reported on
+    the ``school_id`` field (Django reports a conditional constraint on no field)."""
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude=None):
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            ours = {c.get_violation_error_message() for c in self._meta.constraints
+                    if c.name.endswith("school_id_unique")}
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            taken = [e for e in general if e.message in ours]
+            if taken:
+                errors.setdefault("school_id", []).extend(taken)
+            rest = [e for e in general if e.message not in ours]
+            if rest:
+                errors[NON_FIELD_ERRORS] = rest
+            raise ValidationError(errors)
+
+
+class Student(SchoolIdOwner):
     """A child of the school, on the roster of any number of classes (``classes``); their
     enrolment photos, consent, learnt templates and records belong to them, not to a class."""
 
@@ -66,7 +90,7 @@ class Student(models.Model):
         return self.enrolment_state == "failed"
 
 
-class SchoolClass(models.Model):
+class SchoolClass(SchoolIdOwner):
     """A class (a register): its main ``teacher``, its ``co_teachers`` (co-teaching, cover;
     each with the teacher's rights on the class, ``access.teaches``) and its roster
     ``students`` (membership only: removing a child keeps their records and photos)."""
@@ -219,3 +243,20 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"Consent for {self.student} given by {self.given_by} on {self.given_on}"
+
+
+class DifferentChildren(models.Model):
+    """Two students an admin said are different children on the "Possible duplicates" page
+    (``roster.merging``): the pair is not offered again. ``first`` has the lower id."""
+
+    first = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "different children"
+        constraints = [models.UniqueConstraint(fields=["first", "second"], name="different_children_once")]
+
+    def __str__(self):
+        return f"{self.first} and {self.second} are different children"

@@ -107,85 +107,128 @@ def retry_failed_enrolment_photos(photo_ids) -> int:
 
 
 def enrol_student(school_class: SchoolClass, name: str, photo_files, consent: dict | None = None,
-                  user=None) -> Student:
-    """Create a student on a class roster, with their consent (``given_by``, ``given_on``,
+                  user=None, school_id: str = "") -> Student:
+    """Put a child on a class roster, with their consent (``given_by``, ``given_on``,
     ``note``, see ``consent.record_consent``) and enrolment photos (queued for encoding).
     Without consent the student joins the roster with no photo, registered by hand.
 
-    All or nothing: on any error no student, consent, photo or file is kept.
+    A child already in the school (``find_roster_student``: the same ``school_id``; or,
+    with no school id given, the only student of that name) is added to the class
+    instead of being created again: ``consent`` is recorded for them only when they
+    have none, and the photos are added to them. ``student.created`` says which.
+
+    All or nothing: on any error no student, membership, consent, photo or file is kept.
 
     Raises:
+        StudentAmbiguous: several students of the school have the name (listed), or the
+            school id belongs to a student of another name; nothing was saved.
         ConsentMissing: photos were given without consent; nothing was saved.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
+    from attendance.roster.membership import add_students
+
     with storing_uploads() as stored:
-        student = Student.objects.create(name=name)
-        school_class.students.add(student)
-        if consent:
+        student = find_roster_student(school_class, name, school_id=school_id)
+        created = student is None
+        if created:
+            student = Student.objects.create(name=name, school_id=school_id)
+            school_class.students.add(student)
+        else:
+            add_students(school_class, [student], user)
+        if consent and not Consent.objects.filter(student=student).exists():
             record_consent(student, user=user, **consent)
         for photo_file in photo_files:
             stored.append(add_enrolment_photo(student, photo_file))
         audit.record(user, AuditEntry.STUDENT_ENROLLED, student,
-                     f"{name} added to {school_class.name} with {len(stored)} enrolment photo(s)",
-                     after={"name": name, "class": school_class.name, "photos": len(stored),
-                            "consent": bool(consent)})
+                     f"{name} {'added to' if created else 'already in the school: enrolled in'} {school_class.name} "
+                     f"with {len(stored)} enrolment photo(s)",
+                     after={"name": name, "school_id": school_id, "class": school_class.name, "photos": len(stored),
+                            "consent": bool(consent), "existing_student": not created})
+    student.created = created
     return student
 
 
 class StudentAmbiguous(Exception):
-    """An enrolment names a student the roster cannot tell: two or more students of the
-    class share the name, or the id given is not of the class (or not of that name). The
-    message names the students (id and classes) and how to say which; nothing is guessed."""
+    """An enrolment names a student the school cannot tell: two or more students share the
+    name, or the id given is not a student of that name. The message names the students
+    (id and classes) and how to say which; nothing is guessed."""
 
 
-def find_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
-    """The class's student an enrolment (a zip or ``enrol`` folder) means, or None for a
-    new student (no student of the class has the name).
+def _listed(students) -> str:
+    return "; ".join(f"#{s.pk}{f' (school id {s.school_id})' if s.school_id else ''} "
+                     f"(in {', '.join(sorted(c.name for c in s.classes.all())) or 'no class'})" for s in students)
+
+
+def find_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None,
+                        school_id: str = "") -> Student | None:
+    """The existing student an enrolment (the form, a zip or ``enrol`` folder) means, on
+    the class's roster or elsewhere in the school, or None for a new student.
+
+    - ``school_id`` given: the student with that school id (who must be named ``name``
+      when one is given); None (a new child with that id) when no student has it.
+    - ``student_id`` (the database id of ``Name_#17`` folders): that student, on the
+      roster or elsewhere in the school (named ``name`` when one is given).
+    - the name only: the only student of the class named ``name``; else, when none of
+      the class is, the only student of the school named ``name``; None when no one is.
 
     Names are compared on ``text.name_key`` (case, composed or decomposed accents as
-    macOS writes folder names, full-width letters and spacing do not matter). With
-    ``student_id`` the student of that id, who must be on the roster (and be named
-    ``name`` when one is given); without it the only student of the class named ``name``.
+    macOS writes folder names, full-width letters and spacing do not matter).
 
     Raises:
-        StudentAmbiguous: several students of the class are named ``name`` (the message
-            lists them: id and classes), or ``student_id`` is not on the roster or names
-            someone else. Never guesses.
+        StudentAmbiguous: several students of the class (or, none of the class, of the
+            school) are named ``name`` (the message lists them: id, school id and
+            classes), or the id given is no student's or names someone else. Never guesses.
     """
-    roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
     key = name_key(name)
+    if school_id:
+        student = Student.objects.filter(school_id=school_id).first()
+        if student is not None and name and name_key(student.name) != key:
+            raise StudentAmbiguous(f"School id {school_id} is {student.name} (#{student.pk}), not {name}.")
+        return student
+    roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
     if student_id is not None:
         student = next((s for s in roster if s.pk == student_id), None)
         if student is None:
-            raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name}.")
+            student = Student.objects.filter(pk=student_id).first()
+            if student is None:
+                raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name} or "
+                                       "anywhere in the school.")
         if name and name_key(student.name) != key:
-            raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}.")
+            raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}."
+                                   if student in roster else f"Student #{student_id} is {student.name}, not {name}.")
         return student
     matches = [s for s in roster if name_key(s.name) == key]
+    where = f"of {school_class.name}"
+    if not matches:
+        # Every name of the school compared in Python: name_key is not a database function.
+        same = [pk for pk, other in Student.objects.values_list("pk", "name") if name_key(other) == key]
+        matches = list(Student.objects.filter(pk__in=same).order_by("pk").prefetch_related("classes"))
+        where = "of the school (none in " + school_class.name + ")"
     if len(matches) > 1:
-        listed = "; ".join(f"#{s.pk} (in {', '.join(sorted(c.name for c in s.classes.all()))})" for s in matches)
         example = f"{' '.join(visible(matches[0].name).split()).replace(' ', '_')}_#{matches[0].pk}"
-        raise StudentAmbiguous(f"{len(matches)} students of {school_class.name} are named {name}: {listed}. "
+        raise StudentAmbiguous(f"{len(matches)} students {where} are named {name}: {_listed(matches)}. "
                                f"Nothing was saved. Name the folder with the student's id to say which, "
-                               f"e.g. {example}.")
+                               f"e.g. {example}. A new child of that name needs a school id of their own "
+                               f"(a folder Name_@SCHOOLID, or the form's school id).")
     return matches[0] if matches else None
 
 
 class ExistingStudentWithoutConsent(Exception):
-    """A zip or ``enrol`` folder names a student already on the roster who has no consent
+    """A zip or ``enrol`` folder names a student already in the school who has no consent
     recorded (never given, or withdrawn by a parent). The zip's consent tick and the
     command's ``--consent-note`` speak only for the students they add: consent for an
     existing student is recorded on the student's page, never by a bulk upload."""
 
     def __init__(self, student: Student):
-        super().__init__(f"{student.name} (#{student.pk}) is already on the roster with no consent to face "
+        super().__init__(f"{student.name} (#{student.pk}) is already in the school with no consent to face "
                          "recognition recorded (never given, or withdrawn). The consent given with this upload "
                          "covers only the students it adds; record this student's consent on their page first. "
                          "Nothing was saved.")
         self.student = student
 
 
-def check_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None) -> Student | None:
+def check_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None,
+                         school_id: str = "") -> Student | None:
     """``find_roster_student``, refusing an existing student without consent: the student
     (who has consent) or None for a new one.
 
@@ -193,32 +236,37 @@ def check_roster_student(school_class: SchoolClass, name: str, student_id: int |
         StudentAmbiguous: as ``find_roster_student``.
         ExistingStudentWithoutConsent: the student exists and has no consent recorded.
     """
-    student = find_roster_student(school_class, name, student_id)
+    student = find_roster_student(school_class, name, student_id, school_id)
     if student is not None and not Consent.objects.filter(student=student).exists():
         raise ExistingStudentWithoutConsent(student)
     return student
 
 
 def roster_student(school_class: SchoolClass, name: str, consent: dict | None = None, user=None,
-                   student_id: int | None = None) -> Student:
-    """The class's student of that name (or id, see ``find_roster_student``), created
-    and added to the roster if no student of the class has the name; a student it creates
-    gets ``consent`` recorded when it is given. An existing student is used only if their
-    consent is already recorded: a bulk upload never records (or re-records, after a
-    withdrawal) consent for a student it did not create.
+                   student_id: int | None = None, school_id: str = "") -> Student:
+    """The student an enrolment folder means (``find_roster_student``), put on the class's
+    roster if they are not on it yet (audit-logged), or created with ``school_id`` if the
+    school has no such student; a student it creates gets ``consent`` recorded when it is
+    given. An existing student is used only if their consent is already recorded: a bulk
+    upload never records (or re-records, after a withdrawal) consent for a student it did
+    not create.
 
     Raises:
         StudentAmbiguous: as ``find_roster_student``; nothing is created.
         ExistingStudentWithoutConsent: the student exists without consent; nothing is created.
     """
-    student = check_roster_student(school_class, name, student_id)
+    from attendance.roster.membership import add_students
+
+    student = check_roster_student(school_class, name, student_id, school_id)
     if student is None:
-        student = Student.objects.create(name=name)
+        student = Student.objects.create(name=name, school_id=school_id)
         school_class.students.add(student)
         audit.record(user, AuditEntry.STUDENT_ENROLLED, student, f"{name} added to {school_class.name}",
-                     after={"name": name, "class": school_class.name})
+                     after={"name": name, "school_id": school_id, "class": school_class.name})
         if consent:
             record_consent(student, user=user, **consent)
+    else:
+        add_students(school_class, [student], user)
     return student
 
 
@@ -363,8 +411,9 @@ def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None 
 
     ``photos``: ``zip_enrolment.ZipPhoto`` items, read one at a time (the readers of
     ``zip_enrolment`` check each). Each folder's student is looked up once
-    (``roster_student``): students already on the roster (same name, or the folder's id)
-    get the photos added if their consent is recorded; ``consent`` (the admin's statement
+    (``roster_student``): students already in the school (on the roster under the same
+    name, by ``Name_#id`` or ``Name_@SCHOOLID`` folder, or the only student of the school
+    of that name) are put on the roster and get the photos added if their consent is recorded; ``consent`` (the admin's statement
     that consent is on file for the students of the upload) is recorded only for the
     students it creates: an existing student without consent (e.g. withdrawn by a parent)
     refuses the whole upload. All or nothing: on any refusal or error no student, consent,
@@ -382,10 +431,11 @@ def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None 
     students, enrolled = {}, {}
     with storing_uploads() as stored:
         for item in photos:
-            key = (name_key(item.student_name), item.student_id)
+            key = (name_key(item.student_name), item.student_id, item.school_id)
             if key not in students:
                 try:
-                    students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id)
+                    students[key] = roster_student(school_class, item.student_name, consent, user, item.student_id,
+                                                   item.school_id)
                 except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
                     raise ZipEnrolmentError(f"{item.folder}: {exc}" if item.folder else str(exc)) from exc
             stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))

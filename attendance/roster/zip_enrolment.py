@@ -33,6 +33,7 @@ class ZipPhoto:
     data: bytes
     student_id: int | None = None  # from a folder named with the student's id ("Ada_Lovelace_#17")
     folder: str = ""  # the student's folder as named in the zip or directory, for messages
+    school_id: str = ""  # from a folder named with the school's id for the child ("Ada_Lovelace_@S1001")
 
 
 def folder_to_name(folder: str) -> str:
@@ -41,12 +42,17 @@ def folder_to_name(folder: str) -> str:
 
 
 _STUDENT_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>[0-9]{1,18})$")
+#: "Name_@SCHOOLID": the school id after the last "@", 1 to 64 characters, no space or "@".
+_SCHOOL_ID = re.compile(r"^(?P<name>.*?)_*@(?P<id>[^\s@]{1,64})$")
 
 
-def parse_student_folder(folder: str) -> tuple[str, int | None]:
-    """A student folder's name and id: "Ada_Lovelace" -> ("Ada Lovelace", None);
-    "Ada_Lovelace_#17" -> ("Ada Lovelace", 17); "#17" -> ("", 17). The id (the number the
-    student's page and the API show) says which student is meant when two share a name.
+def parse_student_folder(folder: str) -> tuple[str, int | None, str]:
+    """A student folder's name, id and school id: "Ada_Lovelace" -> ("Ada Lovelace", None, "");
+    "Ada_Lovelace_#17" -> ("Ada Lovelace", 17, ""); "#17" -> ("", 17, "");
+    "Ada_Lovelace_@S-1001" -> ("Ada Lovelace", None, "S-1001"). The id (the number the
+    student's page and the API show) or the school id (admission number, kept as typed,
+    underscores included) says which student is meant when two share a name; a school id
+    no student has yet makes a new student with it.
 
     The name is returned in Unicode NFC (macOS writes folder names decomposed).
 
@@ -57,28 +63,35 @@ def parse_student_folder(folder: str) -> tuple[str, int | None]:
             taken for a new student's name; or it names nobody (empty, no id) or its name
             is over ``MAX_NAME_LENGTH`` characters.
     """
-    name, student_id = _folder_name_and_id(folder)
-    if not name and student_id is None:
+    name, student_id, school_id = _folder_name_and_id(folder)
+    if not name and student_id is None and not school_id:
         raise ZipEnrolmentError(f"The folder {folder!r} is not a student's name.")
     if len(name) > MAX_NAME_LENGTH:
         raise ZipEnrolmentError(f"The folder name {folder!r} is longer than {MAX_NAME_LENGTH} characters.")
-    return name, student_id
+    return name, student_id, school_id
 
 
-def _folder_name_and_id(folder: str) -> tuple[str, int | None]:
+def _folder_name_and_id(folder: str) -> tuple[str, int | None, str]:
     if found := forbidden_character(folder):
         raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
                                 "Rename the folder.")
+    if "@" in folder:
+        found = _SCHOOL_ID.match(unicodedata.normalize("NFC", folder))
+        if not found:
+            raise ZipEnrolmentError(f"The folder {folder!r} does not end with a school id: an \"@\" in a folder "
+                                    "name must be followed by the student's school id (1 to 64 characters, no "
+                                    "spaces), e.g. Ada_Lovelace_@S1001.")
+        return unicodedata.normalize("NFC", folder_to_name(found["name"])), None, found["id"]
     name = unicodedata.normalize("NFC", folder_to_name(folder))
     # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
     compatible = unicodedata.normalize("NFKC", name)
     if "#" not in compatible:
-        return name, None
+        return name, None, ""
     found = _STUDENT_ID.match(compatible)
     if not found:
         raise ZipEnrolmentError(f"The folder {folder!r} does not end with a student id: a \"#\" in a folder name "
                                 "must be followed by the student's id (1 to 18 digits), e.g. Ada_Lovelace_#17.")
-    return found["name"], int(found["id"])
+    return found["name"], int(found["id"]), ""
 
 
 def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
@@ -149,7 +162,7 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
     depth = _student_folder_depth([folders for _, folders in photos])
     total = 0
     for entry, folders in photos:
-        name, student_id = parse_student_folder(folders[depth])
+        name, student_id, school_id = parse_student_folder(folders[depth])
         if entry.file_size > max_photo_bytes:
             raise ZipEnrolmentError(f"{entry.filename} is larger than the per-photo limit.")
         total += entry.file_size
@@ -161,7 +174,8 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
                 data = fh.read(max_photo_bytes + 1)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
             raise ZipEnrolmentError(f"{entry.filename} cannot be read from the zip ({exc}).") from exc
-        yield _checked_photo(entry.filename, data, max_photo_bytes, check_image, name, student_id, folders[depth])
+        yield _checked_photo(entry.filename, data, max_photo_bytes, check_image, name, student_id, folders[depth],
+                             school_id)
 
 
 def read_enrolment_folders(folders: dict, max_photo_bytes: int, check_image) -> Iterator[ZipPhoto]:
@@ -169,22 +183,25 @@ def read_enrolment_folders(folders: dict, max_photo_bytes: int, check_image) -> 
     one at a time, checked as a zip's are (``read_enrolment_zip``).
 
     Args:
-        folders: ``{pathlib.Path: (name, student_id)}``, each folder as ``parse_student_folder`` read it.
+        folders: ``{pathlib.Path: (name, student_id, school_id)}``, each folder as ``parse_student_folder``
+            read it.
         max_photo_bytes, check_image: as ``read_enrolment_zip``.
 
     Raises:
         ZipEnrolmentError: a photo over the limit or not an image (the message names it).
         OSError: a photo cannot be read.
     """
-    for folder, (name, student_id) in folders.items():
+    for folder, (name, student_id, school_id) in folders.items():
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
                 with path.open("rb") as fh:
                     data = fh.read(max_photo_bytes + 1)
-                yield _checked_photo(str(path), data, max_photo_bytes, check_image, name, student_id, folder.name)
+                yield _checked_photo(str(path), data, max_photo_bytes, check_image, name, student_id, folder.name,
+                                     school_id)
 
 
-def _checked_photo(label: str, data: bytes, max_photo_bytes: int, check_image, name: str, student_id, folder: str):
+def _checked_photo(label: str, data: bytes, max_photo_bytes: int, check_image, name: str, student_id, folder: str,
+                   school_id: str = ""):
     """The ``ZipPhoto`` of a photo's bytes, named by its real format; ``label`` names it in refusals."""
     if len(data) > max_photo_bytes:
         raise ZipEnrolmentError(f"{label} is larger than the per-photo limit.")
@@ -192,4 +209,4 @@ def _checked_photo(label: str, data: bytes, max_photo_bytes: int, check_image, n
         extension = check_image(data)
     except ImageError as exc:
         raise ZipEnrolmentError(f"{label}: {exc}") from exc
-    return ZipPhoto(name, f"photo{extension}", data, student_id, folder)
+    return ZipPhoto(name, f"photo{extension}", data, student_id, folder, school_id)

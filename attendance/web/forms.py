@@ -9,7 +9,7 @@ from attendance.registers import codes
 from attendance import engine
 from attendance.roster.consent import CONSENT_SCOPE
 from attendance.dates import SchoolDateField
-from attendance.models import AttendanceRecord, SchoolClass
+from attendance.models import AttendanceRecord, SchoolClass, Student
 from attendance.registers.register import RegisterError, check_status
 from attendance.text import validate_single_line_text
 
@@ -34,14 +34,60 @@ class PhotosField(forms.FileField):
 
 
 class SchoolClassForm(forms.ModelForm):
+    """A class: name, the information system's id, main teacher and co-teachers (never
+    office staff). Save with ``save_class`` (co-teachers through ``membership.set_co_teachers``)."""
+
     class Meta:
         model = SchoolClass
-        fields = ["name", "teacher"]
+        fields = ["name", "school_id", "teacher", "co_teachers"]
+        widgets = {"co_teachers": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teacher"].queryset = access.teacher_candidates()  # never office staff
         self.fields["teacher"].label_from_instance = _person_name
+        self.fields["co_teachers"].queryset = access.teacher_candidates()
+        self.fields["co_teachers"].label_from_instance = _person_name
+
+    def save_class(self, user) -> SchoolClass:
+        """Save the class and set its co-teachers (audit-logged); returns the class."""
+        from attendance.roster.membership import set_co_teachers
+
+        school_class = self.save(commit=False)
+        school_class.save()
+        set_co_teachers(school_class, self.cleaned_data["co_teachers"], user)
+        return school_class
+
+
+class AddStudentsForm(forms.Form):
+    """Existing students (ids) to put on a class's roster."""
+
+    students = forms.ModelMultipleChoiceField(
+        queryset=Student.objects.all(), error_messages={"required": "Tick at least one student to add."})
+
+
+class RosterChangeForm(forms.Form):
+    """Students of the class's roster to remove, or to move to another class."""
+
+    students = forms.ModelMultipleChoiceField(
+        queryset=Student.objects.none(), error_messages={"required": "Tick at least one student of the roster."})
+    to_class = forms.ModelChoiceField(queryset=SchoolClass.objects.none(), required=False, label="Move to")
+    confirm = forms.BooleanField(
+        required=False, label="Yes: their attendance records, photos and consent are kept")
+
+    def __init__(self, *args, school_class, moving: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.moving = moving
+        self.fields["students"].queryset = school_class.students.all()
+        self.fields["to_class"].queryset = SchoolClass.objects.exclude(pk=school_class.pk)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.moving and not cleaned.get("to_class") and "to_class" not in self.errors:
+            self.add_error("to_class", "Choose the class to move them to.")
+        if not self.moving and not cleaned.get("confirm"):
+            self.add_error("confirm", "Tick the box to confirm the removal from this class.")
+        return cleaned
 
 
 def _person_name(user) -> str:
@@ -73,10 +119,14 @@ class StudentEnrolForm(ConsentForm):
     roster and registered by hand."""
 
     name = forms.CharField(max_length=150, label="Student's full name", validators=[validate_single_line_text])
+    school_id = forms.CharField(
+        max_length=64, required=False, label="School id", validators=[validate_single_line_text],
+        help_text="The school's id for the child (admission number), if any. A child already in the school "
+                  "(same school id, or the only student of that name) is added to this class, not created again.")
     photos = PhotosField(label="Enrolment photos", required=False,
                          help_text="One or more photos of the student alone, face visible. Leave empty to add "
                                    "the student without face recognition (registered by hand).")
-    field_order = ["name", "photos", "given_by", "given_on", "note"]
+    field_order = ["name", "school_id", "photos", "given_by", "given_on", "note"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,8 +159,9 @@ class WithdrawConsentForm(forms.Form):
 class ZipEnrolForm(ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos. Where two students "
-                  "of the class share a name, end the folder with the student's id: Ada_Lovelace_#17.",
+        help_text="One folder per student, named after the student, holding their photos. A child already in "
+                  "the school is added to this class. Where two students share a name, end the folder with the "
+                  "student's id (Ada_Lovelace_#17) or school id (Ada_Lovelace_@S1001).",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(
@@ -124,7 +175,7 @@ class ZipEnrolForm(ConsentForm):
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
         self.fields["given_by"].initial = "Parent or guardian"
-        self.fields["given_by"].help_text = "For the students the zip adds (a student already on the roster needs consent recorded on their page). " + CONSENT_SCOPE
+        self.fields["given_by"].help_text = "For the students the zip adds (a student already in the school needs consent recorded on their page). " + CONSENT_SCOPE
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]

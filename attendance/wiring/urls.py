@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, home, media, registers, reports, roster
+from attendance.web.views import accounts, duplicates, home, media, registers, reports, roster
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -18,6 +18,11 @@ urlpatterns = [
     path("password/", accounts.PasswordChangeView.as_view(), name="password_change"),
     path("classes/new/", roster.class_create, name="class_create"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
+    path("classes/<int:class_id>/edit/", roster.class_edit, name="class_edit"),
+    path("classes/<int:class_id>/students/add", roster.class_students_add, name="class_students_add"),
+    path("classes/<int:class_id>/students/change", roster.class_students_change, name="class_students_change"),
+    path("students/duplicates/", duplicates.possible_duplicates, name="possible_duplicates"),
+    path("students/duplicates/decide", duplicates.duplicate_decide, name="duplicate_decide"),
     path("classes/<int:class_id>/enrol/", roster.student_enrol, name="student_enrol"),
     path("classes/<int:class_id>/enrol-zip/", roster.roster_zip, name="roster_zip"),
     path("classes/<int:class_id>/take-attendance/", registers.session_upload, name="session_upload"),

@@ -1,4 +1,10 @@
-"""python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster."""
+"""python manage.py enrol DIR --class NAME: enrol DIR/<Student_Name>/*.jpg onto a class roster.
+
+A folder names the child: ``Ada_Lovelace`` (the class's, else the school's, only student of
+that name, or a new one), ``Ada_Lovelace_#17`` (student id 17), ``Ada_Lovelace_@S1001``
+(school id S1001; a new student with it when no one has it). A child already in the school
+is added to the class, never created again. Exits non-zero when anything is refused: a
+folder (nothing is stored then) or a photo that is not usable or waits for an admin."""
 import unicodedata
 from pathlib import Path
 
@@ -27,14 +33,18 @@ class Command(BaseCommand):
         parser.add_argument("--teacher", help="username of the teacher, when the class is new (default: first admin)")
         parser.add_argument("--consent-note", required=True,
                             help="where the signed consent forms of the students this command adds are kept (students "
-                                 "are enrolled for face recognition only with recorded consent; a student already "
-                                 "on the roster must have consent recorded on their page, or is refused)")
+                                 "are enrolled for face recognition only with recorded consent; a student already in the "
+                                 "school must have consent recorded on their page, or is refused)")
         parser.add_argument("--consent-given-by", default="Parent or guardian",
                             help="who gave consent (default: %(default)s)")
+        parser.add_argument("--school-id", default="",
+                            help="the school id (admission number) of the one student folder in DIR; a folder "
+                                 "named Name_@SCHOOLID says it for each folder")
         parser.add_argument("--inline", action="store_true", help="encode in this process, without a worker")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
 
-    def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, **options):
+    def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, school_id="",
+               **options):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a folder.")
         folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -53,11 +63,19 @@ class Command(BaseCommand):
         names, refused = {}, []
         for folder in folders:
             try:
-                names[folder] = parse_student_folder(folder.name)  # (name, id or None), as a zip's folders
+                names[folder] = parse_student_folder(folder.name)  # (name, id, school id), as a zip's
             except ZipEnrolmentError as exc:
                 refused.append(str(exc))
         if refused:
             raise CommandError("\n".join(refused))
+        if school_id:
+            school_id = school_id.strip()
+            if len(folders) != 1 or names[folders[0]][1] is not None or names[folders[0]][2]:
+                raise CommandError("--school-id is for a folder of one student named without an id; name each "
+                                   "folder Name_@SCHOOLID instead.")
+            if found := forbidden_character(school_id) or (len(school_id) > 64 and "over 64 characters"):
+                raise CommandError(f"--school-id: {found}.")
+            names[folders[0]] = (names[folders[0]][0], None, school_id)
         if inline:
             use_inline_tasks()
         try:  # before the class is created (enrol_photo_folders checks again, storing nothing)
@@ -83,15 +101,19 @@ class Command(BaseCommand):
             lambda: not EnrolmentPhoto.objects.filter(pk__in=all_ids, status=EnrolmentPhoto.PENDING).exists(),
             timeout, "enrolment photos to be encoded",
         )
-        ready = 0
+        ready = not_used = 0
         for student, ids in photo_ids.items():
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
             ok = sum(p.is_ready for p in photos)
+            not_used += len(photos) - ok
             reasons = sorted({p.failure_reason for p in photos if p.failure_reason})
             ready += ok > 0
             line = f"{student.name}: {ok} of {len(photos)} photos ready"
             self.stdout.write(line + (f"; not used: {' / '.join(reasons)}" if reasons else ""))
         self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
+        if not_used:
+            raise CommandError(f"{not_used} photo(s) not used (failed, or waiting for an admin's decision on the "
+                               "student's page): see above.")
 
     def _school_class(self, name, teacher_username):
         school_class = SchoolClass.objects.filter(name=name).first()

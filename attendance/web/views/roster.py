@@ -11,9 +11,17 @@ from attendance import access
 from attendance.roster import learning
 from attendance.reports import building
 from attendance.roster import consent as consents
-from attendance.roster.enrolment import add_enrolment_photos, enrol_from_zip, enrol_student, resolve_duplicate
+from attendance.roster.enrolment import (
+    StudentAmbiguous,
+    add_enrolment_photos,
+    enrol_from_zip,
+    enrol_student,
+    resolve_duplicate,
+)
 from attendance.web.forms import (
+    AddStudentsForm,
     ConsentForm,
+    RosterChangeForm,
     DuplicateDecisionForm,
     EnrolmentPhotosForm,
     SchoolClassForm,
@@ -23,7 +31,8 @@ from attendance.web.forms import (
     ZipEnrolForm,
 )
 from attendance.wiring.job_queue import QueueUnavailable
-from attendance.models import Consent
+from attendance.models import Consent, SchoolClass
+from attendance.roster import membership
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 from attendance.web.views.common import form_status, queue_error
 
@@ -33,10 +42,24 @@ def class_create(request):
     access.require_school_admin(request.user)
     form = SchoolClassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        school_class = form.save()
+        school_class = form.save_class(request.user)
         messages.success(request, f"Class {school_class.name} created.")
         return redirect("class_detail", school_class.pk)
     return render(request, "attendance/class_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def class_edit(request, class_id):
+    """A school admin changes a class's name, school id, teacher and co-teachers."""
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = SchoolClassForm(request.POST or None, instance=school_class)
+    if request.method == "POST" and form.is_valid():
+        form.save_class(request.user)
+        messages.success(request, f"Class {school_class.name} saved.")
+        return redirect("class_detail", school_class.pk)
+    return render(request, "attendance/class_form.html", {"form": form, "school_class": school_class},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -55,11 +78,18 @@ def student_enrol(request, class_id):
         return _class_page_with_errors(request, school_class, enrol_form=form)
     try:
         student = enrol_student(school_class, form.cleaned_data["name"], form.cleaned_data["photos"],
-                                consent=form.consent(), user=request.user)
+                                consent=form.consent(), user=request.user, school_id=form.cleaned_data["school_id"])
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, enrol_form=form)
-    if form.cleaned_data["photos"]:
+    except (StudentAmbiguous, consents.ConsentMissing) as exc:
+        form.add_error(None, str(exc))
+        return _class_page_with_errors(request, school_class, enrol_form=form)
+    if not student.created:
+        messages.success(request, f"{student.name} (#{student.pk}) was already in the school: added to "
+                                  f"{school_class.name}" + (", with the new photos being processed."
+                                                            if form.cleaned_data["photos"] else "."))
+    elif form.cleaned_data["photos"]:
         messages.success(request, f"{student.name} added; their photos are being processed.")
     else:
         messages.success(request, f"{student.name} added without face recognition: registered by hand.")
@@ -95,17 +125,67 @@ def _class_page_with_errors(request, school_class, **forms):
 
 def _class_context(request, school_class, **forms):
     students = list(school_class.students.select_related("consent").prefetch_related("photos"))
+    is_admin = access.is_school_admin(request.user)
+    query = request.GET.get("q", "").strip()[:100] if is_admin else ""
     return {
         "school_class": school_class,
+        "co_teachers": list(school_class.co_teachers.all()),
         "students": students,
+        "query": query,
+        "found": list(membership.search_students(query, exclude_class=school_class).prefetch_related("classes"))
+        if query else [],
+        "other_classes": SchoolClass.objects.exclude(pk=school_class.pk) if is_admin else [],
         "has_pending": any(p.is_pending for s in students for p in s.photos.all()),
         "sessions": school_class.sessions.all()[:20],
-        "is_admin": access.is_school_admin(request.user),
+        "is_admin": is_admin,
         "enrol_form": StudentEnrolForm(),
         "zip_form": ZipEnrolForm(),
         "register_form": SessionForm(auto_id="register_%s"),
         **forms,
     }
+
+
+@login_required
+@require_POST
+def class_students_add(request, class_id):
+    """A school admin puts existing students (ticked from the search) on the class's roster."""
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    form = AddStudentsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("students", ["Tick at least one student to add."])))
+        return redirect("class_detail", school_class.pk)
+    added = membership.add_students(school_class, form.cleaned_data["students"], request.user)
+    messages.success(request, f"{len(added)} student{'s' if len(added) != 1 else ''} added to {school_class.name}.")
+    return redirect("class_detail", school_class.pk)
+
+
+@login_required
+@require_POST
+def class_students_change(request, class_id):
+    """A school admin removes ticked students from the roster ("remove", confirmed; their
+    records stay) or moves them to another class ("move")."""
+    access.require_school_admin(request.user)
+    school_class = access.get_class(request.user, class_id)
+    moving = request.POST.get("action") == "move"
+    form = RosterChangeForm(request.POST, school_class=school_class, moving=moving)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("class_detail", school_class.pk)
+    students = list(form.cleaned_data["students"])
+    if moving:
+        to_class = form.cleaned_data["to_class"]
+        try:
+            membership.move_students(school_class, to_class, students, request.user)
+        except membership.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{len(students)} student(s) moved to {to_class.name}.")
+    else:
+        removed = membership.remove_students(school_class, students, request.user)
+        messages.success(request, f"{len(removed)} student(s) removed from {school_class.name}; their records, "
+                                  "photos and consent are kept.")
+    return redirect("class_detail", school_class.pk)
 
 
 @login_required
