@@ -45,6 +45,7 @@ __all__ = [
     "teaches",
     "require_school_admin",
     "require_registers_overview",
+    "require_school_exports",
     "visible_classes",
     "report_classes",
     "get_class_for_report",
@@ -92,6 +93,14 @@ def require_registers_overview(user) -> None:
     (the page names classes, teachers and periods; no student, photo or face)."""
     if not (is_school_admin(user) or is_office_staff(user)):
         raise PermissionDenied("Only school admins and office staff can see the untaken registers.")
+
+
+def require_school_exports(user) -> None:
+    """Raises PermissionDenied unless the user may download the whole school's register
+    (the export for the information system): school admins and office staff, who read
+    every class's report."""
+    if not (is_school_admin(user) or is_office_staff(user)):
+        raise PermissionDenied("Only school admins and office staff can export the school's registers.")
 
 
 def visible_classes(user) -> QuerySet:

@@ -4,7 +4,7 @@ school admin, office staff, teacher. ``access`` decides from them who may see wh
 ``check_teacher``. The roles do not combine (see ``access``)."""
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 
 #: The Django auth group of read-only office staff (created by migration 0002).
@@ -30,9 +30,13 @@ def role(user) -> str:
 
 
 def teacher_candidates() -> QuerySet:
-    """The users a class may have as its teacher: active users who are not office staff."""
+    """The users the class forms offer as a class's teacher: active teachers, never office
+    staff, and no school admin account unless it already teaches a class (made before this
+    rule, or by hand in the database): a school admin who also teaches is given a teacher
+    account of their own on the Staff page, so the admin account is not offered by mistake."""
     return (get_user_model().objects.filter(is_active=True)
-            .exclude(is_staff=False, groups__name=OFFICE_STAFF_GROUP).order_by("username"))
+            .filter(Q(is_staff=False) | Q(classes_taught__isnull=False) | Q(classes_co_taught__isnull=False))
+            .exclude(is_staff=False, groups__name=OFFICE_STAFF_GROUP).distinct().order_by("username"))
 
 
 def check_teacher(user) -> None:

@@ -70,6 +70,23 @@ TABLE = {
     # Office staff chase missing registers: the page names classes, teachers and periods only.
     "untaken_registers": ("get", None, expect(200, 403, 403, 200)),
     "password_change": ("get", None, expect(200, 200, 200, 200)),
+    # The register export for the information system: the whole school, as office staff read it.
+    # School-wide imports (consent in bulk, photos by school id) are for school admins.
+    "consent_import": ("get", None, expect(200, 403, 403, 403)),
+    "consent_import_apply": ("post", {}, expect(302, 403, 403, 403)),
+    "photos_import": ("get", None, expect(200, 403, 403, 403)),
+    "photos_import_apply": ("post", {}, expect(302, 403, 403, 403)),
+    "registers_export": ("get", None, expect(200, 403, 403, 200)),
+    "registers_export_csv": ("get", None, expect(200, 403, 403, 200)),
+    # The Staff page (issue 16) is for school admins; a set-password link's page is public
+    # (the token in its URL is the credential; a wrong one shows "this link does not work").
+    "staff_list": ("get", None, expect(200, 403, 403, 403)),
+    "staff_add": ("post", {}, expect(400, 403, 403, 403)),
+    "staff_role": ("post", {}, expect(302, 403, 403, 403)),
+    "staff_active": ("post", {"active": "1"}, expect(302, 403, 403, 403)),
+    "staff_password": ("post", {}, expect(302, 403, 403, 403)),
+    "password_reset_confirm": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
+    "password_set_done": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
     # Public by design: the sign-in page, signing out and the health check (which names
     # no addresses; 503 here, as no worker runs).
     "login": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
@@ -96,6 +113,7 @@ TABLE = {
     "api:session-faces": ("get", None, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
     "api:face-decision": ("post", {"not_a_student": True}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
     "api:session-confirm": ("post", {}, expect(200, 200, 403, 403, anonymous=NO_CREDENTIALS)),
+    "api:exports-registers": ("get", None, expect(200, 403, 403, 200, anonymous=NO_CREDENTIALS)),
     "api:schema": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
     "api:docs": ("get", None, expect(200, 200, 200, 200, anonymous=NO_CREDENTIALS)),
 }
@@ -149,7 +167,8 @@ def school(users, photo):
         source_session=session, source_photo=stored,
         crop=ContentFile(crop_jpeg(np.full((60, 60, 3), 128, np.uint8), 10, 10, 50, 50), name="face.jpg"))
     return {"class_id": school_class.pk, "student_id": student.pk, "session_id": session.pk, "face_id": face.pk,
-            "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk, "template_id": template.pk}
+            "photo_id": stored.pk, "enrolment_photo_id": enrolled.pk, "template_id": template.pk,
+            "user_id": users["teacher"].pk}
 
 
 def url_of(name, school) -> str:
@@ -173,8 +192,10 @@ def url_of(name, school) -> str:
         "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
         "api:session": ["session_id"], "api:session-status": ["session_id"], "api:session-records": ["session_id"],
         "api:record": ["session_id", "student_id"],
+        "staff_role": ["user_id"], "staff_active": ["user_id"], "staff_password": ["user_id"],
+        "password_reset_confirm": ["uidb64", "token"],
     }.get(name, [])
-    values = {**school, "token": "0" * 32, "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
+    values = {**school, "uidb64": "MQ", "token": "not-a-token", "photo_id": school["enrolment_photo_id"] if name.startswith("enrolment_photo")
               else school["photo_id"]}
     return reverse(name, kwargs={key: values[key] for key in kwargs})
 

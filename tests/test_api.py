@@ -295,7 +295,8 @@ class TestSchema:
             "/api/v1/classes/{class_id}/sessions/", "/api/v1/sessions/{session_id}/",
             "/api/v1/sessions/{session_id}/status/", "/api/v1/sessions/{session_id}/records/",
             "/api/v1/sessions/{session_id}/records/{student_id}/", "/api/v1/sessions/{session_id}/faces/",
-            "/api/v1/faces/{face_id}/decision/", "/api/v1/sessions/{session_id}/confirm/"}
+            "/api/v1/faces/{face_id}/decision/", "/api/v1/sessions/{session_id}/confirm/",
+            "/api/v1/exports/registers/"}
         assert set(schema["paths"]["/api/v1/faces/{face_id}/decision/"]) == {"post"}
         face = schema["components"]["schemas"]["Face"]["properties"]
         assert {"id", "photo", "box", "decision", "student", "candidates", "decided_by"} <= set(face)

@@ -278,6 +278,11 @@ def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser
         ("register", reverse("session_register", args=[session.pk]), [("button", "Save the register")]),
         ("report", reverse("class_report", args=[school_class.pk]), [("a", "Download CSV")]),
         ("student", reverse("student_detail", args=[student.pk]), [("button", "Add photos")]),
+        # Issue 16's school-wide pages.
+        ("staff", reverse("staff_list"), [("button", "Add")]),
+        ("import-consent", reverse("consent_import"), [("button", "Preview")]),
+        ("import-photos", reverse("photos_import"), [("button", "Preview")]),
+        ("register-export", reverse("registers_export"), [("a", "Download CSV")]),
     ]
     for name, url, buttons in pages:
         driver.get(base + url)

@@ -16,6 +16,8 @@ from faces.embedders import DESCRIPTOR_SIZE, make_embedder
 from faces.embedders.dlib_resnet import DlibResNetEmbedder
 from faces.interfaces import Detector, Embedder
 
+pytestmark = pytest.mark.engine
+
 REPO = Path(__file__).resolve().parent.parent
 
 

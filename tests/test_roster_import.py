@@ -69,7 +69,7 @@ def test_refused_rows_stop_the_import_unless_skipped_and_a_second_import_changes
     assert [u.username for u in science.co_teachers.all()] == ["jlee"]
     jlee = science.co_teachers.get()
     assert (jlee.first_name, jlee.email, jlee.has_usable_password()) == ("Jo", "jo.lee@school.example", False)
-    assert AuditEntry.objects.filter(action=AuditEntry.ROSTER_IMPORTED, summary__startswith="Roster imported").count() == 1
+    assert AuditEntry.objects.filter(action=AuditEntry.IMPORTED, summary__startswith="Roster imported").count() == 1
     s01 = Student.objects.get(school_id="s01")
     assert AuditEntry.objects.filter(object_type="student", object_id=str(s01.pk)).get().summary == (
         "Ada Okafor (s01) added by a roster import")

@@ -189,6 +189,7 @@ class TestSessionMatching:
         assert set(session.records.values_list("status", flat=True)) == {"absent"}
 
 
+@pytest.mark.engine  # the real engine must meet the damaged file, not the descriptor cache
 class TestDamagedModelFiles:
     @pytest.fixture
     def damaged_models(self, tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import exports, views
 
 app_name = "api"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("v1/sessions/<int:session_id>/confirm/", views.SessionConfirm.as_view(), name="session-confirm"),
     path("v1/faces/<int:face_id>/decision/", views.FaceDecision.as_view(), name="face-decision"),
     path("v1/sessions/<int:session_id>/records/<int:student_id>/", views.RecordDetail.as_view(), name="record"),
+    path("v1/exports/registers/", exports.RegisterExport.as_view(), name="exports-registers"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

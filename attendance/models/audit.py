@@ -26,7 +26,8 @@ class AuditEntry(models.Model):
     STUDENTS_MERGED = "students_merged"
     NOT_DUPLICATES = "not_duplicates"
     STUDENT_CHANGED = "student_changed"
-    ROSTER_IMPORTED = "roster_imported"
+    STAFF_CHANGED = "staff_changed"
+    IMPORTED = "imported"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
@@ -37,7 +38,7 @@ class AuditEntry(models.Model):
         (MEMBERSHIP_CHANGED, "Class roster changed"), (CLASS_CHANGED, "Class changed"),
         (STUDENTS_MERGED, "Students merged"), (NOT_DUPLICATES, "Look-alike students: different children"),
         (STUDENT_CHANGED, "Student's name or school id changed"),
-        (ROSTER_IMPORTED, "Roster imported"),
+        (STAFF_CHANGED, "Staff account changed"), (IMPORTED, "Imported from a file"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

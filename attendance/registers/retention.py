@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 #: not held for long, and an error (photo store unreachable) loses at most one batch.
 BATCH_SIZE = 100
 
-FINISHED = (ClassPhoto.DONE, ClassPhoto.FAILED)
-
 
 def expired_class_photos(cutoff: datetime):
     """Class photos finished (done or failed) before ``cutoff`` (an aware datetime).
@@ -33,7 +31,7 @@ def expired_class_photos(cutoff: datetime):
     A finished photo without ``processed_at`` counts from its upload. Photos still
     pending or processing never expire.
     """
-    return ClassPhoto.objects.filter(status__in=FINISHED).filter(
+    return ClassPhoto.objects.filter(status__in=ClassPhoto.FINISHED_STATUSES).filter(
         Q(processed_at__lt=cutoff) | Q(processed_at__isnull=True, uploaded_at__lt=cutoff))
 
 

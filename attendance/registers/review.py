@@ -199,7 +199,7 @@ def confirm_register(session: ClassSession, user) -> list:
         RegisterError: photos of the session are still being processed.
     """
     session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=session.pk)
-    if session.photos.filter(status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).exists():
+    if not session.is_finished:
         raise RegisterError("Photos of this session are still being processed: confirm the register once they "
                             "are done.")
     before = {"confirmed_by": session.confirmed_by.get_username() if session.confirmed_by else None,

@@ -94,7 +94,9 @@ def _folder_name_and_id(folder: str) -> tuple[str, int | None, str]:
     return found["name"], int(found["id"]), ""
 
 
-def _entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
+def entry_path(entry: zipfile.ZipInfo) -> PurePosixPath:
+    """The entry's path, its name read as UTF-8 even without the zip's UTF-8 flag (see below)
+    and backslashes as folder separators; not yet cleaned of "..", "/" or hidden parts."""
     name = entry.filename
     if not entry.flag_bits & 0x800:
         # Without the UTF-8 flag zipfile decodes names as cp437; most tools that omit
@@ -112,7 +114,7 @@ def _photo_entries(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, tupl
     for entry in archive.infolist():
         if entry.is_dir():
             continue
-        path = _entry_path(entry)
+        path = entry_path(entry)
         parts = tuple(p for p in path.parts if p not in ("/", "", ".", "..") and not p.endswith(":"))
         if any(p.startswith(".") or p == "__MACOSX" for p in parts):
             continue

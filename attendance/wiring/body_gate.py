@@ -9,6 +9,7 @@ server.
 """
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 #: Pages that take a body from someone not signed in: the sign-in and sign-out forms.
 ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admin/logout/"})
+#: The form of a set-password link from the Staff page (Django's password-reset view posts
+#: to /set-password/<user id, base64>/set-password/): small bodies from anyone, like sign-in.
+ANONYMOUS_SET_PASSWORD = re.compile(r"^/set-password/[0-9A-Za-z_-]{1,40}/set-password/$")
 #: The largest body, in bytes, they take from someone not signed in (a sign-in form is
 #: well under 1 KB: username, password, CSRF token, "next").
 ANONYMOUS_BODY_BYTES = 64 * 1024
@@ -42,6 +46,12 @@ API_CREDENTIALS = ("Authentication credentials were not provided: send the heade
                    "Nothing was read.")
 
 
+def takes_anonymous_body(path: str) -> bool:
+    """True for the pages that take a small body from someone not signed in: sign-in and
+    sign-out (ANONYMOUS_BODY_PATHS) and a set-password link's form (ANONYMOUS_SET_PASSWORD)."""
+    return path in ANONYMOUS_BODY_PATHS or bool(ANONYMOUS_SET_PASSWORD.match(path))
+
+
 def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[int, str] | None:
     """Why a body of ``length`` bytes to ``path`` from someone with no session is refused, or None.
 
@@ -54,7 +64,7 @@ def anonymous_refusal(path: str, length: int, authorization: str = "") -> tuple[
         answers requests without credentials); 302 elsewhere (to the sign-in page, as for
         any page that needs a signed-in user).
     """
-    if path in ANONYMOUS_BODY_PATHS:
+    if takes_anonymous_body(path):
         if length > ANONYMOUS_BODY_BYTES:
             return 413, f"{SIGN_IN_FORM_TOO_LARGE} nothing was read."
         return None
@@ -162,7 +172,7 @@ def body_cap(path: str) -> int | None:
     (Transfer-Encoding: chunked, no length) is counted as it arrives and refused with 413
     once over the cap (attendance.wiring.server.GatedParser), so it is never read in full.
     """
-    return ANONYMOUS_BODY_BYTES if path in ANONYMOUS_BODY_PATHS else None
+    return ANONYMOUS_BODY_BYTES if takes_anonymous_body(path) else None
 
 
 def refusal_for_headers(method: str, path: str, headers: dict) -> tuple[int, str] | None:
@@ -183,7 +193,7 @@ def refusal_for_headers(method: str, path: str, headers: dict) -> tuple[int, str
         length = 0
     if length <= 0 and "TRANSFER_ENCODING" not in headers:
         return None
-    if path in ANONYMOUS_BODY_PATHS:
+    if takes_anonymous_body(path):
         # From anyone, signed in or not (a sign-in form is small): a declared length is
         # checked here, a chunked body's bytes as they arrive (body_cap).
         return anonymous_refusal(path, length)

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     # Turns a refused sign-in into its page (429); gives signed-in browsers their
     # known-device cookie (attendance/wiring/signin.py).
     "attendance.wiring.signin.SignInThrottleMiddleware",
+    # A one-time password from the Staff page must be changed before anything else.
+    "attendance.wiring.signin.RequirePasswordChangeMiddleware",
 ]
 
 ROOT_URLCONF = "attendance.wiring.urls"
@@ -216,6 +218,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Reports: students whose attendance rate is below this percentage are highlighted.
 ATTENDANCE_THRESHOLD_PERCENT = env_percent("ATTENDANCE_THRESHOLD_PERCENT", 90)
+
+# E-mail (set-password links from the Staff page): sent only when EMAIL_HOST is set;
+# otherwise the admin passes the link on. EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS and DEFAULT_FROM_EMAIL as Django names them.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "attendance@localhost")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -40,10 +40,11 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from attendance.models import SignInFailure
+from attendance.models import PasswordChangeRequired, SignInFailure
 from attendance.wiring.middleware import client_ip
 
 KNOWN_DEVICE_COOKIE = "known_device"
@@ -175,6 +176,33 @@ class SignInThrottleBackend:
     # client's force_login picks the first backend that has get_user).
 
 
+class RequirePasswordChangeMiddleware:
+    """Sends a user signed in with a one-time password (``PasswordChangeRequired``, issued
+    on the Staff page) to /password/ from every page until they choose their own; signing
+    out, the password page and static files stay open. The API is not concerned: a one-time
+    password revoked the user's tokens, and the API's session use needs a page first.
+
+    One query per request of a signed-in user."""
+
+    #: URL names the user may open before changing the password.
+    ALLOWED = ("password_change", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and not request.path.startswith(("/api/", "/static/"))
+                and PasswordChangeRequired.objects.filter(user=user).exists()):
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in self.ALLOWED:
+                return redirect("password_change")
+        return self.get_response(request)
+
+
 class SignInThrottleMiddleware:
     """Answers a refused sign-in with the 429 page; gives a signed-in browser its known-device cookie."""
 
@@ -248,6 +276,9 @@ def _revoke_after_password_change(sender, instance, created=False, raw=False, **
     if getattr(instance, "_password_changing", False):
         instance._password_changing = False
         revoke_api_tokens(instance)
+        # A one-time password is changed: the user chose their own (issue_one_time_password
+        # makes the row again after saving the one it issues).
+        PasswordChangeRequired.objects.filter(user=instance).delete()
 
 
 def connect_signals():

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster
+from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster, roster_import, staff
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -16,9 +16,20 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("set-password/done/", staff.SetPasswordDoneView.as_view(), name="password_set_done"),
+    path("set-password/<uidb64>/<token>/", staff.SetPasswordView.as_view(), name="password_reset_confirm"),
+    path("staff/", staff.staff_list, name="staff_list"),
+    path("staff/add", staff.staff_add, name="staff_add"),
+    path("staff/<int:user_id>/role", staff.staff_role, name="staff_role"),
+    path("staff/<int:user_id>/active", staff.staff_active, name="staff_active"),
+    path("staff/<int:user_id>/password", staff.staff_password, name="staff_password"),
+    path("imports/consent/", imports.consent_import, name="consent_import"),
+    path("imports/consent/apply", imports.consent_import_apply, name="consent_import_apply"),
+    path("imports/photos/", imports.photos_import, name="photos_import"),
+    path("imports/photos/apply", imports.photos_import_apply, name="photos_import_apply"),
     path("classes/new/", roster.class_create, name="class_create"),
-    path("roster/import/", imports.roster_import, name="roster_import"),
-    path("roster/import/<str:token>/", imports.roster_import_preview, name="roster_import_preview"),
+    path("roster/import/", roster_import.roster_import, name="roster_import"),
+    path("roster/import/<str:token>/", roster_import.roster_import_preview, name="roster_import_preview"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
     path("classes/<int:class_id>/edit/", roster.class_edit, name="class_edit"),
     path("classes/<int:class_id>/students/add", roster.class_students_add, name="class_students_add"),
@@ -54,6 +65,8 @@ urlpatterns = [
     path("class-photos/<int:photo_id>/image", media.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", media.enrolment_photo_image, name="enrolment_photo_image"),
     path("registers/untaken/", registers.untaken_registers, name="untaken_registers"),
+    path("reports/registers/", reports.registers_export, name="registers_export"),
+    path("reports/registers.csv", reports.registers_export_csv, name="registers_export_csv"),
     path("health/", home.health, name="health"),
     path("api/", include("attendance.api.urls")),
     path("admin/", admin.site.urls),

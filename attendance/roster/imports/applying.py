@@ -9,7 +9,7 @@ from attendance.roster import membership
 from attendance.roster.students import change_student
 from attendance.roster.imports.planning import Plan
 
-IMPORTED = AuditEntry.ROSTER_IMPORTED
+IMPORTED = AuditEntry.IMPORTED
 
 
 class _Log:
@@ -32,7 +32,7 @@ class ImportRefused(Exception):
 def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str = "", actor: str = "") -> dict:
     """Writes ``plan`` in one transaction (all or nothing) and returns its counts
     (``Plan.counts``). Each student, class, teacher and term change writes an AuditEntry
-    (action ``roster_imported``; a student's name or school id changes through
+    (action ``imported``; a student's name or school id changes through
     ``students.change_student``, rosters and co-teachers through ``membership``, each
     writing its own entries), and one more for the import as a whole
     naming ``source`` (the file's name) with the counts. Nobody is deleted: a student

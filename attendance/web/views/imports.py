@@ -1,70 +1,134 @@
-"""The roster import pages (school admins): upload a roster file, see the preview, import."""
+"""School-wide imports for school admins: consent in bulk from a CSV and enrolment photos
+by school id from a zip. Each: upload -> preview (what every line or file would do, nothing
+written; the file kept in ``pending_uploads``) -> "Import" (one function of the roster room
+that reads the kept file again)."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_POST
 
 from attendance import access
-from attendance.roster.imports import uploads
-from attendance.roster.imports.applying import ImportRefused, apply_plan
-from attendance.roster.imports.preview import preview_import, read_roster
-from attendance.roster.imports.reading import RosterFileError
-from attendance.web.import_forms import RosterImportForm, RosterUploadForm
+from attendance.models import Student
+from attendance.roster import bulk_consent, photo_import
+from attendance.roster.consent import ConsentMissing
+from attendance.roster.csv_files import MAX_CSV_BYTES, CsvFileError
+from attendance.roster.zip_enrolment import ZipEnrolmentError
+from attendance.web import pending_uploads
+from attendance.web.school_forms import ConsentCsvForm, ImportApplyForm, PhotoZipForm
+from attendance.web.views.common import form_status, queue_error
+from attendance.wiring.job_queue import QueueUnavailable
 
-#: Refused rows listed on the preview page (a file in the wrong encoding refuses every row;
-#: ``manage.py import_roster FILE --dry-run`` lists them all).
-REFUSALS_SHOWN = 500
+CONSENT, PHOTOS = "consent", "photos"
 
 
 @login_required
-def roster_import(request):
-    """The upload form; a valid upload is kept and its preview shown (nothing imported yet)."""
+def consent_import(request):
+    """GET: the upload form. POST: the preview of the uploaded CSV (nothing recorded)."""
     access.require_school_admin(request.user)
-    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    form = ConsentCsvForm(request.POST or None, request.FILES or None)
+    plan = None
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["roster"]
-        data = upload.read()
-        try:
-            read_roster(upload.name, data)  # a file that cannot be read at all is refused here
-        except RosterFileError as exc:
-            form.add_error("roster", str(exc))
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            form.add_error("file", f"The file is over {filesizeformat(MAX_CSV_BYTES)}.")
         else:
-            return redirect("roster_import_preview", uploads.keep_upload(data, upload.name))
-    return render(request, "attendance/roster_import.html", {"form": form}, status=400 if form.errors else 200)
+            try:
+                plan = bulk_consent.plan_consent_import(upload.read(), upload.name)
+            except CsvFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                upload.seek(0)
+                pending_uploads.keep(request.session, CONSENT, upload, upload.name)
+    return render(request, "attendance/import_consent.html", {
+        "form": form, "plan": plan, "apply_form": ImportApplyForm(),
+        "refused": plan.of(bulk_consent.REFUSED) if plan else [],
+    }, status=form_status(form))
 
 
 @login_required
-def roster_import_preview(request, token):
-    """GET: what importing the kept upload would change, and the refused rows; writes nothing.
-    POST: imports it (one transaction) and deletes the kept file; or cancels."""
+@require_POST
+def consent_import_apply(request):
+    """Record the consents of the previewed CSV (kept since the preview)."""
     access.require_school_admin(request.user)
+    kept = pending_uploads.pending(request.session, CONSENT)
+    if kept is None:
+        messages.error(request, "No consent file is waiting to be imported: upload it again.")
+        return redirect("consent_import")
+    form = ImportApplyForm(request.POST)
+    form.is_valid()
+    name, filename = kept
+    with pending_uploads.open_pending(name) as fh:
+        data = fh.read()
     try:
-        name, data = uploads.read_upload(token)
-    except uploads.UploadGone as exc:
-        raise Http404(str(exc))
-    form = RosterImportForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid() and form.cleaned_data["cancel"]:
-        uploads.delete_upload(token)
-        messages.success(request, "Import cancelled; the uploaded file is deleted.")
-        return redirect("roster_import")
-    try:
-        plan = preview_import(name, data)
-    except RosterFileError as exc:  # the limits were lowered since the upload
-        uploads.delete_upload(token)
+        result = bulk_consent.apply_consent_import(data, request.user, filename,
+                                                   form.cleaned_data.get("skip_bad_rows", False))
+    except (CsvFileError, bulk_consent.ImportRefused) as exc:
         messages.error(request, str(exc))
-        return redirect("roster_import")
-    status = 200
+        return redirect("consent_import")
+    pending_uploads.discard(request.session, CONSENT)
+    messages.success(request, f"Consent recorded for {len(result.recorded)} student(s); {result.already} already "
+                              f"recorded" + (f"; {len(result.skipped)} refused line(s) skipped." if result.skipped
+                                             else "."))
+    return redirect("consent_import")
+
+
+@login_required
+def photos_import(request):
+    """GET: the upload form and the progress of the last import's photos. POST: the
+    preview of the uploaded zip (nothing stored)."""
+    access.require_school_admin(request.user)
+    form = PhotoZipForm(request.POST or None, request.FILES or None)
+    plan = None
     if request.method == "POST" and form.is_valid():
-        try:
-            apply_plan(plan, request.user, skip_bad_rows=form.cleaned_data["skip_bad_rows"], source=name)
-        except ImportRefused as exc:
-            form.add_error("skip_bad_rows", str(exc))
-            status = 400
+        upload = form.cleaned_data["file"]
+        if upload.size > settings.MAX_ZIP_BYTES:
+            form.add_error("file", f"The zip is over {filesizeformat(settings.MAX_ZIP_BYTES)}.")
         else:
-            uploads.delete_upload(token)
-            messages.success(request, f"Roster imported: {plan.summary()[0]}")
-            return redirect("home")
-    return render(request, "attendance/roster_import_preview.html",
-                  {"plan": plan, "counts": plan.counts(), "form": form, "token": token,
-                   "refusals_shown": plan.refusals[:REFUSALS_SHOWN],
-                   "refusals_hidden": max(0, len(plan.refusals) - REFUSALS_SHOWN)}, status=status)
+            try:
+                plan = photo_import.plan_photo_import(upload, upload.name)
+            except ZipEnrolmentError as exc:
+                form.add_error("file", str(exc))
+            else:
+                upload.seek(0)
+                pending_uploads.keep(request.session, PHOTOS, upload, upload.name)
+    imported = list(Student.objects.filter(pk__in=request.session.get("photo_import_students", []))
+                    .prefetch_related("photos")) if plan is None else []
+    return render(request, "attendance/import_photos.html", {
+        "form": form, "plan": plan, "apply_form": ImportApplyForm(),
+        "refused": plan.of(photo_import.REFUSED) if plan else [],
+        "imported": imported,
+        "has_pending": any(p.status == "pending" for s in imported for p in s.photos.all()),
+    }, status=form_status(form))
+
+
+@login_required
+@require_POST
+def photos_import_apply(request):
+    """Store the previewed zip's photos and queue them; then the progress (GET photos_import)."""
+    access.require_school_admin(request.user)
+    kept = pending_uploads.pending(request.session, PHOTOS)
+    if kept is None:
+        messages.error(request, "No zip is waiting to be imported: upload it again.")
+        return redirect("photos_import")
+    form = ImportApplyForm(request.POST)
+    form.is_valid()
+    name, filename = kept
+    try:
+        with pending_uploads.open_pending(name) as fh:
+            result = photo_import.apply_photo_import(fh, request.user, filename,
+                                                     form.cleaned_data.get("skip_bad_rows", False))
+    except (ZipEnrolmentError, photo_import.ImportRefused, ConsentMissing) as exc:
+        # ConsentMissing: withdrawn between the check and the storing; nothing was stored.
+        messages.error(request, str(exc))
+        return redirect("photos_import")
+    except QueueUnavailable as exc:
+        messages.error(request, queue_error(exc).messages[0])
+        return redirect("photos_import")
+    pending_uploads.discard(request.session, PHOTOS)
+    request.session["photo_import_students"] = [s.pk for s in result.students]
+    messages.success(request, f"{len(result.photos)} photo(s) stored for {len(result.students)} student(s); they "
+                              "are being processed" + (f"; {len(result.skipped)} refused file(s) skipped."
+                                                       if result.skipped else "."))
+    return redirect("photos_import")

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils.text import slugify
 
 from attendance import access
-from attendance.reports import building, exports
+from attendance.reports import building, exports, register_export
 from attendance.web.forms import ReportRangeForm
 from attendance.web.views.common import form_status
 
@@ -112,3 +112,24 @@ def student_report_xlsx(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
     return _download(request, student.name, student.pk, "xlsx", lambda date_range: exports.student_xlsx(
         building.student_report(student, access.report_classes(request.user), date_range)))
+
+
+@login_required
+def registers_export(request):
+    """The register export for the school's information system: a date range and the CSV
+    download (school admins and office staff)."""
+    access.require_school_exports(request.user)
+    form, date_range = _report_range(request)
+    return render(request, "attendance/registers_export.html", {
+        "form": form, "date_range": date_range, "range_query": _range_query(date_range),
+        "columns": register_export.COLUMNS,
+    }, status=form_status(form))
+
+
+@login_required
+def registers_export_csv(request):
+    """The CSV of ``register_export.register_rows`` for every class over the asked range."""
+    access.require_school_exports(request.user)
+    return _download(request, "registers", "school", "csv", lambda date_range: _csv_text(
+        register_export.write_register_csv, register_export.register_rows(access.report_classes(request.user),
+                                                                          date_range)))

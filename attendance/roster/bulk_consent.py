@@ -1,0 +1,156 @@
+"""Consent to face recognition in bulk, from a CSV of the school's signed forms: one line per
+student (``student_id``: the school id, ``given_by``, ``given_on``: YYYY-MM-DD, ``note``:
+where the signed form is kept).
+
+Two steps, used by the web page and ``manage.py import_consent``: ``plan_consent_import``
+reads the file and says what each line would do (a preview that writes nothing), then
+``apply_consent_import`` records the consents, each by ``consent.record_consent`` (the
+rules and audit entry of the student page), in one transaction. A line is refused with its
+reason (unknown student id, bad date, missing field, the same student twice); while any is
+refused nothing is recorded unless the refused lines are skipped on purpose. A student whose
+consent is already recorded is left as it is (changed only on their page), so importing the
+same file twice records nothing the second time.
+"""
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from attendance import audit
+from attendance.dates import parse_school_date
+from attendance.models import AuditEntry, Consent, Student
+from attendance.roster.consent import record_consent
+from attendance.roster.csv_files import read_csv
+from attendance.text import validate_single_line_text
+
+COLUMNS = ["student_id", "given_by", "given_on", "note"]
+#: Other header names accepted for the columns (``csv_files.header_key`` form).
+ALIASES = {"school_id": "student_id", "id": "student_id", "date": "given_on", "where": "note",
+           "where_kept": "note", "form_kept": "note"}
+#: The Consent fields' lengths (models.roster.Consent).
+MAX_GIVEN_BY, MAX_NOTE = 150, 300
+
+NEW, ALREADY, REFUSED = "new", "already recorded", "refused"
+
+
+@dataclass
+class ConsentLine:
+    """What one line of the file does: ``outcome`` NEW, ALREADY or REFUSED (``reason`` says why)."""
+
+    line: int
+    student_id: str
+    outcome: str
+    reason: str = ""
+    student: Student | None = None
+    consent: dict = field(default_factory=dict)
+
+
+@dataclass
+class ConsentPlan:
+    """The preview of a file: every line's outcome, in file order."""
+
+    filename: str
+    lines: list[ConsentLine]
+
+    def of(self, outcome: str) -> list[ConsentLine]:
+        return [line for line in self.lines if line.outcome == outcome]
+
+    def summary(self) -> str:
+        """"3 new, 1 already recorded, 2 refused"."""
+        return f"{len(self.of(NEW))} new, {len(self.of(ALREADY))} already recorded, {len(self.of(REFUSED))} refused"
+
+
+class ImportRefused(Exception):
+    """An import with refused lines and no leave to skip them: nothing was recorded."""
+
+
+def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPlan:
+    """Read a consent CSV and say what each line would do; writes nothing.
+
+    Raises:
+        csv_files.CsvFileError: the file cannot be read at all (size, encoding, a missing
+            column, broken quoting); no line is judged.
+    """
+    rows = read_csv(data, COLUMNS, ALIASES)
+    wanted = {row.values["student_id"].strip() for row in rows}
+    students = {s.school_id: s for s in Student.objects.filter(school_id__in=wanted - {""})}
+    recorded = set(Consent.objects.filter(student__in=students.values()).values_list("student_id", flat=True))
+    seen: dict[str, int] = {}
+    lines = []
+    for row in rows:
+        school_id = row.values["student_id"].strip()
+        line = ConsentLine(row.line, school_id, REFUSED)
+        lines.append(line)
+        line.reason = _problem(row.values, school_id, students, seen)
+        if line.reason:
+            continue
+        seen[school_id] = row.line
+        line.student = students[school_id]
+        line.consent = {"given_by": " ".join(row.values["given_by"].split()),
+                        "given_on": datetime.date.fromisoformat(row.values["given_on"].strip()),
+                        "note": " ".join(row.values["note"].split())}
+        if line.student.pk in recorded:
+            line.outcome, line.reason = ALREADY, "consent is already recorded (change it on the student's page)"
+        else:
+            line.outcome = NEW
+    return ConsentPlan(filename, lines)
+
+
+def _problem(values: dict, school_id: str, students: dict, seen: dict) -> str:
+    """Why a line is refused, or ""."""
+    if not school_id:
+        return "no student id"
+    if school_id not in students:
+        return f"unknown student id {school_id!r}"
+    if school_id in seen:
+        return f"student {school_id} is also on line {seen[school_id]}"
+    try:
+        parse_school_date(values["given_on"].strip())
+    except ValueError as exc:
+        return f"bad date: {exc}"
+    for key, label, longest in (("given_by", "given by", MAX_GIVEN_BY), ("note", "where the form is kept", MAX_NOTE)):
+        value = " ".join(values[key].split())
+        if not value:
+            return f"no {label}"
+        if len(value) > longest:
+            return f"{label} is longer than {longest} characters"
+        try:
+            validate_single_line_text(value)
+        except ValidationError as exc:
+            return f"{label}: {' '.join(exc.messages)}"
+    return ""
+
+
+@dataclass
+class ConsentImportResult:
+    recorded: list[Student]
+    already: int
+    skipped: list[ConsentLine]
+
+
+@transaction.atomic
+def apply_consent_import(data: bytes, user, filename: str = "consent.csv",
+                         skip_bad_rows: bool = False) -> ConsentImportResult:
+    """Read the file again (``plan_consent_import``: the database may have changed since the
+    preview) and record the consent of every NEW line in one transaction, with an audit
+    entry each (``consent.record_consent``) and one for the import.
+
+    Raises:
+        csv_files.CsvFileError: as ``plan_consent_import``; nothing recorded.
+        ImportRefused: a line is refused and ``skip_bad_rows`` is False; nothing recorded
+            (the message counts them).
+    """
+    plan = plan_consent_import(data, filename)
+    refused = plan.of(REFUSED)
+    if refused and not skip_bad_rows:
+        raise ImportRefused(f"{len(refused)} line(s) of {filename} are refused (first: line {refused[0].line}, "
+                            f"{refused[0].reason}); nothing was recorded. Correct them, or skip the refused lines.")
+    recorded = []
+    for line in plan.of(NEW):
+        record_consent(line.student, user=user, **line.consent)
+        recorded.append(line.student)
+    audit.record(user, AuditEntry.IMPORTED, Consent, f"Consent imported from {filename}: {plan.summary()}",
+                 after={"file": filename, "recorded": [s.school_id for s in recorded],
+                        "refused": [{"line": r.line, "reason": r.reason} for r in refused]})
+    return ConsentImportResult(recorded, len(plan.of(ALREADY)), refused)

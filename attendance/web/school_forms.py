@@ -1,0 +1,51 @@
+"""Forms of the school-wide pages: staff accounts, consent in bulk, photos by school id and
+the register export (the class and session pages' forms are in ``forms``)."""
+from django import forms
+
+from attendance.staff import ROLE_CHOICES, TEACHER, OFFICE
+
+#: How a new or existing staff member gets a password.
+PASSWORD_LINK, ONE_TIME_PASSWORD = "link", "one_time"
+PASSWORD_CHOICES = [(PASSWORD_LINK, "A set-password link (e-mailed when the server sends e-mail; shown to you too)"),
+                    (ONE_TIME_PASSWORD, "A one-time password shown to you once (they must change it at first "
+                                        "sign-in)")]
+
+
+class StaffAddForm(forms.Form):
+    """A new staff account: name, e-mail (their user name), role and how they get a password."""
+
+    name = forms.CharField(max_length=300, label="Full name")
+    email = forms.EmailField(max_length=150, label="E-mail", help_text="Also their user name for signing in.")
+    role = forms.ChoiceField(choices=[c for c in ROLE_CHOICES if c[0] in (TEACHER, OFFICE)], initial=TEACHER)
+    password = forms.ChoiceField(choices=PASSWORD_CHOICES, initial=PASSWORD_LINK, widget=forms.RadioSelect,
+                                 label="Password")
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+
+
+class StaffActiveForm(forms.Form):
+    """Deactivate (``active`` absent or false) or reactivate (``active`` = "1")."""
+
+    active = forms.BooleanField(required=False)
+
+
+class StaffPasswordForm(forms.Form):
+    password = forms.ChoiceField(choices=PASSWORD_CHOICES)
+
+
+class ConsentCsvForm(forms.Form):
+    file = forms.FileField(label="Consent CSV", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+                           help_text="Columns student_id (the school id), given_by, given_on (YYYY-MM-DD) and note "
+                                     "(where the signed form is kept). UTF-8.")
+
+
+class PhotoZipForm(forms.Form):
+    file = forms.FileField(label="Zip of photos", widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+                           help_text="<school id>.jpg, or <school id>/1.jpg, <school id>/2.jpg, ... for students whose "
+                                     "consent is recorded.")
+
+
+class ImportApplyForm(forms.Form):
+    skip_bad_rows = forms.BooleanField(required=False, label="Import the good rows, skip the refused ones")
