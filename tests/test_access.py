@@ -34,9 +34,9 @@ TABLE = {
     "class_students_change": ("post", {}, expect(302, 403, 403, 403)),
     "possible_duplicates": ("get", None, expect(200, 403, 403, 403)),
     "duplicate_decide": ("post", {}, expect(302, 403, 403, 403)),
-    # Roster import: school admins only; an upload token that is not kept is 404.
+    # Roster import: school admins only (with no file waiting, "Import" goes back to the upload).
     "roster_import": ("get", None, expect(200, 403, 403, 403)),
-    "roster_import_preview": ("get", None, expect(404, 403, 403, 403)),
+    "roster_import_apply": ("post", {}, expect(302, 403, 403, 403)),
     "student_enrol": ("post", {}, expect(400, 403, 403, 403)),
     "roster_zip": ("post", {}, expect(400, 403, 403, 403)),
     "session_upload": ("get", None, expect(200, 200, 403, 403)),
@@ -188,7 +188,7 @@ def url_of(name, school) -> str:
         "template_crop": ["template_id"], "template_remove": ["template_id"],
         "api:session-faces": ["session_id"], "api:session-confirm": ["session_id"], "api:face-decision": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
-        "enrolment_photo_image": ["photo_id"], "roster_import_preview": ["token"],
+        "enrolment_photo_image": ["photo_id"],
         "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
         "api:session": ["session_id"], "api:session-status": ["session_id"], "api:session-records": ["session_id"],
         "api:record": ["session_id", "student_id"],

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from attendance.models import AuditEntry, SchoolClass, Student, Term
-from attendance.roster.imports import reading, uploads
+from attendance.roster.imports import reading
 from attendance.roster.imports.applying import ImportRefused, apply_plan
 from attendance.roster.imports.preview import preview_import, read_roster
 
@@ -222,42 +222,44 @@ def test_bounds_zip_members_unzipped_size_upload_size_and_field_length():
     assert read_roster("empty.csv", b"", limits).refusals == []  # an empty file is no error
 
 
+def kept_upload(client):
+    """The stored name of the roster file the admin's session keeps, or None."""
+    entry = client.session.get("pending_import:roster")
+    return entry["name"] if entry and default_storage.exists(entry["name"]) else None
+
+
+def upload_roster(client, data: bytes, name: str):
+    upload = io.BytesIO(data)
+    upload.name = name
+    return client.post(reverse("roster_import"), {"roster": upload})
+
+
 def test_the_web_preview_writes_nothing_and_import_applies_and_deletes_the_upload(client, users):
     client.force_login(users["admin"])
-    upload = io.BytesIO(bad_school_zip())
-    upload.name = "roster.zip"
-    response = client.post(reverse("roster_import"), {"roster": upload})
-    assert response.status_code == 302
-    preview = response["Location"]
-    token = preview.rstrip("/").rsplit("/", 1)[-1]
-    page = client.get(preview)
+    page = upload_roster(client, bad_school_zip(), "roster.zip")
     assert page.status_code == 200
-    assert "40" in page.content.decode() and "5 rows refused" in page.content.decode()
-    assert default_storage.exists(f"imports/{token}/roster.zip")
-    assert "unknown class" in page.content.decode()
-    assert Student.objects.count() == 0 and AuditEntry.objects.count() == 0
-    refused = client.post(preview, {})
-    assert refused.status_code == 400 and Student.objects.count() == 0
-    assert client.post(preview, {"skip_bad_rows": "on"}).status_code == 302
+    html = page.content.decode()
+    assert "40" in html and "5 rows refused" in html and "unknown class" in html
+    stored = kept_upload(client)
+    assert stored and Student.objects.count() == 0 and AuditEntry.objects.count() == 0
+    refused = client.post(reverse("roster_import_apply"), {})
+    assert refused.status_code == 400 and "5 rows are refused" in refused.content.decode()
+    assert Student.objects.count() == 0 and kept_upload(client) == stored
+    assert client.post(reverse("roster_import_apply"), {"skip_bad_rows": "on"}).status_code == 302
     assert Student.objects.count() == 40
     assert AuditEntry.objects.filter(user=users["admin"], summary__startswith="Roster imported").exists()
-    with pytest.raises(uploads.UploadGone):
-        uploads.read_upload(token)
-    assert client.get(preview).status_code == 404
-    assert not default_storage.exists(f"imports/{token}/roster.zip")
+    assert kept_upload(client) is None and not default_storage.exists(stored)
+    again = client.post(reverse("roster_import_apply"), {"skip_bad_rows": "on"})
+    assert again.status_code == 302 and again["Location"] == reverse("roster_import")
 
 
 def test_the_preview_names_the_uploaded_file_and_cancel_deletes_it(client, users):
     client.force_login(users["admin"])
-    upload = io.BytesIO(PLAIN.encode())
-    upload.name = "Year 7 roster.csv"
-    preview = client.post(reverse("roster_import"), {"roster": upload})["Location"]
-    page = client.get(preview).content.decode()
-    assert "Year_7_roster.csv" in page and "2 rows refused" in page
-    token = preview.rstrip("/").rsplit("/", 1)[-1]
-    assert client.post(preview, {"cancel": "on"}).status_code == 302
-    with pytest.raises(uploads.UploadGone):
-        uploads.read_upload(token)
+    html = upload_roster(client, PLAIN.encode(), "Year 7 roster.csv").content.decode()
+    assert "Year 7 roster.csv" in html and "2 rows refused" in html
+    stored = kept_upload(client)
+    assert client.post(reverse("roster_import_apply"), {"cancel": "on"}).status_code == 302
+    assert kept_upload(client) is None and not default_storage.exists(stored)
     assert Student.objects.count() == 0
 
 
@@ -266,22 +268,18 @@ def test_a_zip_without_csv_files_is_refused_on_the_upload_page(client, users):
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("xl/workbook.xml", "<workbook/>")
-    archive.seek(0)
-    archive.name = "roster.xlsx"
-    response = client.post(reverse("roster_import"), {"roster": archive})
+    response = upload_roster(client, archive.getvalue(), "roster.xlsx")
     assert response.status_code == 400 and "holds no CSV files" in response.content.decode()
-    assert not default_storage.exists("imports") or default_storage.listdir("imports")[0] == []
+    assert kept_upload(client) is None
 
 
 @pytest.mark.parametrize("role", ["teacher", "office"])
 def test_teachers_and_office_staff_cannot_import(client, users, role):
-    token = uploads.keep_upload(b"student_id,name,class,teacher\r\nA1,Ada Lovelace,7A,jlee\r\n", "r.csv")
     client.force_login(users[role])
     assert client.get(reverse("roster_import")).status_code == 403
-    assert client.post(reverse("roster_import"), {}).status_code == 403
-    assert client.post(reverse("roster_import_preview", args=[token]), {}).status_code == 403
-    assert Student.objects.count() == 0
-    uploads.delete_upload(token)
+    assert upload_roster(client, PLAIN.encode(), "r.csv").status_code == 403
+    assert client.post(reverse("roster_import_apply"), {"skip_bad_rows": "on"}).status_code == 403
+    assert Student.objects.count() == 0 and kept_upload(client) is None
 
 
 def test_the_command_prints_the_preview_and_imports(tmp_path):

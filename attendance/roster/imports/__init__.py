@@ -10,5 +10,7 @@ The steps, one function each, used by the web page and ``manage.py import_roster
 3. ``planning.plan_import``: the roster compared with the database, a ``planning.Plan``
    (what is new, updated, leaving, refused); writes nothing.
 4. ``applying.apply_plan``: the plan written in one transaction, with the audit log.
-5. ``uploads``: the uploaded file kept between the web preview and the import.
+
+The web page keeps the uploaded file between the preview and "Import" with
+``attendance.web.pending_uploads``, as the consent and photo imports do.
 """
