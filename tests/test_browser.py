@@ -338,8 +338,8 @@ def test_first_day_roster_consent_photos_then_two_teachers_see_the_same_child(
 
     consent = tmp_path / "consent.csv"
     consent.write_text("student_id,given_by,given_on,note\n"
-                       f"S-1,Parent or guardian,2026-09-01,{CONSENT_FIELDS['note']}\n"
-                       f"S-2,Parent or guardian,2026-09-01,{CONSENT_FIELDS['note']}\n", encoding="utf-8")
+                       "S-1,Parent or guardian,2026-09-01,Office file 2026/27\n"
+                       "S-2,Parent or guardian,2026-09-01,Office file 2026/27\n", encoding="utf-8")
     _upload_preview_import(driver, base, "consent_import", "file", consent)
     wait_until(driver, lambda d: not Student.objects.filter(consent__isnull=True).exists(), timeout=30,
                message="the consent was not recorded")

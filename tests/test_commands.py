@@ -137,7 +137,7 @@ def test_existing_scripts_work_on_an_imported_school(users, photo, tmp_path, cli
     run("import_roster", str(roster), "--user", "admin")
     consent = tmp_path / "consent.csv"
     consent.write_text("student_id,given_by,given_on,note\n"
-                       f"S-1,Parent or guardian,2026-09-01,{CONSENT[1]}\nS-2,Parent or guardian,2026-09-01,{CONSENT[1]}\n",
+                       "S-1,Parent or guardian,2026-09-01,Office file 2026/27\nS-2,Parent or guardian,2026-09-01,Office file 2026/27\n",
                        encoding="utf-8")
     run("import_consent", str(consent))
     photos = tmp_path / "photos"
