@@ -243,6 +243,12 @@ def _wait(condition, timeout=120):
 def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser, users, photo, client, tmp_path):
     """On a 390 x 844 screen no page scrolls sideways and its main buttons are on the screen."""
     school_class, session = _class_with_a_processed_session(client, users, photo)
+    # A long name and school id, registered by hand (no photo), widen the roster's columns.
+    client.force_login(users["admin"])
+    client.post(reverse("student_enrol", args=[school_class.pk]),
+                {"name": "Gloria Macapagal Arroyo", "school_id": "ADM-2026-00042"})
+    client.logout()
+    assert school_class.students.filter(school_id="ADM-2026-00042").exists()
     student = Student.objects.get(name="Barack Obama")
     base = live_server.url
     driver = browser(*PHONE)
