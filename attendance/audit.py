@@ -15,7 +15,16 @@ def record(user, action: str, obj, summary: str, before: dict | None = None,
     ``before`` and ``after`` are JSON-serialisable dicts of the values that changed
     (None when the object did not exist before, or no longer exists after).
     """
-    return AuditEntry.objects.create(
+    entry = unsaved(user, action, obj, summary, before, after, actor)
+    entry.save()
+    return entry
+
+
+def unsaved(user, action: str, obj, summary: str, before: dict | None = None,
+            after: dict | None = None, actor: str = "") -> AuditEntry:
+    """The entry ``record`` writes, not saved: for ``AuditEntry.objects.bulk_create`` when one
+    operation writes many (a roster import). The same arguments as ``record``."""
+    return AuditEntry(
         user=user if getattr(user, "pk", None) else None,
         username=user.get_username() if getattr(user, "pk", None) else actor,
         action=action,

@@ -34,6 +34,9 @@ TABLE = {
     "class_students_change": ("post", {}, expect(302, 403, 403, 403)),
     "possible_duplicates": ("get", None, expect(200, 403, 403, 403)),
     "duplicate_decide": ("post", {}, expect(302, 403, 403, 403)),
+    # Roster import: school admins only (with no file waiting, "Import" goes back to the upload).
+    "roster_import": ("get", None, expect(200, 403, 403, 403)),
+    "roster_import_apply": ("post", {}, expect(302, 403, 403, 403)),
     "student_enrol": ("post", {}, expect(400, 403, 403, 403)),
     "roster_zip": ("post", {}, expect(400, 403, 403, 403)),
     "session_upload": ("get", None, expect(200, 200, 403, 403)),

@@ -6,6 +6,7 @@
 - ``timetable``: a class's weekly periods, terms and holidays.
 - ``registers``: class sessions, their photos and faces, attendance codes and records.
 - ``audit``: the audit log and failed sign-ins.
+- ``imports``: what roster imports remember of the information system.
 - ``accounts``: a one-time password to change at the next sign-in.
 - ``files``: removing stored files with their rows.
 """
@@ -21,13 +22,15 @@ from attendance.models.fields import (
     template_crop_upload_to,
 )
 from attendance.models.files import delete_stored_files
+from attendance.models.imports import ImportedRecord
 from attendance.models.registers import AttendanceCode, AttendanceRecord, ClassPhoto, ClassSession, DetectedFace
 from attendance.models.roster import Consent, DifferentChildren, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
 from attendance.models.timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term, TimetablePeriod, overlap_message
 
 __all__ = [
-    "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace", "DifferentChildren",
-    "EnrolmentPhoto", "Holiday", "LAST_DAY", "LearntTemplate", "NameField", "PasswordChangeRequired", "SchoolClass", "SignInFailure",
+    "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace",
+    "DifferentChildren", "EnrolmentPhoto", "Holiday", "ImportedRecord", "LAST_DAY", "LearntTemplate", "NameField",
+    "PasswordChangeRequired", "SchoolClass", "SignInFailure",
     "Student", "Term", "TimetablePeriod", "UNDESCRIBED", "WEEKDAY_CHOICES", "class_photo_upload_to", "delete_stored_files",
     "descriptor_from_bytes", "descriptor_to_bytes", "enrolment_upload_to", "overlap_message",
     "template_crop_upload_to",

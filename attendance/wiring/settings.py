@@ -245,6 +245,14 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 50)
 # Form fields other than files, in bytes; larger files go to a temporary file, not memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Roster imports (attendance/roster/imports): the uploaded OneRoster zip or CSV, kept under
+# MEDIA_ROOT/imports between the preview and the import; a zip's members (count) and their
+# size once unzipped (zip bombs); one CSV value's length in characters. A school of 2,000
+# children in 12 classes each exports about 3 MB of CSV.
+ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+ROSTER_IMPORT_MAX_ZIP_MEMBERS = env_int("ROSTER_IMPORT_MAX_ZIP_MEMBERS", 50, minimum=1)
+ROSTER_IMPORT_MAX_UNZIPPED_BYTES = env_int("ROSTER_IMPORT_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024, minimum=1)
+ROSTER_CSV_MAX_FIELD_CHARS = env_int("ROSTER_CSV_MAX_FIELD_CHARS", 10_000, minimum=1)
 
 # ---- Web security ----
 # Every environment: no sniffing of types, no framing, no referrer to other sites, a

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster, staff
+from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster, roster_import, staff
 
 admin.site.site_header = "Class Attendance administration"
 admin.site.site_title = "Class Attendance"
@@ -28,6 +28,8 @@ urlpatterns = [
     path("imports/photos/", imports.photos_import, name="photos_import"),
     path("imports/photos/apply", imports.photos_import_apply, name="photos_import_apply"),
     path("classes/new/", roster.class_create, name="class_create"),
+    path("roster/import/", roster_import.roster_import, name="roster_import"),
+    path("roster/import/apply", roster_import.roster_import_apply, name="roster_import_apply"),
     path("classes/<int:class_id>/", roster.class_detail, name="class_detail"),
     path("classes/<int:class_id>/edit/", roster.class_edit, name="class_edit"),
     path("classes/<int:class_id>/students/add", roster.class_students_add, name="class_students_add"),
