@@ -169,3 +169,26 @@ def test_no_password_for_a_superuser_or_ones_own_account(users, django_user_mode
         with pytest.raises(staff.StaffError, match="your own account"):
             make(users["admin"], users["admin"])
     assert root.check_password("pw-root-1")
+
+
+def test_class_form_sends_admins_to_the_staff_page_for_a_new_teacher(client, users):
+    """The new-class and edit-class pages point to the Staff page, where teachers are added."""
+    client.force_login(users["admin"])
+    school_class = make_class(users["teacher"])
+    for url in (reverse("class_create"), reverse("class_edit", args=[school_class.pk])):
+        page = client.get(url).content.decode()
+        assert f'href="{reverse("staff_list")}">Staff</a>' in page
+        assert reverse("admin:auth_user_add") not in page
+
+
+def test_the_page_offers_no_action_on_ones_own_account_nor_a_superuser(client, users, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@school.example", "pw-for-root-1")
+    client.force_login(users["admin"])
+    page = client.get(reverse("staff_list")).content.decode()
+    rows = {pk: re.search(rf'<tr id="staff-{pk}">(.*?)</tr>', page, re.S).group(1)
+            for pk in (users["admin"].pk, root.pk, users["teacher"].pk)}
+    assert "Your own account" in rows[users["admin"].pk] and "Superuser" in rows[root.pk]
+    for pk in (users["admin"].pk, root.pk):
+        assert "<form" not in rows[pk] and "<button" not in rows[pk]
+    # Everyone else keeps the role, deactivate and password actions.
+    assert rows[users["teacher"].pk].count("<form") == 4
