@@ -179,8 +179,12 @@ def test_class_xlsx_has_the_rows_of_the_page(client, users, school):
     rows = values(book["Report"])
     assert rows[0] == ["Student", "2026-10-01 P1", "2026-10-02 P1", "2026-10-05 P1", "2026-11-10 P1", "present", "late",
                        "absent", "excused", "trip", "Counted present", "Recorded", "Rate", "Below 90%"]
-    assert rows[2] == ["Ben Baker", "present", "absent", "excused: ill", "present", 2, 0, 1, 1, 0, 2, 4, "50%", "yes"]
-    assert rows[3][0] == "Cat Cole" and rows[3][5:] == [0, 0, 0, 0, 1, 1, 1, "100%", None]
+    assert rows[2] == ["Ben Baker", "present", "absent", "excused: ill", "present", 2, 0, 1, 1, 0, 2, 4, 0.5, "yes"]
+    assert rows[3][0] == "Cat Cole" and rows[3][5:] == [0, 0, 0, 0, 1, 1, 1, 1, None]
+    # Rates are numbers shown as percentages, so a spreadsheet can sort and average them.
+    rate = book["Report"]["M3"]
+    assert rate.data_type == "n" and rate.value == 0.5 and "%" in rate.number_format
+    assert book["Report"]["M5"].value is None  # Dan: no records, no rate
     about = dict((row[0], row[1]) for row in values(book["About"]))
     assert about["Report"] == "Class 7A" and about["Threshold"] == "90%"
     assert about["From"].date() == datetime.date(2026, 10, 1)
@@ -202,8 +206,10 @@ def test_student_report_page_xlsx_and_chart(client, users, school):
     assert summary[1:6] == [["present", "Present", "present", 2], ["late", "Late", "present", 0],
                             ["absent", "Absent", "absent", 1], ["excused", "Excused", "absent", 1],
                             ["trip", "School trip", "present", 0]]
-    assert summary[6:] == [["Counted present", None, None, 2], ["Recorded", None, None, 4], ["Rate", None, None, "50%"],
+    assert summary[6:] == [["Counted present", None, None, 2], ["Recorded", None, None, 4], ["Rate", None, None, 0.5],
                            ["Below 90%", None, None, "yes"]]
+    rate = book["Summary"]["D9"]
+    assert rate.data_type == "n" and "%" in rate.number_format
     records = values(book["Records"])
     assert records[0] == ["Date", "Period", "Class", "Status", "Source", "Reason"]
     assert records[1][0].date() == datetime.date(2026, 11, 10) and records[2][3:] == ["excused", "photo", "ill"]

@@ -17,16 +17,28 @@ def format_rate(rate: float | None) -> str:
     return "" if rate is None else f"{rate * 100:.0f}%"
 
 
+class Percent(float):
+    """A rate (0.0-1.0) in a download table: the CSV writes it as ``format_rate`` text
+    ("93%"), the XLSX as a number formatted as a percentage, so a spreadsheet can sort and
+    average it."""
+
+
+def _rate_cell(rate: float | None) -> Percent | str:
+    """A rate as a table cell: a ``Percent``, or "" for no records."""
+    return "" if rate is None else Percent(rate)
+
+
 def class_table(report: ClassReport) -> list[list]:
     """The class report's rows as the downloads give them (header first): the grid of
-    codes, the count of each code, counted present, recorded, rate and the threshold flag.
-    Text as stored: the writers pass every row through ``_safe_rows``."""
+    codes, the count of each code, counted present, recorded, rate (a ``Percent``, "" for
+    no records) and the threshold flag. Text as stored: the writers pass every row through
+    ``_safe_rows``."""
     header = (["Student"] + [f"{s.date} {s.period}" for s in report.sessions] + [c.code for c in report.codes]
               + ["Counted present", "Recorded", "Rate", f"Below {threshold():g}%"])
     rows = [header]
     for row in report.rows:
         rows.append([row.student.name] + [_cell(r) for r in row.statuses] + row.count_list(report.codes)
-                    + [row.present, row.recorded, format_rate(row.rate), "yes" if row.below_threshold else ""])
+                    + [row.present, row.recorded, _rate_cell(row.rate), "yes" if row.below_threshold else ""])
     return rows
 
 
@@ -41,18 +53,19 @@ def student_records_table(records) -> list[list]:
 
 def student_summary_table(report: StudentReport) -> list[list]:
     """A student report's counts per code, then counted present, recorded, rate and the
-    threshold flag, as rows (header first)."""
+    threshold flag, as rows (header first); the rate a ``Percent`` ("" for no records)."""
     rows = [["Code", "Label", "Counts as", "Records"]]
     rows += [[c.code, c.label, c.counts_as, n] for c, n in report.code_counts()]
     rows += [["Counted present", "", "", report.present], ["Recorded", "", "", report.recorded],
-             ["Rate", "", "", format_rate(report.rate)],
+             ["Rate", "", "", _rate_cell(report.rate)],
              [f"Below {threshold():g}%", "", "", "yes" if report.below_threshold else ""]]
     return rows
 
 
 def write_class_csv(out, report: ClassReport) -> None:
-    """Write ``class_table(report)`` as CSV to ``out`` (a text file), every cell made safe."""
-    csv.writer(out).writerows(_safe_rows(class_table(report)))
+    """Write ``class_table(report)`` as CSV to ``out`` (a text file), every cell made safe,
+    the rate as text ("93%")."""
+    csv.writer(out).writerows(_safe_rows(_rates_as_text(class_table(report))))
 
 
 def write_student_csv(out, records) -> None:
@@ -87,7 +100,10 @@ def _xlsx(sheets) -> bytes:
     for title, rows in sheets:
         sheet = workbook.create_sheet(title)
         for row in _safe_rows(rows):
-            sheet.append(row)
+            sheet.append([float(v) if isinstance(v, Percent) else v for v in row])
+            for column, value in enumerate(row, start=1):
+                if isinstance(value, Percent):
+                    sheet.cell(row=sheet.max_row, column=column).number_format = "0%"
         for cells in sheet.iter_rows():
             for cell in cells:
                 if isinstance(cell.value, str):
@@ -98,6 +114,11 @@ def _xlsx(sheets) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _rates_as_text(rows) -> list[list]:
+    """``rows`` with every ``Percent`` written as ``format_rate`` text, for the CSV."""
+    return [[format_rate(v) if isinstance(v, Percent) else v for v in row] for row in rows]
 
 
 def _cell(record) -> str:
