@@ -208,3 +208,21 @@ class TestAuditLog:
         for role in ("teacher", "office"):
             client.force_login(users[role])
             assert client.get(url).status_code == 302
+
+
+def test_every_consent_form_starts_empty(client, users):
+    """The enrol form, the zip form (class page) and the student page's consent form all
+    start with empty consent fields: no "Parent or guardian", no date the admin did not
+    type, so the record and its audit entry hold what the signed form says."""
+    import re
+
+    ada = Student.objects.create(name="Ada Lovelace")
+    school_class = make_class(users["teacher"], students=[ada])
+    client.force_login(users["admin"])
+    class_page = client.get(reverse("class_detail", args=[school_class.pk])).content.decode()
+    student_page = client.get(reverse("student_detail", args=[ada.pk])).content.decode()
+    inputs = [tag for page in (class_page, student_page)
+              for tag in re.findall(r"<input[^>]*name=\"(?:given_by|given_on|note)\"[^>]*>", page)]
+    assert len(inputs) == 9, inputs  # three fields on each of the three forms
+    assert not [tag for tag in inputs if "value=" in tag], inputs
+    assert "Parent or guardian" not in class_page

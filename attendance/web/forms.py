@@ -96,7 +96,10 @@ def _person_name(user) -> str:
 
 
 class ConsentForm(forms.Form):
-    """Consent to face recognition: who gave it, the date on the form, where it is kept."""
+    """Consent to face recognition: who gave it, the date on the form, where it is kept.
+    Every field starts empty (no "Parent or guardian", no today's date), on every form that
+    asks for consent: the record and its audit entry hold what the admin typed from the
+    signed form, never a default."""
 
     given_by = forms.CharField(max_length=150, label="Consent given by",
                                help_text="The parent or guardian who signed (or the student, where the law allows). "
@@ -104,10 +107,6 @@ class ConsentForm(forms.Form):
     given_on = SchoolDateField(label="Date on the consent form")
     note = forms.CharField(max_length=300, label="Where the signed form is kept",
                            help_text="E.g. “Office file 2026/27, form 14”.")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["given_on"].initial = timezone.localdate()
 
     def consent(self) -> dict:
         """The cleaned consent, as ``consent.record_consent`` takes it."""
@@ -174,7 +173,6 @@ class ZipEnrolForm(ConsentForm):
         # Beside the enrol form on the class page: its consent fields need ids of their own.
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
-        self.fields["given_by"].initial = "Parent or guardian"
         self.fields["given_by"].help_text = "For the students the zip adds (a student already in the school needs consent recorded on their page). " + CONSENT_SCOPE
 
     def clean_archive(self):
