@@ -410,3 +410,15 @@ def test_register_flags_students_the_photos_cannot_recognise(client, users, scho
     assert "no usable photo" in newcomer_item
     joe_item = page[page.index(">Joe Biden</a>"):page.index(">Joe Biden</a>") + 200]
     assert "no usable photo" not in joe_item
+
+
+def test_a_refused_request_logs_one_line_without_a_traceback(client, users, caplog):
+    """A 403 (PermissionDenied) is normal use: Django's warning is kept, its traceback is not."""
+    import logging
+
+    signed_in(client, users["teacher"])
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(reverse("class_create")).status_code == 403
+    refused = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", None) == 403]
+    assert len(refused) == 1 and refused[0].getMessage() == "Forbidden (Permission denied): /classes/new/"
+    assert refused[0].exc_info is None and "Traceback" not in caplog.text

@@ -467,11 +467,15 @@ LOGGING = {
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",
                  "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"forbidden_without_traceback": {"()": "attendance.wiring.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "loggers": {
         "attendance": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         # Server errors, refused requests (django.security: bad hosts, CSRF, too many
         # files) in production too.
         "django": {"handlers": ["console"], "level": "WARNING"},
+        # A refused request (403) as one line, not a traceback (log_filters); still
+        # passed up to "django"'s handler.
+        "django.request": {"filters": ["forbidden_without_traceback"]},
     },
 }
