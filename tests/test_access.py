@@ -90,6 +90,8 @@ TABLE = {
     # Public by design: the sign-in page, signing out and the health check (which names
     # no addresses; 503 here, as no worker runs).
     "login": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
+    # Browsers ask for it before signing in: a redirect to the static icon for everyone.
+    "favicon": ("get", None, expect(302, 302, 302, 302, anonymous=302)),
     "logout": ("post", {}, expect(302, 302, 302, 302, anonymous=302)),
     "health": ("get", None, expect(503, 503, 503, 503, anonymous=503)),
     # The REST API (attendance/api/): the same rules as the pages above. Office staff read
@@ -218,7 +220,7 @@ def test_access(client, users, school, name, method, data, expected, role):
     url = url_of(name, school)
     response = send(client, name, method, data, url)
     assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
-    if response.status_code == LOGIN and role == "anonymous" and name not in ("logout",):
+    if response.status_code == LOGIN and role == "anonymous" and name not in ("logout", "favicon"):
         assert response["Location"].startswith(reverse("login"))
 
 

@@ -422,3 +422,16 @@ def test_a_refused_request_logs_one_line_without_a_traceback(client, users, capl
     refused = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", None) == 403]
     assert len(refused) == 1 and refused[0].getMessage() == "Forbidden (Permission denied): /classes/new/"
     assert refused[0].exc_info is None and "Traceback" not in caplog.text
+
+
+def test_favicon_is_served(client):
+    """Browsers ask for /favicon.ico on every site: it leads to the icon in static/, no 404."""
+    from django.contrib.staticfiles import finders
+    from PIL import Image
+
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[0][1] == 302
+    assert response.redirect_chain[-1][0].endswith("favicon.ico")
+    with Image.open(finders.find("favicon.ico")) as icon:
+        assert icon.format == "ICO"
+    assert "favicon.ico" in client.get(reverse("login")).content.decode()  # the pages name it too

@@ -3,7 +3,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -46,3 +47,10 @@ def bad_request(request, exception):
     elif isinstance(exception, RequestDataTooBig):
         status, reason = 413, "The form sent too much data. Nothing was saved."
     return render(request, "400.html", {"reason": reason}, status=status)
+
+
+@require_GET
+def favicon(request):
+    """``/favicon.ico``, which browsers and tools ask for on their own: a redirect to the
+    icon in static/ (302, not permanent: its hashed file name changes with each deployment)."""
+    return redirect(static("favicon.ico"))
