@@ -304,6 +304,17 @@ class TestRegisterWithoutPhoto:
         detail = client.get(reverse("session_detail", args=[session.pk])).content.decode()
         assert "No photos in this session." in detail and "Present <span class=\"count\">1</span>" in detail
 
+    def test_fill_button_only_while_someone_is_not_taken(self, client, users, school):
+        client.force_login(users["teacher"])
+        session = ClassSession.objects.create(school_class=school["class"], date=datetime.date(2026, 11, 4),
+                                              period="1")
+        fill = "Set everyone not taken to"
+        assert fill in client.get(register_url(session)).content.decode()
+        assert register_post(client, session, {school["joe"]: ("present", ""), school["ada"]: ("absent", "")}).status_code == 302
+        assert fill in client.get(register_url(session)).content.decode()  # Grace is still not taken
+        assert register_post(client, session, {school["grace"]: ("late", "")}).status_code == 302
+        assert fill not in client.get(register_url(session)).content.decode()  # everyone is taken
+
     def test_a_photo_processed_after_a_manual_late_does_not_overwrite_it(self, client, users, school, photo):
         client.force_login(users["teacher"])
         client.post(reverse("register_by_hand", args=[school["class"].pk]), {"date": "2026-11-05", "period": "1"})

@@ -333,6 +333,11 @@ class RegisterForm(forms.Form):
             self.fields[f"shown_reason_{student.pk}"] = forms.CharField(
                 required=False, initial=reason, widget=forms.HiddenInput)
 
+    def anyone_not_taken(self) -> bool:
+        """Whether a rostered student has no record yet (offered "— not taken —"): only
+        then does the page offer "Set everyone not taken to Present"."""
+        return any(student.pk not in self.records for student in self.students)
+
     def rows(self) -> list[dict]:
         """One row per student for the template: the student, the record, the fields."""
         rows = []

@@ -224,7 +224,8 @@ def session_register(request, session_id):
             return redirect("session_detail", session.pk)
     context = {"session": session, "form": form, "rows": form.rows(),
                "codes": [c for c in form.codes.values() if c.active],
-               "has_photos": session.photos.exists() or session.photos_deleted_at is not None}
+               "has_photos": session.photos.exists() or session.photos_deleted_at is not None,
+               "anyone_not_taken": form.anyone_not_taken()}
     return render(request, "attendance/session_register.html", context, status=400 if form.errors else 200)
 
 
