@@ -8,23 +8,51 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
+  // The threshold: a dashed line across the whole plot at the threshold rate, drawn here
+  // rather than as a line through data points, so it shows with a single session date too.
+  // Its legend entry is the "threshold" dataset (no points); hiding that hides the line.
+  var thresholdLine = {
+    id: "thresholdLine",
+    afterDatasetsDraw: function (chart) {
+      var index = chart.data.datasets.findIndex(function (d) { return d.thresholdValue !== undefined; });
+      if (index < 0 || !chart.isDatasetVisible(index)) return;
+      var dataset = chart.data.datasets[index];
+      var y = chart.scales.y.getPixelForValue(dataset.thresholdValue);
+      var area = chart.chartArea;
+      var context = chart.ctx;
+      context.save();
+      context.strokeStyle = dataset.borderColor;
+      context.lineWidth = 2;
+      context.setLineDash(dataset.borderDash);
+      context.beginPath();
+      context.moveTo(area.left, y);
+      context.lineTo(area.right, y);
+      context.stroke();
+      context.restore();
+    }
+  };
+
   var rate = data("rate-chart-data");
   var rateCanvas = document.getElementById("rate-chart");
   if (rate && rateCanvas && rate.labels.length) {
+    var single = rate.labels.length === 1;
     new window.Chart(rateCanvas, {
       type: "line",
       data: {
         labels: rate.labels,
         datasets: [
+          // Straight segments (tension 0): a smoothed curve suggests rates between sessions.
           {label: "Attendance rate (%)", data: rate.rates, borderColor: "#1f6feb", backgroundColor: "#1f6feb",
-           spanGaps: true, tension: 0.2},
-          {label: "Threshold (" + rate.threshold + "%)", data: rate.labels.map(function () { return rate.threshold; }),
-           borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false}
+           spanGaps: true, tension: 0, pointRadius: single ? 6 : 3},
+          {label: "Threshold (" + rate.threshold + "%)", data: [], thresholdValue: rate.threshold,
+           borderColor: "#b42318", backgroundColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false}
         ]
       },
+      plugins: [thresholdLine],
       options: {
         maintainAspectRatio: false,
-        scales: {y: {min: 0, max: 100, title: {display: true, text: "%"}}}
+        // offset: each date in the middle of its slot, so a single date sits in the centre.
+        scales: {x: {offset: true}, y: {min: 0, max: 100, title: {display: true, text: "%"}}}
       }
     });
   }

@@ -389,3 +389,71 @@ def test_first_day_roster_consent_photos_then_two_teachers_see_the_same_child(
         assert session.records.get(student=obama).status == "present"
     maths = sessions.get(school_class__name="Maths 7")
     assert maths.records.get(student__school_id="S-2").status == "present"
+
+
+def _rate_chart(driver) -> dict:
+    """The class report's rate chart as Chart.js drew it: the plot area, the x of each
+    date's point, the rate line's tension, and along the threshold's y the share of the
+    plot's width that is the threshold's red (#b42318) and where it starts and ends (device
+    pixels from the plot's left), read from the canvas pixels."""
+    return driver.execute_script("""
+        var canvas = document.getElementById("rate-chart");
+        var chart = window.Chart.getChart(canvas);
+        var area = chart.chartArea, ratio = chart.currentDevicePixelRatio;
+        var y = Math.round(chart.scales.y.getPixelForValue(90) * ratio);
+        var left = Math.ceil(area.left * ratio), right = Math.floor(area.right * ratio);
+        var pixels = canvas.getContext("2d").getImageData(left, y - 1, right - left, 3).data;
+        var red = new Set();
+        for (var i = 0; i < pixels.length; i += 4) {
+          if (pixels[i] > 150 && pixels[i + 1] < 80 && pixels[i + 2] < 80 && pixels[i + 3] > 200)
+            red.add((i / 4) % (right - left));
+        }
+        var xs = Array.from(red);
+        return {left: area.left, right: area.right, width: right - left, red: red.size,
+                first_red: xs.length ? Math.min.apply(null, xs) : null, last_red: xs.length ? Math.max.apply(null, xs) : null,
+                points: chart.getDatasetMeta(0).data.map(function (p) { return p.x; }),
+                tension: chart.data.datasets[0].tension,
+                legend: chart.legend.legendItems.map(function (item) { return item.text; })};
+    """)
+
+
+def drawn_across(chart: dict) -> bool:
+    """The dashed threshold (6 px ink, 4 px gap: 60 % ink, less at the dashes' soft edges)
+    runs from the plot's left edge to its right edge."""
+    return (chart["red"] > 0.4 * chart["width"] and chart["first_red"] < 10
+            and chart["last_red"] > chart["width"] - 12)
+
+
+def test_rate_chart_draws_the_threshold_and_centres_a_single_date(live_server, browser, users):
+    """The class report's chart, drawn by Chromium: the 90 % threshold the legend lists is a
+    line across the plot (one date or several), one date's point is in the middle, not at
+    the left edge, and the rate line is straight (no smoothing)."""
+    from attendance.models import AttendanceRecord
+
+    from .factories import make_class
+
+    ann, ben = Student.objects.create(name="Ann Archer"), Student.objects.create(name="Ben Baker")
+    school_class = make_class(users["teacher"], students=[ann, ben])
+    first = ClassSession.objects.create(school_class=school_class, date="2026-10-01", period="P1")
+    for student, status in ((ann, "present"), (ben, "absent")):
+        AttendanceRecord.objects.create(session=first, student=student, status=status)
+    driver = browser()
+    sign_in(driver, live_server.url, "teacher", "pw-teacher-1")
+    report = live_server.url + reverse("class_report", args=[school_class.pk])
+
+    driver.get(report)
+    wait_until(driver, lambda d: d.execute_script("return !!(window.Chart && Chart.getChart('rate-chart'))"), timeout=20)
+    time.sleep(1.5)  # Chart.js animates the first drawing
+    one = _rate_chart(driver)
+    assert one["legend"] == ["Attendance rate (%)", "Threshold (90%)"] and one["tension"] == 0
+    assert abs(one["points"][0] - (one["left"] + one["right"]) / 2) < 2, one
+    assert drawn_across(one), one
+
+    second = ClassSession.objects.create(school_class=school_class, date="2026-10-02", period="P1")
+    AttendanceRecord.objects.create(session=second, student=ann, status="present")
+    driver.get(report)
+    wait_until(driver, lambda d: d.execute_script("return !!(window.Chart && Chart.getChart('rate-chart'))"), timeout=20)
+    time.sleep(1.5)
+    two = _rate_chart(driver)
+    assert len(two["points"]) == 2 and two["points"][0] < two["points"][1]
+    assert drawn_across(two), two
