@@ -130,6 +130,7 @@ def test_a_roster_import_does_not_take_over_a_superusers_account(users, django_u
     root = django_user_model.objects.create_superuser("root", "root@school.example", "pw-root-1")
     plan = preview_import("roster.csv", b"student_id,name,class,teacher,teacher_email\r\n"
                                         b"A001,Ada Lovelace,7A,root,attacker@evil.example\r\n")
+    assert any("root is a superuser" in note for note in plan.notes) and not plan.teachers_updated
     apply_plan(plan, users["admin"], skip_bad_rows=True)
     root.refresh_from_db()
     assert root.email == "root@school.example", "a school admin's import changed a superuser's e-mail"
