@@ -301,3 +301,25 @@ def test_the_register_export_is_for_admins_and_office_only(client, users):
         for name in ("staff_list", "roster_import", "consent_import", "photos_import", "possible_duplicates"):
             assert client.get(reverse(name)).status_code == 403, (role, name)
     assert SchoolClass.objects.count() == 0
+
+
+def test_a_stale_plan_applied_after_another_import_doubles_nothing(users):
+    data = b"student_id,name,class,teacher\r\nA1,Ada Lovelace,7A,jlee\r\nA2,Alan Turing,7A,jlee\r\n"
+    first, second = preview_import("a.csv", data), preview_import("b.csv", data)  # two admins' previews
+    apply_plan(first, users["admin"])
+    try:
+        apply_plan(second, users["admin"])
+    except Exception as exc:  # refused as a whole is fine; half-written or doubled is not
+        assert "nothing was written" in str(exc), exc
+    assert sorted(Student.objects.values_list("school_id", flat=True)) == ["A1", "A2"]
+    assert list(SchoolClass.objects.values_list("name", flat=True)) == ["7A"]
+    assert get_user_model().objects.filter(username="jlee").count() == 1
+
+
+def test_the_register_export_over_centuries_is_refused_or_bounded(client, users):
+    client.force_login(users["office"])
+    started = time.monotonic()
+    response = client.get(reverse("registers_export_csv"), {"from": "0001-01-01", "to": "9999-12-31"})
+    assert response.status_code in (200, 400) and time.monotonic() - started < 10
+    api = client.get("/api/v1/exports/registers/", {"from": "2026-13-01", "to": "x"})
+    assert api.status_code == 400
