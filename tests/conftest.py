@@ -50,12 +50,25 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+#: Where the session's descriptor cache is kept for the summary at the end of the run.
+DESCRIPTOR_CACHE_KEY = pytest.StashKey[DescriptorCache]()
+
+
 @pytest.fixture(scope="session")
-def descriptor_cache():
+def descriptor_cache(pytestconfig):
     """The session's ``DescriptorCache`` around the real ``attendance.engine.find_faces``."""
     from attendance import engine
 
-    return DescriptorCache(engine.find_faces)
+    pytestconfig.stash[DESCRIPTOR_CACHE_KEY] = DescriptorCache(engine.find_faces)
+    return pytestconfig.stash[DESCRIPTOR_CACHE_KEY]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line on what the descriptor cache saved: photos the engine ran on, answers reused."""
+    cache = config.stash.get(DESCRIPTOR_CACHE_KEY, None)
+    if cache is not None:
+        terminalreporter.write_line(f"descriptor cache: the engine ran on {cache.misses} photos, "
+                                    f"{cache.hits} answers were reused")
 
 
 @pytest.fixture(autouse=True)

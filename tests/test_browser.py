@@ -243,6 +243,12 @@ def _wait(condition, timeout=120):
 def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser, users, photo, client, tmp_path):
     """On a 390 x 844 screen no page scrolls sideways and its main buttons are on the screen."""
     school_class, session = _class_with_a_processed_session(client, users, photo)
+    # A long name and school id, registered by hand (no photo), widen the roster's columns.
+    client.force_login(users["admin"])
+    client.post(reverse("student_enrol", args=[school_class.pk]),
+                {"name": "Gloria Macapagal Arroyo", "school_id": "ADM-2026-00042"})
+    client.logout()
+    assert school_class.students.filter(school_id="ADM-2026-00042").exists()
     student = Student.objects.get(name="Barack Obama")
     base = live_server.url
     driver = browser(*PHONE)
@@ -287,6 +293,11 @@ def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser
     for name, url, buttons in pages:
         driver.get(base + url)
         check(name, buttons)
+    # The staff form's e-mail box is as wide as its name box (styled like every text field).
+    driver.get(base + reverse("staff_list"))
+    name_width, email_width = (css(driver, f"form[action$='/staff/add'] input[name={n}]").size["width"]
+                               for n in ("name", "email"))
+    assert email_width == name_width, f"the e-mail box is {email_width}px wide, the name box {name_width}px"
     # The marked photo pans inside its own box rather than widening the page.
     driver.get(base + reverse("session_detail", args=[session.pk]))
     assert {t.text for t in css_all(driver, ".marked-photo svg text")} >= {"Barack Obama", "Joe Biden"}

@@ -137,3 +137,11 @@ def test_teachers_and_office_staff_cannot_import_photos(client, users, pupils, p
         assert client.post(reverse("photos_import"), {"file": upload}).status_code == 403
         assert client.post(reverse("photos_import_apply"), {"skip_bad_rows": "on"}).status_code == 403
     assert not EnrolmentPhoto.objects.exists()
+
+
+def test_the_form_names_the_files_it_expects(client, users):
+    """The help text's "<school id>" placeholders are shown, not swallowed as an HTML tag."""
+    client.force_login(users["admin"])
+    page = client.get(reverse("photos_import")).content.decode()
+    assert "&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg" in page
+    assert "<school id>" not in page

@@ -169,3 +169,13 @@ def test_no_password_for_a_superuser_or_ones_own_account(users, django_user_mode
         with pytest.raises(staff.StaffError, match="your own account"):
             make(users["admin"], users["admin"])
     assert root.check_password("pw-root-1")
+
+
+def test_class_form_sends_admins_to_the_staff_page_for_a_new_teacher(client, users):
+    """The new-class and edit-class pages point to the Staff page, where teachers are added."""
+    client.force_login(users["admin"])
+    school_class = make_class(users["teacher"])
+    for url in (reverse("class_create"), reverse("class_edit", args=[school_class.pk])):
+        page = client.get(url).content.decode()
+        assert f'href="{reverse("staff_list")}">Staff</a>' in page
+        assert reverse("admin:auth_user_add") not in page

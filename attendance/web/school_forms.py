@@ -43,8 +43,9 @@ class ConsentCsvForm(forms.Form):
 
 class PhotoZipForm(forms.Form):
     file = forms.FileField(label="Zip of photos", widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
-                           help_text="<school id>.jpg, or <school id>/1.jpg, <school id>/2.jpg, ... for students whose "
-                                     "consent is recorded.")
+                           # Django renders help_text unescaped: the placeholders are written as entities to show.
+                           help_text="&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg, ... for "
+                                     "students whose consent is recorded.")
 
 
 class ImportApplyForm(forms.Form):
