@@ -323,3 +323,84 @@ def test_the_register_export_over_centuries_is_refused_or_bounded(client, users)
     assert response.status_code in (200, 400) and time.monotonic() - started < 10
     api = client.get("/api/v1/exports/registers/", {"from": "2026-13-01", "to": "x"})
     assert api.status_code == 400
+
+
+# --- At the same moment (PostgreSQL: real row locks) ------------------------------------------
+
+def _at_once(*jobs):
+    """Runs ``jobs`` in threads (each with its own database connection) while another
+    connection holds the audit log's table locked, so each job stops at its audit entry,
+    after its checks and writes; then lets them all finish. The jobs' exceptions, in order."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (DATABASE_URL=postgres://...)")
+    locked, release, errors = threading.Event(), threading.Event(), [None] * len(jobs)
+
+    def hold_lock():
+        with transaction.atomic():
+            connections["default"].cursor().execute("LOCK TABLE attendance_auditentry IN EXCLUSIVE MODE")
+            locked.set()
+            release.wait(30)
+        connections["default"].close()
+
+    def run(index, job):
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            errors[index] = exc
+        finally:
+            connections["default"].close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait(10)
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0] >= len(jobs):
+                break
+            time.sleep(0.05)
+    release.set()
+    for thread in [holder, *threads]:
+        thread.join(30)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_photo_imports_at_once_store_each_photo_once(users, photo, redis_url):
+    from attendance.models import EnrolmentPhoto
+
+    barack = Student.objects.create(name="Barack Obama", school_id="S-1")
+    give_consent(barack)
+    data = _photo_zip(photo)
+    errors = _at_once(*[lambda: photo_import.apply_photo_import(io.BytesIO(data), users["admin"], "photos.zip")] * 2)
+    assert EnrolmentPhoto.objects.filter(student=barack).count() == 2, errors  # S-1.jpg and S-1/2.jpg, once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_import_at_the_moment_consent_is_withdrawn_leaves_no_photo(users, photo, redis_url):
+    from django.db import transaction
+
+    from attendance.models import Consent, EnrolmentPhoto
+
+    barack = Student.objects.create(name="Barack Obama", school_id="S-1")
+    give_consent(barack)
+    data = _photo_zip(photo)
+
+    def withdraw():
+        with transaction.atomic():
+            withdraw_consent(Student.objects.get(pk=barack.pk), users["admin"])
+
+    errors = _at_once(lambda: photo_import.apply_photo_import(io.BytesIO(data), users["admin"], "photos.zip"),
+                      withdraw)
+    if Consent.objects.filter(student=barack).exists():  # the withdrawal lost: it must say so
+        assert errors[1] is not None
+    else:
+        assert not EnrolmentPhoto.objects.filter(student=barack).exists(), errors
