@@ -363,7 +363,7 @@ def _at_once(*jobs):
     deadline = time.monotonic() + 20
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
             if cursor.fetchone()[0] >= len(jobs):
                 break
             time.sleep(0.05)
