@@ -404,3 +404,14 @@ def test_a_photo_import_at_the_moment_consent_is_withdrawn_leaves_no_photo(users
         assert errors[1] is not None
     else:
         assert not EnrolmentPhoto.objects.filter(student=barack).exists(), errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_roster_imports_at_once_double_nothing(users):
+    data = b"student_id,name,class,teacher\r\nA1,Ada Lovelace,7A,jlee\r\nA2,Alan Turing,7A,jlee\r\n"
+    plans = [preview_import("a.csv", data), preview_import("b.csv", data)]
+    errors = _at_once(*[lambda plan=plan: apply_plan(plan, users["admin"]) for plan in plans])
+    assert sorted(Student.objects.values_list("school_id", flat=True)) == ["A1", "A2"]
+    assert list(SchoolClass.objects.values_list("name", flat=True)) == ["7A"]
+    assert [type(e).__name__ for e in errors].count("NoneType") == 1, errors  # the other refused as a whole
+    assert "nothing was written" in str(next(e for e in errors if e is not None))
