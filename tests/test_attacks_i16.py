@@ -415,3 +415,12 @@ def test_two_roster_imports_at_once_double_nothing(users):
     assert list(SchoolClass.objects.values_list("name", flat=True)) == ["7A"]
     assert [type(e).__name__ for e in errors].count("NoneType") == 1, errors  # the other refused as a whole
     assert "nothing was written" in str(next(e for e in errors if e is not None))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(users, django_user_model):
+    first = users["admin"]
+    second = django_user_model.objects.create_user("admin2", password="pw-admin-2", is_staff=True)
+    errors = _at_once(lambda: staff.change_role(get_user_model().objects.get(pk=second.pk), staff.TEACHER, first),
+                      lambda: staff.change_role(get_user_model().objects.get(pk=first.pk), staff.TEACHER, second))
+    assert django_user_model.objects.filter(is_staff=True, is_active=True).count() == 1, errors
