@@ -424,3 +424,19 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(users, django_us
     errors = _at_once(lambda: staff.change_role(get_user_model().objects.get(pk=second.pk), staff.TEACHER, first),
                       lambda: staff.change_role(get_user_model().objects.get(pk=first.pk), staff.TEACHER, second))
     assert django_user_model.objects.filter(is_staff=True, is_active=True).count() == 1, errors
+
+
+def test_photo_import_refuses_a_decompression_bomb_named_as_a_student(users):
+    from .attack_images import png
+
+    barack = Student.objects.create(name="Barack Obama", school_id="S-1")
+    give_consent(barack)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("S-1.png", png(11000, 11000))
+        archive.writestr("S-1/2.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 100)  # a JPEG header and nothing
+    started = time.monotonic()
+    plan = photo_import.plan_photo_import(io.BytesIO(buffer.getvalue()), "bomb.zip")
+    assert [f.outcome for f in plan.files] == [photo_import.REFUSED, photo_import.REFUSED], [
+        (f.path, f.reason) for f in plan.files]
+    assert time.monotonic() - started < 10
