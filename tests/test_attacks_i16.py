@@ -440,3 +440,22 @@ def test_photo_import_refuses_a_decompression_bomb_named_as_a_student(users):
     assert [f.outcome for f in plan.files] == [photo_import.REFUSED, photo_import.REFUSED], [
         (f.path, f.reason) for f in plan.files]
     assert time.monotonic() - started < 10
+
+
+def test_membership_api_and_page_with_garbage_answer_400_not_500(client, users):
+    joe = Student.objects.create(name="Joe Biden")
+    history = make_class(users["teacher"], "History 7", [joe])
+    url = reverse("api:class-students", args=[history.pk])
+    move = reverse("api:class-students-move", args=[history.pk])
+    client.force_login(users["admin"])
+    for body in ({"students": "x"}, {"students": [None]}, {"students": [[1]]}, {}, {"students": [-1]},
+                 {"students": list(range(1, 20_000))}):
+        assert client.post(url, body, content_type="application/json").status_code in (400, 413), body
+    for body in ({"students": [joe.pk], "to_class": 10 ** 9}, {"students": [joe.pk], "to_class": "abc"},
+                 {"students": [joe.pk], "to_class": history.pk}, {"students": [joe.pk]}):
+        assert client.post(move, body, content_type="application/json").status_code == 400, body
+    page = reverse("class_students_change", args=[history.pk])
+    for data in ({"students": ["x"], "action": "move", "to_class": "y"}, {"students": [joe.pk], "action": "zap"},
+                 {"students": [joe.pk], "action": "move", "to_class": 10 ** 9}):
+        assert client.post(page, data).status_code in (302, 400), data
+    assert list(history.students.all()) == [joe]
