@@ -111,6 +111,7 @@ def find_faces(rgb, timings: dict | None = None):
         timings=timings,
         threads=settings.FACE_ENGINE_THREADS,
         engine=settings.FACE_DESCRIPTOR_ENGINE,
+        detector=settings.FACE_DETECTOR,
     )
 
 

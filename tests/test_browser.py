@@ -301,3 +301,91 @@ def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser
     # The marked photo pans inside its own box rather than widening the page.
     driver.get(base + reverse("session_detail", args=[session.pk]))
     assert {t.text for t in css_all(driver, ".marked-photo svg text")} >= {"Barack Obama", "Joe Biden"}
+
+
+def _small_oneroster_zip(path: Path) -> Path:
+    """A OneRoster 1.1 zip (tests/oneroster.py) of 2 classes: Maths 7 of ``teacher`` with
+    Barack Obama (S-1) and Joe Biden (S-2), History 7 of ``other`` with Barack Obama."""
+    from .oneroster import CLASSES, ENROLLMENTS, USERS_11, oneroster_zip
+
+    people = [dict(sourcedId="t1", role="teacher", username="teacher", givenName="Tess", familyName="Teacher"),
+              dict(sourcedId="t2", role="teacher", username="other", givenName="Otto", familyName="Other"),
+              dict(sourcedId="S-1", role="student", givenName="Barack", familyName="Obama"),
+              dict(sourcedId="S-2", role="student", givenName="Joe", familyName="Biden")]
+    classes = [dict(sourcedId="c-maths", title="Maths 7", classType="scheduled", schoolSourcedId="org1"),
+               dict(sourcedId="c-history", title="History 7", classType="scheduled", schoolSourcedId="org1")]
+    members = [("c-maths", "t1", "teacher"), ("c-history", "t2", "teacher"), ("c-maths", "S-1", "student"),
+               ("c-maths", "S-2", "student"), ("c-history", "S-1", "student")]
+    enrolments = [dict(sourcedId=f"e{n}", classSourcedId=c, schoolSourcedId="org1", userSourcedId=u, role=role,
+                       primary="true" if role == "teacher" else "false") for n, (c, u, role) in enumerate(members)]
+    path.write_bytes(oneroster_zip({"users.csv": (USERS_11, people), "classes.csv": (CLASSES, classes),
+                                    "enrollments.csv": (ENROLLMENTS, enrolments)}))
+    return path
+
+
+def _upload_preview_import(driver, base, url_name, field, path):
+    """On an import page: choose ``path``, "Preview", then "Import"."""
+    driver.get(base + reverse(url_name))
+    form = css(driver, "main form")
+    fill(form, field, str(path))
+    by_text(form, "button", "Preview").click()
+    wait_until(driver, lambda d: css_all(d, "form[action$='apply'] button, form[action$='apply/'] button"),
+               timeout=30, message=f"no preview on {url_name}")
+    by_text(driver, "button", "Import").click()
+
+
+def test_first_day_roster_consent_photos_then_two_teachers_see_the_same_child(
+        celery_worker_process, live_server, browser, users, photo, tmp_path):
+    """Issue 16: the admin imports the roster, consent and photos by school id; the
+    teachers of two classes each take attendance with a photo of the same child, who is
+    present in both sessions from one enrolment (one student, one set of photos)."""
+    base = live_server.url
+    driver = browser(1280, 900)
+    sign_in(driver, base, "admin", "pw-admin-1")
+
+    _upload_preview_import(driver, base, "roster_import", "roster", _small_oneroster_zip(tmp_path / "roster.zip"))
+    wait_until(driver, lambda d: Student.objects.count() == 2 and SchoolClass.objects.count() == 2, timeout=30,
+               message="the roster was not imported")
+
+    consent = tmp_path / "consent.csv"
+    consent.write_text("student_id,given_by,given_on,note\n"
+                       "S-1,Parent or guardian,2026-09-01,Office file 2026/27\n"
+                       "S-2,Parent or guardian,2026-09-01,Office file 2026/27\n", encoding="utf-8")
+    _upload_preview_import(driver, base, "consent_import", "file", consent)
+    wait_until(driver, lambda d: not Student.objects.filter(consent__isnull=True).exists(), timeout=30,
+               message="the consent was not recorded")
+
+    photos = tmp_path / "photos.zip"
+    with zipfile.ZipFile(photos, "w") as archive:
+        archive.write(photo("identities/Barack_Obama/1.jpg"), "S-1.jpg")
+        archive.write(photo("identities/Joe_Biden/1.jpg"), "S-2/1.jpg")
+    _upload_preview_import(driver, base, "photos_import", "file", photos)
+    # The page refreshes itself while the worker encodes the photos.
+    wait_until(driver, lambda d: len(css_all(d, ".table .badge.ready")) == 2,
+               message="the imported photos were not both ready")
+    sign_out(driver)
+
+    # Each teacher sees only their class; both photos show Barack Obama (a different photo of him).
+    for username, password, class_photo in [("teacher", "pw-teacher-1", "groups/obama_and_biden.jpg"),
+                                            ("other", "pw-other-1", "identities/Barack_Obama/2.jpg")]:
+        sign_in(driver, base, username, password)
+        by_text(driver, "a", "Take attendance").click()
+        form = css(driver, "main form")
+        fill(form, "date", "2026-11-02")
+        fill(form, "period", "Period 1")
+        fill(form, "photos", str(photo(class_photo)))
+        by_text(form, "button", "Upload and take attendance").click()
+        wait_until(driver, lambda d: "Barack Obama" in {t.text for t in css_all(d, ".marked-photo svg text")},
+                   message=f"{username}'s marked photo did not name Barack Obama")
+        sign_out(driver)
+
+    obama = Student.objects.get(school_id="S-1")
+    assert Student.objects.filter(name="Barack Obama").count() == 1
+    assert EnrolmentPhoto.objects.filter(student=obama).count() == 1
+    assert set(obama.classes.values_list("name", flat=True)) == {"Maths 7", "History 7"}
+    sessions = ClassSession.objects.order_by("school_class__name")
+    assert [s.school_class.name for s in sessions] == ["History 7", "Maths 7"]
+    for session in sessions:
+        assert session.records.get(student=obama).status == "present"
+    maths = sessions.get(school_class__name="Maths 7")
+    assert maths.records.get(student__school_id="S-2").status == "present"

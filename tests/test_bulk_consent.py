@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from attendance.models import AuditEntry, Consent, Student
 from attendance.roster import bulk_consent
-from attendance.roster.csv_files import CsvFileError
 
 from .factories import give_consent
 
@@ -69,13 +68,22 @@ def test_import_is_all_or_nothing_unless_refused_lines_are_skipped_and_idempoten
 
 
 @pytest.mark.parametrize("data, message", [
-    ("student_id,given_by,note\nS-1,Grace,form\n".encode(), "given_on is missing"),
-    (HEADER.encode() + "S-1,Zoë,2026-09-01,form\n".encode("latin-1"), "Line 2 is not UTF-8"),
+    ("student_id,given_by,note\nS-1,Grace,form\n".encode(), "Line 1: the column 'given_on' is missing"),
+    ("student_id,given_by,given_on,note,ID\n".encode(), "Line 1: the column 'student_id' is named twice"),
     (b"", "empty"),
 ])
 def test_unreadable_files_are_refused_naming_the_problem(pupils, data, message):
-    with pytest.raises(CsvFileError, match=message):
+    with pytest.raises(bulk_consent.ConsentFileError, match=message):
         bulk_consent.plan_consent_import(data)
+
+
+def test_a_line_in_another_encoding_is_refused_the_others_are_read(pupils):
+    """The roster import's reader: a line saved in Windows-1252 is refused with its number,
+    not the whole file."""
+    data = (HEADER + "S-1,Zoë,2026-09-01,form\n").encode("cp1252") + "S-2,Zoë,2026-09-01,form\n".encode()
+    plan = bulk_consent.plan_consent_import(data)
+    assert [(line.line, line.outcome) for line in plan.lines] == [(2, "refused"), (3, "new")]
+    assert "not UTF-8 text (byte 0xEB)" in plan.lines[0].reason
 
 
 def test_header_names_are_compared_loosely(pupils):

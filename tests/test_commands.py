@@ -5,6 +5,7 @@ import os
 import shutil
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -118,3 +119,50 @@ def test_take_attendance_refusing_the_second_photo_stores_none(users, photo, tmp
 def test_take_attendance_unknown_class_is_an_error(users, photo):
     with pytest.raises(CommandError, match="No class named"):
         run("take_attendance", "--class", "nope", "--date", "2026-11-02", "--inline", str(photo("misc/dogs.jpg")))
+
+
+def test_existing_scripts_work_on_an_imported_school(users, photo, tmp_path, client):
+    """Issue 16: after the first day's imports (roster, consent, photos by school id, all
+    from the command line) ``take_attendance --class NAME`` and the API's upload to
+    ``/api/v1/classes/<id>/sessions/`` work as before, and a child in both classes is one
+    student, present in both registers."""
+    from rest_framework.authtoken.models import Token
+
+    from attendance.wiring.celery import app as celery_app
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,class,teacher,teacher_email\n"
+                      "S-1,Barack Obama,Maths 7,teacher,\nS-2,Joe Biden,Maths 7,teacher,\n"
+                      "S-1,Barack Obama,History 7,other,\n", encoding="utf-8")
+    run("import_roster", str(roster), "--user", "admin")
+    consent = tmp_path / "consent.csv"
+    consent.write_text("student_id,given_by,given_on,note\n"
+                       "S-1,Parent or guardian,2026-09-01,Office file 2026/27\nS-2,Parent or guardian,2026-09-01,Office file 2026/27\n",
+                       encoding="utf-8")
+    run("import_consent", str(consent))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(photo("identities/Barack_Obama/1.jpg"), photos / "S-1.jpg")
+    shutil.copy(photo("identities/Joe_Biden/1.jpg"), photos / "S-2.jpg")
+    run("import_photos", str(photos), "--inline")
+    assert set(EnrolmentPhoto.objects.values_list("status", flat=True)) == {EnrolmentPhoto.READY}
+
+    # An existing script: the class by name.
+    output = run("take_attendance", "--class", "Maths 7", "--date", "2026-11-02", "--inline",
+                 str(photo("groups/obama_and_biden.jpg")))
+    assert sorted(json.loads(output.strip().splitlines()[-1])["present"]) == ["Barack Obama", "Joe Biden"]
+
+    # Another: the class by id, through the API, the teacher's token; processed in this process.
+    celery_app.conf.task_always_eager = True  # restored after the test (conftest)
+    history = SchoolClass.objects.get(name="History 7")
+    token = Token.objects.create(user=users["other_teacher"]).key
+    response = client.post(f"/api/v1/classes/{history.pk}/sessions/", {
+        "date": "2026-11-02", "period": "Period 2", "photos": SimpleUploadedFile("class.jpg", photo("identities/Barack_Obama/2.jpg").read_bytes())},
+        HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 202, response.content
+    records = client.get(response.json()["records_url"], HTTP_AUTHORIZATION=f"Token {token}").json()
+    assert [(r["student"]["name"], r["status"]) for r in records] == [("Barack Obama", "present")]
+
+    obama = Student.objects.get(school_id="S-1")
+    assert Student.objects.count() == 2 and obama.photos.count() == 1
+    assert AttendanceRecord.objects.filter(student=obama, status="present").count() == 2

@@ -112,3 +112,25 @@ def test_the_engine_package_lists_its_api_and_knows_nothing_of_django_or_dlib_at
     for module in (REPO / "faces").rglob("*.py"):
         assert not re.search(r"^\s*(import|from) django", module.read_text(), re.MULTILINE), module
     assert "import dlib" not in (REPO / "faces" / "quality.py").read_text()
+
+
+def test_the_face_detector_setting_chooses_the_backend_the_app_uses(photo, settings, monkeypatch, db):
+    """A backend listed in faces.detectors.DETECTORS is used by the app once FACE_DETECTOR
+    names it (attendance.engine.find_faces: enrolment and class photos); an unknown name
+    stops the start (system check attendance.E003)."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from attendance import engine
+    from faces import detectors
+
+    annotated = AnnotatedBoxes(photo("groups/testing.xml"), "2008_002506.jpg")
+    monkeypatch.setitem(detectors.DETECTORS, "annotated", lambda **options: annotated)
+    rgb = rgb_of(photo("groups/2008_002506.jpg"))
+    assert [face.box for face in engine.find_faces(rgb)] != annotated.boxes  # HOG's own boxes
+    settings.FACE_DETECTOR = "annotated"
+    assert [face.box for face in engine.find_faces(rgb)] == annotated.boxes
+    call_command("check")
+    settings.FACE_DETECTOR = "cnn-typo"
+    with pytest.raises(SystemCheckError, match="FACE_DETECTOR is 'cnn-typo'"):
+        call_command("check")

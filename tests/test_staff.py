@@ -179,3 +179,16 @@ def test_class_form_sends_admins_to_the_staff_page_for_a_new_teacher(client, use
         page = client.get(url).content.decode()
         assert f'href="{reverse("staff_list")}">Staff</a>' in page
         assert reverse("admin:auth_user_add") not in page
+
+
+def test_the_page_offers_no_action_on_ones_own_account_nor_a_superuser(client, users, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@school.example", "pw-for-root-1")
+    client.force_login(users["admin"])
+    page = client.get(reverse("staff_list")).content.decode()
+    rows = {pk: re.search(rf'<tr id="staff-{pk}">(.*?)</tr>', page, re.S).group(1)
+            for pk in (users["admin"].pk, root.pk, users["teacher"].pk)}
+    assert "Your own account" in rows[users["admin"].pk] and "Superuser" in rows[root.pk]
+    for pk in (users["admin"].pk, root.pk):
+        assert "<form" not in rows[pk] and "<button" not in rows[pk]
+    # Everyone else keeps the role, deactivate and password actions.
+    assert rows[users["teacher"].pk].count("<form") == 4

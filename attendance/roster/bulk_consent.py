@@ -9,7 +9,9 @@ rules and audit entry of the student page), in one transaction. A line is refuse
 reason (unknown student id, bad date, missing field, the same student twice); while any is
 refused nothing is recorded unless the refused lines are skipped on purpose. A student whose
 consent is already recorded is left as it is (changed only on their page), so importing the
-same file twice records nothing the second time.
+same file twice records nothing the second time. The file is read by the roster import's
+reader (``imports.reading.read_table``): a line that is not UTF-8 is refused with its
+number, the other lines are read.
 """
 import datetime
 from dataclasses import dataclass, field
@@ -21,15 +23,21 @@ from attendance import audit
 from attendance.dates import parse_school_date
 from attendance.models import AuditEntry, Consent, Student
 from attendance.roster.consent import record_consent
-from attendance.roster.csv_files import read_csv
+from attendance.roster.imports.reading import Limits, read_table
 from attendance.text import validate_single_line_text
 
 COLUMNS = ["student_id", "given_by", "given_on", "note"]
-#: Other header names accepted for the columns (``csv_files.header_key`` form).
+#: Other header names accepted for the columns (``header_key`` form).
 ALIASES = {"school_id": "student_id", "id": "student_id", "date": "given_on", "where": "note",
            "where_kept": "note", "form_kept": "note"}
 #: The Consent fields' lengths (models.roster.Consent).
 MAX_GIVEN_BY, MAX_NOTE = 150, 300
+#: The largest consent CSV read, in bytes (a school's 5,000 children at ~100 bytes a line is 0.5 MB).
+MAX_CSV_BYTES = 5 * 1024 * 1024
+#: The longest field read, in characters (the longest Consent field is 300).
+MAX_FIELD_CHARS = 1000
+#: ``read_table``'s bounds for a consent CSV (one file, never a zip).
+LIMITS = Limits(upload_bytes=MAX_CSV_BYTES, zip_members=1, unzipped_bytes=MAX_CSV_BYTES, field_chars=MAX_FIELD_CHARS)
 
 NEW, ALREADY, REFUSED = "new", "already recorded", "refused"
 
@@ -61,6 +69,19 @@ class ConsentPlan:
         return f"{len(self.of(NEW))} new, {len(self.of(ALREADY))} already recorded, {len(self.of(REFUSED))} refused"
 
 
+class ConsentFileError(Exception):
+    """The file cannot be read at all (too large, empty, a required column missing or named
+    twice, a header that cannot be read); the message says why, with the line (1) where
+    there is one."""
+
+
+def header_key(name: str) -> str:
+    """A column name as compared, aliases resolved: "Student ID " -> "student_id",
+    "Where kept" -> "note" (case, spaces, hyphens ignored; ``ALIASES``)."""
+    key = "_".join(name.strip().lower().replace("-", " ").split())
+    return ALIASES.get(key, key)
+
+
 class ImportRefused(Exception):
     """An import with refused lines and no leave to skip them: nothing was recorded."""
 
@@ -68,16 +89,20 @@ class ImportRefused(Exception):
 def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPlan:
     """Read a consent CSV and say what each line would do; writes nothing.
 
+    A line the reader refuses (not UTF-8, a field over ``MAX_FIELD_CHARS``, more values
+    than the header has columns, broken quoting: the rest of the file is then not read) is
+    a REFUSED line with the reader's reason.
+
     Raises:
-        csv_files.CsvFileError: the file cannot be read at all (size, encoding, a missing
-            column, broken quoting); no line is judged.
+        ConsentFileError: the file cannot be read at all (over ``MAX_CSV_BYTES``, empty, a
+            required column missing or named twice); no line is judged.
     """
-    rows = read_csv(data, COLUMNS, ALIASES)
+    rows, unreadable = _read(data, filename)
     wanted = {row.values["student_id"].strip() for row in rows}
     students = {s.school_id: s for s in Student.objects.filter(school_id__in=wanted - {""})}
     recorded = set(Consent.objects.filter(student__in=students.values()).values_list("student_id", flat=True))
     seen: dict[str, int] = {}
-    lines = []
+    lines = [ConsentLine(refusal.line, "", REFUSED, refusal.reason) for refusal in unreadable]
     for row in rows:
         school_id = row.values["student_id"].strip()
         line = ConsentLine(row.line, school_id, REFUSED)
@@ -94,7 +119,20 @@ def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPl
             line.outcome, line.reason = ALREADY, "consent is already recorded (change it on the student's page)"
         else:
             line.outcome = NEW
-    return ConsentPlan(filename, lines)
+    return ConsentPlan(filename, sorted(lines, key=lambda line: line.line))
+
+
+def _read(data: bytes, filename: str) -> tuple[list, list]:
+    """The readable rows and the reader's refused lines (``reading.Row``, ``reading.Refusal``)."""
+    if len(data) > MAX_CSV_BYTES:
+        raise ConsentFileError(f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.")
+    refusals = []
+    table = read_table(filename, data, tuple(COLUMNS), LIMITS, refusals, column_name=header_key)
+    if table is None:
+        raise ConsentFileError(f"Line 1: {refusals[0].reason}")
+    if not table.columns:
+        raise ConsentFileError(f"The file is empty: the first line must name the columns ({', '.join(COLUMNS)}).")
+    return table.rows, refusals
 
 
 def _problem(values: dict, school_id: str, students: dict, seen: dict) -> str:
@@ -137,7 +175,7 @@ def apply_consent_import(data: bytes, user, filename: str = "consent.csv",
     entry each (``consent.record_consent``) and one for the import.
 
     Raises:
-        csv_files.CsvFileError: as ``plan_consent_import``; nothing recorded.
+        ConsentFileError: as ``plan_consent_import``; nothing recorded.
         ImportRefused: a line is refused and ``skip_bad_rows`` is False; nothing recorded
             (the message counts them).
     """

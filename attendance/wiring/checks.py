@@ -11,6 +11,7 @@ from django.test.utils import override_settings
 from attendance.engine import model_id
 from attendance.roster.reencode import stale_descriptor_counts
 from faces import model_files
+from faces.detectors import DETECTORS
 from faces.errors import ModelFileError
 
 
@@ -36,6 +37,17 @@ def face_model_files(app_configs=None, **kwargs):
 #: Id of the error ``stored_descriptors_of_current_model`` reports. ``migrate`` and ``reencode``
 #: silence it (``SkipStaleDescriptorCheck``): they are how the database is made right.
 STALE_DESCRIPTORS = "attendance.E002"
+UNKNOWN_DETECTOR = "attendance.E003"
+
+
+@checks.register()
+def face_detector_setting(app_configs=None, **kwargs):
+    """An error when ``FACE_DETECTOR`` names no backend of ``faces.detectors.DETECTORS``
+    (a typo would otherwise fail every photo in the worker)."""
+    if settings.FACE_DETECTOR in DETECTORS:
+        return []
+    return [checks.Error(f"FACE_DETECTOR is {settings.FACE_DETECTOR!r}, which is not a face detector.",
+                         id=UNKNOWN_DETECTOR, hint=f"Use one of: {', '.join(sorted(DETECTORS))}.")]
 
 
 @checks.register()

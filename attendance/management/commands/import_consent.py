@@ -5,7 +5,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance.roster import bulk_consent
-from attendance.roster.csv_files import CsvFileError
 
 
 class Command(BaseCommand):
@@ -26,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {exc.strerror or exc}") from exc
         try:
             plan = bulk_consent.plan_consent_import(data, file.name)
-        except CsvFileError as exc:
+        except bulk_consent.ConsentFileError as exc:
             raise CommandError(f"{file}: {exc} Nothing was recorded.") from exc
         for line in plan.lines:
             self.stdout.write(f"{file.name}:{line.line}: {line.student_id or '-'}: {line.outcome}"

@@ -1,4 +1,5 @@
 """Reading an uploaded roster file without trusting it: a zip of CSV files or one CSV.
+``read_table`` is the app's one CSV reader (the roster import's files, the consent CSV).
 
 Everything is bounded before it is read: the upload's size, the zip's member count and
 unzipped size (sizes in the archive's directory are not trusted: each member is read
@@ -10,6 +11,7 @@ import csv
 import io
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -128,11 +130,14 @@ def _not_utf8(value: str) -> str | None:
     return None
 
 
-def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals: list) -> Table | None:
+def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals: list,
+               column_name: Callable[[str], str] = str.strip) -> Table | None:
     """The CSV file ``data`` as a Table, its bad rows appended to ``refusals``.
 
-    An empty file (no header) is an empty table. Column names are matched exactly as the
-    OneRoster CSV binding spells them (case-sensitive), surrounding spaces ignored. A row
+    An empty file (no header) is an empty table. Column names are ``column_name`` of the
+    header's names: by default matched exactly as the OneRoster CSV binding spells them
+    (case-sensitive), surrounding spaces ignored; the consent import passes a looser one
+    ("Student ID" -> "student_id"). A row
     is refused when it has more fields than the header, holds bytes that are not UTF-8
     (the file was saved in another encoding, e.g. Windows-1252) or a field longer than
     ``limits.field_chars``; blank rows are skipped.
@@ -150,7 +155,7 @@ def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals
         return None
     if header is None or not any(h.strip() for h in header):
         return Table(file)
-    columns = [h.strip() for h in header]
+    columns = [column_name(h) for h in header]
     if bad := next((c for c in columns if _not_utf8(c)), None):
         refusals.append(Refusal(file, 1, f"the header is not UTF-8 text (byte {_not_utf8(bad)}); save the file "
                                          "as CSV UTF-8."))

@@ -13,7 +13,6 @@ from attendance import access
 from attendance.models import Student
 from attendance.roster import bulk_consent, photo_import
 from attendance.roster.consent import ConsentMissing
-from attendance.roster.csv_files import MAX_CSV_BYTES, CsvFileError
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 from attendance.web import pending_uploads
 from attendance.web.school_forms import ConsentCsvForm, ImportApplyForm, PhotoZipForm
@@ -31,12 +30,12 @@ def consent_import(request):
     plan = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > MAX_CSV_BYTES:
-            form.add_error("file", f"The file is over {filesizeformat(MAX_CSV_BYTES)}.")
+        if upload.size > bulk_consent.MAX_CSV_BYTES:
+            form.add_error("file", f"The file is over {filesizeformat(bulk_consent.MAX_CSV_BYTES)}.")
         else:
             try:
                 plan = bulk_consent.plan_consent_import(upload.read(), upload.name)
-            except CsvFileError as exc:
+            except bulk_consent.ConsentFileError as exc:
                 form.add_error("file", str(exc))
             else:
                 upload.seek(0)
@@ -64,7 +63,7 @@ def consent_import_apply(request):
     try:
         result = bulk_consent.apply_consent_import(data, request.user, filename,
                                                    form.cleaned_data.get("skip_bad_rows", False))
-    except (CsvFileError, bulk_consent.ImportRefused) as exc:
+    except (bulk_consent.ConsentFileError, bulk_consent.ImportRefused) as exc:
         messages.error(request, str(exc))
         return redirect("consent_import")
     pending_uploads.discard(request.session, CONSENT)
