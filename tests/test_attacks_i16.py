@@ -459,3 +459,33 @@ def test_membership_api_and_page_with_garbage_answer_400_not_500(client, users):
                  {"students": [joe.pk], "action": "move", "to_class": 10 ** 9}):
         assert client.post(page, data).status_code in (302, 400), data
     assert list(history.students.all()) == [joe]
+
+
+def _peak_bytes_of(call) -> tuple[int, Exception | None]:
+    """(the peak of Python memory allocated while ``call()`` ran, in bytes; what it raised)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    raised = None
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - returned to the test
+        raised = exc
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, raised
+
+
+@pytest.mark.parametrize("command", ["import_roster", "import_consent"])
+def test_import_commands_read_no_more_of_a_huge_file_than_their_limit(command, users, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    huge = tmp_path / "sis_dump.csv"
+    with huge.open("wb") as fh:
+        fh.truncate(96 * 1024 * 1024)  # sparse: 96 MB of zeros, no disk used
+    peak, raised = _peak_bytes_of(lambda: call_command(command, str(huge), "--dry-run"))
+    assert isinstance(raised, CommandError) and "larger than" in str(raised), raised
+    assert peak < 40 * 1024 * 1024, f"{command} read {peak // 2 ** 20} MB of a file over its limit"
+    endless, raised = _peak_bytes_of(lambda: call_command(command, "/dev/zero", "--dry-run"))
+    assert isinstance(raised, CommandError) and endless < 40 * 1024 * 1024, raised
