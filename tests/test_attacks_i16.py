@@ -489,3 +489,37 @@ def test_import_commands_read_no_more_of_a_huge_file_than_their_limit(command, u
     assert peak < 40 * 1024 * 1024, f"{command} read {peak // 2 ** 20} MB of a file over its limit"
     endless, raised = _peak_bytes_of(lambda: call_command(command, "/dev/zero", "--dry-run"))
     assert isinstance(raised, CommandError) and endless < 40 * 1024 * 1024, raised
+
+
+def _upload(client, url, field, name, content: bytes):
+    upload = io.BytesIO(content)
+    upload.name = name
+    page = client.post(reverse(url), {field: upload})
+    assert page.status_code == 200, page.content.decode()[:2000]
+    found = re.search(r'name="upload" value="([0-9a-f]*)"', page.content.decode())
+    return found.group(1) if found else ""
+
+
+def test_import_in_a_stale_tab_does_not_import_the_file_of_another_preview(client, users):
+    client.force_login(users["admin"])
+    tab_a = _upload(client, "roster_import", "roster", "a.csv", b"student_id,name,class,teacher\r\nA1,Ada Lovelace,7A,jlee\r\n")
+    tab_b = _upload(client, "roster_import", "roster", "b.csv", b"student_id,name,class,teacher\r\nB1,Bob Dylan,9Z,zed\r\n")
+    # The admin confirms tab A's preview: nothing of B's file (whose preview they never read) is written.
+    response = client.post(reverse("roster_import_apply"), {"upload": tab_a}, follow=True)
+    assert not Student.objects.filter(school_id="B1").exists()
+    assert "not the one of the preview you confirmed" in response.content.decode()
+    client.post(reverse("roster_import_apply"), {"upload": tab_b})
+    assert list(Student.objects.values_list("school_id", flat=True)) == ["B1"]
+
+
+def test_consent_import_in_a_stale_tab_records_nothing(client, users):
+    from attendance.models import Consent
+
+    for school_id in ("S-1", "S-2"):
+        Student.objects.create(name=f"Child {school_id}", school_id=school_id)
+    client.force_login(users["admin"])
+    header = "student_id,given_by,given_on,note\r\n"
+    tab_a = _upload(client, "consent_import", "file", "a.csv", (header + "S-1,Parent,2026-09-01,Form 1\r\n").encode())
+    _upload(client, "consent_import", "file", "b.csv", (header + "S-2,Parent,2026-09-01,Form 2\r\n").encode())
+    client.post(reverse("consent_import_apply"), {"upload": tab_a})
+    assert not Consent.objects.exists()
