@@ -523,3 +523,14 @@ def test_consent_import_in_a_stale_tab_records_nothing(client, users):
     _upload(client, "consent_import", "file", "b.csv", (header + "S-2,Parent,2026-09-01,Form 2\r\n").encode())
     client.post(reverse("consent_import_apply"), {"upload": tab_a})
     assert not Consent.objects.exists()
+
+
+def test_a_one_time_password_opens_no_api_by_session_until_it_is_changed(client, users):
+    password = staff.issue_one_time_password(users["teacher"], users["admin"])
+    assert client.login(username="teacher", password=password)
+    assert client.get(reverse("home")).status_code == 302  # the pages send them to /password/
+    response = client.get("/api/v1/classes/")
+    assert response.status_code == 403 and "/password/" in response.json()["detail"]
+    client.post(reverse("password_change"), {"old_password": password, "new_password1": "Quiet-lake-42x",
+                                             "new_password2": "Quiet-lake-42x"})
+    assert client.get("/api/v1/classes/").status_code == 200
