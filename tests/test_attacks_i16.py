@@ -534,3 +534,16 @@ def test_a_one_time_password_opens_no_api_by_session_until_it_is_changed(client,
     client.post(reverse("password_change"), {"old_password": password, "new_password1": "Quiet-lake-42x",
                                              "new_password2": "Quiet-lake-42x"})
     assert client.get("/api/v1/classes/").status_code == 200
+
+
+def test_one_sourced_id_for_a_teacher_and_a_student_is_refused_not_guessed(users):
+    files = school_files()
+    columns, people = files["users.csv"]
+    twin = dict(sourcedId="s01", role="teacher", username="mallory", givenName="Mal", familyName="Lory",
+                email="mal@evil.example")
+    files["users.csv"] = (columns, [*people, twin])
+    plan = preview_import("roster.zip", oneroster_zip(files))
+    assert any(r.file == "users.csv" and "s01" in r.reason for r in plan.refusals), [str(r) for r in plan.refusals]
+    apply_plan(plan, users["admin"], skip_bad_rows=True)
+    assert not get_user_model().objects.filter(username="mallory").exists()
+    assert Student.objects.filter(school_id="s01").count() <= 1
