@@ -547,3 +547,15 @@ def test_one_sourced_id_for_a_teacher_and_a_student_is_refused_not_guessed(users
     apply_plan(plan, users["admin"], skip_bad_rows=True)
     assert not get_user_model().objects.filter(username="mallory").exists()
     assert Student.objects.filter(school_id="s01").count() <= 1
+
+
+def test_a_student_is_not_set_apart_from_themselves(client, users):
+    from attendance.models import AuditEntry, DifferentChildren
+
+    ada = Student.objects.create(name="Ada")
+    client.force_login(users["admin"])
+    for decision in ("different", "merge"):
+        response = client.post(reverse("duplicate_decide"), {"first": ada.pk, "second": ada.pk, "decision": decision})
+        assert response.status_code in (302, 400)
+    assert not DifferentChildren.objects.exists() and Student.objects.filter(pk=ada.pk).exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.NOT_DUPLICATES).exists()
