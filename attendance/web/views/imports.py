@@ -98,7 +98,7 @@ def photos_import(request):
         "form": form, "plan": plan, "apply_form": ImportApplyForm(),
         "refused": plan.of(photo_import.REFUSED) if plan else [],
         "imported": imported,
-        "has_pending": any(p.status == "pending" for s in imported for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in imported for p in s.photos.all()),
     }, status=form_status(form))
 
 
