@@ -27,12 +27,19 @@ admin: venv
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py createsuperuser
 
-test: venv
-	$(PY) -m pytest
-
+# Two runs, together the whole suite: the tests that need no worker, browser or benchmark
+# on every core (pytest-xdist: a test database per process), then those one at a time
+# (they share one Celery worker, a live server and the machine's ports).
 # The markers are registered in pyproject.toml; tests/conftest.py also gives them by fixture.
+PARALLEL := -n auto -m "not worker and not browser and not benchmark"
+SERIAL := -m "worker or browser or benchmark"
+
+test: venv
+	$(PY) -m pytest $(PARALLEL)
+	$(PY) -m pytest $(SERIAL)
+
 test-fast: venv
-	$(PY) -m pytest -m "not worker and not browser and not benchmark"
+	$(PY) -m pytest $(PARALLEL)
 
 # Deletes the virtualenv and what `make run` leaves in var/ (embedded Redis data, the
 # worker's schedule, the test database); keeps var/secret_key, the site's key.

@@ -103,7 +103,7 @@ def photos_import(request):
         "refused": plan.of(photo_import.REFUSED) if plan else [],
         "upload_token": pending_uploads.token(request.session, PHOTOS),
         "imported": imported,
-        "has_pending": any(p.status == "pending" for s in imported for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in imported for p in s.photos.all()),
     }, status=form_status(form))
 
 
