@@ -162,6 +162,7 @@ def issue_one_time_password(user, by) -> str:
     Raises StaffError for an inactive user, the admin's own account or a superuser.
     """
     _refuse_self_or_superuser(user, by, "issue a one-time password for")
+    _lock_rows_and_check_admin(user, by)
     if not user.is_active:
         raise StaffError(f"{user.get_username()} is deactivated: reactivate the account first.")
     password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
@@ -181,6 +182,25 @@ def _refuse_self_or_superuser(user, by, what: str) -> None:
                          "not on the Staff page.")
 
 
+def _lock_rows_and_check_admin(user, by) -> None:
+    """Locks the rows of ``user`` and of the school admin ``by`` (``select_for_update``, in
+    id order), reloads ``user``, and refuses when ``by`` is no longer an active school
+    admin: two admins demoting or deactivating each other at the same moment cannot both
+    succeed and leave the school without one. ``by`` None (the command line) checks nothing.
+
+    Raises StaffError: ``by`` was demoted or deactivated meanwhile (nothing changed).
+    """
+    if by is None or not getattr(by, "pk", None):
+        user.refresh_from_db()
+        return
+    rows = {row.pk: row for row in get_user_model().objects.select_for_update()
+            .filter(pk__in=[user.pk, by.pk]).order_by("pk")}
+    actor = rows.get(by.pk)
+    if actor is None or not (actor.is_active and actor.is_staff):
+        raise StaffError("Your account is no longer a school admin's: nothing was changed.")
+    user.refresh_from_db()
+
+
 def taught_class_names(user) -> list[str]:
     """Names of the classes ``user`` is the teacher or a co-teacher of."""
     return sorted(SchoolClass.objects.filter(Q(teacher=user) | Q(co_teachers=user)).distinct()
@@ -192,12 +212,13 @@ def change_role(user, staff_role: str, by) -> None:
     """Make ``user`` a teacher, office staff or school admin.
 
     Raises StaffError (nothing changed): an unknown role, the admin's own account, a
-    superuser, or office staff for someone who teaches a class (office staff never see
+    superuser, ``by`` no longer a school admin (``_lock_rows_and_check_admin``), or office staff for someone who teaches a class (office staff never see
     photos or faces: give the class another teacher first).
     """
     if staff_role not in ROLE_LABELS:
         raise StaffError(f"Unknown role {staff_role!r}: choose teacher, office or admin.")
     _refuse_self_or_superuser(user, by, "change the role of")
+    _lock_rows_and_check_admin(user, by)
     before = _snapshot(user)
     if before["role"] == staff_role:
         return
@@ -221,9 +242,11 @@ def set_active(user, active: bool, by) -> None:
     in or use the API (their tokens are revoked) and keeps their classes, sessions and
     every record; nothing is deleted.
 
-    Raises StaffError: the admin's own account, or a superuser (nothing changed).
+    Raises StaffError: the admin's own account, a superuser, or ``by`` no longer a school
+    admin (nothing changed).
     """
     _refuse_self_or_superuser(user, by, "deactivate or reactivate")
+    _lock_rows_and_check_admin(user, by)
     if user.is_active == active:
         return
     before = _snapshot(user)

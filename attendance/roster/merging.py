@@ -254,10 +254,14 @@ def possible_duplicates(threshold: float | None = None, limit: int = 200) -> lis
 
 def mark_different(a, b, user=None) -> None:
     """An admin's "Different children": the pair is no longer offered as possible duplicates
-    (audit-logged)."""
+    (audit-logged).
+
+    Raises MergeError: the same student twice (nothing recorded)."""
     from attendance import audit
     from attendance.models import AuditEntry, DifferentChildren
 
+    if a.pk == b.pk:
+        raise MergeError("A student cannot be set apart from themselves.")
     first, second = (a, b) if a.pk < b.pk else (b, a)
     with transaction.atomic():
         DifferentChildren.objects.get_or_create(first=first, second=second, defaults={"decided_by": user})

@@ -30,6 +30,7 @@ from faces.errors import ImageError
 
 from attendance import audit, engine
 from attendance.models import AuditEntry, Consent, EnrolmentPhoto, Student
+from attendance.roster.consent import ConsentMissing
 from attendance.roster.enrolment import add_enrolment_photo
 from attendance.roster.zip_enrolment import IMAGE_SUFFIXES, MAX_ENTRIES, ZipEnrolmentError, entry_path
 from attendance.wiring.job_queue import storing_uploads
@@ -222,6 +223,30 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
     return PhotoPlan(source_name or str(source), files)
 
 
+def _still_new_under_lock(plan: PhotoPlan) -> list[PhotoFile]:
+    """The plan's NEW files, checked again inside the import's transaction with their
+    students' consent rows locked (``select_for_update``, as a withdrawal locks them): an
+    import or a withdrawal at the same moment waits for this one, or this one for it. A
+    photo another import stored meanwhile becomes ALREADY.
+
+    Raises ConsentMissing: a student's consent was withdrawn since the plan was made.
+    """
+    new = plan.of(NEW)
+    ids = {item.student.pk for item in new}
+    consenting = set(Consent.objects.select_for_update().filter(student_id__in=ids).order_by("pk")
+                     .values_list("student_id", flat=True))
+    if ids - consenting:
+        raise ConsentMissing(next(item.student for item in new if item.student.pk not in consenting))
+    hashes = _stored_hashes(Student.objects.filter(pk__in=ids))  # not the plan's prefetched photos
+    fresh = []
+    for item in new:
+        if _sha256(item.data) in hashes.get(item.student.pk, set()):
+            item.outcome, item.reason = ALREADY, "the student already has this photo"
+        else:
+            fresh.append(item)
+    return fresh
+
+
 @dataclass
 class PhotoImportResult:
     photos: list[EnrolmentPhoto]
@@ -248,7 +273,7 @@ def apply_photo_import(source, user, source_name: str = "", skip_bad_rows: bool 
                             f"{refused[0].reason}); nothing was stored. Correct them, or skip the refused files.")
     with storing_uploads() as stored:
         by_student: dict[Student, list[EnrolmentPhoto]] = {}
-        for item in plan.of(NEW):
+        for item in _still_new_under_lock(plan):
             photo = add_enrolment_photo(item.student, ContentFile(item.data, name=f"photo{item.extension}"))
             stored.append(photo)
             by_student.setdefault(item.student, []).append(photo)

@@ -16,13 +16,34 @@ FOLDER = "imports"
 MAX_AGE = datetime.timedelta(days=1)
 
 
-def keep(session, kind: str, uploaded_file, filename: str) -> None:
+#: The message when the preview page's Import names another upload than the one kept.
+REPLACED = ("The file waiting to be imported is not the one of the preview you confirmed (another upload, "
+            "in another tab or window, replaced it): nothing was imported. Check the latest preview and import it.")
+
+
+def keep(session, kind: str, uploaded_file, filename: str) -> str:
     """Store ``uploaded_file`` (a Django File) as the session's pending ``kind`` import,
-    replacing (and deleting) any earlier one of that kind."""
+    replacing (and deleting) any earlier one of that kind. Returns the upload's token
+    (16 hex digits), which its preview page's Import sends back (see ``replaced``)."""
     discard(session, kind)
     _delete_old()
     name = default_storage.save(f"{FOLDER}/{secrets.token_hex(16)}", uploaded_file)
-    session[f"pending_import:{kind}"] = {"name": name, "filename": filename[:200]}
+    token = secrets.token_hex(8)
+    session[f"pending_import:{kind}"] = {"name": name, "filename": filename[:200], "token": token}
+    return token
+
+
+def token(session, kind: str) -> str:
+    """The token of the session's pending ``kind`` import ("" when none)."""
+    return (session.get(f"pending_import:{kind}") or {}).get("token", "")
+
+
+def replaced(session, kind: str, sent_token: str) -> bool:
+    """True when a preview page sent ``sent_token`` and the pending ``kind`` import is
+    another upload (a second preview in another tab replaced it): importing would write
+    a file whose preview was not the one confirmed. An empty ``sent_token`` (a client
+    that sends none) is not checked."""
+    return bool(sent_token) and sent_token != token(session, kind)
 
 
 def pending(session, kind: str) -> tuple[str, str] | None:

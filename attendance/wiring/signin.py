@@ -40,6 +40,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -179,8 +180,9 @@ class SignInThrottleBackend:
 class RequirePasswordChangeMiddleware:
     """Sends a user signed in with a one-time password (``PasswordChangeRequired``, issued
     on the Staff page) to /password/ from every page until they choose their own; signing
-    out, the password page and static files stay open. The API is not concerned: a one-time
-    password revoked the user's tokens, and the API's session use needs a page first.
+    out, the password page and static files stay open. The API answers such a session 403
+    (JSON) until then; a one-time password revoked the user's tokens (a token's requests
+    are signed in by the API's own authentication, after this middleware, so never stopped here).
 
     One query per request of a signed-in user."""
 
@@ -192,8 +194,11 @@ class RequirePasswordChangeMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and not request.path.startswith(("/api/", "/static/"))
+        if (user is not None and user.is_authenticated and not request.path.startswith("/static/")
                 and PasswordChangeRequired.objects.filter(user=user).exists()):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "Choose your own password at /password/ first: you signed in with a "
+                                               "one-time password."}, status=403)
             try:
                 name = resolve(request.path_info).url_name
             except Resolver404:

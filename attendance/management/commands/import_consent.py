@@ -20,7 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, file, dry_run, skip_bad_rows, **options):
         try:
-            data = file.read_bytes()
+            with file.open("rb") as fh:  # one byte past the limit is enough to refuse a file too large
+                data = fh.read(bulk_consent.MAX_CSV_BYTES + 1)
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror or exc}") from exc
         try:

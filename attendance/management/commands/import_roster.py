@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attendance.roster.imports.applying import ImportRefused, apply_plan
 from attendance.roster.imports.preview import preview_import
-from attendance.roster.imports.reading import RosterFileError
+from attendance.roster.imports.reading import Limits, RosterFileError
 
 
 class Command(BaseCommand):
@@ -29,7 +29,8 @@ class Command(BaseCommand):
             if admin is None:
                 raise CommandError(f"{user} is not an active school admin.")
         try:
-            plan = preview_import(file.name, file.read_bytes())
+            with file.open("rb") as fh:  # one byte past the limit is enough to refuse a file too large
+                plan = preview_import(file.name, fh.read(Limits.from_settings().upload_bytes + 1))
         except RosterFileError as exc:
             raise CommandError(str(exc))
         for line in plan.summary():

@@ -8,6 +8,7 @@ from attendance.models import AuditEntry, ImportedRecord, SchoolClass, Student, 
 from attendance.roster import membership
 from attendance.roster.students import change_student
 from attendance.roster.imports.planning import Plan
+from attendance.wiring.signin import revoke_api_tokens
 
 IMPORTED = AuditEntry.IMPORTED
 
@@ -111,6 +112,7 @@ def _teachers(plan, log) -> dict:
     for teacher in plan.teachers_deactivated:
         teacher.is_active = False
         teacher.save(update_fields=["is_active"])
+        revoke_api_tokens(teacher)  # as the Staff page's deactivation: a reactivation revives no old token
         log(teacher, f"Teacher {teacher.username} deactivated by a roster import "
             "(tobedeleted)", before={"is_active": True}, after={"is_active": False})
     return found

@@ -181,14 +181,18 @@ def _match_teachers(plan: Plan, stamps: dict) -> None:
                 plan.teachers_new.append(person)
             continue
         if not person.origin.active:
-            if user.is_active and not user.is_staff:
+            if user.is_active and not user.is_staff and not user.is_superuser:
                 plan.teachers_deactivated.append(user)
-            elif user.is_staff:
+            elif user.is_staff or user.is_superuser:
                 plan.notes.append(f"{user.get_username()} is a school admin: not deactivated by an import.")
             continue
         if not user.is_active:
             plan.notes.append(f"{user.get_username()} is deactivated in the app: an import never reactivates an "
                               "account (the Staff page does).")
+        if user.is_superuser:  # as on the Staff page: no school admin takes a superuser's account over
+            plan.notes.append(f"{user.get_username()} is a superuser: their name and e-mail are not changed by an "
+                              "import.")
+            continue
         changes = {name: value for name, value in (("first_name", person.given_name), ("last_name", person.family_name),
                                                    ("email", person.email))
                    if value and getattr(user, name) != value}

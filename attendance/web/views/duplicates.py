@@ -40,7 +40,11 @@ def duplicate_decide(request):
     first = get_object_or_404(Student, pk=form.cleaned_data["first"])
     second = get_object_or_404(Student, pk=form.cleaned_data["second"])
     if form.cleaned_data["decision"] == "different":
-        merging.mark_different(first, second, request.user)
+        try:
+            merging.mark_different(first, second, request.user)
+        except merging.MergeError as exc:
+            messages.error(request, str(exc))
+            return redirect("possible_duplicates")
         messages.success(request, f"{first.name} and {second.name} are kept as different children.")
         return redirect("possible_duplicates")
     try:

@@ -43,6 +43,7 @@ def consent_import(request):
     return render(request, "attendance/import_consent.html", {
         "form": form, "plan": plan, "apply_form": ImportApplyForm(),
         "refused": plan.of(bulk_consent.REFUSED) if plan else [],
+        "upload_token": pending_uploads.token(request.session, CONSENT),
     }, status=form_status(form))
 
 
@@ -52,6 +53,9 @@ def consent_import_apply(request):
     """Record the consents of the previewed CSV (kept since the preview)."""
     access.require_school_admin(request.user)
     kept = pending_uploads.pending(request.session, CONSENT)
+    if kept is not None and pending_uploads.replaced(request.session, CONSENT, request.POST.get("upload", "")):
+        messages.error(request, pending_uploads.REPLACED)
+        return redirect("consent_import")
     if kept is None:
         messages.error(request, "No consent file is waiting to be imported: upload it again.")
         return redirect("consent_import")
@@ -97,8 +101,9 @@ def photos_import(request):
     return render(request, "attendance/import_photos.html", {
         "form": form, "plan": plan, "apply_form": ImportApplyForm(),
         "refused": plan.of(photo_import.REFUSED) if plan else [],
+        "upload_token": pending_uploads.token(request.session, PHOTOS),
         "imported": imported,
-        "has_pending": any(p.status == "pending" for s in imported for p in s.photos.all()),
+        "has_pending": any(p.is_pending for s in imported for p in s.photos.all()),
     }, status=form_status(form))
 
 
@@ -108,6 +113,9 @@ def photos_import_apply(request):
     """Store the previewed zip's photos and queue them; then the progress (GET photos_import)."""
     access.require_school_admin(request.user)
     kept = pending_uploads.pending(request.session, PHOTOS)
+    if kept is not None and pending_uploads.replaced(request.session, PHOTOS, request.POST.get("upload", "")):
+        messages.error(request, pending_uploads.REPLACED)
+        return redirect("photos_import")
     if kept is None:
         messages.error(request, "No zip is waiting to be imported: upload it again.")
         return redirect("photos_import")

@@ -47,6 +47,9 @@ def roster_import_apply(request):
     the preview) in one transaction, then deletes it; or cancels and deletes it."""
     access.require_school_admin(request.user)
     kept = pending_uploads.pending(request.session, ROSTER)
+    if kept is not None and pending_uploads.replaced(request.session, ROSTER, request.POST.get("upload", "")):
+        messages.error(request, pending_uploads.REPLACED)
+        return redirect("roster_import")
     if kept is None:
         messages.error(request, "No roster file is waiting to be imported: upload it again.")
         return redirect("roster_import")
@@ -80,4 +83,5 @@ def _preview(request, plan, form, status=200):
     return render(request, "attendance/roster_import_preview.html",
                   {"plan": plan, "counts": plan.counts(), "form": form,
                    "refusals_shown": plan.refusals[:REFUSALS_SHOWN],
-                   "refusals_hidden": max(0, len(plan.refusals) - REFUSALS_SHOWN)}, status=status)
+                   "refusals_hidden": max(0, len(plan.refusals) - REFUSALS_SHOWN),
+                   "upload_token": pending_uploads.token(request.session, ROSTER)}, status=status)

@@ -118,11 +118,17 @@ def staff_active(request, user_id):
 
 class SetPasswordView(auth_views.PasswordResetConfirmView):
     """A set-password link (``staff.set_password_link``): Django's password-reset page; the
-    token works until the password changes or the user signs in."""
+    token works until the password changes or the user signs in, and not while the account
+    is deactivated (Django's token does not cover ``is_active``)."""
 
     template_name = "registration/set_password.html"
     success_url = reverse_lazy("password_set_done")
     reset_url_token = "set-password"
+
+    def get_user(self, uidb64):
+        """The link's user, or None (the link "does not work") when unknown or deactivated."""
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
 
 
 class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
