@@ -9,17 +9,19 @@ from attendance.dates import validate_school_date
 from attendance.text import validate_single_line_text
 from attendance.registers.recognition import queue_class_photo
 from attendance.registers.register import machine_changes
+from attendance.registers.timetable import timetabled_spelling
 from attendance.wiring.job_queue import storing_uploads
 from attendance.models import ClassPhoto, ClassSession, DetectedFace
 
 
 def get_or_create_session(school_class, date, period: str, user=None) -> ClassSession:
-    """The session of the class on ``date`` (a datetime.date) and ``period`` (stripped),
-    created by ``user`` if new. Raises django.core.exceptions.ValidationError for a date
+    """The session of the class on ``date`` (a datetime.date) and ``period`` (stripped;
+    another spelling of a timetabled period's name is that period's, see
+    ``timetable.timetabled_spelling``), created by ``user`` if new. Raises django.core.exceptions.ValidationError for a date
     outside ``dates.FIRST_DATE``..``dates.LAST_DATE``, whatever the caller checked."""
     validate_school_date(date)
     session, _ = ClassSession.objects.get_or_create(
-        school_class=school_class, date=date, period=period.strip(), defaults={"created_by": user}
+        school_class=school_class, date=date, period=timetabled_spelling(school_class, period.strip()), defaults={"created_by": user}
     )
     return session
 

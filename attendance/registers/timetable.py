@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from attendance.models import ClassSession, Holiday, Term, TimetablePeriod
+from attendance.text import name_key
 
 
 @dataclass
@@ -81,17 +82,20 @@ class Register:
 
 def registers_on(date: datetime.date, classes=None) -> list[Register]:
     """Every timetabled period of ``date`` (see ``periods_on``) with its session and how many
-    attendance records it holds. A session is the period's when its class, date and
-    period name are the period's."""
+    attendance records it holds. A session is the period's when its class and date are
+    the period's and its period name is another spelling of the period's (same
+    ``text.name_key``: "period 1" and "Period  1" count as "Period 1")."""
     periods = periods_on(date, classes)
     if not periods:
         return []
     sessions = (ClassSession.objects.filter(date=date, school_class__in={p.school_class_id for p in periods})
                 .annotate(record_count=Count("records")))
-    by_key = {(s.school_class_id, s.period): s for s in sessions}
+    by_key = {}
+    for session in sorted(sessions, key=lambda s: s.pk, reverse=True):  # the oldest wins a tie
+        by_key[(session.school_class_id, name_key(session.period))] = session
     registers = []
     for period in periods:
-        session = by_key.get((period.school_class_id, period.name))
+        session = by_key.get((period.school_class_id, name_key(period.name)))
         registers.append(Register(period, date, session, session.record_count if session else 0))
     return registers
 
@@ -101,6 +105,17 @@ def untaken_registers(date: datetime.date) -> list[Register]:
     session, or a session with no attendance record at all (its photos may still be
     processing). Empty on holidays and outside the terms."""
     return [register for register in registers_on(date) if not register.taken]
+
+
+def timetabled_spelling(school_class, period: str) -> str:
+    """``period`` (a name typed for a register of ``school_class``) as the class's
+    timetable spells it when one of its periods has the same ``text.name_key`` ("period 1",
+    "Period  1" -> "Period 1"); otherwise ``period`` unchanged."""
+    key = name_key(period)
+    for name in school_class.periods.values_list("name", flat=True).order_by("name").distinct():
+        if name_key(name) == key:
+            return name
+    return period
 
 
 def has_periods_on(weekday: int) -> bool:
