@@ -137,7 +137,9 @@ def redis_url():
     with celery_broker(url, f"test-uploads-{uuid.uuid4().hex[:8]}"):
         yield url
     if server is not None:
-        server.shutdown()
+        from attendance.management.commands.runapp import stop_embedded_redis
+
+        stop_embedded_redis(server)  # and its temporary folder
 
 
 @contextlib.contextmanager

