@@ -362,6 +362,20 @@ class AttendanceCodeAdmin(NeverDeleted, SchoolAdminPermissions, admin.ModelAdmin
             return ["code", "counts_as", "active"]
         return ["code"]
 
+    def save_model(self, request, obj, form, change):
+        """Save, and write the audit log: the fields the form changed, before and after (a
+        new code: every field, before None). The change page and the list's editable
+        "order" column both save here; a form that changed nothing writes no entry."""
+        if change and not form.changed_data:
+            return super().save_model(request, obj, form, change)
+        fields = form.changed_data if change else [f for f in form.fields]
+        before = {name: form.initial.get(name) for name in fields} if change else None
+        super().save_model(request, obj, form, change)
+        after = {name: getattr(obj, name) for name in fields}
+        summary = (f"Attendance code {obj.code} changed: {', '.join(fields)}" if change
+                   else f"Attendance code {obj.code} added: {obj.label}")
+        audit.record(request.user, AuditEntry.CODE_CHANGED, obj, summary, before=before, after=after)
+
 
 @admin.register(AttendanceRecord)
 class AttendanceRecordAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.ModelAdmin):

@@ -153,6 +153,28 @@ class TestSchoolCodes:
         # Codes are never deleted (records keep them): deactivated instead.
         assert client.get(reverse("admin:attendance_attendancecode_delete", args=[present.pk])).status_code == 403
 
+    def test_adding_and_changing_a_code_in_the_admin_is_written_to_the_audit_log(self, client, users):
+        client.force_login(users["admin"])
+        response = client.post(reverse("admin:attendance_attendancecode_add"), {
+            "code": "trip", "label": "School trip", "mark": "T", "counts_as": "present", "active": "on",
+            "order": "50"})
+        assert response.status_code == 302
+        added = AuditEntry.objects.get()
+        trip = AttendanceCode.objects.get(code="trip")
+        assert (added.action, added.username, added.object_id) == (AuditEntry.CODE_CHANGED, "admin", str(trip.pk))
+        assert added.before is None and added.after["label"] == "School trip" and added.after["counts_as"] == "present"
+        response = client.post(reverse("admin:attendance_attendancecode_change", args=[trip.pk]), {
+            "label": "Trip", "mark": "T", "counts_as": "absent", "active": "on", "order": "50"})
+        assert response.status_code == 302
+        changed = AuditEntry.objects.exclude(pk=added.pk).get()
+        assert changed.action == AuditEntry.CODE_CHANGED and "Attendance code trip changed" in changed.summary
+        assert changed.before == {"label": "School trip", "counts_as": "present"}
+        assert changed.after == {"label": "Trip", "counts_as": "absent"}
+        # Saving without a change writes nothing.
+        client.post(reverse("admin:attendance_attendancecode_change", args=[trip.pk]), {
+            "label": "Trip", "mark": "T", "counts_as": "absent", "active": "on", "order": "50"})
+        assert AuditEntry.objects.count() == 2
+
     def test_codes_are_managed_by_school_admins_only(self, client, users):
         for role in ("teacher", "office"):
             client.force_login(users[role])

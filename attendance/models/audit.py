@@ -28,6 +28,7 @@ class AuditEntry(models.Model):
     STUDENT_CHANGED = "student_changed"
     STAFF_CHANGED = "staff_changed"
     IMPORTED = "imported"
+    CODE_CHANGED = "code_changed"
     ACTION_CHOICES = [
         (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
         (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
@@ -39,6 +40,7 @@ class AuditEntry(models.Model):
         (STUDENTS_MERGED, "Students merged"), (NOT_DUPLICATES, "Look-alike students: different children"),
         (STUDENT_CHANGED, "Student's name or school id changed"),
         (STAFF_CHANGED, "Staff account changed"), (IMPORTED, "Imported from a file"),
+        (CODE_CHANGED, "Attendance code added or changed"),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
