@@ -1,4 +1,5 @@
 """The command-line tools with --inline: same task functions, no worker."""
+import datetime
 import io
 import json
 import os
@@ -8,8 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from attendance.models import (
+    AttendanceRecord, ClassPhoto, ClassSession, Consent, EnrolmentPhoto, SchoolClass, Student,
+)
 from faces.images import READABLE_FORMATS
 
 from .conftest import CONSENT
@@ -63,6 +67,36 @@ def test_enrol_refusing_a_photo_part_way_stores_nothing(users, enrol_dir, settin
         run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
     assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
     assert _media_files(settings) == before
+
+
+def test_enrol_records_the_consent_forms_date_and_who_recorded_it(users, enrol_dir):
+    (enrol_dir / "Two_People" / "1.jpg").unlink()
+    (enrol_dir / "Two_People").rmdir()
+    run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--consent-date", "2026-09-01",
+        "--recorded-by", "admin", "--inline")
+    consents = Consent.objects.all()
+    assert [(c.given_on, c.recorded_by.username) for c in consents] == [(datetime.date(2026, 9, 1), "admin")] * 2
+    with pytest.raises(CommandError, match="--recorded-by: no active user named 'nobody'"):
+        run("enrol", str(enrol_dir), "--class", "7A", *CONSENT, "--recorded-by", "nobody", "--inline")
+
+
+def test_enrol_without_recorded_by_warns_and_dates_the_consent_today(users, enrol_dir):
+    (enrol_dir / "Two_People" / "1.jpg").unlink()
+    (enrol_dir / "Two_People").rmdir()
+    errors = io.StringIO()
+    call_command("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline",
+                 stdout=io.StringIO(), stderr=errors)
+    assert "no --recorded-by USERNAME given" in errors.getvalue()
+    assert {(c.given_on, c.recorded_by) for c in Consent.objects.all()} == {(timezone.localdate(), None)}
+
+
+def test_take_attendance_sessions_have_a_creator(users, enrol_dir, photo):
+    enrol_with_two_people_refused(enrol_dir)
+    group = str(photo("groups/obama_and_biden.jpg"))
+    run("take_attendance", "--class", "7A", "--date", "2026-11-02", "--inline", group)
+    run("take_attendance", "--class", "7A", "--date", "2026-11-03", "--user", "admin", "--inline", group)
+    assert [(s.date.day, s.created_by.username) for s in ClassSession.objects.order_by("date")] == [
+        (2, "teacher"), (3, "admin")]
 
 
 def test_take_attendance_prints_json_last(users, enrol_dir, photo):

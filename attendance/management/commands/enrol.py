@@ -22,6 +22,7 @@ from attendance.text import forbidden_character
 from attendance.roster.zip_enrolment import ZipEnrolmentError, parse_student_folder, read_enrolment_folders
 
 from ._wait import use_inline_tasks, wait_until
+from .take_attendance import _date
 
 
 class Command(BaseCommand):
@@ -37,6 +38,11 @@ class Command(BaseCommand):
                                  "school must have consent recorded on their page, or is refused)")
         parser.add_argument("--consent-given-by", default="Parent or guardian",
                             help="who gave consent (default: %(default)s)")
+        parser.add_argument("--consent-date", type=_date, default=None,
+                            help="the date on the consent forms, YYYY-MM-DD (default: today)")
+        parser.add_argument("--recorded-by", metavar="USERNAME", default="",
+                            help="the staff account that records the consent and enrolment (default: none, with a "
+                                 "warning: the consent and audit log then name no one)")
         parser.add_argument("--school-id", default="",
                             help="the school id (admission number) of the one student folder in DIR; a folder "
                                  "named Name_@SCHOOLID says it for each folder")
@@ -44,7 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
 
     def handle(self, directory, class_name, teacher, inline, timeout, consent_note, consent_given_by, school_id="",
-               **options):
+               consent_date=None, recorded_by="", **options):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a folder.")
         folders = sorted(d for d in directory.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -55,6 +61,14 @@ class Command(BaseCommand):
         if not consent_note or len(consent_note) > 300 or not consent_given_by or len(consent_given_by) > 150:
             raise CommandError("--consent-note (1 to 300 characters) and --consent-given-by (1 to 150) say where "
                                "the signed consent forms are kept and who gave consent.")
+        recorder = None
+        if recorded_by:
+            recorder = get_user_model().objects.filter(is_active=True, username=recorded_by).first()
+            if recorder is None:
+                raise CommandError(f"--recorded-by: no active user named {recorded_by!r}.")
+        else:
+            self.stderr.write("Warning: no --recorded-by USERNAME given: the consents recorded and the audit log "
+                              "name no one.")
         if not class_name or len(class_name) > SchoolClass._meta.get_field("name").max_length:
             raise CommandError("--class must be 1 to 100 characters.")
         if found := forbidden_character(class_name):
@@ -83,11 +97,12 @@ class Command(BaseCommand):
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
         school_class = self._school_class(class_name, teacher)
-        consent = {"given_by": consent_given_by, "given_on": timezone.localdate(), "note": consent_note}
+        consent = {"given_by": consent_given_by, "given_on": consent_date or timezone.localdate(), "note": consent_note}
         # The zip upload's operation: same checks per photo and per student, all or nothing.
         try:
             enrolled = enrol_photo_folders(
-                school_class, read_enrolment_folders(names, settings.MAX_PHOTO_BYTES, check_enrolment_image), consent)
+                school_class, read_enrolment_folders(names, settings.MAX_PHOTO_BYTES, check_enrolment_image), consent,
+                user=recorder)
         except ZipEnrolmentError as exc:
             raise CommandError(str(exc))
         except OSError as exc:

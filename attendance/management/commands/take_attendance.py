@@ -5,6 +5,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
@@ -36,13 +37,21 @@ class Command(BaseCommand):
         parser.add_argument("--class", dest="class_name", required=True)
         parser.add_argument("--date", required=True, type=_date, help="YYYY-MM-DD")
         parser.add_argument("--period", default="Period 1")
+        parser.add_argument("--user", metavar="USERNAME", default="",
+                            help="the staff account that takes the register (default: the class's teacher)")
         parser.add_argument("--inline", action="store_true", help="process in this process, without a worker")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the worker")
 
-    def handle(self, photos, class_name, date, period, inline, timeout, **options):
+    def handle(self, photos, class_name, date, period, inline, timeout, user="", **options):
         school_class = SchoolClass.objects.filter(name=class_name).first()
         if school_class is None:
             raise CommandError(f"No class named {class_name!r}.")
+        if user:
+            taker = get_user_model().objects.filter(is_active=True, username=user).first()
+            if taker is None:
+                raise CommandError(f"--user: no active user named {user!r}.")
+        else:
+            taker = school_class.teacher
         if inline:
             use_inline_tasks()
         # The web form's upload (sessions.upload_class_photos): the same checks, all or nothing.
@@ -54,7 +63,7 @@ class Command(BaseCommand):
                 except OSError as exc:
                     self._fail(f"{path}: cannot read the file ({exc.strerror or exc}).")
             try:
-                session, stored = sessions.upload_class_photos(school_class, date, period, files)
+                session, stored = sessions.upload_class_photos(school_class, date, period, files, user=taker)
             except ValidationError as exc:
                 self._fail("; ".join(exc.messages))
             except QueueUnavailable as exc:
