@@ -1,6 +1,7 @@
 """Small helpers that build app objects from real photos (no fake data)."""
 import datetime
 
+from django.test import TestCase
 from django.core.files.base import ContentFile
 
 from attendance.models import ClassPhoto, ClassSession, Consent, EnrolmentPhoto, SchoolClass, Student
@@ -75,3 +76,11 @@ def learnt_template(student: Student, session=None, source_photo=None, with_crop
     return LearntTemplate.objects.create(
         student=student, descriptor=descriptor_to_bytes(np.zeros(128, np.float32)), descriptor_model=model_id(),
         face_width=50, source_session=session, source_photo=source_photo, crop=crop)
+
+
+def committed(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` as if its transaction committed: the files of the rows
+    it deleted are removed on commit (``transaction.on_commit``), which a test's own
+    transaction never does by itself."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return function(*args, **kwargs)

@@ -2,6 +2,7 @@
 teacher of another class (issue 7's access table)."""
 import numpy as np
 import pytest
+from django.test import TestCase
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -345,7 +346,8 @@ class TestWebServerSendsThePhoto:
             assert rendition.format == "JPEG" and max(rendition.size) == min(1920, max(original.size))
             assert abs(rendition.width / rendition.height - original.width / original.height) < 0.01
         # The rendition goes with its photo.
-        stored.delete()
+        with TestCase.captureOnCommitCallbacks(execute=True):  # the files go on commit
+            stored.delete()
         assert not os.path.exists(path)
 
 

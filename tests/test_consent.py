@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import pytest
+from django.test import TestCase
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -152,7 +153,8 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     client.force_login(users["admin"])
     refused = client.post(reverse("consent_withdraw", args=[joe.pk]), {})
     assert refused.status_code == 400 and Consent.objects.filter(student=joe).exists()
-    response = client.post(reverse("consent_withdraw", args=[joe.pk]), {"confirm": "on"}, follow=True)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files go when the withdrawal commits
+        response = client.post(reverse("consent_withdraw", args=[joe.pk]), {"confirm": "on"}, follow=True)
     assert "Consent withdrawn: 1 photo(s) and all face data of Joe Biden deleted" in response.content.decode()
     assert not Consent.objects.filter(student=joe).exists()
     assert not EnrolmentPhoto.objects.exists() and not storage.exists(name)

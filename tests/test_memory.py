@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from django.test import TestCase
 
 from faces import images
 from faces.errors import ImageTooLarge
@@ -361,7 +362,8 @@ class TestRenditions:
         storage.delete(class_photo.image.name)  # later views need only the stored crops
         for face in others:
             assert client.get(reverse("face_crop", args=[face.pk])).status_code == 200
-        class_photo.delete()
+        with TestCase.captureOnCommitCallbacks(execute=True):  # the files go on commit
+            class_photo.delete()
         assert not storage.exists(folder) or storage.listdir(folder) == ([], [])
         assert not storage.exists(renditions.rendition_name(class_photo.image.name,
                                                             renditions.CLASS_PHOTO_DISPLAY_PX))

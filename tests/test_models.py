@@ -48,24 +48,44 @@ def test_uploaded_name_is_never_used_on_disk(photo, settings):
     assert os.path.realpath(stored.image.path).startswith(os.path.realpath(settings.MEDIA_ROOT))
 
 
-def test_deleting_a_student_deletes_their_photo_files(users, photo):
+def test_deleting_a_student_deletes_their_photo_files(users, photo, django_capture_on_commit_callbacks):
     student = Student.objects.create(name="Joe")
     first = enrolment_photo(student, photo("identities/Joe_Biden/1.jpg"))
     second = enrolment_photo(student, photo("identities/Joe_Biden/2.jpg"))
     paths = [first.image.path, second.image.path]
     assert all(os.path.exists(p) for p in paths)
-    student.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        student.delete()
     assert not any(os.path.exists(p) for p in paths)
     assert not EnrolmentPhoto.objects.exists()
 
 
-def test_deleting_a_class_deletes_its_class_photo_files(users, photo):
+def test_deleting_a_class_deletes_its_class_photo_files(users, photo, django_capture_on_commit_callbacks):
     school_class = make_class(users["teacher"])
     session = ClassSession.objects.create(school_class=school_class, date=datetime.date(2026, 11, 2), period="1")
     stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
     path = stored.image.path
-    school_class.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        school_class.delete()
     assert not os.path.exists(path)
+
+
+def test_photo_files_are_deleted_only_when_the_deletion_commits(users, photo, django_capture_on_commit_callbacks):
+    """A deletion rolled back (an error later in the same transaction) keeps the rows and
+    so their files; the files go once the deletion is committed."""
+    student = Student.objects.create(name="Joe")
+    path = enrolment_photo(student, photo("identities/Joe_Biden/1.jpg")).image.path
+    student_id = student.pk
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            student.delete()
+            assert os.path.exists(path)  # deleted in the database, not yet on disk
+            raise RuntimeError("a later step failed")
+    assert callbacks == [] and os.path.exists(path) and EnrolmentPhoto.objects.filter(student_id=student_id).exists()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        Student.objects.get(pk=student_id).delete()
+        assert os.path.exists(path)
+    assert len(callbacks) == 1 and not os.path.exists(path)
 
 
 def test_enrolment_state_follows_the_photos(photo):

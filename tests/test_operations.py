@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, Student
@@ -133,7 +134,8 @@ def test_school_admin_deletes_a_student_with_records_and_photos_in_the_admin(cli
     url = reverse("admin:attendance_student_delete", args=[student.pk])
     page = client.get(url).content.decode()
     assert "Are you sure" in page and "Attendance record" in page
-    response = client.post(url, {"post": "yes"})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files go when the deletion commits
+        response = client.post(url, {"post": "yes"})
     assert response.status_code == 302
     assert not Student.objects.exists() and not EnrolmentPhoto.objects.exists()
     assert not AttendanceRecord.objects.exists() and not DetectedFace.objects.filter(student_id=student.pk).exists()

@@ -31,7 +31,7 @@ from attendance.registers.recognition import process_class_photo
 from attendance.registers.register import set_record
 
 from .conftest import REPO
-from .factories import class_photo, enrolled_students, make_class
+from .factories import class_photo, committed, enrolled_students, make_class
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ class TestExpiredPhotos:
         finished_days_ago(stored, 31)
         now = timezone.now()
 
-        assert retention.delete_expired_class_photos(now=now) == 1
+        assert committed(retention.delete_expired_class_photos, now=now) == 1
 
         assert not default_storage.exists(name)
         assert not ClassPhoto.objects.filter(pk=stored.pk).exists()
@@ -97,7 +97,7 @@ class TestExpiredPhotos:
                                             period="1")
         failed = finished_days_ago(class_photo(other, photo("groups/two_people.jpg")), 45, ClassPhoto.FAILED)
         finished_days_ago(stored, 31)
-        assert retention.delete_expired_class_photos() == 2
+        assert committed(retention.delete_expired_class_photos) == 2
         assert not default_storage.exists(failed.image.name)
         assert ClassSession.objects.filter(photos_deleted_at__isnull=False).count() == 2
 
@@ -114,7 +114,7 @@ class TestExpiredPhotos:
             processed_at=days_ago(400))
         faces = DetectedFace.objects.count()
 
-        assert retention.delete_expired_class_photos(now=now) == 0
+        assert committed(retention.delete_expired_class_photos, now=now) == 0
 
         assert set(ClassPhoto.objects.values_list("pk", flat=True)) == {stored.pk, pending.pk, processing.pk}
         assert all(default_storage.exists(p.image.name) for p in ClassPhoto.objects.all())
@@ -122,14 +122,14 @@ class TestExpiredPhotos:
         session.refresh_from_db()
         assert session.photos_deleted_at is None
         # A minute later the processed one expires; the unfinished ones still never do.
-        assert retention.delete_expired_class_photos(now=now + timedelta(minutes=2)) == 1
+        assert committed(retention.delete_expired_class_photos, now=now + timedelta(minutes=2)) == 1
         assert set(ClassPhoto.objects.values_list("pk", flat=True)) == {pending.pk, processing.pk}
 
     def test_retention_zero_keeps_everything(self, processed_session, settings):
         settings.CLASS_PHOTO_RETENTION_DAYS = 0
         session, stored, _ = processed_session
         finished_days_ago(stored, 3650)
-        assert retention.delete_expired_class_photos() == 0
+        assert committed(retention.delete_expired_class_photos) == 0
         assert tasks.delete_expired_class_photos_task() == 0
         assert ClassPhoto.objects.filter(pk=stored.pk).exists() and default_storage.exists(stored.image.name)
         assert stored.faces.count() == 3
@@ -139,8 +139,8 @@ class TestExpiredPhotos:
         finished_days_ago(stored, 31)
         before = register(session)
         first_run = timezone.now()
-        assert retention.delete_expired_class_photos(now=first_run) == 1
-        assert retention.delete_expired_class_photos() == 0
+        assert committed(retention.delete_expired_class_photos, now=first_run) == 1
+        assert committed(retention.delete_expired_class_photos) == 0
         session.refresh_from_db()
         assert session.photos_deleted_at == first_run
         assert register(session) == before
@@ -150,7 +150,7 @@ class TestExpiredPhotos:
         finished_days_ago(stored, 31)
         more = [finished_days_ago(class_photo(session, photo("groups/obama_and_biden.jpg")), 31 + i)
                 for i in range(4)]
-        assert retention.delete_expired_class_photos(batch_size=2) == 5
+        assert committed(retention.delete_expired_class_photos, batch_size=2) == 5
         assert not ClassPhoto.objects.exists()
         assert not any(default_storage.exists(p.image.name) for p in [stored, *more])
 
@@ -172,7 +172,7 @@ class TestExpiredPhotos:
             return real(cutoff)
 
         monkeypatch.setattr(retention, "expired_class_photos", meanwhile)
-        assert retention.delete_expired_class_photos() == 1
+        assert committed(retention.delete_expired_class_photos) == 1
         assert list(ClassPhoto.objects.values_list("pk", flat=True)) == [retried.pk]
         assert default_storage.exists(retried.image.name)
         assert not default_storage.exists(gone.image.name) and not default_storage.exists(stored.image.name)
@@ -192,7 +192,7 @@ class TestExpiredPhotos:
             raise AssertionError(f"a local path was asked for {field_file.name}")
 
         monkeypatch.setattr(FieldFile, "path", property(no_local_path))
-        assert retention.delete_expired_class_photos() == 1
+        assert committed(retention.delete_expired_class_photos) == 1
         assert not default_storage.exists(in_memory.image.name)
 
     def test_each_run_that_deletes_logs_what_it_did(self, processed_session):

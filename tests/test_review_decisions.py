@@ -15,6 +15,7 @@ import io
 
 import numpy as np
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 from PIL import Image
 from scipy.optimize import linear_sum_assignment
@@ -241,7 +242,8 @@ def test_confirmed_register_teaches_the_gallery_and_a_correction_unlearns(roster
     # The first session's face turns out not to be Megawati: her template goes at once,
     # with its crop, and the later face it matched is flagged for review.
     storage, name = megawati.crop.storage, megawati.crop.name
-    review.decide_face(face_at(stored, 0), users["teacher"], None)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files go on commit
+        review.decide_face(face_at(stored, 0), users["teacher"], None)
     assert not LearntTemplate.objects.filter(pk=megawati.pk).exists() and not storage.exists(name)
     flagged = face_at(again, 0)
     assert flagged.decision == "matched" and "later corrected" in flagged.flagged_reason
@@ -301,7 +303,8 @@ def test_learnt_templates_are_bounded_diverse_and_outlive_the_class_photo(roster
     # Deleting the student deletes them, files included.
     names = [t.crop.name for t in kept]
     storage = kept[0].crop.storage
-    roster[MEGAWATI].delete()
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files go on commit
+        roster[MEGAWATI].delete()
     assert not LearntTemplate.objects.exists() and not any(storage.exists(n) for n in names)
 
 

@@ -1,5 +1,7 @@
 """The stored files of photos and templates: removed with their rows, so no photo of a
-child outlives its database row."""
+child outlives its database row. Removed once the deletion is committed
+(``transaction.on_commit``): a deletion rolled back leaves the row and its files."""
+from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -21,7 +23,8 @@ def delete_stored_files(rows) -> None:
 def _delete_template_crop(sender, instance, **kwargs):
     # Runs for cascades too (deleting a student), so no crop outlives its template.
     if instance.crop:
-        instance.crop.storage.delete(instance.crop.name)
+        storage, name = instance.crop.storage, instance.crop.name
+        transaction.on_commit(lambda: storage.delete(name), using=kwargs.get("using"))
 
 
 @receiver(post_delete, sender=EnrolmentPhoto)
@@ -30,5 +33,10 @@ def _delete_photo_file(sender, instance, **kwargs):
     # Runs for cascades too (deleting a student or a class), so no photo of a child
     # outlives its database row.
     if instance.image:
-        instance.image.storage.delete(instance.image.name)
-        delete_renditions(instance.image.storage, instance.image.name)
+        storage, name = instance.image.storage, instance.image.name
+
+        def delete_files():
+            storage.delete(name)
+            delete_renditions(storage, name)
+
+        transaction.on_commit(delete_files, using=kwargs.get("using"))
