@@ -68,6 +68,9 @@ TABLE = {
     "consent_withdraw": ("post", {}, expect(400, 403, 403, 403)),
     "class_photo_image": ("get", None, expect(200, 200, 403, 403)),
     "enrolment_photo_image": ("get", None, expect(200, 200, 403, 403)),
+    # The enrolled face's crop: the same rule as the whole photo (this world's photo waits
+    # for an admin's decision, so it has no enrolled face yet: 404 to those who may see it).
+    "enrolment_photo_face": ("get", None, expect(404, 404, 403, 403)),
     # Office staff chase missing registers: the page names classes, teachers and periods only.
     "untaken_registers": ("get", None, expect(200, 403, 403, 200)),
     "password_change": ("get", None, expect(200, 200, 200, 200)),
@@ -191,7 +194,7 @@ def url_of(name, school) -> str:
         "template_crop": ["template_id"], "template_remove": ["template_id"],
         "api:session-faces": ["session_id"], "api:session-confirm": ["session_id"], "api:face-decision": ["face_id"],
         "enrolment_photo_resolve": ["photo_id"], "class_photo_image": ["photo_id"],
-        "enrolment_photo_image": ["photo_id"],
+        "enrolment_photo_image": ["photo_id"], "enrolment_photo_face": ["photo_id"],
         "api:class": ["class_id"], "api:class-students": ["class_id"], "api:class-sessions": ["class_id"],
         "api:session": ["session_id"], "api:session-status": ["session_id"], "api:session-records": ["session_id"],
         "api:record": ["session_id", "student_id"],

@@ -424,6 +424,29 @@ def test_a_refused_request_logs_one_line_without_a_traceback(client, users, capl
     assert refused[0].exc_info is None and "Traceback" not in caplog.text
 
 
+def test_the_student_page_shows_the_enrolled_face_not_the_whole_photo(client, users, school):
+    """A ready enrolment photo is shown as the face that was enrolled (its stored crop),
+    linked to the whole photo; the crop is cut around the stored face box."""
+    photo = school["student"].photos.get()
+    assert photo.is_ready and photo.face_left is not None
+    page = signed_in(client, users["teacher"]).get(reverse("student_detail", args=[school["student"].pk])).content.decode()
+    face_url, photo_url = reverse("enrolment_photo_face", args=[photo.pk]), reverse("enrolment_photo_image", args=[photo.pk])
+    assert f'<a href="{photo_url}"><img src="{face_url}"' in page
+    response = client.get(face_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"] == "private, no-store"
+    with Image.open(io.BytesIO(b"".join(response))) as crop, Image.open(photo.image.path) as whole:
+        assert max(crop.size) <= 200 and crop.size != whole.size
+        face_width = photo.face_right - photo.face_left
+        # The box and a margin of 30% each side, scaled to at most 200 pixels.
+        assert crop.width / crop.height == pytest.approx(
+            min(face_width * 1.6, whole.width) / min((photo.face_bottom - photo.face_top) * 1.6, whole.height), rel=0.1)
+    assert signed_in(client, users["other_teacher"]).get(face_url).status_code == 403
+    # The roster shows the same crop beside the name.
+    roster = signed_in(client, users["teacher"]).get(reverse("class_detail", args=[school["class"].pk])).content.decode()
+    assert f'<img class="roster-face" src="{face_url}"' in roster
+
+
 def test_favicon_is_served(client):
     """Browsers ask for /favicon.ico on every site: it leads to the icon in static/, no 404."""
     from django.contrib.staticfiles import finders

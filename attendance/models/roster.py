@@ -71,6 +71,13 @@ class Student(SchoolIdOwner):
         return any(photo.is_ready for photo in self.photos.all())
 
     @property
+    def enrolled_face_photo(self):
+        """The first (by id) ready enrolment photo with its face box stored, whose face
+        crop the roster shows, or None. Uses the prefetched ``photos`` when there are."""
+        ready = [p for p in self.photos.all() if p.is_ready and p.face_left is not None]
+        return min(ready, key=lambda p: p.pk) if ready else None
+
+    @property
     def enrolment_state(self) -> str:
         """'ready' (at least one usable photo), 'pending', 'failed' or 'not enrolled'."""
         statuses = {photo.status for photo in self.photos.all()}

@@ -65,6 +65,7 @@ urlpatterns = [
     path("enrolment-photos/<int:photo_id>/resolve", roster.enrolment_photo_resolve, name="enrolment_photo_resolve"),
     path("class-photos/<int:photo_id>/image", media.class_photo_image, name="class_photo_image"),
     path("enrolment-photos/<int:photo_id>/image", media.enrolment_photo_image, name="enrolment_photo_image"),
+    path("enrolment-photos/<int:photo_id>/face", media.enrolment_photo_face, name="enrolment_photo_face"),
     path("registers/untaken/", registers.untaken_registers, name="untaken_registers"),
     path("reports/registers/", reports.registers_export, name="registers_export"),
     path("reports/registers.csv", reports.registers_export_csv, name="registers_export_csv"),

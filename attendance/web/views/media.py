@@ -83,6 +83,25 @@ def enrolment_photo_image(request, photo_id):
     return _photo_response(photo.image, renditions.ENROLMENT_PHOTO_DISPLAY_PX, not photo.is_pending)
 
 
+@login_required
+@require_GET
+def enrolment_photo_face(request, photo_id):
+    """The face that was enrolled from an enrolment photo: its stored crop
+    (``crops.enrolment_face_jpeg``, cut once), for the student's page; the same access
+    rule as the whole photo (``access.get_enrolment_photo``). A photo that is not ready
+    has no enrolled face (404: the page shows the whole photo instead)."""
+    photo = access.get_enrolment_photo(request.user, photo_id)
+    if not photo.is_ready or photo.face_left is None:
+        return HttpResponse("This photo has no enrolled face.", status=404, content_type="text/plain")
+    try:
+        return _private_jpeg(crops.enrolment_face_jpeg(photo))
+    except renditions.Busy as exc:
+        return _try_again(exc)
+    except (ImageError, FileNotFoundError):
+        return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
+                            status=404, content_type="text/plain")
+
+
 def _photo_response(field_file, max_side: int, finished: bool):
     """The photo's stored upright JPEG (``renditions``, made once): its bytes, or with
     ``PHOTO_SENDFILE`` a header telling the web server which file to send. A photo not
