@@ -28,6 +28,7 @@ from attendance.web.forms import (
 from attendance.dates import parse_school_date
 from attendance.wiring.job_queue import QueueUnavailable
 from attendance.models import ClassPhoto, DetectedFace, EnrolmentPhoto, LearntTemplate
+from attendance.web import upload_ids
 from attendance.web.views.common import form_status, queue_error
 
 
@@ -38,6 +39,11 @@ def session_upload(request, class_id):
     initial, refused = _linked_initial(request)
     if refused:
         return refused
+    if request.method == "POST":
+        # A retry of an upload already stored (its response was lost): the same answer.
+        stored = upload_ids.stored_session_id(request.session, request.POST.get("upload_id", ""), school_class.pk)
+        if stored is not None:
+            return redirect("session_detail", stored)
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
@@ -52,6 +58,7 @@ def session_upload(request, class_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            upload_ids.remember(request.session, form.cleaned_data["upload_id"], school_class.pk, session.pk)
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=form_status(form))
