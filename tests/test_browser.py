@@ -457,3 +457,60 @@ def test_rate_chart_draws_the_threshold_and_centres_a_single_date(live_server, b
     two = _rate_chart(driver)
     assert len(two["points"]) == 2 and two["points"][0] < two["points"][1]
     assert drawn_across(two), two
+
+
+def test_teacher_takes_photos_with_the_camera_input_and_the_upload_survives_a_dropped_connection(
+        live_server, browser, users, photo, tmp_path):
+    """Issue 18, camera from the page: a file given to the "Take a photo" (capture) input
+    shows its preview in the list, "Remove" takes a shot out, and the upload (sent while the
+    connection is down, then restored) is retried by itself and lands on the session page; a
+    photo longer than 3000 px is stored scaled to 3000 px."""
+    from PIL import Image
+
+    from .world import build_school
+
+    school_class = build_school(users, photo, enrolled=["Joe Biden"], by_hand=[])["class"]
+    # A 12 MP phone photo: a real class photo enlarged to 4000 x 3000.
+    big = tmp_path / "phone.jpg"
+    with Image.open(photo("groups/obama_and_biden.jpg")) as image:
+        image.convert("RGB").resize((4000, 3000)).save(big, quality=92)
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    for width, height in [PHONE, (1280, 900)]:
+        driver = browser(width, height)
+        sign_in(driver, base, "teacher", "pw-teacher-1")
+        driver.get(base + reverse("session_upload", args=[school_class.pk]))
+        form = css(driver, "#class-photo-upload")
+        fill(form, "period", f"Period {width}")
+        css(form, "#id_camera").send_keys(str(big))
+        css(form, "#id_camera").send_keys(str(photo("groups/obama_and_biden.jpg")))
+        css(form, "#id_photos").send_keys(str(photo("identities/Barack_Obama/1.jpg")))
+        wait_until(driver, lambda d: len([i for i in css_all(d, "#shots img.shot-preview") if i.is_displayed()]) == 3,
+                   timeout=20, message="the three shots' previews were not shown")
+        assert css(driver, "#shot-count").text == "3"
+        button_in(css_all(driver, "#shots li")[2], "Remove").click()
+        assert css(driver, "#shot-count").text == "2" and len(css_all(driver, "#shots li")) == 2
+        driver.save_screenshot(str(shots / f"take-attendance-shots-{width}.png"))
+        scroll_width, inner_width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner_width + 1
+        # The Wi-Fi drops as the teacher taps Upload, and comes back a moment later.
+        driver.execute_cdp_cmd("Network.enable", {})
+        offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+        by_text(driver, "button", "Upload and take attendance").click()
+        wait_until(driver, lambda d: "Trying again" in css(d, "#upload-status").text, timeout=30,
+                   message="the lost connection was not reported")
+        driver.save_screenshot(str(shots / f"take-attendance-retrying-{width}.png"))
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+        wait_until(driver, lambda d: "/sessions/" in d.current_url, timeout=60,
+                   message="the retried upload did not land on the session page")
+        session = ClassSession.objects.get(school_class=school_class, period=f"Period {width}")
+        assert driver.current_url.endswith(reverse("session_detail", args=[session.pk]))
+        sizes = []
+        for stored in session.photos.all():
+            with stored.image.open("rb") as file, Image.open(file) as image:
+                sizes.append(image.size)
+        with Image.open(photo("groups/obama_and_biden.jpg")) as image:
+            assert sorted(sizes) == sorted([(3000, 2250), image.size])

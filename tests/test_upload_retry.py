@@ -9,9 +9,16 @@ from django.utils import timezone
 from attendance.models import ClassPhoto, ClassSession
 from attendance.web import upload_ids
 
-from .test_views import school, signed_in, upload  # noqa: F401  (school: the fixture)
+from .test_views import signed_in, upload
+from .world import build_school
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def school(users, photo):
+    """The shared school (tests/world.py) with Joe Biden enrolled and no session yet."""
+    return build_school(users, photo, enrolled=["Joe Biden"], by_hand=[], session=False)
 
 
 def _post(client, school, photo, upload_id, period="Period 2"):
