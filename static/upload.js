@@ -45,7 +45,7 @@
 
   function thumbnail(file, img) {
     if (!window.createImageBitmap) return;
-    createImageBitmap(file).then(function (bitmap) {
+    createImageBitmap(file, {imageOrientation: "from-image"}).then(function (bitmap) {
       var scale = 160 / Math.max(bitmap.width, bitmap.height);
       var canvas = document.createElement("canvas");
       canvas.width = Math.round(bitmap.width * scale);
@@ -111,7 +111,7 @@
   // A JPEG or PNG longer than LONG_SIDE as a JPEG of that long side; anything else as it is.
   function scaled(file) {
     if (!window.createImageBitmap || !/^image\/(jpeg|png)$/.test(file.type)) return Promise.resolve(file);
-    return createImageBitmap(file).then(function (bitmap) {
+    return createImageBitmap(file, {imageOrientation: "from-image"}).then(function (bitmap) {
       var scale = LONG_SIDE / Math.max(bitmap.width, bitmap.height);
       if (scale >= 1) return file;
       var canvas = document.createElement("canvas");

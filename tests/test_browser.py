@@ -464,16 +464,19 @@ def test_teacher_takes_photos_with_the_camera_input_and_the_upload_survives_a_dr
     """Issue 18, camera from the page: a file given to the "Take a photo" (capture) input
     shows its preview in the list, "Remove" takes a shot out, and the upload (sent while the
     connection is down, then restored) is retried by itself and lands on the session page; a
-    photo longer than 3000 px is stored scaled to 3000 px."""
+    photo longer than 3000 px is stored scaled to 3000 px, turned upright."""
     from PIL import Image
 
     from .world import build_school
 
     school_class = build_school(users, photo, enrolled=["Joe Biden"], by_hand=[])["class"]
-    # A 12 MP phone photo: a real class photo enlarged to 4000 x 3000.
+    # A 12 MP phone photo held upright: a real class photo enlarged to 4000 x 3000, stored
+    # turned, with EXIF Orientation 6 ("rotate 90° clockwise to show"), as phones store it.
     big = tmp_path / "phone.jpg"
     with Image.open(photo("groups/obama_and_biden.jpg")) as image:
-        image.convert("RGB").resize((4000, 3000)).save(big, quality=92)
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        image.convert("RGB").resize((4000, 3000)).save(big, quality=92, exif=exif)
     shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url
@@ -513,4 +516,5 @@ def test_teacher_takes_photos_with_the_camera_input_and_the_upload_survives_a_dr
             with stored.image.open("rb") as file, Image.open(file) as image:
                 sizes.append(image.size)
         with Image.open(photo("groups/obama_and_biden.jpg")) as image:
-            assert sorted(sizes) == sorted([(3000, 2250), image.size])
+            # Scaled to 3000 px, upright (the canvas applied the orientation; no EXIF is sent).
+            assert sorted(sizes) == sorted([(2250, 3000), image.size])
