@@ -175,14 +175,16 @@
     submitButton.disabled = false;
     prepared = null;
     var page = new DOMParser().parseFromString(html, "text/html");
-    var texts = Array.prototype.map.call(page.querySelectorAll("main .errorlist li, main .message.error"),
-                                         function (e) { return e.textContent.trim(); });
-    var fieldErrors = Array.prototype.map.call(page.querySelectorAll("main form .errorlist"), function (e) {
-      var label = e.parentNode && e.parentNode.querySelector("label");
-      return label ? label.textContent.replace(/:$/, "") : null;
-    }).filter(Boolean);
+    // Django's form puts a field's errors just before the paragraph holding its label.
+    var texts = Array.prototype.map.call(page.querySelectorAll("main .errorlist, main .message.error"), function (e) {
+      var next = e.nextElementSibling, label = next && next.tagName === "P" && next.querySelector("label");
+      var text = e.classList.contains("errorlist")
+        ? Array.prototype.map.call(e.querySelectorAll("li"), function (li) { return li.textContent.trim(); }).join(" ")
+        : e.textContent.trim();
+      return (label && !e.classList.contains("nonfield") ? label.textContent.trim().replace(/:$/, "") + ": " : "") + text;
+    });
     say("Not uploaded (" + status + "): " + (texts.join(" ") || "the page refused the upload.")
-        + (fieldErrors.length ? " Check: " + fieldErrors.join(", ") + "." : ""), true);
+        + " The photos are still here.", true);
   }
 
   retryButton.addEventListener("click", function () {

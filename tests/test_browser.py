@@ -486,6 +486,11 @@ def test_teacher_takes_photos_with_the_camera_input_and_the_upload_survives_a_dr
         driver.get(base + reverse("session_upload", args=[school_class.pk]))
         form = css(driver, "#class-photo-upload")
         fill(form, "period", f"Period {width}")
+        # Upload with no photo: the page's own message, shown in place, nothing stored.
+        by_text(driver, "button", "Upload and take attendance").click()
+        wait_until(driver, lambda d: "This field is required" in css(d, "#upload-status").text, timeout=20,
+                   message="the refused upload was not reported")
+        assert "Class photos: This field is required." in css(driver, "#upload-status").text
         css(form, "#id_camera").send_keys(str(big))
         css(form, "#id_camera").send_keys(str(photo("groups/obama_and_biden.jpg")))
         css(form, "#id_photos").send_keys(str(photo("identities/Barack_Obama/1.jpg")))
