@@ -42,7 +42,7 @@
       select(entry.id.replace("photo-face-", ""), false, false);  // the summary opens it
     });
   });
-  // Back from an answer (…#photo-face-12): that face's entry is shown, highlighted, closed.
+  // Back from an answer (…#photo-face-12): that face's entry is shown open (its answer, Undo), highlighted.
   var match = /^#photo-face-(\d+)$/.exec(window.location.hash);
-  if (match) select(match[1], true, false);
+  if (match) select(match[1], true, true);
 })();
