@@ -493,6 +493,7 @@ def test_marked_photo_on_a_phone_opens_a_face_and_corrects_it(
     driver = browser(*PHONE)
     sign_in(driver, base, "teacher", "pw-teacher-1")
     driver.get(url)
+    driver.execute_script("document.querySelector('.photo-and-list').scrollIntoView()")
     driver.save_screenshot(str(shots / "marked-photo-phone.png"))
     scroll_width, inner_width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= inner_width + 1, f"the session page is {scroll_width}px wide on a {inner_width}px screen"
@@ -552,6 +553,7 @@ def test_marked_photo_on_a_phone_opens_a_face_and_corrects_it(
     desktop = browser(1280, 900)
     sign_in(desktop, base, "teacher", "pw-teacher-1")
     desktop.get(url)
+    desktop.execute_script("document.querySelector('.photo-and-list').scrollIntoView()")
     desktop.save_screenshot(str(shots / "marked-photo-desktop.png"))
     photo_box, list_box = css(desktop, ".marked-photo").rect, css(desktop, ".face-list").rect
     assert list_box["x"] >= photo_box["x"] + photo_box["width"], "the list is not beside the photo at 1280 px"

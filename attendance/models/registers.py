@@ -86,17 +86,12 @@ class ClassPhoto(models.Model):
         return self.status == self.FAILED
 
     @property
-    def label_size(self) -> int:
-        """Font size of the names drawn on the photo, in photo pixels: about 1/60 of the
-        width, so they stay readable when the photo is shown phone-sized."""
-        return max(12, round((self.width or 0) / 60))
-
-    @property
     def marker_radius(self) -> int:
-        """Radius of the numbered marker drawn on each face, in photo pixels: about 1/40
-        of the width (at least 14), so a marker is about 20 CSS px across when a 1600 px
-        photo is shown 390 px wide on a phone, and its number stays readable."""
-        return max(14, round((self.width or 0) / 40))
+        """Radius of the numbered marker drawn on each face, in photo pixels: 1/26 of the
+        width (at least 14), so a marker is about 26 CSS px across when the photo is shown
+        340 px wide on a 390 px phone: a readable number and a target a finger can hit
+        (the list entry under the photo is the full-size 44 px target)."""
+        return max(14, round((self.width or 0) / 26))
 
 class DetectedFace(models.Model):
     MATCHED, UNSURE, UNKNOWN, REPEAT, PENDING = "matched", "unsure", "unknown", "repeat", "pending"
@@ -267,16 +262,6 @@ class DetectedFace(models.Model):
         radius and a quarter from the marker's centre, in photo pixels."""
         x, y, reach = self.marker_x, self.marker_y, round(self.photo.marker_radius * 1.25)
         return f"{x},{y - reach} {x + reach},{y} {x},{y + reach} {x - reach},{y}"
-
-    @property
-    def label_x(self) -> int:
-        """Centre of the label (text-anchor middle), so long names spill evenly."""
-        return (self.left + self.right) // 2
-
-    @property
-    def label_y(self) -> int:
-        """Baseline of the label: just under the box, where it hides no face."""
-        return self.bottom + self.photo.label_size
 
 class AttendanceCode(models.Model):
     """One of the school's attendance codes: what a record's ``status`` holds.
