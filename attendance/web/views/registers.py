@@ -99,7 +99,8 @@ def untaken_registers(request):
 @login_required
 def session_detail(request, session_id):
     session = access.get_session(request.user, session_id)
-    return render(request, "attendance/session_detail.html", sessions.session_summary(session))
+    return render(request, "attendance/session_detail.html", {
+        **sessions.session_summary(session), "roster": list(decidable_roster(session.school_class).values())})
 
 
 @login_required
@@ -138,7 +139,10 @@ def _reference_students(student_ids) -> set[int]:
 
 
 def _back_to_review(request, face):
-    """Back to the review page (keeping ?all=1), at the face just decided."""
+    """Back to the page the answer came from, at the face just decided: the session page's
+    marked photo (``back=session``), else the review page (keeping ?all=1)."""
+    if request.POST.get("back") == "session":
+        return redirect(f"{reverse('session_detail', args=[face.photo.session_id])}#photo-face-{face.pk}")
     url = reverse("session_review", args=[face.photo.session_id])
     return redirect(f"{url}{'?all=1' if request.POST.get('all') else ''}#face-{face.pk}")
 
