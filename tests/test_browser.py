@@ -107,6 +107,16 @@ def button_in(element, text):
     return matches[0]
 
 
+def marked_photo_names(driver) -> set[str]:
+    """The names listed with the session page's marked photos (issue 18: numbered markers
+    on the faces, the names in a list); each listed face has its numbered marker on the photo."""
+    entries = css_all(driver, ".face-list > li")
+    markers = css_all(driver, ".marked-photo .face[data-face]")
+    assert sorted(e.get_attribute("id") for e in entries) == sorted(
+        f"photo-face-{m.get_attribute('data-face')}" for m in markers), "a listed face has no marker, or a marker no entry"
+    return {css(e, ".face-name").text for e in entries}
+
+
 def fill(form, name, value):
     field = css(form, f"[name='{name}']")
     if field.get_attribute("type") in ("date", "file"):
@@ -178,7 +188,7 @@ def test_admin_enrols_teacher_takes_attendance_corrects_and_downloads(
     wait_until(driver, lambda d: "/sessions/" in d.current_url, timeout=30)
     assert "Recognising faces" in css(driver, "#progress").text
     # session.js polls the status and reloads the page when the photo is done.
-    wait_until(driver, lambda d: {"Barack Obama", "Joe Biden"} <= {t.text for t in css_all(d, ".marked-photo svg text")},
+    wait_until(driver, lambda d: {"Barack Obama", "Joe Biden"} <= marked_photo_names(d),
                message="the marked photo did not show both names")
     assert not css_all(driver, "#progress")
     assert "Joe Biden" in css(driver, ".two-col").text
@@ -215,12 +225,15 @@ def test_admin_enrols_teacher_takes_attendance_corrects_and_downloads(
         "0", "1")
 
 
-def _class_with_a_processed_session(client, users, photo):
-    """7A with Barack Obama and Joe Biden enrolled and one class photo processed by the worker."""
+def _class_with_a_processed_session(client, users, photo, enrolled=("Barack Obama", "Joe Biden")):
+    """7A with ``enrolled`` (by default Barack Obama and Joe Biden) and one class photo of
+    both processed by the worker."""
     client.force_login(users["admin"])
     client.post(reverse("class_create"), {"name": "7A", "teacher": users["teacher"].pk})
     school_class = SchoolClass.objects.get(name="7A")
     for name, relative in [("Barack Obama", "identities/Barack_Obama/1.jpg"), ("Joe Biden", "identities/Joe_Biden/1.jpg")]:
+        if name not in enrolled:
+            continue
         client.post(reverse("student_enrol", args=[school_class.pk]), {
             **CONSENT_FIELDS, "name": name, "photos": SimpleUploadedFile("p.jpg", photo(relative).read_bytes())})
     _wait(lambda: not EnrolmentPhoto.objects.filter(status="pending").exists())
@@ -300,7 +313,7 @@ def test_every_page_works_on_a_phone(celery_worker_process, live_server, browser
     assert email_width == name_width, f"the e-mail box is {email_width}px wide, the name box {name_width}px"
     # The marked photo pans inside its own box rather than widening the page.
     driver.get(base + reverse("session_detail", args=[session.pk]))
-    assert {t.text for t in css_all(driver, ".marked-photo svg text")} >= {"Barack Obama", "Joe Biden"}
+    assert marked_photo_names(driver) >= {"Barack Obama", "Joe Biden"}
 
 
 def _small_oneroster_zip(path: Path) -> Path:
@@ -375,7 +388,7 @@ def test_first_day_roster_consent_photos_then_two_teachers_see_the_same_child(
         fill(form, "period", "Period 1")
         fill(form, "photos", str(photo(class_photo)))
         by_text(form, "button", "Upload and take attendance").click()
-        wait_until(driver, lambda d: "Barack Obama" in {t.text for t in css_all(d, ".marked-photo svg text")},
+        wait_until(driver, lambda d: "Barack Obama" in marked_photo_names(d),
                    message=f"{username}'s marked photo did not name Barack Obama")
         sign_out(driver)
 
@@ -457,3 +470,156 @@ def test_rate_chart_draws_the_threshold_and_centres_a_single_date(live_server, b
     two = _rate_chart(driver)
     assert len(two["points"]) == 2 and two["points"][0] < two["points"][1]
     assert drawn_across(two), two
+
+
+def test_teacher_takes_photos_with_the_camera_input_and_the_upload_survives_a_dropped_connection(
+        live_server, browser, users, photo, tmp_path):
+    """Issue 18, camera from the page: a file given to the "Take a photo" (capture) input
+    shows its preview in the list, "Remove" takes a shot out, and the upload (sent while the
+    connection is down, then restored) is retried by itself and lands on the session page; a
+    photo longer than 3000 px is stored scaled to 3000 px, turned upright."""
+    from PIL import Image
+
+    from .world import build_school
+
+    school_class = build_school(users, photo, enrolled=["Joe Biden"], by_hand=[])["class"]
+    # A 12 MP phone photo held upright: a real class photo enlarged to 4000 x 3000, stored
+    # turned, with EXIF Orientation 6 ("rotate 90° clockwise to show"), as phones store it.
+    big = tmp_path / "phone.jpg"
+    with Image.open(photo("groups/obama_and_biden.jpg")) as image:
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        image.convert("RGB").resize((4000, 3000)).save(big, quality=92, exif=exif)
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    for width, height in [PHONE, (1280, 900)]:
+        driver = browser(width, height)
+        sign_in(driver, base, "teacher", "pw-teacher-1")
+        driver.get(base + reverse("session_upload", args=[school_class.pk]))
+        form = css(driver, "#class-photo-upload")
+        fill(form, "period", f"Period {width}")
+        # Upload with no photo: the page's own message, shown in place, nothing stored.
+        by_text(driver, "button", "Upload and take attendance").click()
+        wait_until(driver, lambda d: "This field is required" in css(d, "#upload-status").text, timeout=20,
+                   message="the refused upload was not reported")
+        assert "Class photos: This field is required." in css(driver, "#upload-status").text
+        css(form, "#id_camera").send_keys(str(big))
+        css(form, "#id_camera").send_keys(str(photo("groups/obama_and_biden.jpg")))
+        css(form, "#id_photos").send_keys(str(photo("identities/Barack_Obama/1.jpg")))
+        wait_until(driver, lambda d: len([i for i in css_all(d, "#shots img.shot-preview") if i.is_displayed()]) == 3,
+                   timeout=20, message="the three shots' previews were not shown")
+        assert css(driver, "#shot-count").text == "3"
+        button_in(css_all(driver, "#shots li")[2], "Remove").click()
+        assert css(driver, "#shot-count").text == "2" and len(css_all(driver, "#shots li")) == 2
+        driver.save_screenshot(str(shots / f"take-attendance-shots-{width}.png"))
+        scroll_width, inner_width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner_width + 1
+        # The Wi-Fi drops as the teacher taps Upload, and comes back a moment later.
+        driver.execute_cdp_cmd("Network.enable", {})
+        offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+        by_text(driver, "button", "Upload and take attendance").click()
+        wait_until(driver, lambda d: "Trying again" in css(d, "#upload-status").text, timeout=30,
+                   message="the lost connection was not reported")
+        driver.save_screenshot(str(shots / f"take-attendance-retrying-{width}.png"))
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+        wait_until(driver, lambda d: "/sessions/" in d.current_url, timeout=60,
+                   message="the retried upload did not land on the session page")
+        session = ClassSession.objects.get(school_class=school_class, period=f"Period {width}")
+        assert driver.current_url.endswith(reverse("session_detail", args=[session.pk]))
+        sizes = []
+        for stored in session.photos.all():
+            with stored.image.open("rb") as file, Image.open(file) as image:
+                sizes.append(image.size)
+        with Image.open(photo("groups/obama_and_biden.jpg")) as image:
+            # Scaled to 3000 px, upright (the canvas applied the orientation; no EXIF is sent).
+            assert sorted(sizes) == sorted([(2250, 3000), image.size])
+
+
+def test_marked_photo_on_a_phone_opens_a_face_and_corrects_it(
+        celery_worker_process, live_server, browser, users, photo, client, tmp_path):
+    """Issue 18 at 390 x 844: the marked photo fits the screen (no sideways page scroll), each
+    face has a numbered marker and a numbered entry in the list under the photo; the face not
+    on the class's list stands out by shape and words, not only colour; tapping its marker
+    opens its decision in place, and "Not a student" corrects it back on the same page."""
+    # Only Barack Obama is enrolled: Joe Biden's face in the class photo is one to check.
+    _, session = _class_with_a_processed_session(client, users, photo, enrolled=("Barack Obama",))
+    obama_face = DetectedFace.objects.get(photo__session=session, decision=DetectedFace.MATCHED)
+    # The photo has three faces: Barack Obama, and two not on the class's list (Joe Biden, someone behind).
+    others = list(DetectedFace.objects.filter(photo__session=session).exclude(pk=obama_face.pk))
+    assert others and all(f.decision in (DetectedFace.UNKNOWN, DetectedFace.UNSURE) for f in others)
+    biden_face = others[0]
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    url = base + reverse("session_detail", args=[session.pk])
+
+    driver = browser(*PHONE)
+    sign_in(driver, base, "teacher", "pw-teacher-1")
+    driver.get(url)
+    driver.execute_script("document.querySelector('.photo-and-list').scrollIntoView()")
+    driver.save_screenshot(str(shots / "marked-photo-phone.png"))
+    scroll_width, inner_width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width + 1, f"the session page is {scroll_width}px wide on a {inner_width}px screen"
+    svg = css(driver, ".marked-photo svg").rect
+    assert svg["x"] >= 0 and svg["x"] + svg["width"] <= inner_width + 1, f"the photo is off the screen: {svg}"
+    assert css(driver, ".marked-photo figcaption a").get_attribute("href").endswith(
+        reverse("class_photo_image", args=[biden_face.photo_id]))  # the full-size photo, to zoom
+
+    # The list: "1. Not on this class's list" (or "Not sure: looks like …"), "2. Barack Obama",
+    # numbered as the markers are (left to right).
+    assert marked_photo_names(driver) >= {"Barack Obama"}
+    entries = {e.get_attribute("id"): e for e in css_all(driver, ".face-list > li")}
+    obama_entry, biden_entry = entries[f"photo-face-{obama_face.pk}"], entries[f"photo-face-{biden_face.pk}"]
+    assert css(obama_entry, "summary").text == "2. Barack Obama"  # the second face from the left
+    biden_text = css(biden_entry, ".face-name").text
+    assert biden_text == "Not on this class's list" or biden_text.startswith("Not sure: looks like"), biden_text
+    number = css(biden_entry, ".number").text.rstrip(".")
+    biden_marker = css(driver, f'.marked-photo .face[data-face="{biden_face.pk}"]')
+    assert css(biden_marker, ".marker-number").text == number
+    # Shape, not only colour: a diamond marker and a dashed/dotted list border for the face to check.
+    assert css(biden_marker, ".marker").tag_name == "polygon"
+    assert css(driver, f'.marked-photo .face[data-face="{obama_face.pk}"] .marker').tag_name == "circle"
+    assert driver.execute_script("return getComputedStyle(arguments[0]).borderLeftStyle", biden_entry) in ("dashed", "dotted")
+    assert driver.execute_script("return getComputedStyle(arguments[0]).borderLeftStyle", obama_entry) == "none"
+    marker_box = biden_marker.rect
+    assert 0 <= marker_box["x"] and marker_box["x"] + marker_box["width"] <= inner_width + 1
+
+    # Tap the face's marker on the photo: its decision opens in place, on the same page.
+    assert not css(biden_entry, "details.face-decision").get_attribute("open")
+    css(biden_marker, ".marker").click()
+    wait_until(driver, lambda d: css(biden_entry, "details.face-decision").get_attribute("open"), timeout=10,
+               message="tapping the marker did not open the face's decision")
+    assert driver.current_url.startswith(url)
+    driver.save_screenshot(str(shots / "marked-photo-phone-open.png"))
+    not_a_student = button_in(biden_entry, "Not a student")
+    left, right = driver.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.left, r.right]",
+                                        not_a_student)
+    assert left >= -1 and right <= inner_width + 1
+    not_a_student.click()
+    wait_until(driver, lambda d: css_all(d, ".message"), timeout=20)
+    assert "Saved" in css(driver, ".message").text
+    assert driver.current_url == f"{url}#photo-face-{biden_face.pk}"  # back on the session page, at the face
+    assert css(driver, f"#photo-face-{biden_face.pk} .face-name").text == "Not a student"
+    assert button_in(css(driver, f"#photo-face-{biden_face.pk}"), "Undo")
+    biden_face.refresh_from_db()
+    assert biden_face.is_reviewed and biden_face.reviewed_student_id is None
+    scroll_width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert scroll_width <= inner_width + 1
+
+    # The list entry opens the same decision (a tap on the entry, not the photo).
+    css(driver, f"#photo-face-{obama_face.pk} summary").click()
+    wait_until(driver, lambda d: css(d, f"#photo-face-{obama_face.pk} details.face-decision").get_attribute("open"),
+               timeout=10)
+    assert button_in(css(driver, f"#photo-face-{obama_face.pk}"), "Not a student").is_displayed()
+
+    # At desktop width the list sits beside the photo.
+    desktop = browser(1280, 900)
+    sign_in(desktop, base, "teacher", "pw-teacher-1")
+    desktop.get(url)
+    desktop.execute_script("document.querySelector('.photo-and-list').scrollIntoView()")
+    desktop.save_screenshot(str(shots / "marked-photo-desktop.png"))
+    photo_box, list_box = css(desktop, ".marked-photo").rect, css(desktop, ".face-list").rect
+    assert list_box["x"] >= photo_box["x"] + photo_box["width"], "the list is not beside the photo at 1280 px"

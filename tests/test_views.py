@@ -9,7 +9,7 @@ from django.urls import reverse
 from PIL import Image
 
 from attendance.roster.enrolment import encode_enrolment_photo
-from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, EnrolmentPhoto, SchoolClass, Student
+from attendance.models import AttendanceRecord, ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, SchoolClass, Student
 from attendance.registers.register import match_session
 
 from .conftest import CONSENT_FIELDS
@@ -183,8 +183,22 @@ class TestTeacherTakesAttendance:
     def test_finished_session_shows_marked_photo_and_lists(self, client, users, school):
         signed_in(client, users["teacher"])
         page = client.get(reverse("session_detail", args=[school["session"].pk])).content.decode()
-        assert "<svg" in page and "Joe Biden</text>" in page and "Unknown</text>" in page
+        # Issue 18: numbered markers on the faces, the names in a list (no names drawn on the photo).
+        assert "<svg" in page and 'class="marker-number"' in page and "Joe Biden</text>" not in page
+        assert '<span class="face-name">Joe Biden</span>' in page
+        assert '<span class="face-name">Not on this class&#x27;s list</span>' in page
         assert "Present <span class=\"count\">1</span>" in page
+
+    def test_an_answer_from_the_marked_photo_comes_back_to_the_session_page(self, client, users, school):
+        signed_in(client, users["teacher"])
+        face = DetectedFace.objects.filter(photo__session=school["session"], decision=DetectedFace.UNKNOWN).first()
+        response = client.post(reverse("face_review", args=[face.pk]), {"student": "none", "back": "session"})
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('session_detail', args=[school['session'].pk])}#photo-face-{face.pk}"
+        face.refresh_from_db()
+        assert face.is_reviewed and face.reviewed_student_id is None
+        undo = client.post(reverse("face_undo", args=[face.pk]), {"back": "session"})
+        assert undo["Location"].endswith(f"#photo-face-{face.pk}") and "/review/" not in undo["Location"]
 
     def test_status_json_reports_finished(self, client, users, school):
         signed_in(client, users["teacher"])

@@ -86,10 +86,12 @@ class ClassPhoto(models.Model):
         return self.status == self.FAILED
 
     @property
-    def label_size(self) -> int:
-        """Font size of the names drawn on the photo, in photo pixels: about 1/60 of the
-        width, so they stay readable when the photo is shown phone-sized."""
-        return max(12, round((self.width or 0) / 60))
+    def marker_radius(self) -> int:
+        """Radius of the numbered marker drawn on each face, in photo pixels: 1/26 of the
+        width (at least 14), so a marker is about 26 CSS px across when the photo is shown
+        340 px wide on a 390 px phone: a readable number and a target a finger can hit
+        (the list entry under the photo is the full-size 44 px target)."""
+        return max(14, round((self.width or 0) / 26))
 
 class DetectedFace(models.Model):
     MATCHED, UNSURE, UNKNOWN, REPEAT, PENDING = "matched", "unsure", "unknown", "repeat", "pending"
@@ -213,14 +215,53 @@ class DetectedFace(models.Model):
         return "Unknown"
 
     @property
-    def label_x(self) -> int:
-        """Centre of the label (text-anchor middle), so long names spill evenly."""
-        return (self.left + self.right) // 2
+    def photo_entry(self) -> str:
+        """The face's line in the list under the marked photo (after its number): the
+        name when settled, "Not sure: looks like …" when unsure, "Not on this class's list"
+        when unknown. The words, not only the marker's colour, say which faces to check."""
+        if self.is_reviewed:
+            return self.reviewed_student.name if self.reviewed_student else "Not a student"
+        if self.flagged_reason and self.student:
+            return f"Not sure: looks like {self.student.name}, please check"
+        if self.decision == self.MATCHED and self.student:
+            return self.student.name
+        if self.decision == self.UNSURE:
+            return f"Not sure: looks like {self.student.name}" if self.student else "Not sure: too small to recognise"
+        if self.decision == self.REPEAT and self.student:
+            return f"{self.student.name} (recognised in another photo)"
+        if self.decision == self.PENDING:
+            return "Not recognised yet"
+        return "Not on this class's list"
 
     @property
-    def label_y(self) -> int:
-        """Baseline of the label: just under the box, where it hides no face."""
-        return self.bottom + self.photo.label_size
+    def needs_a_look(self) -> bool:
+        """True when the face is unsure, flagged or not on the class's list and nobody has
+        answered for it yet: its marker and list entry are drawn to stand out."""
+        if self.is_reviewed:
+            return False
+        return self.decision in (self.UNSURE, self.UNKNOWN, self.PENDING) or bool(self.flagged_reason)
+
+    @property
+    def marker_x(self) -> int:
+        """Centre of the face's numbered marker, in photo pixels: the box's horizontal
+        centre, kept inside the photo's edges (by the diamond's reach, 1.25 radii)."""
+        reach = round(self.photo.marker_radius * 1.25)
+        return min(max((self.left + self.right) // 2, reach), max(reach, (self.photo.width or 0) - reach))
+
+    @property
+    def marker_y(self) -> int:
+        """Centre of the marker, in photo pixels: just above the box (on the forehead's
+        edge, hiding no eyes), or inside the box's top when the face is at the top edge."""
+        radius = self.photo.marker_radius
+        return max(self.top - radius, round(radius * 1.25))
+
+    @property
+    def marker_diamond(self) -> str:
+        """SVG ``points`` of the diamond marker drawn on a face that needs a look (a shape,
+        not only a colour, sets it apart from the round markers): corners one marker
+        radius and a quarter from the marker's centre, in photo pixels."""
+        x, y, reach = self.marker_x, self.marker_y, round(self.photo.marker_radius * 1.25)
+        return f"{x},{y - reach} {x + reach},{y} {x},{y + reach} {x - reach},{y}"
 
 class AttendanceCode(models.Model):
     """One of the school's attendance codes: what a record's ``status`` holds.

@@ -1,6 +1,7 @@
 """Forms: validation of everything a user submits, with errors in words."""
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -214,6 +215,11 @@ class ClassPhotoUploadForm(forms.Form):
     period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
                              validators=[validate_single_line_text])
     photos = PhotosField(label="Class photos")
+    # Made by the page's script once per page (a random UUID), sent again by every retry of
+    # the same upload, so a retry after a lost response does not store the photos twice
+    # (``web.upload_ids``). Empty without JavaScript.
+    upload_id = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64,
+                                validators=[RegexValidator(r"^[A-Za-z0-9-]{8,64}$", "Not an upload id.")])
 
     def __init__(self, *args, periods=(), period_names=(), preselect=None, **kwargs):
         """``periods``: the timetabled periods offered (of the date offered), with

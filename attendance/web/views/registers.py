@@ -28,6 +28,7 @@ from attendance.web.forms import (
 from attendance.dates import parse_school_date
 from attendance.wiring.job_queue import QueueUnavailable
 from attendance.models import ClassPhoto, DetectedFace, EnrolmentPhoto, LearntTemplate
+from attendance.web import upload_ids
 from attendance.web.views.common import form_status, queue_error
 
 
@@ -38,6 +39,11 @@ def session_upload(request, class_id):
     initial, refused = _linked_initial(request)
     if refused:
         return refused
+    if request.method == "POST":
+        # A retry of an upload already stored (its response was lost): the same answer.
+        stored = upload_ids.stored_session_id(request.session, request.POST.get("upload_id", ""), school_class.pk)
+        if stored is not None:
+            return redirect("session_detail", stored)
     offer = timetable.upload_offer(school_class, initial.get("date"))
     form = ClassPhotoUploadForm(request.POST or None, request.FILES or None, initial=initial,
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
@@ -52,6 +58,7 @@ def session_upload(request, class_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            upload_ids.remember(request.session, form.cleaned_data["upload_id"], school_class.pk, session.pk)
             return redirect("session_detail", session.pk)
     context = {"school_class": school_class, "form": form, "offer": offer}
     return render(request, "attendance/session_upload.html", context, status=form_status(form))
@@ -92,7 +99,8 @@ def untaken_registers(request):
 @login_required
 def session_detail(request, session_id):
     session = access.get_session(request.user, session_id)
-    return render(request, "attendance/session_detail.html", sessions.session_summary(session))
+    return render(request, "attendance/session_detail.html", {
+        **sessions.session_summary(session), "roster": list(decidable_roster(session.school_class).values())})
 
 
 @login_required
@@ -131,7 +139,10 @@ def _reference_students(student_ids) -> set[int]:
 
 
 def _back_to_review(request, face):
-    """Back to the review page (keeping ?all=1), at the face just decided."""
+    """Back to the page the answer came from, at the face just decided: the session page's
+    marked photo (``back=session``), else the review page (keeping ?all=1)."""
+    if request.POST.get("back") == "session":
+        return redirect(f"{reverse('session_detail', args=[face.photo.session_id])}#photo-face-{face.pk}")
     url = reverse("session_review", args=[face.photo.session_id])
     return redirect(f"{url}{'?all=1' if request.POST.get('all') else ''}#face-{face.pk}")
 
