@@ -112,6 +112,7 @@ def test_take_attendance_prints_json_last(users, enrol_dir, photo):
 
 def test_take_attendance_refuses_unusable_photo_with_reason(users, enrol_dir, tmp_path, capsys):
     enrol_with_two_people_refused(enrol_dir)
+    capsys.readouterr()  # enrol's own messages (its warning of no --recorded-by)
     bad = tmp_path / "class.jpg"
     bad.write_text("not a photo")
     with pytest.raises(SystemExit) as exit_info:
