@@ -174,7 +174,7 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     # The session page shows the photo through the view that checks permissions (never
     # a link to the store), with a name on each face.
     page = client.get(session_url).content.decode()
-    assert "Barack Obama</text>" in page and "Joe Biden</text>" in page
+    assert '<span class="face-name">Barack Obama</span>' in page and '<span class="face-name">Joe Biden</span>' in page
     image_url = reverse("class_photo_image", args=[class_photo.pk])
     assert image_url in page and s3_storage.env["S3_ENDPOINT_URL"] not in page
     response = client.get(image_url)

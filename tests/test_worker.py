@@ -49,7 +49,7 @@ def test_upload_through_the_web_is_processed_by_the_worker(celery_worker_process
     session_url = response["Location"]
     wait_for(lambda: client.get(session_url + "status.json").json()["finished"])
     page = client.get(session_url).content.decode()
-    assert "Barack Obama</text>" in page and "Joe Biden</text>" in page
+    assert '<span class="face-name">Barack Obama</span>' in page and '<span class="face-name">Joe Biden</span>' in page
     assert ClassPhoto.objects.get().status == "done"
 
 
