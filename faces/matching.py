@@ -251,13 +251,22 @@ def decide_faces(
             for i in range(len(probes))]
 
 
+#: Rows of the gallery per matrix-vector product in ``GalleryIndex.nearest``: 1 MB of
+#: float32 descriptors, small enough that OpenBLAS runs each product on one thread.
+#: One product over 100,000 rows (51 MB, memory-bound) ran on 2 threads in 4.5-5.6 ms
+#: on a quiet 2-core machine (issue 17) and 10-20 ms on a loaded one, where chunks of
+#: 1,024-2,048 rows took 2-3 ms (README "Speed").
+GALLERY_CHUNK_ROWS = 2048
+
+
 class GalleryIndex:
     """Exhaustive nearest-neighbour search over a large gallery (a whole district).
 
     Keeps the gallery as ``(M, D) float32`` with its squared norms precomputed, so a
-    query is one matrix-vector product: about 13 million multiply-adds for 100,000
-    descriptors. Exact, unlike an approximate vector index; pgvector or faiss would be
-    the next step past a few million descriptors.
+    query is one matrix-vector product (about 13 million multiply-adds and 51 MB read
+    for 100,000 descriptors), done in chunks of ``GALLERY_CHUNK_ROWS`` rows. Exact,
+    unlike an approximate vector index; pgvector or faiss would be the next step past
+    a few million descriptors.
     """
 
     def __init__(self, gallery: np.ndarray):
@@ -265,10 +274,20 @@ class GalleryIndex:
         self.squared_norms = np.einsum("ij,ij->i", self.gallery, self.gallery)
 
     def nearest(self, probe: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest gallery rows to one ``(D,)`` probe: ``(indices (k,), distances (k,))``."""
+        """The ``k`` nearest gallery rows to one ``(D,)`` probe: ``(indices (k,), distances (k,))``,
+        nearest first; fewer when the gallery has fewer rows."""
         probe = np.asarray(probe, dtype=np.float32).reshape(DESCRIPTOR_SIZE)
-        squared = self.squared_norms - 2.0 * (self.gallery @ probe) + float(probe @ probe)
+        squared = np.empty(len(self.gallery), dtype=np.float32)
+        minus_twice = -2.0 * probe
+        for start in range(0, len(squared), GALLERY_CHUNK_ROWS):
+            np.matmul(self.gallery[start:start + GALLERY_CHUNK_ROWS], minus_twice,
+                      out=squared[start:start + GALLERY_CHUNK_ROWS])
+        squared += self.squared_norms
+        squared += float(probe @ probe)
         k = min(k, len(squared))
-        candidates = np.argpartition(squared, k - 1)[:k]
-        order = candidates[np.argsort(squared[candidates])]
+        if k == 1:
+            order = np.array([np.argmin(squared)]) if len(squared) else np.array([], dtype=np.intp)
+        else:
+            candidates = np.argpartition(squared, k - 1)[:k]
+            order = candidates[np.argsort(squared[candidates])]
         return order, np.sqrt(np.maximum(squared[order], 0.0))
