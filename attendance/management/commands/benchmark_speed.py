@@ -11,16 +11,19 @@ from ._isolated import is_isolated, run_isolated
 
 
 def table(results: dict[str, dict], held_back: set[str]) -> list[str]:
-    """Markdown rows, one per benchmark folder: ours, the recipe, speedup, recall new and
-    old, detection seconds new and old, and the faces of each detection pass."""
-    lines = ["| set | photos | ours s | recipe s | speedup | recall | recall hog | detection s | detection s hog "
-             "| passes (scale: faces) |", "|" + " --- |" * 10]
+    """Markdown rows, one per benchmark folder: ours, the recipe, speedup, CPU seconds (all
+    threads) of ours, the recipe and the 'hog' detector's pipeline, recall new and old,
+    detection seconds new and old, and the faces of each detection pass (per photo)."""
+    lines = ["| set | photos | ours s | recipe s | speedup | CPU s ours / recipe / hog | recall | recall hog "
+             "| detection s | detection s hog | passes (scale: faces) |", "|" + " --- |" * 11]
     for name, r in results.items():
         base, passes = r.get("baseline") or {}, []
         for photo in r.get("per_photo", []):
             passes.append(" ".join(f"{p['scale']:.2f}:{p['faces']}" for p in photo["new"].get("passes", [])))
         lines.append(f"| {name}{' (held back)' if name in held_back else ''} | {r['photos']} "
                      f"| {r['seconds_per_photo']:.3f} | {r['reference_seconds_per_photo']} | {r['speedup']} "
+                     f"| {r.get('cpu_seconds_per_photo')} / {r.get('reference_cpu_seconds_per_photo')} / "
+                     f"{base.get('cpu_seconds_per_photo')} "
                      f"| {r['recall']} | {base.get('recall')} | {r['median_seconds']['detection']:.3f} "
                      f"| {base.get('detection_seconds')} | {' / '.join(passes)} |")
     return lines
