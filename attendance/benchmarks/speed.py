@@ -178,6 +178,7 @@ def _run(bench, truth, school_class, reference, report, worker_processes, baseli
         "detector": settings.FACE_DETECTOR,
         "baseline": old,
         "detection": {key: {"seconds": round(statistics.median(d[key]["seconds"] for d in details), 4),
+                            "cpu_seconds": round(statistics.median(d[key]["cpu_seconds"] for d in details), 4),
                             "found": sum(d[key]["found"] for d in details),
                             "truth": sum(d[key]["truth"] for d in details)} for key in ("new", "old")},
         "per_photo": details,
