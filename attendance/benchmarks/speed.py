@@ -125,11 +125,11 @@ def _run(bench, truth, school_class, reference, report, worker_processes, baseli
         enrol_seconds.append(time.perf_counter() - started)
 
     rows, found, present, details = _process_photos(bench, truth, school_class, "benchmark", report)
+    ours_peak = peak_rss_mb()  # before the baseline, whose own peak may be higher
     if baseline:
         with override_settings(FACE_DETECTOR=BASELINE_DETECTOR):
             old_rows, old_found, old_present, _ = _process_photos(bench, truth, school_class, "baseline",
                                                                   report, compare=False)
-    ours_peak = peak_rss_mb()
 
     reference_seconds, reference_cpu = [], []
     if reference:
