@@ -124,12 +124,19 @@ def _run(bench, truth, school_class, reference, report, worker_processes, baseli
         encode_enrolment_photo(photo.pk)
         enrol_seconds.append(time.perf_counter() - started)
 
-    rows, found, present, details = _process_photos(bench, truth, school_class, "benchmark", report)
-    ours_peak = peak_rss_mb()  # before the baseline, whose own peak may be higher
+    rows, found, present = _process_photos(bench, truth, school_class, "benchmark", report)
+    ours_peak = peak_rss_mb()  # before the baseline and the detectors' comparison, whose peak may be higher
+    details = []
+    for name, snapshot in sorted(truth["snapshots"].items()):
+        comparison = speed_detection.compare_detectors(engine.decode_photo((bench / name).read_bytes()),
+                                                       snapshot["boxes"])
+        timings = dict(rows)[name]
+        details.append({"photo": name, "seconds": round(timings["total"], 4),
+                        "detection_seconds": round(timings.get("detection", 0.0), 4), **comparison})
+        report(f"{name}:" + speed_detection.describe(comparison))
     if baseline:
         with override_settings(FACE_DETECTOR=BASELINE_DETECTOR):
-            old_rows, old_found, old_present, _ = _process_photos(bench, truth, school_class, "baseline",
-                                                                  report, compare=False)
+            old_rows, old_found, old_present = _process_photos(bench, truth, school_class, "baseline", report)
 
     reference_seconds, reference_cpu = [], []
     if reference:
@@ -185,14 +192,14 @@ def _run(bench, truth, school_class, reference, report, worker_processes, baseli
     }
 
 
-def _process_photos(bench, truth, school_class, label, report, compare=True):
+def _process_photos(bench, truth, school_class, label, report):
     """Each class photo through ``process_class_photo`` in a session of its own, timed.
 
-    Returns ``(rows, found, present, details)``: ``[(name, timings)]``, truth students
-    marked present and truly present over all photos, and per photo the detection
-    figures of ``speed_detection.compare_detectors`` (when ``compare``).
+    Returns ``(rows, found, present)``: ``[(name, timings)]`` (seconds per stage, and
+    "cpu": CPU seconds of all threads), and the truth students marked present and truly
+    present over all photos.
     """
-    rows, found, present, details = [], 0, 0, []
+    rows, found, present = [], 0, 0
     for number, (name, snapshot) in enumerate(sorted(truth["snapshots"].items())):
         session = ClassSession.objects.create(school_class=school_class, date=f"2000-01-{number % 28 + 1:02d}",
                                               period=f"{label} {number}")
@@ -211,12 +218,7 @@ def _process_photos(bench, truth, school_class, label, report, compare=True):
         rows.append((name, timings))
         report(f"{name} ({settings.FACE_DETECTOR}): {timings['faces']} faces, {len(truly & marked)}/{len(truly)} "
                "present found; " + ", ".join(f"{s} {timings.get(s, 0):.3f} s" for s in STAGES))
-        if compare:
-            comparison = speed_detection.compare_detectors(engine.decode_photo(data), snapshot["boxes"])
-            details.append({"photo": name, "seconds": round(timings["total"], 4),
-                            "detection_seconds": round(timings.get("detection", 0.0), 4), **comparison})
-            report(speed_detection.describe(comparison))
-    return rows, found, present, details
+    return rows, found, present
 
 
 def _matching_seconds(photo: ClassPhoto, school_class) -> float:
