@@ -32,7 +32,7 @@ from attendance.registers.recognition import process_class_photo
 from attendance.registers.register import roster_gallery
 from attendance.roster.zip_enrolment import IMAGE_SUFFIXES
 
-STAGES = ("decode", "detection", "landmarks", "descriptors", "matching", "database", "total")
+STAGES = ("decode", "detection", "landmarks", "descriptors", "renditions", "matching", "database", "total")
 
 
 def peak_rss_mb() -> float:
