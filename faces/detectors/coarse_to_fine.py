@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from ..interfaces import FaceBox
-from .hog import MIN_PIXELS_TO_SPLIT, _covered, _run_hog
+from .hog import BAND_OVERLAP_PX, MIN_PIXELS_TO_SPLIT, _covered, _detect_in_bands, _run_hog
 
 #: Width, in pixels at detection scale, of the smallest box dlib's HOG face detector
 #: returns (its 80 x 80 window less padding): the narrowest box over 9 benchmark class
@@ -94,7 +94,8 @@ def _pass(image: np.ndarray, scale: float, threads: int, overlap: int) -> list[t
     Scales 2 and 4 use dlib's own upsampling (as ``hog.detect_faces`` does); others a
     resized copy. Over ``MIN_PIXELS_TO_SPLIT`` pixels with ``threads`` > 1, the image is
     cut into ``threads`` horizontal bands overlapping by ``overlap`` pixels at
-    detection scale, detected at once (dlib releases the GIL).
+    detection scale, detected at once (dlib releases the GIL); with ``overlap`` 0 (a
+    first pass, faces of any size) into ``hog._detect_in_bands``'s bands instead.
     """
     height, width = image.shape[:2]
     upsample = {2.0: 1, 4.0: 2}.get(scale, 0)
@@ -104,7 +105,16 @@ def _pass(image: np.ndarray, scale: float, threads: int, overlap: int) -> list[t
     y_factor = height / work.shape[0]
     rows = work.shape[0]
     band_overlap = overlap / 2**upsample
-    if threads < 2 or work.size // 3 * 4**upsample <= MIN_PIXELS_TO_SPLIT or rows < 3 * band_overlap:
+    if threads < 2 or work.size // 3 * 4**upsample <= MIN_PIXELS_TO_SPLIT:
+        found = _run_hog(work, upsample, x_factor, y_factor)
+    elif not overlap:
+        # A first pass knows nothing of the faces' sizes: the hog detector's bands, whose
+        # half-size pass finds the faces too large for their overlap.
+        found = [(FaceBox(round(b.left * x_factor), round(b.top * y_factor), round(b.right * x_factor),
+                          round(b.bottom * y_factor)), score)
+                 for b, score in _detect_in_bands(work, upsample, threads)] if rows >= 4 * BAND_OVERLAP_PX \
+            else _run_hog(work, upsample, x_factor, y_factor)
+    elif rows < 3 * band_overlap:
         found = _run_hog(work, upsample, x_factor, y_factor)
     else:
         cuts = [round(rows * i / threads) for i in range(threads + 1)]
@@ -133,8 +143,8 @@ def _merge(kept: list[tuple[FaceBox, float]], new: list[tuple[FaceBox, float]]) 
 def _rising_at_floor(widths: list[int], floor: float) -> bool:
     """Whether faces of these box ``widths`` (pixels) are as many or more on the
     pass's lowest pyramid level (boxes under ``PYRAMID_STEP ** 0.5`` x its ``floor``)
-    as on the next, and at least ``MIN_SHARE_AT_FLOOR`` of them: then the faces' sizes still rise
-    towards the floor, and some were likely too small for the pass."""
+    as on the next, and at least ``MIN_SHARE_AT_FLOOR`` of them: then the faces' sizes
+    still rise towards the floor, and some were likely too small for the pass."""
     lowest = sum(width < floor * PYRAMID_STEP**0.5 for width in widths)
     next_level = sum(floor * PYRAMID_STEP**0.5 <= width < floor * PYRAMID_STEP**1.5 for width in widths)
     return lowest > 0 and lowest >= next_level and lowest >= MIN_SHARE_AT_FLOOR * len(widths)
@@ -201,5 +211,4 @@ class CoarseToFineDetector:
         merged = _merge(this, earlier)
         self.passes.append(DetectionPass(round(scale, 4), time.perf_counter() - started, len(this),
                                          len(_merge(earlier, this)) - len(earlier)))
-
         return merged
