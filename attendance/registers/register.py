@@ -69,6 +69,7 @@ def _reason(reason: str, width: int) -> str:
     teacher; never a distance."""
     return {
         matching.TOO_SMALL: f"Face too small to judge ({width} pixels wide).",
+        matching.SMALL_UNSURE: f"Too small to recognise for sure ({width} pixels wide): ask the teacher.",
         matching.SMALL_FOR_PHOTO: "Much smaller than the other faces in the photo (someone in the background?).",
         matching.CLOSE_CALL: "Looks like two students almost equally.",
         matching.CLOSER_FACE: "Another face in this session looks more like this student.",
