@@ -94,6 +94,13 @@ def test_decide_faces_holds_back_only_small_faces_beyond_the_small_threshold(pho
     narrow = decide_faces(probes, widths, gallery, ["Obama", "Biden"], threshold=0.6,
                           small_width=min(widths), small_threshold=0.0)
     assert narrow == plain
+    # A small face also needs the next student further than the small margin.
+    gap = plain[near].runner_up_distance - plain[near].distance
+    close = decide_faces(probes, widths, gallery, ["Obama", "Biden"], threshold=0.6,
+                         small_width=max(widths) + 1, small_margin=gap + 0.01)
+    assert (close[near].decision, close[near].label, close[near].reason) == (UNSURE, plain[near].label, SMALL_UNSURE)
+    assert decide_faces(probes, widths, gallery, ["Obama", "Biden"], threshold=0.6,
+                        small_width=max(widths) + 1, small_margin=gap - 0.01)[near] == plain[near]
 
 
 @pytest.fixture
