@@ -50,12 +50,12 @@ def test_benchmark_reports_recall_false_presents_and_review_by_face_width(small_
     # A small-face classroom: at least 5 of the 6 present students' faces are under 48 px wide.
     assert sum(bands[name]["present"] for name in ("under 32 px", "32-39 px", "40-47 px")) >= 5
     assert any(line.startswith("by face width: under 32 px") for line in lines)
-    assert result["settings"]["small_probe_px"] == 0
+    assert result["settings"]["small_probe_px"] == 48 and result["settings"]["small_margin"] == 0.04
 
 
 @pytest.mark.benchmark
 def test_small_face_rule_sends_far_small_faces_to_review_instead_of_matching_them(small_faces_classroom):
-    _, before = benchmark(str(small_faces_classroom))
+    _, before = benchmark(str(small_faces_classroom), "--setting", "FACE_SMALL_PROBE_PX=0")
     # At 0.3 no face of a class photo is near enough to its student's enrolment photo.
     _, after = benchmark(str(small_faces_classroom), "--setting", "FACE_SMALL_PROBE_PX=48",
                          "--setting", "FACE_SMALL_MATCH_THRESHOLD=0.3")
