@@ -17,6 +17,8 @@ from attendance import access
 from attendance.reports import building, register_export
 from attendance.web.forms import ReportRangeForm
 
+from .pagination import Pages
+
 
 class RegisterCSVRenderer(BaseRenderer):
     """``register_export.write_register_csv`` for a list of rows; an error (a dict with
@@ -56,8 +58,9 @@ _ROWS = inline_serializer("RegisterExportRow", {column: serializers.CharField() 
     tags=["exports"], summary="The school's registers for the information system",
     description="One row per student per session of every class over the date range (both ends included; without "
                 "them the current term, else all dates): the student's school id and name, the class's school id "
-                "(its name when it has none), date, period, attendance code and reason. JSON, or CSV with "
-                "`Accept: text/csv`. School admins and office staff.",
+                "(its name when it has none), date, period, attendance code and reason. JSON in pages (as "
+                "every list), or CSV with `Accept: text/csv`: the whole range in one file, not paginated. "
+                "School admins and office staff.",
     parameters=[OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD)."),
                 OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD).")],
     responses={200: _ROWS, 400: OpenApiResponse(description="A wrong date range."),
@@ -65,7 +68,7 @@ _ROWS = inline_serializer("RegisterExportRow", {column: serializers.CharField() 
 class RegisterExport(APIView):
     permission_classes = [IsAuthenticated, SchoolExporter]
     renderer_classes = [JSONRenderer, RegisterCSVRenderer]
-    pagination_class = None
+    pagination_class = Pages  # JSON only: the CSV is the whole range, as the page's download
 
     def get(self, request):
         date_range = building.default_range()
@@ -75,8 +78,9 @@ class RegisterExport(APIView):
                 raise ValidationError({k: list(v) for k, v in form.errors.items()})
             date_range = building.DateRange(form.cleaned_data["from"], form.cleaned_data["to"])
         rows = register_export.register_rows(access.report_classes(request.user), date_range)
+        if request.accepted_renderer.format != "csv":
+            paginator = self.pagination_class()
+            return paginator.get_paginated_response(paginator.paginate_queryset(rows, request, view=self))
         response = Response(rows)
-        if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = (
-                f'attachment; filename="registers-{date_range.slug() or "all-dates"}.csv"')
+        response["Content-Disposition"] = f'attachment; filename="registers-{date_range.slug() or "all-dates"}.csv"'
         return response

@@ -76,7 +76,7 @@ class ClassList(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        return access.report_classes(self.request.user).select_related("teacher")
+        return access.report_classes(self.request.user).select_related("teacher").order_by("name", "pk")
 
 
 @extend_schema(tags=["classes"], summary="One class",
@@ -96,7 +96,6 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
 
     serializer_class = StudentSerializer
     permission_classes = [IsAuthenticated, ClassReportReader]
-    pagination_class = None
 
     @extend_schema(tags=["classes"], summary="The class's students and their enrolment state",
                    description="Office staff get id, name, school id and enrolment state only (no consent, no photos).",
@@ -106,8 +105,9 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
         students = school_class.students.prefetch_related(
             Prefetch("photos", queryset=EnrolmentPhoto.objects.order_by("uploaded_at", "id")))
         with_photos = not access.is_office_staff(request.user)
-        return Response(StudentSerializer(students, many=True, with_photos=with_photos,
-                                          context=self.get_serializer_context()).data)
+        page = self.paginate_queryset(students)
+        return self.get_paginated_response(StudentSerializer(page, many=True, with_photos=with_photos,
+                                                             context=self.get_serializer_context()).data)
 
     def _change(self, request) -> tuple[SchoolClass, list[Student]]:
         school_class = self.get_class()  # admins and the class's teachers get this far
@@ -197,7 +197,9 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
                    responses={200: SessionSerializer(many=True), **REFUSED})
     def get(self, request, class_id):
         school_class = self.get_class()
-        return Response(self.get_serializer(school_class.sessions.select_related("created_by"), many=True).data)
+        listed = school_class.sessions.select_related("created_by").order_by("-date", "period", "-pk")
+        page = self.paginate_queryset(listed)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         tags=["sessions"], summary="Take attendance: upload class photos",
@@ -274,7 +276,8 @@ class SessionRecords(_SessionObjectMixin, generics.GenericAPIView):
     permission_classes = [IsAuthenticated, SessionReportReader]
 
     def get(self, request, session_id):
-        return Response(self.get_serializer(_register(self.get_session()), many=True).data)
+        page = self.paginate_queryset(_register(self.get_session()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
@@ -331,13 +334,13 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
 class SessionFaces(_SessionObjectMixin, generics.GenericAPIView):
     serializer_class = FaceSerializer
     permission_classes = [IsAuthenticated, SessionTeacher]
-    pagination_class = None
 
     def get(self, request, session_id):
         session = self.get_session()
         faces = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
                  .select_related("reviewed_by").order_by("photo_id", "left", "pk"))
-        return Response(self.get_serializer(faces, many=True).data)
+        page = self.paginate_queryset(faces)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @extend_schema(tags=["review"], summary="Answer for one face: a student, not a student, or undo",
