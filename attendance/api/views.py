@@ -210,8 +210,9 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
         responses={202: UploadAcceptedSerializer,
                    400: OpenApiResponse(description="Invalid date, period or photos: each error names the file."),
                    401: REFUSED[401], 403: REFUSED[403], 404: REFUSED[404],
-                   503: OpenApiResponse(ErrorSerializer, description="The job queue is down; nothing was saved. "
-                                                                     "Try again in a minute.")})
+                   503: OpenApiResponse(ErrorSerializer, description="The job queue (code `queue_unavailable`) or "
+                                        "the photo store (code `store_unavailable`) is down; nothing was saved. "
+                                        "Try again in a minute.")})
     def post(self, request, class_id):
         school_class = self.get_class()  # admins and the class's teacher only
         upload = PhotoUploadSerializer(data=request.data)
@@ -221,7 +222,7 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
                 school_class, upload.validated_data["date"], upload.validated_data["period"],
                 upload.validated_data["photos"], request.user)
         except QueueUnavailable as exc:
-            return Response({"detail": str(exc), "code": "queue_unavailable"},
+            return Response({"detail": str(exc), "code": exc.code},
                             status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
         except DjangoValidationError as exc:
             raise ValidationError({"photos": exc.messages}) from exc

@@ -25,6 +25,7 @@ from django.db import OperationalError, transaction
 from faces.errors import ModelFileError
 
 from attendance.models import delete_stored_files
+from attendance.wiring.photo_store import store_errors
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ def failure_message(exc: Exception) -> str:
 
 class QueueUnavailable(Exception):
     """The job queue (Redis) cannot be reached, so nothing was saved."""
+
+    #: The API's ``code`` for it (HTTP 503).
+    code = "queue_unavailable"
+
+
+class PhotoStoreUnavailable(QueueUnavailable):
+    """The photo store (``S3_BUCKET``) could not be reached or refused to store a photo, so
+    nothing was saved. A kind of ``QueueUnavailable`` so that every caller that answers the
+    queue's refusal with HTTP 503 and its message does the same for the store."""
+
+    code = "store_unavailable"
+
+
+#: What people are told when the photo store cannot be written (the log has the error).
+STORE_UNAVAILABLE = ("The photo store is not reachable just now, so nothing was saved. Please try again in a "
+                     "minute; if it keeps happening, tell your IT administrator.")
 
 
 def ensure_queue_reachable() -> None:
@@ -99,14 +116,27 @@ def storing_uploads():
     any error the transaction is rolled back, those rows' files are deleted, and no task
     is sent (tasks go on commit).
 
+    An error of the photo store (``photo_store.store_errors``: an S3-compatible store
+    unreachable or refusing) becomes ``PhotoStoreUnavailable``; the files already stored
+    are deleted where the store still answers (else logged: an object left without a row).
+
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
+        PhotoStoreUnavailable: the photo store could not be written; nothing was saved.
     """
     ensure_queue_reachable()
     stored = []
     try:
         with transaction.atomic():
             yield stored
+    except store_errors() as exc:
+        log.error("photo store unreachable, upload refused: %s", exc)
+        for row in stored:
+            try:
+                delete_stored_files([row])
+            except store_errors() as again:
+                log.error("photo store: could not delete %s of a refused upload: %s", row.image.name, again)
+        raise PhotoStoreUnavailable(STORE_UNAVAILABLE) from exc
     except BaseException:
         delete_stored_files(stored)
         raise
