@@ -13,6 +13,7 @@ from attendance.dates import SchoolDateField
 from attendance.models import AttendanceRecord, SchoolClass, Student
 from attendance.registers.register import RegisterError, check_status
 from attendance.text import validate_single_line_text
+from attendance.web.refused_files import ChooseFilesAgain
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -114,7 +115,7 @@ class ConsentForm(forms.Form):
         return {key: self.cleaned_data[key] for key in ("given_by", "given_on", "note")}
 
 
-class StudentEnrolForm(ConsentForm):
+class StudentEnrolForm(ChooseFilesAgain, ConsentForm):
     """A new student: photos only with consent; without photos the student is added to the
     roster and registered by hand."""
 
@@ -127,6 +128,7 @@ class StudentEnrolForm(ConsentForm):
                          help_text="One or more photos of the student alone, face visible. Leave empty to add "
                                    "the student without face recognition (registered by hand).")
     field_order = ["name", "school_id", "photos", "given_by", "given_on", "note"]
+    file_fields = {"photos": "the photos"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -156,7 +158,7 @@ class WithdrawConsentForm(forms.Form):
         error_messages={"required": "Tick the box to confirm: the photos and face data are deleted at once."})
 
 
-class ZipEnrolForm(ConsentForm):
+class ZipEnrolForm(ChooseFilesAgain, ConsentForm):
     archive = forms.FileField(
         label="Zip of photos",
         help_text="One folder per student, named after the student, holding their photos. A child already in "
@@ -169,6 +171,7 @@ class ZipEnrolForm(ConsentForm):
         error_messages={"required": "Students are enrolled for face recognition only with recorded consent: "
                                     "confirm it is on file for every student in the zip."})
     field_order = ["archive", "consent_on_file", "given_by", "given_on", "note"]
+    file_fields = {"archive": "the zip"}
 
     def __init__(self, *args, **kwargs):
         # Beside the enrol form on the class page: its consent fields need ids of their own.
