@@ -69,6 +69,7 @@ class StudentRow:
     statuses: list = field(default_factory=list)  # one AttendanceRecord or None per session
     counts: dict = field(default_factory=dict)  # code -> number of records with it
     code_counts: list = field(default_factory=list)  # counts in the order of the report's codes
+    labelled_counts: list = field(default_factory=list)  # (AttendanceCode, count) pairs, in the same order
     present: int = 0
     recorded: int = 0
 
@@ -148,6 +149,7 @@ def class_report(school_class: SchoolClass, date_range: DateRange | None = None)
     listed = report_codes(records.values())
     for row in rows:
         row.code_counts = row.count_list(listed)
+        row.labelled_counts = list(zip(listed, row.code_counts))
     return ClassReport(school_class, date_range, sessions, rows, listed)
 
 
