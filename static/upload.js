@@ -141,7 +141,7 @@
       barText.textContent = "Uploading… " + bar.value + " %";
     });
     xhr.addEventListener("load", function () {
-      if (xhr.status >= 500) return failed(attempt, "the server answered with an error (" + xhr.status + ")");
+      if (xhr.status >= 500) return failed(attempt, serverSays(xhr) || "the server answered with an error (" + xhr.status + ")");
       var landed = xhr.responseURL && xhr.responseURL.split("#")[0] !== window.location.href.split("#")[0];
       if (xhr.status < 400 && landed) {
         barText.textContent = "Uploaded.";
@@ -153,6 +153,14 @@
     xhr.addEventListener("error", function () { failed(attempt, "the connection was lost"); });
     xhr.addEventListener("timeout", function () { failed(attempt, "the connection timed out"); });
     xhr.send(prepared);
+  }
+
+  // A 503 page of ours says why (the job queue or the photo store is down; nothing was saved).
+  function serverSays(xhr) {
+    if (!/text\/html/.test(xhr.getResponseHeader("Content-Type") || "")) return "";
+    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var error = page.querySelector("main .errorlist.nonfield li");
+    return error ? "the server answered (" + xhr.status + "): " + error.textContent.trim().replace(/\.$/, "") : "";
   }
 
   function failed(attempt, why) {

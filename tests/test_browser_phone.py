@@ -16,6 +16,7 @@ from attendance.models import ClassSession, DetectedFace
 
 from .test_browser import (PHONE, _missing_browser, browser, button_in, by_text, css, css_all,  # noqa: F401
                            fill, marked_photo_names, sign_in, wait_until)
+from .test_store_down import store_down  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.browser,
               pytest.mark.skipif(bool(_missing_browser()), reason=_missing_browser() or "")]
@@ -125,3 +126,29 @@ def test_teacher_on_a_phone_takes_the_photo_corrects_a_face_and_reads_the_rate(
     assert present.is_displayed() and present.text == "1"
     assert driver.execute_script("return getComputedStyle(arguments[0], '::before').content", present) == '"Present "'
     assert present.rect["y"] > css(obama, "td.rate").rect["y"], "the counts are not under the name and rate"
+
+
+def test_upload_while_the_photo_store_is_down_says_so_and_keeps_the_photo(
+        live_server, browser, users, photo, store_down):  # noqa: F811
+    """With S3_BUCKET's store unreachable (a closed port), the page's upload is answered 503:
+    the page shows the server's own words while it retries, the shot stays in the list and
+    nothing is saved."""
+    from attendance.models import ClassPhoto
+
+    from .world import build_school
+
+    school_class = build_school(users, None, enrolled=(), by_hand=("Ada Lovelace",))["class"]
+    driver = browser(*PHONE)
+    sign_in(driver, live_server.url, "teacher", "pw-teacher-1")
+    driver.get(live_server.url + reverse("session_upload", args=[school_class.pk]))
+    form = css(driver, "#class-photo-upload")
+    fill(form, "period", "Period 1")
+    css(form, "#id_camera").send_keys(str(photo("groups/obama_and_biden.jpg")))
+    wait_until(driver, lambda d: [i for i in css_all(d, "#shots img.shot-preview") if i.is_displayed()], timeout=20)
+    by_text(driver, "button", "Upload and take attendance").click()
+    wait_until(driver, lambda d: "Trying again" in css(d, "#upload-status").text, timeout=60,
+               message="the refused upload was not reported")
+    status = css(driver, "#upload-status").text
+    assert "The photo store is not reachable just now, so nothing was saved" in status, status
+    assert len(css_all(driver, "#shots li")) == 1 and "/sessions/" not in driver.current_url
+    assert not ClassPhoto.objects.exists() and not ClassSession.objects.exists()
