@@ -106,9 +106,18 @@ def test_zip_form_refused_for_consent_names_the_zip_and_places_the_error_with_th
     response = client.post(action, {**fields, "archive": SimpleUploadedFile("class-7a.zip", buffer.getvalue())})
     assert response.status_code == 400
     page = response.content.decode()
-    assert ("Choose the zip again: a refused form does not keep the files chosen "
+    assert ("Choose the zip again: a refused form does not keep the file chosen "
             "(you had chosen class-7a.zip).") in page
     errors = field_errors(page, action)
     assert "confirm it is on file for every student in the zip" in errors["consent_on_file"]
     assert errors["archive"] == "" and errors["given_by"] == ""
     assert not EnrolmentPhoto.objects.exists()
+
+
+def test_many_photos_are_named_up_to_five_and_the_rest_counted(client, users, school_class, photo):
+    client.force_login(users["admin"])
+    photos = [photo_upload(photo, "identities/Barack_Obama/1.jpg", f"shot-{n}.jpg") for n in range(1, 8)]
+    response = client.post(reverse("student_enrol", args=[school_class.pk]), {"name": "Barack Obama", "photos": photos})
+    assert response.status_code == 400
+    assert ("(you had chosen shot-1.jpg, shot-2.jpg, shot-3.jpg, shot-4.jpg, shot-5.jpg and 2 more).") in \
+        response.content.decode()

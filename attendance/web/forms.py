@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from attendance import access
 from attendance.registers import codes
@@ -128,7 +129,8 @@ class StudentEnrolForm(ChooseFilesAgain, ConsentForm):
                          help_text="One or more photos of the student alone, face visible. Leave empty to add "
                                    "the student without face recognition (registered by hand).")
     field_order = ["name", "school_id", "photos", "given_by", "given_on", "note"]
-    file_fields = {"photos": "the photos"}
+    file_fields = {"photos": gettext_lazy("Choose the photos again: a refused form does not keep the files chosen "
+                                          "(you had chosen %(names)s).")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,7 +173,8 @@ class ZipEnrolForm(ChooseFilesAgain, ConsentForm):
         error_messages={"required": "Students are enrolled for face recognition only with recorded consent: "
                                     "confirm it is on file for every student in the zip."})
     field_order = ["archive", "consent_on_file", "given_by", "given_on", "note"]
-    file_fields = {"archive": "the zip"}
+    file_fields = {"archive": gettext_lazy("Choose the zip again: a refused form does not keep the file chosen "
+                                           "(you had chosen %(names)s).")}
 
     def __init__(self, *args, **kwargs):
         # Beside the enrol form on the class page: its consent fields need ids of their own.

@@ -1,16 +1,18 @@
 """A refused form cannot hand back the files that were chosen (a browser never fills a file
 input from a page), so the page says so plainly and names them."""
+from django.utils.translation import ngettext
 
 #: At most this many file names are listed in the notice; more are counted.
 LISTED_NAMES = 5
 
 
 class ChooseFilesAgain:
-    """For a form with file fields (``file_fields``: field name to the words for its files,
-    e.g. ``{"photos": "the photos"}``): ``files_to_choose_again`` is the notice shown above a
-    refused form."""
+    """For a form with file fields (``file_fields``: field name to its notice, a lazily
+    translated text with ``%(names)s`` for the names chosen, e.g. "Choose the photos again:
+    ... (you had chosen %(names)s)."): ``files_to_choose_again`` is the notice shown above
+    a refused form."""
 
-    file_fields: dict[str, str] = {}
+    file_fields: dict = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -25,13 +27,14 @@ class ChooseFilesAgain:
         if not (self.is_bound and self.errors):
             return ""
         notices = []
-        for name, words in self.file_fields.items():
+        for name, notice in self.file_fields.items():
             chosen = self.chosen_file_names.get(name)
             if not chosen:
                 continue
             listed = ", ".join(chosen[:LISTED_NAMES])
-            if len(chosen) > LISTED_NAMES:
-                listed += f" and {len(chosen) - LISTED_NAMES} more"
-            notices.append(f"Choose {words} again: a refused form does not keep the files chosen "
-                           f"(you had chosen {listed}).")
+            more = len(chosen) - LISTED_NAMES
+            if more > 0:
+                listed = ngettext("%(names)s and %(count)d more", "%(names)s and %(count)d more", more) % {
+                    "names": listed, "count": more}
+            notices.append(str(notice) % {"names": listed})
         return " ".join(notices)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 from celery import current_app
 from django.db import OperationalError, transaction
+from django.utils.translation import gettext as _
 
 from faces.errors import ModelFileError
 
@@ -64,11 +65,6 @@ class PhotoStoreUnavailable(QueueUnavailable):
     queue's refusal with HTTP 503 and its message does the same for the store."""
 
     code = "store_unavailable"
-
-
-#: What people are told when the photo store cannot be written (the log has the error).
-STORE_UNAVAILABLE = ("The photo store is not reachable just now, so nothing was saved. Please try again in a "
-                     "minute; if it keeps happening, tell your IT administrator.")
 
 
 def ensure_queue_reachable() -> None:
@@ -136,7 +132,9 @@ def storing_uploads():
                 delete_stored_files([row])
             except store_errors() as again:
                 log.error("photo store: could not delete %s of a refused upload: %s", row.image.name, again)
-        raise PhotoStoreUnavailable(STORE_UNAVAILABLE) from exc
+        raise PhotoStoreUnavailable(_(
+            "The photo store is not reachable just now, so nothing was saved. Please try again in a minute; "
+            "if it keeps happening, tell your IT administrator.")) from exc
     except BaseException:
         delete_stored_files(stored)
         raise
