@@ -332,3 +332,11 @@ def school_class(users):
 def pytest_configure(config):
     # The SQLite test database is a file (the worker process opens it too).
     (REPO / "var").mkdir(exist_ok=True)
+
+
+def pytest_sessionstart(session):
+    """The translation catalogues compiled from locale/*.po when missing or stale, as
+    ``make`` does, so the tests work on a clean clone (README "Languages")."""
+    from attendance.wiring.catalogues import compile_stale
+
+    compile_stale(REPO / "locale")
