@@ -118,9 +118,11 @@ def template_msgids() -> dict[tuple, str]:
 
 
 def _literal(filter_expression):
+    """A tag argument's quoted string (a context: "date format"), else None."""
     if filter_expression is None:
         return None
-    return getattr(filter_expression.var, "literal", None)
+    var = filter_expression.var
+    return var if isinstance(var, str) else getattr(var, "literal", None)
 
 
 def python_msgids(roots=("attendance", "faces")) -> dict[tuple, str]:
