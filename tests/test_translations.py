@@ -156,10 +156,11 @@ def test_the_chosen_language_is_kept_on_the_account_and_follows_the_user_to_anot
 
 def test_the_language_menu_works_before_signing_in_and_refuses_unknown_languages(client, users):
     page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'action="/language/"' in page and 'value="zh-hans"' in page
+    assert 'action="/language/"' in page and 'value="zh-hans" lang="zh-hans" class="link small">简体中文</button>' in page
     answer = client.post(reverse("set_language"), {"language": "zh-hans", "next": reverse("login")})
     assert answer.status_code == 302 and answer["Location"] == reverse("login")
-    assert "<h1>登录</h1>" in client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>登录</h1>" in chinese and ">English</button>" in chinese  # each language named in itself
     assert not LanguagePreference.objects.exists()
 
     client.force_login(users["teacher"])

@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "attendance.wiring.context_processors.role",
+                "attendance.wiring.context_processors.languages",
             ],
         },
     },
