@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -26,6 +27,8 @@ from .i18n_scan import (
 )
 
 CATALOGUES = REPO / "locale" / "zh_Hans" / "LC_MESSAGES"
+#: Every language but English (the msgids' own) must have complete catalogues.
+TRANSLATED_LOCALES = [translation.to_locale(code) for code, _ in settings.LANGUAGES if not code.startswith("en")]
 
 
 def test_every_template_text_is_marked_for_translation():
@@ -45,8 +48,10 @@ def test_the_template_check_finds_unmarked_words_and_read_attributes(tmp_path):
     assert unmarked_texts(template) == ["Hello", ", welcome", "A class photo", "Open it"]
 
 
-def _catalogue(domain):
-    return {(e.msgctxt, e.msgid, e.msgid_plural or None): e for e in polib.pofile(str(CATALOGUES / f"{domain}.po"))}
+def _catalogue(locale, domain):
+    path = REPO / "locale" / locale / "LC_MESSAGES" / f"{domain}.po"
+    assert path.exists(), f"{path.relative_to(REPO)} is missing"
+    return {(e.msgctxt, e.msgid, e.msgid_plural or None): e for e in polib.pofile(str(path))}
 
 
 def _problems(wanted, catalogue):
@@ -66,18 +71,24 @@ def _problems(wanted, catalogue):
     return problems
 
 
-def test_the_chinese_catalogue_translates_every_marked_string_of_templates_and_python():
+def test_chinese_is_among_the_translated_languages():
+    assert "zh_Hans" in TRANSLATED_LOCALES
+
+
+@pytest.mark.parametrize("locale", TRANSLATED_LOCALES)
+def test_the_catalogue_translates_every_marked_string_of_templates_and_python(locale):
     wanted = {**template_msgids(), **python_msgids()}
     assert len(wanted) > 300  # the templates' strings were found (a walk that found none would pass)
-    problems = _problems(wanted, _catalogue("django"))
-    assert not problems, "zh_Hans django.po:\n" + "\n".join(problems)
+    problems = _problems(wanted, _catalogue(locale, "django"))
+    assert not problems, f"{locale} django.po:\n" + "\n".join(problems)
 
 
-def test_the_chinese_catalogue_translates_every_string_of_the_scripts():
+@pytest.mark.parametrize("locale", TRANSLATED_LOCALES)
+def test_the_catalogue_translates_every_string_of_the_scripts(locale):
     wanted = javascript_msgids()
     assert {"Retake", "Attendance rate (%)"} <= {key[1] for key in wanted}
-    problems = _problems(wanted, _catalogue("djangojs"))
-    assert not problems, "zh_Hans djangojs.po:\n" + "\n".join(problems)
+    problems = _problems(wanted, _catalogue(locale, "djangojs"))
+    assert not problems, f"{locale} djangojs.po:\n" + "\n".join(problems)
 
 
 def test_placeholders_are_compared_name_by_name():
@@ -103,6 +114,7 @@ def test_catalogues_compile_in_pure_python_only_when_stale(tmp_path):
 def test_the_sign_in_page_follows_the_browsers_language(client):
     chinese = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh-Hans;q=0.9,en;q=0.5").content.decode()
     assert '<html lang="zh-hans">' in chinese and "<h1>登录</h1>" in chinese and "课堂考勤" in chinese
+    assert "<h1>登录</h1>" in client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     english = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.8").content.decode()
     assert '<html lang="en-gb">' in english and "<h1>Sign in</h1>" in english
 
