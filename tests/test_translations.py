@@ -37,15 +37,17 @@ def test_every_template_text_is_marked_for_translation():
 
 
 def test_the_template_check_finds_unmarked_words_and_read_attributes(tmp_path):
-    """The check above is not blind: text, title/alt/placeholder/aria-label values and
-    words beside a variable are found; marked strings, code and tag attributes are not."""
+    """The check above is not blind: text, title/alt/placeholder/aria-label/data-label
+    values and words beside a variable are found; marked strings, code and tag attributes
+    are not."""
     template = tmp_path / "page.html"
     template.write_text(
         '{% load i18n %}<p class="muted">Hello {{ name }}, welcome</p><img src="x.jpg" alt="A class photo">'
         '<input placeholder="{% translate \'Search\' %}"><a title="Open it" href="/">{% translate "Home" %}</a>'
         '<code>student_id,given_by</code>{% blocktranslate %}Hi {{ name }}{% endblocktranslate %}'
-        '{% comment %}Not shown{% endcomment %}<tr{% if x %} class="below"{% endif %}><td>·</td></tr>')
-    assert unmarked_texts(template) == ["Hello", ", welcome", "A class photo", "Open it"]
+        '{% comment %}Not shown{% endcomment %}<tr{% if x %} class="below"{% endif %}><td>·</td>'
+        '<td data-label="Rate">1</td><td data-label="{{ code.label }}">2</td></tr>')
+    assert unmarked_texts(template) == ["Hello", ", welcome", "A class photo", "Open it", "Rate"]
 
 
 def _catalogue(locale, domain):
