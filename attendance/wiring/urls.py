@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
 from attendance.wiring import language
 
 from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster, roster_import, staff
 
-admin.site.site_header = "Class Attendance administration"
-admin.site.site_title = "Class Attendance"
+admin.site.site_header = _("Class Attendance administration")
+admin.site.site_title = _("Class Attendance")
 
 # Django's own views render templates/404.html, 403.html and 500.html; the 400 page names
 # the upload limit that was hit.
