@@ -242,6 +242,14 @@ class DetectedFace(models.Model):
         return _("Not on this class's list")
 
     @property
+    def shown_reason(self) -> str:
+        """Why the face is unsure or flagged, in the reader's language: ``flagged_reason``,
+        else ``reason`` (both stored in English by the worker; ``attendance.stored_text``)."""
+        from attendance.stored_text import shown
+
+        return shown(self.flagged_reason or self.reason)
+
+    @property
     def needs_a_look(self) -> bool:
         """True when the face is unsure, flagged or not on the class's list and nobody has
         answered for it yet: its marker and list entry are drawn to stand out."""

@@ -194,6 +194,19 @@ class EnrolmentPhoto(models.Model):
         return self.status == self.READY
 
     @property
+    def shown_failure_reason(self) -> str:
+        """Why the photo failed or waits for review, in the reader's language: the stored
+        English ``failure_reason`` in English, else the phrase of its ``failure_code``
+        (``attendance.image_errors``); "" when none."""
+        from attendance import image_errors  # the errors' words import the job queue, which imports the models
+
+        if not self.failure_reason:
+            return ""
+        if self.failure_code == "duplicate" and self.duplicate_of_id and not image_errors.in_english():
+            return image_errors.duplicate_text(self.duplicate_of.name)
+        return image_errors.image_error_text(self.failure_code, self.failure_reason)
+
+    @property
     def needs_review(self) -> bool:
         """Its face looks like another student's: it waits for an admin's decision."""
         return self.status == self.NEEDS_REVIEW

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.translation import gettext
 
 from attendance import engine
 from attendance.registers import codes
@@ -36,7 +37,8 @@ def check_period(period: str) -> str:
     period = (period or "").strip()
     max_length = ClassSession._meta.get_field("period").max_length
     if not period or len(period) > max_length:
-        raise ValidationError(f"The period must be 1 to {max_length} characters.", code="period_length")
+        raise ValidationError(gettext("The period must be 1 to %(limit)d characters.") % {"limit": max_length},
+                              code="period_length")
     validate_single_line_text(period)
     return period
 
