@@ -2,6 +2,7 @@
 file URL is ever serialised; photos are linked to the web views that check permission."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -293,8 +294,8 @@ class FaceDecisionSerializer(serializers.Serializer):
     def validate(self, data):
         given = [key for key in ("student", "not_a_student", "undo") if data.get(key) not in (None, False)]
         if len(given) != 1:
-            raise serializers.ValidationError('Send exactly one of {"student": ID}, {"not_a_student": true} or '
-                                              '{"undo": true}.')
+            raise serializers.ValidationError(gettext('Send exactly one of {"student": ID}, {"not_a_student": true} '
+                                                      'or {"undo": true}.'))
         return data
 
 
