@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from faces import FaceBox, enrolment, images, matching, pipeline, quality
 from faces.errors import ImageError
 
+from attendance import image_errors
+
 
 def model_id() -> str:
     """The id of the model the configured engine computes descriptors with, stamped on every
@@ -79,8 +81,6 @@ def check_photos(photo_files) -> list:
         django.core.exceptions.ValidationError: one message per refused photo, each
             starting with its name; or "No photo was given." for none.
     """
-    from attendance import image_errors  # imports the job queue: not at module load
-
     photo_files = [f for f in photo_files if f]
     if not photo_files:
         raise ValidationError(_("No photo was given."), code="required")

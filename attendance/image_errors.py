@@ -5,11 +5,15 @@ the details (sizes, formats, counts), each with a ``code``. The pages show the e
 own sentence in English and, in another language, the fixed phrase of its code below. The
 same codes are stored with a failed enrolment photo (``EnrolmentPhoto.failure_code``,
 beside the English ``failure_reason``), with three of this app's own: "duplicate"
-(looks like another student), "models" (``job_queue.MODEL_FILES_BROKEN``) and "error"
+(looks like another student), "models" (``MODEL_FILES_BROKEN``) and "error"
 (an error nobody expected)."""
-from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy, gettext_noop
 
-from attendance.wiring.job_queue import MODEL_FILES_BROKEN
+#: The words stored for a photo the worker could not process because a model file is
+#: missing or damaged (``job_queue.failure_message``; code "models").
+MODEL_FILES_BROKEN = gettext_noop("Face recognition is not installed correctly on the server (a model file is "
+                                  "missing or damaged). Ask your IT administrator to run `manage.py check` and then "
+                                  "process the photo again (admin: failed photos).")
 
 #: The phrase of each code (``faces.errors``: ImageError.code and its subclasses').
 MESSAGES = {

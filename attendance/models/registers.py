@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _, gettext_lazy, gettext_noop, pgettext_lazy
 
+from attendance import stored_text
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, class_photo_upload_to
 from attendance.models.roster import SchoolClass, Student
@@ -245,9 +246,7 @@ class DetectedFace(models.Model):
     def shown_reason(self) -> str:
         """Why the face is unsure or flagged, in the reader's language: ``flagged_reason``,
         else ``reason`` (both stored in English by the worker; ``attendance.stored_text``)."""
-        from attendance.stored_text import shown
-
-        return shown(self.flagged_reason or self.reason)
+        return stored_text.shown(self.flagged_reason or self.reason)
 
     @property
     def needs_a_look(self) -> bool:

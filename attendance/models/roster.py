@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
+from attendance import image_errors
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, enrolment_upload_to, template_crop_upload_to
 from attendance.roles import check_teacher
@@ -198,8 +199,6 @@ class EnrolmentPhoto(models.Model):
         """Why the photo failed or waits for review, in the reader's language: the stored
         English ``failure_reason`` in English, else the phrase of its ``failure_code``
         (``attendance.image_errors``); "" when none."""
-        from attendance import image_errors  # the errors' words import the job queue, which imports the models
-
         if not self.failure_reason:
             return ""
         if self.failure_code == "duplicate" and self.duplicate_of_id and not image_errors.in_english():

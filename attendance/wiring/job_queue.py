@@ -21,10 +21,11 @@ from contextlib import contextmanager
 
 from celery import current_app
 from django.db import OperationalError, transaction
-from django.utils.translation import gettext as _, gettext_noop
+from django.utils.translation import gettext as _
 
 from faces.errors import ModelFileError
 
+from attendance import image_errors
 from attendance.models import delete_stored_files
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,9 @@ BROKER_CHECK_TIMEOUT = 3
 TEMPORARY_ERRORS = (OperationalError,)
 
 #: What teachers and admins see when the worker's face model files are missing or damaged
-#: (the log and ``manage.py check`` name the file).
-#: Stored in English (the worker has no reader); shown translated by its code "models"
-#: (``attendance.image_errors``).
-MODEL_FILES_BROKEN = gettext_noop("Face recognition is not installed correctly on the server (a model file is "
-                                  "missing or damaged). Ask your IT administrator to run `manage.py check` and then "
-                                  "process the photo again (admin: failed photos).")
+#: (the log and ``manage.py check`` name the file); stored in English (the worker has no
+#: reader), shown translated by its code "models" (``attendance.image_errors``).
+MODEL_FILES_BROKEN = image_errors.MODEL_FILES_BROKEN
 
 
 def failure_message(exc: Exception) -> str:
