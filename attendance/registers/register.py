@@ -148,7 +148,7 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     touched = list(new) + [face for face, _ in changed]
     for face in touched:
         if face.decision == DetectedFace.UNSURE and matched_in.get(face.student_id, {face.photo_id}) - {face.photo_id}:
-            face.decision, face.reason = DetectedFace.REPEAT, "Matched in another photo of this session."
+            face.decision, face.reason = DetectedFace.REPEAT, gettext_noop("Matched in another photo of this session.")
     DetectedFace.objects.bulk_update(touched, ["decision", "student", "distance", "reason", "matched_template",
                                                "candidates"])
     for face, before in changed:

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext
+from django.utils.translation import ngettext
 
 from attendance import engine
 from attendance.registers import codes
@@ -126,5 +127,9 @@ def retention_notice(session: ClassSession) -> str | None:
     if session.photos_deleted_at is None:
         return None
     days = session.photos_retention_days
-    after = f"after {days} day{'s' if days != 1 else ''}" if days else "after the retention period"
-    return f"Photos deleted {after} under the school's retention rule; the register is kept."
+    if days:
+        return ngettext("Photos deleted after %(days)d day under the school's retention rule; the register is kept.",
+                        "Photos deleted after %(days)d days under the school's retention rule; the register is kept.",
+                        days) % {"days": days}
+    return gettext("Photos deleted after the retention period under the school's retention rule; the register is "
+                   "kept.")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 
 class RosterFileError(Exception):
@@ -95,10 +96,10 @@ def unzip_csv_files(data: bytes, limits: Limits) -> dict[str, bytes]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise RosterFileError("This file is not a readable zip archive.") from exc
+        raise RosterFileError(gettext("This file is not a readable zip archive.")) from exc
     if len(entries) > limits.zip_members:
-        raise RosterFileError(f"The zip holds {len(entries)} files; a roster zip holds at most "
-                              f"{limits.zip_members}.")
+        raise RosterFileError(gettext("The zip holds %(count)s files; a roster zip holds at most %(limit)s.")
+                              % {"count": len(entries), "limit": limits.zip_members})
     files: dict[str, bytes] = {}
     budget = limits.unzipped_bytes
     for entry in entries:
@@ -108,16 +109,17 @@ def unzip_csv_files(data: bytes, limits: Limits) -> dict[str, bytes]:
         if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
             continue
         if path.name in files:
-            raise RosterFileError(f"The zip holds two files named {path.name}.")
+            raise RosterFileError(gettext("The zip holds two files named %(name)s.") % {"name": path.name})
         try:
             with archive.open(entry) as member:
                 content = member.read(budget + 1)  # never past the budget, whatever the header says
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
-            raise RosterFileError(f"{entry.filename} cannot be read from the zip ({exc}).") from exc
+            raise RosterFileError(gettext("%(file)s cannot be read from the zip (%(problem)s).")
+                                  % {"file": entry.filename, "problem": exc}) from exc
         budget -= len(content)
         if budget < 0:
-            raise RosterFileError(f"The files in the zip are larger than {limits.unzipped_bytes // (1024 * 1024)} MB "
-                                  "once unzipped; nothing was read.")
+            raise RosterFileError(gettext("The files in the zip are larger than %(limit)s MB once unzipped; nothing "
+                                          "was read.") % {"limit": limits.unzipped_bytes // (1024 * 1024)})
         files[path.name] = content
     return files
 
