@@ -93,6 +93,18 @@ class Student(SchoolIdOwner):
             return "failed"
         return "not enrolled"
 
+    #: ``enrolment_state`` in words, for the pages (the state itself names CSS classes and
+    #: the API's value, so it stays English).
+    ENROLMENT_STATE_WORDS = {"ready": gettext_lazy("ready"), "needs review": gettext_lazy("needs review"),
+                             "pending": gettext_lazy("pending"), "failed": gettext_lazy("failed"),
+                             "not enrolled": gettext_lazy("not enrolled")}
+
+    @property
+    def enrolment_state_display(self) -> str:
+        """``enrolment_state`` in the active language ("ready", 可用)."""
+        state = self.enrolment_state
+        return str(self.ENROLMENT_STATE_WORDS.get(state, state))
+
     @property
     def enrolment_failed(self) -> bool:
         """Every enrolment photo of the student failed (``enrolment_state`` "failed")."""
