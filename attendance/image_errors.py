@@ -6,7 +6,8 @@ own sentence in English and, in another language, the fixed phrase of its code b
 same codes are stored with a failed enrolment photo (``EnrolmentPhoto.failure_code``,
 beside the English ``failure_reason``), with three of this app's own: "duplicate"
 (looks like another student), "models" (``MODEL_FILES_BROKEN``) and "error"
-(an error nobody expected)."""
+(an error nobody expected); a class photo's ``ClassPhoto.error_code`` adds "interrupted" and
+"timeout"."""
 from django.utils.translation import get_language, gettext as _, gettext_lazy, gettext_noop
 
 #: The words stored for a photo the worker could not process because a model file is
@@ -26,6 +27,9 @@ MESSAGES = {
                                    "use a photo of the student alone."),
     "models": gettext_lazy(MODEL_FILES_BROKEN),
     "error": gettext_lazy("Unexpected error while processing the photo."),
+    # A class photo's own (``registers.recognition``).
+    "interrupted": gettext_lazy("Processing was interrupted several times; please upload the photo again."),
+    "timeout": gettext_lazy("The photo took too long to process; try a smaller photo."),
 }
 
 

@@ -55,6 +55,8 @@ class SchoolClassSerializer(serializers.ModelSerializer):
 
 
 class EnrolmentPhotoSerializer(serializers.ModelSerializer):
+    failure_reason = serializers.CharField(source="shown_failure_reason", read_only=True,
+                                           help_text="Why it failed or waits for review, in the request's language.")
     image_url = serializers.SerializerMethodField(
         help_text="The web view that shows the photo after checking permission (session sign-in).")
 
@@ -180,6 +182,8 @@ class RecordStatusSerializer(serializers.Serializer):
 
 class ClassPhotoSerializer(serializers.ModelSerializer):
     faces = serializers.SerializerMethodField(help_text="How many faces were found.")
+    error = serializers.CharField(source="shown_error", read_only=True,
+                                  help_text="Why the photo failed, in the request's language; empty otherwise.")
     image_url = serializers.SerializerMethodField(
         help_text="The web view that shows the photo after checking permission (session sign-in).")
 
@@ -275,7 +279,7 @@ class FaceSerializer(serializers.Serializer):
         return list(face.candidates or ([face.student_id] if face.student_id else []))
 
     def get_reason(self, face) -> str:
-        return face.flagged_reason or face.reason
+        return face.shown_reason
 
     def get_flagged(self, face) -> bool:
         return bool(face.flagged_reason) and not face.is_reviewed

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _, gettext_lazy, gettext_noop, pgettext_lazy
 
-from attendance import stored_text
+from attendance import image_errors, stored_text
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, class_photo_upload_to
 from attendance.models.roster import SchoolClass, Student
@@ -56,6 +56,10 @@ class ClassPhoto(models.Model):
     image = models.FileField(upload_to=class_photo_upload_to)
     status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
     error = models.CharField(max_length=300, blank=True)
+    #: Why it failed, as a code (``attendance.image_errors``: the engine's ImageError codes,
+    #: "models", "error", "interrupted", "timeout"; blank before codes were stored): ``error``
+    #: holds the English words, ``shown_error`` the reader's.
+    error_code = models.CharField(max_length=30, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, help_text=gettext_lazy("When the last processing attempt began."))
     claimed_by = models.CharField(max_length=200, blank=True, help_text=gettext_lazy("host:pid of the process working on it."))
@@ -70,6 +74,17 @@ class ClassPhoto(models.Model):
 
     def __str__(self):
         return f"Photo {self.pk} of {self.session}"
+
+    @property
+    def shown_error(self) -> str:
+        """Why the photo failed, in the reader's language: ``error`` (English, as the worker
+        stored it) in English, else the phrase of ``error_code`` (``image_errors``), else
+        ``error`` through the catalogue (``stored_text``)."""
+        if not self.error or image_errors.in_english():
+            return self.error
+        if self.error_code in image_errors.MESSAGES:
+            return image_errors.image_error_text(self.error_code, self.error)
+        return stored_text.shown(self.error)
 
     @property
     def is_finished(self) -> bool:

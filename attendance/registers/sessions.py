@@ -76,11 +76,11 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
 def photo_progress(session: ClassSession) -> dict:
     """What the session page's status.json and the API's status call answer:
     ``{"finished": ClassSession.is_finished, "photos": [{"id", "status", "error"}, ...]}``
-    (photos in upload order)."""
+    (photos in upload order; ``error`` in the active language, ``ClassPhoto.shown_error``)."""
     prefetch_related_objects([session], Prefetch("photos", queryset=ClassPhoto.objects.only(
-        "id", "session_id", "status", "error")))
+        "id", "session_id", "status", "error", "error_code")))
     return {"finished": session.is_finished,
-            "photos": [{"id": p.pk, "status": p.status, "error": p.error} for p in session.photos.all()]}
+            "photos": [{"id": p.pk, "status": p.status, "error": p.shown_error} for p in session.photos.all()]}
 
 
 def session_summary(session: ClassSession) -> dict:
