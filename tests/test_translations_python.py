@@ -10,17 +10,21 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
 from attendance import engine, stored_text
-from attendance.models import AttendanceCode, AttendanceRecord, ClassSession
+from attendance.models import AttendanceCode, AttendanceRecord, ClassPhoto, ClassSession, Student
+from attendance.registers.recognition import process_class_photo_task
 from attendance.registers import codes
 from attendance.reports import building, exports
+from attendance.roster.enrolment import encode_enrolment_photo
 from attendance.web.forms import AddStudentsForm, ReportRangeForm
 
+from .factories import enrolment_photo
 from .world import build_school
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +51,7 @@ def school(users):
     world = build_school(users, None, enrolled=(), by_hand=("Ann Archer",))
     session = ClassSession.objects.create(school_class=world["class"], date=datetime.date(2026, 10, 1), period="P1")
     AttendanceRecord.objects.create(session=session, student=world["ann"], status="present")
-    return world
+    return {**world, "session": session}
 
 
 def _not_an_image():
@@ -117,3 +121,19 @@ def test_seeded_code_labels_follow_the_language_and_the_schools_own_do_not(schoo
         assert (present.shown_label, late.shown_label) == ("出勤", "Late (after 9:05)")
         assert late.shown_mark == "迟"
     assert (present.shown_label, late.shown_mark) == ("Present", "L")
+
+
+def test_failed_photos_say_why_in_the_readers_language(school, photo, chinese_catalogue):
+    """The worker stores why in English with a code; the pages and the API show the words
+    of the reader's language."""
+    dog = enrolment_photo(Student.objects.create(name="Rex"), photo("misc/dogs.jpg"))
+    assert encode_enrolment_photo(dog.pk) == "failed"
+    dog.refresh_from_db()
+    text = ClassPhoto.objects.create(session=school["session"], image=ContentFile(b"hello", name="class.jpg"))
+    assert process_class_photo_task(text.pk) == "failed"
+    text.refresh_from_db()
+    assert (dog.shown_failure_reason, text.error_code) == ("No face was found in this photo.", "not_an_image")
+    assert text.shown_error == text.error and "not a readable image" in text.error
+    with translation.override(CHINESE):
+        assert dog.shown_failure_reason == "这张照片中没有找到人脸。"
+        assert text.shown_error == "这个文件不是本系统能读取的照片（或文件已损坏）：请使用 JPEG、PNG 或 HEIC 格式的照片。"
