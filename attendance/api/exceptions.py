@@ -10,8 +10,9 @@ def handler(exc, context):
     """DRF's ``EXCEPTION_HANDLER``: too many files or fields (400) and too much data (413)
     answer in JSON, as the web pages answer with a page naming the limit."""
     if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return Response({"detail": _("Too many files in one upload: at most %(limit)s at a time. Nothing was saved; "
-                                     "upload them in smaller groups.") % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES},
+                                     "upload them in smaller groups.") % {"limit": limit},
                          "code": "too_many_files"}, status=400)
     if isinstance(exc, TooManyFieldsSent):
         return Response({"detail": _("The request sent too many fields. Nothing was saved."),

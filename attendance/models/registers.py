@@ -21,7 +21,8 @@ class ClassSession(models.Model):
     # records stay, and what those photos showed keeps counting (register.write_attendance).
     photos_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     photos_retention_days = models.PositiveIntegerField(
-        null=True, blank=True, editable=False, help_text=gettext_lazy("CLASS_PHOTO_RETENTION_DAYS when they were deleted."))
+        null=True, blank=True, editable=False,
+        help_text=gettext_lazy("CLASS_PHOTO_RETENTION_DAYS when they were deleted."))
     # A person's "This register is right" (review.confirm_register): the faces they left
     # standing then become learnt templates of their students (learning.py).
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -62,7 +63,8 @@ class ClassPhoto(models.Model):
     error_code = models.CharField(max_length=30, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, help_text=gettext_lazy("When the last processing attempt began."))
-    claimed_by = models.CharField(max_length=200, blank=True, help_text=gettext_lazy("host:pid of the process working on it."))
+    claimed_by = models.CharField(max_length=200, blank=True,
+                                  help_text=gettext_lazy("host:pid of the process working on it."))
     width = models.PositiveIntegerField(null=True, help_text=gettext_lazy("Upright width in pixels."))
     height = models.PositiveIntegerField(null=True, help_text=gettext_lazy("Upright height in pixels."))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
@@ -145,7 +147,11 @@ class DetectedFace(models.Model):
     flagged_reason = models.CharField(max_length=200, blank=True)
     # The teacher's review. The machine's decision above is kept as it was, for the audit.
     CONFIRMED, REASSIGNED, NOT_STUDENT = "confirmed", "reassigned", "not_student"
-    REVIEW_CHOICES = [(CONFIRMED, gettext_lazy("Confirmed")), (REASSIGNED, gettext_lazy("Reassigned")), (NOT_STUDENT, gettext_lazy("Not a student"))]
+    REVIEW_CHOICES = [
+        (CONFIRMED, gettext_lazy("Confirmed")),
+        (REASSIGNED, gettext_lazy("Reassigned")),
+        (NOT_STUDENT, gettext_lazy("Not a student")),
+    ]
     review_action = models.CharField(max_length=12, choices=REVIEW_CHOICES, blank=True)
     reviewed_student = models.ForeignKey(
         Student, on_delete=models.CASCADE, null=True, blank=True, related_name="reviewed_faces")

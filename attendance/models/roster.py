@@ -61,7 +61,8 @@ class Student(SchoolIdOwner):
         ordering = ["name", "id"]
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="student_school_id_unique",
-                                               violation_error_message=gettext_lazy("Another student already has this school id."))]
+                                               violation_error_message=gettext_lazy(
+                                                   "Another student already has this school id."))]
 
     def __str__(self):
         return self.name
@@ -124,7 +125,8 @@ class SchoolClass(SchoolIdOwner):
     )
     co_teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="classes_co_taught", blank=True,
-        help_text=gettext_lazy("Other teachers of the class (co-teaching, cover), each with the teacher's rights on it."))
+        help_text=gettext_lazy("Other teachers of the class (co-teaching, cover), each with the teacher's rights "
+                               "on it."))
     students = models.ManyToManyField(Student, related_name="classes", blank=True)
 
     class Meta:
@@ -132,7 +134,8 @@ class SchoolClass(SchoolIdOwner):
         verbose_name_plural = gettext_lazy("school classes")
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="schoolclass_school_id_unique",
-                                               violation_error_message=gettext_lazy("Another class already has this school id."))]
+                                               violation_error_message=gettext_lazy(
+                                                   "Another class already has this school id."))]
 
     def __str__(self):
         return self.name
@@ -165,7 +168,12 @@ def _refuse_office_staff_co_teachers(sender, instance, action, reverse, pk_set, 
 
 class EnrolmentPhoto(models.Model):
     PENDING, READY, FAILED, NEEDS_REVIEW = "pending", "ready", "failed", "needs_review"
-    STATUS_CHOICES = [(PENDING, gettext_lazy("Pending")), (READY, gettext_lazy("Ready")), (FAILED, gettext_lazy("Failed")), (NEEDS_REVIEW, gettext_lazy("Needs review"))]
+    STATUS_CHOICES = [
+        (PENDING, gettext_lazy("Pending")),
+        (READY, gettext_lazy("Ready")),
+        (FAILED, gettext_lazy("Failed")),
+        (NEEDS_REVIEW, gettext_lazy("Needs review")),
+    ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=enrolment_upload_to)
@@ -231,7 +239,10 @@ class LearntTemplate(models.Model):
     or at once when a person corrects the face it came from."""
 
     CONFIRMED, STRONG_MATCH = "confirmed", "strong_match"
-    HOW_CHOICES = [(CONFIRMED, gettext_lazy("Confirmed register")), (STRONG_MATCH, gettext_lazy("Strong machine match"))]
+    HOW_CHOICES = [
+        (CONFIRMED, gettext_lazy("Confirmed register")),
+        (STRONG_MATCH, gettext_lazy("Strong machine match")),
+    ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="templates")
     descriptor = models.BinaryField(editable=False)
@@ -268,9 +279,12 @@ class Consent(models.Model):
     together with the student's photos and descriptors (``consent.withdraw_consent``)."""
 
     student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
-    given_by = models.CharField(max_length=150, help_text=gettext_lazy("Who gave consent: the parent or guardian, or the student."))
-    given_on = models.DateField(help_text=gettext_lazy("The date on the consent form."), validators=[validate_school_date])
-    note = models.CharField(max_length=300, help_text=gettext_lazy("Where the signed form is kept, or how consent was given."))
+    given_by = models.CharField(max_length=150,
+                                help_text=gettext_lazy("Who gave consent: the parent or guardian, or the student."))
+    given_on = models.DateField(help_text=gettext_lazy("The date on the consent form."),
+                                validators=[validate_school_date])
+    note = models.CharField(max_length=300,
+                            help_text=gettext_lazy("Where the signed form is kept, or how consent was given."))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 

@@ -8,8 +8,9 @@ from attendance.models.fields import NameField
 from attendance.models.roster import SchoolClass
 
 
-WEEKDAY_CHOICES = [(0, gettext_lazy("Monday")), (1, gettext_lazy("Tuesday")), (2, gettext_lazy("Wednesday")), (3, gettext_lazy("Thursday")), (4, gettext_lazy("Friday")),
-                   (5, gettext_lazy("Saturday")), (6, gettext_lazy("Sunday"))]
+WEEKDAY_CHOICES = [(0, gettext_lazy("Monday")), (1, gettext_lazy("Tuesday")), (2, gettext_lazy("Wednesday")),
+                   (3, gettext_lazy("Thursday")), (4, gettext_lazy("Friday")), (5, gettext_lazy("Saturday")),
+                   (6, gettext_lazy("Sunday"))]
 
 
 class TimetablePeriod(models.Model):
@@ -31,7 +32,8 @@ class TimetablePeriod(models.Model):
             models.CheckConstraint(condition=models.Q(weekday__lte=6), name="period_weekday_0_to_6"),
             # Two periods of one day with one name would share a session.
             models.UniqueConstraint(fields=["school_class", "weekday", "name"], name="one_period_name_per_class_day",
-                                    violation_error_message=gettext_lazy("The class already has a period of this name that day.")),
+                                    violation_error_message=gettext_lazy(
+                                        "The class already has a period of this name that day.")),
         ]
 
     def __str__(self):

@@ -127,7 +127,8 @@ def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPl
 def _read(data: bytes, filename: str) -> tuple[list, list]:
     """The readable rows and the reader's refused lines (``reading.Row``, ``reading.Refusal``)."""
     if len(data) > MAX_CSV_BYTES:
-        raise ConsentFileError(gettext("The file is larger than %(limit)s MB.") % {"limit": MAX_CSV_BYTES // (1024 * 1024)})
+        raise ConsentFileError(gettext("The file is larger than %(limit)s MB.")
+                               % {"limit": MAX_CSV_BYTES // (1024 * 1024)})
     refusals = []
     table = read_table(filename, data, tuple(COLUMNS), LIMITS, refusals, column_name=header_key)
     if table is None:

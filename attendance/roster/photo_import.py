@@ -200,7 +200,8 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
         item.student = student
         if student.pk not in consenting:
             item.reason = gettext("no consent to face recognition is recorded for %(name)s (%(id)s): record it first "
-                                  "(the consent import or the student's page)") % {"name": student.name, "id": school_id}
+                                  "(the consent import or the student's page)") % {
+                                      "name": student.name, "id": school_id}
             continue
         too_large = gettext("too large (over the %(limit)s MB per photo)") % {
             "limit": settings.MAX_PHOTO_BYTES // (1024 * 1024)}

@@ -78,7 +78,8 @@ def parse_student_folder(folder: str) -> tuple[str, int | None, str]:
 def _folder_name_and_id(folder: str) -> tuple[str, int | None, str]:
     if found := forbidden_character(folder):
         raise ZipEnrolmentError(gettext("The folder %(folder)s contains %(character)s, which a student's name "
-                                        "cannot hold. Rename the folder.") % {"folder": repr(folder), "character": found})
+                                        "cannot hold. Rename the folder.") % {
+                                            "folder": repr(folder), "character": found})
     if "@" in folder:
         found = _SCHOOL_ID.match(unicodedata.normalize("NFC", folder))
         if not found:

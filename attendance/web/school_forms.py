@@ -45,10 +45,11 @@ class ConsentCsvForm(forms.Form):
 
 
 class PhotoZipForm(forms.Form):
-    file = forms.FileField(label=_("Zip of photos"), widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    file = forms.FileField(label=_("Zip of photos"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
                            # Django renders help_text unescaped: the placeholders are written as entities to show.
-                           help_text=_("&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg, ... "
-                                       "for students whose consent is recorded."))
+                           help_text=_("&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg, "
+                                       "... for students whose consent is recorded."))
 
 
 class ImportApplyForm(forms.Form):

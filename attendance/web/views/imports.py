@@ -32,7 +32,8 @@ def consent_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > bulk_consent.MAX_CSV_BYTES:
-            form.add_error("file", _("The file is over %(limit)s.") % {"limit": filesizeformat(bulk_consent.MAX_CSV_BYTES)})
+            form.add_error("file", _("The file is over %(limit)s.")
+                           % {"limit": filesizeformat(bulk_consent.MAX_CSV_BYTES)})
         else:
             try:
                 plan = bulk_consent.plan_consent_import(upload.read(), upload.name)

@@ -35,7 +35,8 @@ def _download(request, name: str, fallback, extension: str, content) -> HttpResp
     form, date_range = _report_range(request)
     if form.errors:
         errors = _("; ").join(m for messages in form.errors.values() for m in messages)
-        return HttpResponse(_("Wrong date range: %(errors)s") % {"errors": errors}, status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(_("Wrong date range: %(errors)s") % {"errors": errors}, status=400,
+                            content_type="text/plain; charset=utf-8")
     response = HttpResponse(content(date_range), content_type=_CONTENT_TYPES[extension])
     response["Content-Disposition"] = f'attachment; filename="{_report_filename(name, fallback, date_range, extension)}"'
     return response

@@ -162,8 +162,9 @@ def class_students_add(request, class_id):
         messages.error(request, " ".join(form.errors.get("students", [_("Tick at least one student to add.")])))
         return redirect("class_detail", school_class.pk)
     added = membership.add_students(school_class, form.cleaned_data["students"], request.user)
-    messages.success(request, ngettext("%(count)d student added to %(class)s.", "%(count)d students added to %(class)s.",
-                                       len(added)) % {"count": len(added), "class": school_class.name})
+    messages.success(request, ngettext("%(count)d student added to %(class)s.",
+                                       "%(count)d students added to %(class)s.", len(added))
+                     % {"count": len(added), "class": school_class.name})
     return redirect("class_detail", school_class.pk)
 
 
