@@ -85,7 +85,8 @@ class Plan:
         if self.older:
             lines.append(gettext("%(count)s rows ignored: older than the version already imported.")
                          % {"count": self.older})
-        lines += [f"{count} {reason} ignored." for reason, count in sorted(self.roster.ignored.items())]
+        lines += [gettext("%(count)s %(reason)s ignored.") % {"count": count, "reason": reason}
+                  for reason, count in sorted(self.roster.ignored.items())]
         lines += [gettext("Refused: %(refusal)s") % {"refusal": refusal} for refusal in self.refusals]
         return lines
 
@@ -388,7 +389,7 @@ def _plan_terms(plan: Plan, stamps: dict) -> None:
     taken = {t.pk: (t.starts_on, t.ends_on, str(t)) for t in terms}  # the dates each term will have
     for source in sorted(plan.roster.terms.values(), key=lambda t: t.starts_on):
         if not source.origin.active:
-            plan.roster.ignore("terms marked tobedeleted (left in place: delete them in the admin)")
+            plan.roster.ignore(gettext("terms marked tobedeleted (left in place: delete them in the admin)"))
             continue
         known = stamps.get((ImportedRecord.TERMS, source.key))
         term = next((t for t in terms if known and str(t.pk) == known.object_id), None) or by_name.get(
