@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0018_audit_code_changed'),
+        ('attendance', '0019_language_preference'),
     ]
 
     operations = [
