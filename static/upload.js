@@ -166,7 +166,8 @@
     if (!/text\/html/.test(xhr.getResponseHeader("Content-Type") || "")) return "";
     var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
     var error = page.querySelector("main .errorlist.nonfield li");
-    return error ? "the server answered (" + xhr.status + "): " + error.textContent.trim().replace(/\.$/, "") : "";
+    return error ? interpolate(gettext("the server answered (%(status)s): %(message)s"),
+                               {status: xhr.status, message: error.textContent.trim().replace(/[.。]$/, "")}, true) : "";
   }
 
   function failed(attempt, why) {

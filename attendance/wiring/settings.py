@@ -156,14 +156,9 @@ REST_FRAMEWORK = {
     # body over API_MAX_JSON_BYTES a JSON 413 (attendance/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["attendance.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
-    # Every list is paginated: {"count", "next", "previous", "results"}, ?page= and ?page_size=
-    # (attendance/api/pagination.py). 100 a page: a class's roster, a session's register and
-    # faces fit one page; a client may ask for up to API_MAX_PAGE_SIZE.
-    "DEFAULT_PAGINATION_CLASS": "attendance.api.pagination.Pages",
-    "PAGE_SIZE": env_int("API_PAGE_SIZE", 100, minimum=1),
+    "DEFAULT_PAGINATION_CLASS": "attendance.api.pagination.Pages", "PAGE_SIZE": env_int("API_PAGE_SIZE", 100, 1),
 }
-# The most rows one page may have (?page_size=): bounds one request's memory and time.
-API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000, minimum=1)  # every list in pages: api/pagination.py says why
 # The largest JSON body the API reads, in bytes: its bodies are a few fields (a status and
 # reason, a face's answer), so 64 KiB is ample and bounds the parsed objects' memory.
 API_MAX_JSON_BYTES = 64 * 1024
