@@ -1,6 +1,7 @@
 """dlib's MMOD CNN face detector run with numpy (faces/detectors/mmod*.py): the same boxes and
-scores as dlib's own ``cnn_face_detection_model_v1`` on real photos, faces HOG misses, the
-detector seam ("mmod" in DETECTORS) and a damaged model file refused. Real photos from
+scores as dlib's own ``cnn_face_detection_model_v1`` on real photos (with ONNX Runtime and
+with numpy), faces HOG misses, the detector seam ("mmod" in DETECTORS) and a damaged model
+file refused. Real photos from
 ../shared/faces and the real model file of face-recognition-models."""
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import faces
 from faces import images, model_files
 from faces.detectors import DETECTORS, hog, make_detector
-from faces.detectors.mmod import MmodDetector, detect_raw
+from faces.detectors.mmod import MmodDetector, detect_raw, score_map
 from faces.detectors.mmod_net import MmodNet
 from faces.detectors.mmod_pyramid import pyramid_rects
 from faces.errors import ModelFileError
@@ -49,12 +50,13 @@ def test_boxes_and_scores_are_dlibs_own(photo, dlib_cnn, name, upsample, scale):
         rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     theirs = [((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()), d.confidence)
               for d in dlib_cnn(rgb, upsample)]
-    ours = detect_raw(rgb, upsample=upsample, threads=2)
     assert theirs, "each case has at least one face for dlib"
-    assert len(ours) == len(theirs)
-    for (box, score), (their_box, their_score) in zip(ours, theirs):
-        assert max(abs(a - b) for a, b in zip(box, their_box)) <= 1
-        assert abs(score - their_score) < 1e-3
+    for engine in ("onnxruntime", "numpy"):
+        ours = detect_raw(rgb, upsample=upsample, threads=2, engine=engine)
+        assert len(ours) == len(theirs), engine
+        for (box, score), (their_box, their_score) in zip(ours, theirs):
+            assert max(abs(a - b) for a, b in zip(box, their_box)) <= 1, engine
+            assert abs(score - their_score) < 1e-3, engine
 
 
 def test_finds_the_faces_hog_misses(photo):
@@ -114,3 +116,18 @@ def test_a_damaged_or_other_model_file_is_refused():
         MmodNet(data[:-100])
     with pytest.raises(ModelFileError):
         MmodNet(Path(model_files.verified_path(model_files.RECOGNITION_MODEL)).read_bytes())
+
+
+def test_onnx_runtime_and_numpy_give_the_same_scores(photo):
+    net = model_files.mmod_net()
+    from faces.detectors.mmod_pyramid import tiled_pyramid
+
+    tensor, _ = tiled_pyramid(rgb_of(photo("groups/2008_002506.jpg")), net.means, net.padding, net.outer_padding)
+    by_onnx = score_map(tensor, net, threads=2, engine="onnxruntime")
+    by_numpy = score_map(tensor, net, threads=2, engine="numpy")
+    assert by_onnx.shape == by_numpy.shape == (173, 62)
+    assert np.abs(by_onnx - by_numpy).max() < 1e-4
+    # Three faces: three separate places score above 0 (before non-max suppression).
+    assert (by_onnx > 0).sum() >= 3
+    with pytest.raises(ValueError):
+        score_map(tensor, net, engine="gpu")

@@ -2,8 +2,9 @@
 
 The same boxes and scores as ``dlib.cnn_face_detection_model_v1(path)(image, upsample)``
 (within a pixel and 1e-3; tests/test_mmod_detector.py), from the same weights
-(``mmod_human_face_detector.dat``), but the network runs on numpy's BLAS
-(``mmod_net``) on the same input (``mmod_pyramid``).
+(``mmod_human_face_detector.dat``), on the same input (``mmod_pyramid``), but the
+network runs on ONNX Runtime (``mmod_onnx``) or numpy's BLAS (``mmod_net``) where the
+``dlib-bin`` wheel has no BLAS: 10-25x faster than dlib's own on a 1080p photo.
 
 The CNN finds faces HOG misses (turned, tilted, partly hidden, badly lit). Its window is
 80 x 80 pixels over a pyramid that starts at the photo's own size and shrinks, so it finds
@@ -42,7 +43,27 @@ def _overlaps(kept: tuple, box: tuple, iou: float, covered: float) -> bool:
     return inner / outer > iou or inner / area_kept > covered or inner / area_box > covered
 
 
-def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None) -> list[tuple[tuple, float]]:
+#: Engines running the network: "onnxruntime" (``mmod_onnx``, about 3x faster) and
+#: "numpy" (``mmod_net``); "auto" takes ONNX Runtime when it is installed.
+ENGINES = ("auto", "onnxruntime", "numpy")
+
+
+def score_map(tensor: np.ndarray, net, threads: int = 1, engine: str = "auto") -> np.ndarray:
+    """The network's ``(Ho, Wo) float32`` scores of a tiled pyramid, by ``engine``.
+
+    Raises:
+        ValueError: unknown engine, or "onnxruntime" when it is not installed.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"MMOD engine must be one of {ENGINES}, not {engine!r}.")
+    scorer = net.onnx_scorer() if engine != "numpy" else None
+    if scorer is None and engine == "onnxruntime":
+        raise ValueError("onnxruntime is not installed (pip install -r requirements.txt).")
+    return (scorer or net).scores(tensor, threads=threads)
+
+
+def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None,
+               engine: str = "auto") -> list[tuple[tuple, float]]:
     """What ``dlib.cnn_face_detection_model_v1(path)(image, upsample)`` returns.
 
     The image is doubled ``upsample`` times (dlib's ``pyramid_up``), laid out as a tiled
@@ -56,6 +77,7 @@ def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None)
             more; each doubling halves that, at about 4x the time and memory).
         threads: threads convolving at once.
         net: a ``mmod_net.MmodNet`` (default: the verified model file's, loaded once).
+        engine: what runs the network (``ENGINES``); both give the same scores within 1e-5.
 
     Returns:
         ``[((left, top, right, bottom), score)]``, inclusive pixels as dlib's
@@ -63,13 +85,14 @@ def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None)
 
     Raises:
         ModelFileError: the model file is missing or corrupt.
+        ValueError: unknown ``engine``.
     """
     net = net or model_files.mmod_net()
     work = np.ascontiguousarray(image)
     for _ in range(upsample):
         work = pyramid_up(work)
     tensor, rects = tiled_pyramid(work, net.means, net.padding, net.outer_padding)
-    scores = net.scores(tensor, threads=threads)
+    scores = score_map(tensor, net, threads=threads, engine=engine)
     del tensor
     rows, cols = np.nonzero(scores > SCORE_THRESHOLD)
     values = scores[rows, cols].astype(np.float64)

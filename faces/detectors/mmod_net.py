@@ -21,6 +21,7 @@ every layer against that architecture, so a different or damaged file is refused
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -162,6 +163,8 @@ class MmodNet:
         affines = [layer for layer in layers if layer["type"] == "affine_"]
         # Per convolution: ((size*size*C, F) weights, (F,) bias, size, stride, padding, relu),
         # with the affine layer folded in: (x.w + b) * gamma + beta = x.(w * gamma) + (b * gamma + beta).
+        self._onnx = None
+        self._onnx_lock = threading.Lock()
         self.layers = []
         for index, conv in enumerate(convolutions):
             weights = conv["filters"].transpose(2, 3, 1, 0).reshape(-1, conv["filters_count"])
@@ -171,6 +174,16 @@ class MmodNet:
                 weights, bias = weights * gamma, bias * gamma + beta
             self.layers.append((np.ascontiguousarray(weights, dtype=np.float32), bias.astype(np.float32),
                                 conv["rows"], conv["stride"][0], conv["padding"][0], index < len(affines)))
+
+    def onnx_scorer(self):
+        """This network run by ONNX Runtime (``mmod_onnx.OnnxScorer``), made on first use;
+        None when ``onnxruntime`` is not installed."""
+        from . import mmod_onnx
+
+        with self._onnx_lock:
+            if self._onnx is None and mmod_onnx.available():
+                self._onnx = mmod_onnx.OnnxScorer(self.layers)
+            return self._onnx
 
     def output_to_input(self, column: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tensor pixel at the centre of the score map's ``(column, row)`` (dlib's
