@@ -7,6 +7,7 @@ truth face counts as found when the centre of a detected box lies in its tile
 false detection. Times are the best of ``repeat`` runs (the shared machine's load
 makes single runs vary by 2-3x). Nothing here touches the database.
 """
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -61,7 +62,7 @@ def run(bench: Path, runs: list[tuple[str, int]], threads: int = 2, repeat: int 
     Returns:
         ``{"photos": {name: {"size": [w, h], "faces": n, "<detector>/<upsample>":
         {"seconds", "found", "false"}}}, "summary": {"<detector>/<upsample>":
-        {"median_seconds", "recall", "false"}}}``.
+        {"median_seconds", "recall", "false"}}, "peak_rss_mb": this process's peak memory}``.
     """
     truth = load_truth(bench)
     photos, totals = {}, {f"{name}/{up}": {"seconds": [], "found": 0, "false": 0} for name, up in runs}
@@ -89,4 +90,6 @@ def run(bench: Path, runs: list[tuple[str, int]], threads: int = 2, repeat: int 
     summary = {key: {"median_seconds": round(statistics.median(t["seconds"]), 3),
                      "recall": round(t["found"] / max(1, faces), 4), "false": t["false"]}
                for key, t in totals.items()}
-    return {"photos": photos, "summary": summary}
+    # Linux reports KB: the process's peak resident memory over all runs.
+    peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"photos": photos, "summary": summary, "peak_rss_mb": peak_mb}

@@ -34,4 +34,5 @@ class Command(BaseCommand):
         for key, figures in result["summary"].items():
             self.stdout.write(f"{key}: median {figures['median_seconds']} s per photo, recall "
                               f"{figures['recall']:.1%}, {figures['false']} false boxes")
+        self.stdout.write(f"peak memory of this process: {result['peak_rss_mb']} MB")
         self.stdout.write(json.dumps(result))
