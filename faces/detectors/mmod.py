@@ -49,7 +49,8 @@ ENGINES = ("auto", "onnxruntime", "numpy")
 
 
 def score_map(tensor: np.ndarray, net, threads: int = 1, engine: str = "auto") -> np.ndarray:
-    """The network's ``(Ho, Wo) float32`` scores of a tiled pyramid, by ``engine``.
+    """The network's ``(Ho, Wo) float32`` scores of a ``(3, H, W)`` tiled pyramid
+    (``mmod_pyramid.tiled_pyramid``), by ``engine``.
 
     Raises:
         ValueError: unknown engine, or "onnxruntime" when it is not installed.
@@ -92,6 +93,7 @@ def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None,
     for _ in range(upsample):
         work = pyramid_up(work)
     tensor, rects = tiled_pyramid(work, net.means, net.padding, net.outer_padding)
+    del work
     scores = score_map(tensor, net, threads=threads, engine=engine)
     del tensor
     rows, cols = np.nonzero(scores > SCORE_THRESHOLD)

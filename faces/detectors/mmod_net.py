@@ -257,7 +257,7 @@ class MmodNet:
         """The detection score map of an input tensor.
 
         Args:
-            tensor: ``(H, W, 3) float32``, the tiled pyramid with the means subtracted and
+            tensor: ``(3, H, W) float32``, the tiled pyramid with the means subtracted and
                 divided by 256 (``faces.detectors.mmod_pyramid.tiled_pyramid``).
             threads: blocks of rows convolved at once, each with one BLAS thread.
 
@@ -265,7 +265,7 @@ class MmodNet:
             ``(Ho, Wo) float32`` scores, Ho = ceil-ish ``H / 8`` (``output_to_input``
             maps a cell back); a face's window is centred where its score is above 0.
         """
-        x = np.ascontiguousarray(tensor, dtype=np.float32)
+        x = np.ascontiguousarray(tensor.transpose(1, 2, 0), dtype=np.float32)
         with _BLAS_LIMIT_LOCK, threadpool_limits(limits=1, user_api="blas"):
             if threads > 1:
                 with ThreadPoolExecutor(max_workers=threads) as pool:

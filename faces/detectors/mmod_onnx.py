@@ -142,7 +142,7 @@ class OnnxScorer:
             return self._sessions[threads]
 
     def scores(self, tensor: np.ndarray, threads: int = 1) -> np.ndarray:
-        """``MmodNet.scores`` by ONNX Runtime: ``(H, W, 3) float32`` in, ``(Ho, Wo) float32`` out."""
-        x = np.ascontiguousarray(tensor.transpose(2, 0, 1)[None], dtype=np.float32)
+        """``MmodNet.scores`` by ONNX Runtime: ``(3, H, W) float32`` in, ``(Ho, Wo) float32`` out."""
+        x = np.ascontiguousarray(tensor, dtype=np.float32)[None]
         return self._session(max(1, threads)).run(["y"], {"x": x})[0][0, 0]
 

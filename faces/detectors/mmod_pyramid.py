@@ -185,16 +185,18 @@ def tiled_pyramid(image: np.ndarray, means: np.ndarray, padding: int, outer_padd
         padding, outer_padding: pixels between the tiles and around them.
 
     Returns:
-        ``(tensor, rects)``: ``(rows, cols, 3) float32``, 0 outside the tiles, ``(pixel -
-        mean) / 256`` in them; ``rects`` as ``pyramid_rects`` gives them.
+        ``(tensor, rects)``: ``(3, rows, cols) float32`` planes (R, G, B; the layout ONNX
+        Runtime takes, so the largest array is never copied), 0 outside the tiles,
+        ``(pixel - mean) / 256`` in them; ``rects`` as ``pyramid_rects`` gives them.
     """
     rects, rows, cols = pyramid_rects(image.shape[0], image.shape[1], padding, outer_padding)
-    tensor = np.zeros((rows, cols, 3), dtype=np.float32)
+    tensor = np.zeros((3, rows, cols), dtype=np.float32)
+    pixels = tensor.transpose(1, 2, 0)  # a (rows, cols, 3) view of the same memory
     left, top, right, bottom = rects[0]
-    tensor[top:bottom + 1, left:right + 1] = (image.astype(np.float32) - means.astype(np.float32)) / np.float32(256)
+    pixels[top:bottom + 1, left:right + 1] = (image.astype(np.float32) - means.astype(np.float32)) / np.float32(256)
     for previous, rect in zip(rects, rects[1:]):
-        source = tensor[previous[1]:previous[3] + 1, previous[0]:previous[2] + 1]
-        tensor[rect[1]:rect[3] + 1, rect[0]:rect[2] + 1] = resize_bilinear(
+        source = pixels[previous[1]:previous[3] + 1, previous[0]:previous[2] + 1]
+        pixels[rect[1]:rect[3] + 1, rect[0]:rect[2] + 1] = resize_bilinear(
             source, rect[3] - rect[1] + 1, rect[2] - rect[0] + 1)
     return tensor, rects
 
