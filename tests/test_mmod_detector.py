@@ -131,3 +131,19 @@ def test_onnx_runtime_and_numpy_give_the_same_scores(photo):
     assert (by_onnx > 0).sum() >= 3
     with pytest.raises(ValueError):
         score_map(tensor, net, engine="gpu")
+
+
+def test_face_detector_mmod_is_what_the_app_then_uses(photo, settings, db):
+    """FACE_DETECTOR=mmod passes the start's check (attendance.E003) and the app's
+    find_faces (enrolment and class photos) then gives the CNN's boxes."""
+    from django.core.management import call_command
+
+    from attendance import engine
+
+    rgb = rgb_of(photo("groups/2008_002506.jpg"))
+    settings.FACE_DETECTOR = "mmod"
+    settings.FACE_DETECTION_UPSAMPLE = 0
+    call_command("check")
+    found = engine.find_faces(rgb)
+    assert [face.box for face in found] == [box for box, _ in MmodDetector(upsample=0).detect(rgb)]
+    assert len(found) == 3
