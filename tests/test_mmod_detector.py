@@ -131,6 +131,9 @@ def test_onnx_runtime_and_numpy_give_the_same_scores(photo):
     assert (by_onnx > 0).sum() >= 3
     with pytest.raises(ValueError):
         score_map(tensor, net, engine="gpu")
+    # A photo of a few pixels (a pyramid too small for the stride-2 layers) has no face.
+    for shape in ((1, 1, 3), (3, 200, 3), (6, 6, 3)):
+        assert detect_raw(np.full(shape, 128, np.uint8), upsample=0, engine="onnxruntime") == []
 
 
 def test_face_detector_mmod_is_what_the_app_then_uses(photo, settings, db):

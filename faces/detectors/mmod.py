@@ -43,6 +43,10 @@ def _overlaps(kept: tuple, box: tuple, iou: float, covered: float) -> bool:
     return inner / outer > iou or inner / area_kept > covered or inner / area_box > covered
 
 
+#: Smallest side of the tiled pyramid the three 5x5 stride-2 layers leave a score map
+#: for (29 -> 13 -> 5 -> 1); ONNX Runtime refuses smaller inputs.
+MIN_TENSOR_SIDE = 29
+
 #: Engines running the network: "onnxruntime" (``mmod_onnx``, about 3x faster) and
 #: "numpy" (``mmod_net``); "auto" takes ONNX Runtime when it is installed.
 ENGINES = ("auto", "onnxruntime", "numpy")
@@ -94,6 +98,8 @@ def detect_raw(image: np.ndarray, upsample: int = 0, threads: int = 1, net=None,
         work = pyramid_up(work)
     tensor, rects = tiled_pyramid(work, net.means, net.padding, net.outer_padding)
     del work
+    if min(tensor.shape[1:]) < MIN_TENSOR_SIDE:
+        return []  # a photo of a few pixels: the three stride-2 layers leave nothing to score
     scores = score_map(tensor, net, threads=threads, engine=engine)
     del tensor
     rows, cols = np.nonzero(scores > SCORE_THRESHOLD)
