@@ -4,7 +4,8 @@ The same boxes and scores as ``dlib.cnn_face_detection_model_v1(path)(image, ups
 (within a pixel and 1e-3; tests/test_mmod_detector.py), from the same weights
 (``mmod_human_face_detector.dat``), on the same input (``mmod_pyramid``), but the
 network runs on ONNX Runtime (``mmod_onnx``) or numpy's BLAS (``mmod_net``) where the
-``dlib-bin`` wheel has no BLAS: 10-25x faster than dlib's own on a 1080p photo.
+``dlib-bin`` wheel has no BLAS: 12-22x faster than dlib's own on a 1080p photo
+(faces/README.md).
 
 The CNN finds faces HOG misses (turned, tilted, partly hidden, badly lit). Its window is
 80 x 80 pixels over a pyramid that starts at the photo's own size and shrinks, so it finds
