@@ -204,8 +204,8 @@ class MmodNet:
         (``size * C`` values per place, 1/5 of im2col's copying) and each of its
         ``size`` rows is a product over a contiguous slab of those: the rows a window
         row touches are every row (stride 1) or every other row (stride 2, kept as
-        separate even and odd slabs). On a 1080p photo's pyramid this is 1.4-4x
-        faster per layer than im2col.
+        separate even and odd slabs). On a 1080p photo's pyramid this was 1.3-4x
+        faster per layer than im2col (layers 2-7, on the loaded test machine).
         """
         weights, bias, size, stride, _, relu = layer
         width, count = out.shape[1], last - first

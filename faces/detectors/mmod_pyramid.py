@@ -110,8 +110,9 @@ def resize_bilinear(source: np.ndarray, rows: int, cols: int, to_uint8: bool = F
     The sample positions are dlib's (``dlib/image_transforms/interpolation.h``): the
     corners map onto the corners, row positions are summed in double precision, column
     positions four at a time in single precision (its SSE path) but for the last ones.
-    dlib weighs the four neighbours in one sum; here the rows are interpolated first,
-    then the columns (two passes instead of four gathers, 3x faster on a 1080p pyramid),
+    dlib weighs the four neighbours in one sum; here each source row is interpolated
+    across first, then the output rows between two of those (two gathers instead of four:
+    a 1080p photo's pyramid in 0.2-0.6 s instead of 0.9-1.1 s on the loaded test machine),
     which differs from dlib's float32 sum by about 1e-7 of a value. uint8 results
     (``to_uint8``) are truncated, as dlib's are.
 
