@@ -150,3 +150,26 @@ def test_face_detector_mmod_is_what_the_app_then_uses(photo, settings, db):
     found = engine.find_faces(rgb)
     assert [face.box for face in found] == [box for box, _ in MmodDetector(upsample=0).detect(rgb)]
     assert len(found) == 3
+
+
+def test_the_start_check_names_a_damaged_mmod_file_when_the_setting_uses_it(settings, tmp_path, monkeypatch, db):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    good = model_files.models_dir()
+    for name in (model_files.LANDMARKS_5_MODEL, model_files.RECOGNITION_MODEL, model_files.MMOD_MODEL):
+        data = bytearray((good / name).read_bytes())
+        if name == model_files.MMOD_MODEL:
+            data[len(data) // 2] ^= 0x01
+        (tmp_path / name).write_bytes(bytes(data))
+    monkeypatch.setenv("FACE_MODELS_DIR", str(tmp_path))
+    model_files.verified_path.cache_clear()
+    try:
+        settings.FACE_DETECTOR = "hog"
+        call_command("check")  # HOG needs no file
+        settings.FACE_DETECTOR = "mmod"
+        with pytest.raises(SystemCheckError, match=r"attendance.E001.*mmod_human_face_detector.dat"):
+            call_command("check")
+    finally:
+        monkeypatch.delenv("FACE_MODELS_DIR")
+        model_files.verified_path.cache_clear()
