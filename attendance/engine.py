@@ -2,9 +2,12 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from faces import FaceBox, enrolment, images, matching, pipeline, quality
 from faces.errors import ImageError
+
+from attendance import image_errors
 
 
 def model_id() -> str:
@@ -80,17 +83,18 @@ def check_photos(photo_files) -> list:
     """
     photo_files = [f for f in photo_files if f]
     if not photo_files:
-        raise ValidationError("No photo was given.", code="required")
+        raise ValidationError(_("No photo was given."), code="required")
     errors = []
     for photo in photo_files:
         if photo.size > settings.MAX_PHOTO_BYTES:
-            errors.append(f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
-                          f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo.")
+            errors.append(_("%(name)s: %(size)s is over the limit of %(limit)s per photo.") % {
+                "name": photo.name, "size": filesizeformat(photo.size),
+                "limit": filesizeformat(settings.MAX_PHOTO_BYTES)})
             continue
         try:
             extension = check_photo_header(photo)
         except ImageError as exc:
-            errors.append(f"{photo.name}: {exc}")
+            errors.append(f"{photo.name}: {image_errors.error_text(exc)}")
         else:
             photo.name = f"photo{extension}"
     if errors:

@@ -4,6 +4,7 @@ JSON or CSV (``Accept: text/csv``), with the permissions of the web page's downl
 import io
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -38,7 +39,7 @@ class RegisterCSVRenderer(BaseRenderer):
 class SchoolExporter(BasePermission):
     """School admins and office staff (``access.require_school_exports``)."""
 
-    message = "Only school admins and office staff can export the school's registers."
+    message = gettext_lazy("Only school admins and office staff can export the school's registers.")
 
     def has_permission(self, request, view):
         try:

@@ -3,6 +3,7 @@ class that asks ``attendance.access``, validate, call one service function, resp
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -369,8 +370,8 @@ class FaceDecision(generics.GenericAPIView):
                 if data.get("student") is not None:
                     student = decidable_roster(face.photo.session.school_class).get(data["student"])
                     if student is None:
-                        raise ValidationError({"student": ["Not a student of this class whose consent to face "
-                                                           "recognition is recorded."]})
+                        raise ValidationError({"student": [gettext("Not a student of this class whose consent to "
+                                                                   "face recognition is recorded.")]})
                 changed = review.decide_face(face, request.user, student)
         except review.ReviewError as exc:
             return Response({"detail": str(exc), "code": "refused"}, status=status.HTTP_400_BAD_REQUEST)

@@ -21,9 +21,11 @@ from contextlib import contextmanager
 
 from celery import current_app
 from django.db import OperationalError, transaction
+from django.utils.translation import gettext as _
 
 from faces.errors import ModelFileError
 
+from attendance import image_errors
 from attendance.models import delete_stored_files
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,9 @@ BROKER_CHECK_TIMEOUT = 3
 TEMPORARY_ERRORS = (OperationalError,)
 
 #: What teachers and admins see when the worker's face model files are missing or damaged
-#: (the log and ``manage.py check`` name the file).
-MODEL_FILES_BROKEN = ("Face recognition is not installed correctly on the server (a model file is missing "
-                      "or damaged). Ask your IT administrator to run `manage.py check` and then process the "
-                      "photo again (admin: failed photos).")
+#: (the log and ``manage.py check`` name the file); stored in English (the worker has no
+#: reader), shown translated by its code "models" (``attendance.image_errors``).
+MODEL_FILES_BROKEN = image_errors.MODEL_FILES_BROKEN
 
 
 def failure_message(exc: Exception) -> str:
@@ -67,10 +68,10 @@ def ensure_queue_reachable() -> None:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CHECK_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - kombu raises transport-specific errors
         log.error("job queue unreachable: %s", exc)
-        raise QueueUnavailable(
+        raise QueueUnavailable(_(
             "Photo recognition is not reachable just now (its job queue is down), so nothing was saved. "
             "Please try again in a minute; if it keeps happening, tell your IT administrator."
-        ) from exc
+        )) from exc
 
 
 def send_after_commit(task, object_id: int) -> None:

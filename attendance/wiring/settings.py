@@ -51,8 +51,12 @@ MIDDLEWARE = [
     # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language) or the language menu's cookie ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ... or, once signed in, the one the user chose (attendance/wiring/language.py).
+    "attendance.wiring.language.UserLanguageMiddleware",
     # Before CSRF, which is the first to read the body: a too large upload, or any body
     # from someone not signed in (but to sign in), is refused unread.
     "attendance.wiring.middleware.UploadSizeLimitMiddleware",
@@ -79,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "attendance.wiring.context_processors.role",
+                "attendance.wiring.context_processors.languages",
             ],
         },
     },
@@ -177,7 +182,19 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# ---- Languages (README "Languages") ----
+# The page's language follows the browser (Accept-Language) unless the user chose one in
+# the header's menu (kept on their account, so it follows them to another device).
+# English is British English (its dates "2 Dec 2026"); a browser asking for any English
+# gets it. Chinese is Simplified Chinese. Catalogues: locale/<locale>/LC_MESSAGES/*.po,
+# compiled to .mo by `manage.py compile_translations` (`make` does it before running).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 # The school's local time zone: session dates are local dates in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
 USE_I18N = True
