@@ -390,8 +390,10 @@ FACE_DESCRIPTOR_ENGINE = env_str("FACE_DESCRIPTOR_ENGINE", "numpy")
 if FACE_DESCRIPTOR_ENGINE not in ("numpy", "dlib"):
     raise ImproperlyConfigured(f"FACE_DESCRIPTOR_ENGINE must be numpy or dlib, not {FACE_DESCRIPTOR_ENGINE!r}")
 # The face detector backend (faces/detectors/: its DETECTORS). "hog" (default) is dlib's HOG
-# detector with the banding and second pass above; a new backend is named here once it is
-# listed in faces.detectors.DETECTORS (faces/README.md).
+# detector with the banding and second pass above; "mmod" is dlib's CNN detector run with
+# ONNX Runtime (faces 80 px and up at FACE_DETECTION_UPSAMPLE=0, 40 px at 1; slower than
+# HOG, see faces/README.md). A new backend is named here once it is listed in
+# faces.detectors.DETECTORS (faces/README.md).
 FACE_DETECTOR = env_str("FACE_DETECTOR", "hog")
 # 5 (default; public domain) or 68 (iBUG 300-W licence: not for commercial use).
 FACE_LANDMARK_POINTS = env_int("FACE_LANDMARK_POINTS", 5)
