@@ -39,7 +39,8 @@ def on_screen(driver, element) -> dict:
 
 
 def inside(box) -> bool:
-    return box["left"] >= -1 and box["right"] <= box["width"] + 1 and box["top"] >= -1 and box["bottom"] <= box["height"] + 1
+    return (box["left"] >= -1 and box["right"] <= box["width"] + 1
+            and box["top"] >= -1 and box["bottom"] <= box["height"] + 1)
 
 
 def names_when_processed(driver) -> set[str]:
@@ -76,7 +77,8 @@ def test_teacher_on_a_phone_takes_the_photo_corrects_a_face_and_reads_the_rate(
     sign_in(driver, base, "teacher", "pw-teacher-1")
     if language != "en-gb":
         css(driver, f".language-menu button[value='{language}']").click()
-        wait_until(driver, lambda d: css(d, "html").get_attribute("lang") == language, timeout=20,
+        # Read in one script: the old page's element goes stale as the new page loads.
+        wait_until(driver, lambda d: d.execute_script("return document.documentElement.lang") == language, timeout=20,
                    message="the language menu did not switch the page")
 
     # The photo, "taken" with the camera input (a file given to the capture input).
@@ -113,9 +115,12 @@ def test_teacher_on_a_phone_takes_the_photo_corrects_a_face_and_reads_the_rate(
                message="tapping the marker did not open the face's decision")
     answer = button_in(entry, words["not_a_student"])
     assert inside(on_screen(driver, answer)), "the answer is off the screen"
+    driver.execute_script("window.beforeTheAnswer = true")  # gone once the answer's page has loaded
     answer.click()
-    wait_until(driver, lambda d: css_all(d, ".message"), timeout=20)
-    assert driver.current_url.endswith(f"#photo-face-{stranger.pk}")  # back at the face, answered
+    # A new session page, at the face, answered, with the page's message.
+    wait_until(driver, lambda d: d.execute_script("return !window.beforeTheAnswer && document.readyState == 'complete'")
+               and css_all(d, ".message"), timeout=20, message="the answer did not come back to the session page")
+    assert driver.current_url.endswith(f"#photo-face-{stranger.pk}")
     stranger.refresh_from_db()
     assert stranger.is_reviewed and stranger.reviewed_student_id is None
     no_sideways_scroll(driver, "session after the answer")
