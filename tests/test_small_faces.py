@@ -56,9 +56,9 @@ def test_benchmark_reports_recall_false_presents_and_review_by_face_width(small_
 @pytest.mark.benchmark
 def test_small_face_rule_sends_far_small_faces_to_review_instead_of_matching_them(small_faces_classroom):
     _, before = benchmark(str(small_faces_classroom), "--setting", "FACE_SMALL_PROBE_PX=0")
-    # At 0.3 no face of a class photo is near enough to its student's enrolment photo.
+    # No face has the next student 10 further (descriptors are about 1 long).
     _, after = benchmark(str(small_faces_classroom), "--setting", "FACE_SMALL_PROBE_PX=48",
-                         "--setting", "FACE_SMALL_MATCH_THRESHOLD=0.3")
+                         "--setting", "FACE_SMALL_MATCH_MARGIN=10")
     small = ("under 32 px", "32-39 px", "40-47 px")
     assert sum(before["by_width"][name]["found"] for name in small) >= 4
     # Faces under 48 px are sent to review rather than matched; wider ones are untouched.
@@ -66,7 +66,7 @@ def test_small_face_rule_sends_far_small_faces_to_review_instead_of_matching_the
     assert after["by_width"]["48 px and over"] == before["by_width"]["48 px and over"]
     assert after["found"] == before["by_width"]["48 px and over"]["found"] and after["false_presents"] == 0
     assert after["review_faces"] >= before["review_faces"] + sum(before["by_width"][name]["found"] for name in small)
-    assert after["settings"]["small_probe_px"] == 48 and after["settings"]["small_threshold"] == 0.3
+    assert after["settings"]["small_probe_px"] == 48 and after["settings"]["small_margin"] == 10
 
 
 @pytest.mark.engine
@@ -113,7 +113,7 @@ def obama_biden_class(users, photo):
 
 def test_small_faces_not_near_enough_go_to_review_in_words(obama_biden_class, photo, settings):
     settings.FACE_SMALL_PROBE_PX = 10_000  # every face counts as small
-    settings.FACE_SMALL_MATCH_THRESHOLD = 0.0
+    settings.FACE_SMALL_MATCH_MARGIN = 10.0  # no face is that clearly nearest
     session, students = obama_biden_class
     stored = class_photo(session, photo("groups/obama_and_biden.jpg"))
     process_class_photo(stored.pk)

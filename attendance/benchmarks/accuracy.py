@@ -272,8 +272,7 @@ def run(bench: Path, reference: bool = True) -> dict:
             "threshold": settings.FACE_MATCH_THRESHOLD, "margin": settings.FACE_MATCH_MARGIN,
             "min_probe_px": settings.FACE_MIN_PROBE_PX, "upsample": settings.FACE_DETECTION_UPSAMPLE,
             "small_face_px": settings.FACE_DETECTION_SMALL_FACE_PX, "landmarks": settings.FACE_LANDMARK_POINTS,
-            "small_probe_px": settings.FACE_SMALL_PROBE_PX, "small_threshold": settings.FACE_SMALL_MATCH_THRESHOLD,
-            "small_margin": settings.FACE_SMALL_MATCH_MARGIN,
+            "small_probe_px": settings.FACE_SMALL_PROBE_PX, "small_margin": settings.FACE_SMALL_MATCH_MARGIN,
         },
     }
     if reference:

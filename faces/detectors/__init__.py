@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from ..interfaces import Detector
 from .hog import HogDetector
+from .mmod import MmodDetector
 
-#: Backend name -> class taking ``(upsample, max_side, small_face_px, threads)`` keywords.
-DETECTORS = {"hog": HogDetector}
+#: Backend name -> class taking ``(upsample, max_side, small_face_px, threads)`` keywords:
+#: "hog" is dlib's HOG detector, "mmod" dlib's CNN (MMOD) detector run with numpy.
+DETECTORS = {"hog": HogDetector, "mmod": MmodDetector}
 DEFAULT_DETECTOR = "hog"
 
 
