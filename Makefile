@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run dev test test-fast venv admin clean benchmark-speed
+.PHONY: run dev test test-fast venv translations admin clean benchmark-speed
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,18 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-run: venv
+# The translation catalogues (locale/*/LC_MESSAGES/*.po) compiled to .mo, those that changed
+# (pure Python: no GNU gettext needed; the .mo files are not in the repository).
+translations: venv
+	$(PY) manage.py compile_translations
+
+run: venv translations
 	$(PY) manage.py runapp
 
-dev: venv
+dev: venv translations
 	DEBUG=true $(PY) manage.py runapp --dev
 
-admin: venv
+admin: venv translations
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py createsuperuser
 
@@ -34,11 +39,11 @@ admin: venv
 PARALLEL := -n auto -m "not worker and not browser and not benchmark"
 SERIAL := -m "worker or browser or benchmark"
 
-test: venv
+test: venv translations
 	$(PY) -m pytest $(PARALLEL)
 	$(PY) -m pytest $(SERIAL)
 
-test-fast: venv
+test-fast: venv translations
 	$(PY) -m pytest $(PARALLEL)
 
 # The speed benchmark of README "Speed": class photos of the seeds the detector was tuned on

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from attendance.models import ClassPhoto, ClassSession, DetectedFace, EnrolmentPhoto, LearntTemplate, SchoolClass, Student
 # The roles themselves live in attendance.roles (models.py asks them without importing
@@ -84,7 +85,7 @@ def teaches(user, school_class: SchoolClass) -> bool:
 def require_school_admin(user) -> None:
     """Raises PermissionDenied unless the user is a school admin."""
     if not is_school_admin(user):
-        raise PermissionDenied("Only school admins can do this.")
+        raise PermissionDenied(gettext("Only school admins can do this."))
 
 
 def require_registers_overview(user) -> None:
@@ -92,7 +93,7 @@ def require_registers_overview(user) -> None:
     untaken: school admins, and office staff, who chase missing registers in many schools
     (the page names classes, teachers and periods; no student, photo or face)."""
     if not (is_school_admin(user) or is_office_staff(user)):
-        raise PermissionDenied("Only school admins and office staff can see the untaken registers.")
+        raise PermissionDenied(gettext("Only school admins and office staff can see the untaken registers."))
 
 
 def require_school_exports(user) -> None:
@@ -100,7 +101,7 @@ def require_school_exports(user) -> None:
     (the export for the information system): school admins and office staff, who read
     every class's report."""
     if not (is_school_admin(user) or is_office_staff(user)):
-        raise PermissionDenied("Only school admins and office staff can export the school's registers.")
+        raise PermissionDenied(gettext("Only school admins and office staff can export the school's registers."))
 
 
 def visible_classes(user) -> QuerySet:
@@ -121,7 +122,7 @@ def get_class_for_report(user, class_id: int) -> SchoolClass:
     """The class, if the user may read its report; else 404 or PermissionDenied."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     if not report_classes(user).filter(pk=school_class.pk).exists():
-        raise PermissionDenied("You do not teach this class.")
+        raise PermissionDenied(gettext("You do not teach this class."))
     return school_class
 
 
@@ -129,7 +130,7 @@ def get_student_for_report(user, student_id: int) -> Student:
     """The student, if the user may read their attendance history; else 404 or PermissionDenied."""
     student = get_object_or_404(Student, pk=student_id)
     if not student.classes.filter(pk__in=report_classes(user)).exists():
-        raise PermissionDenied("This student is not in a class you teach.")
+        raise PermissionDenied(gettext("This student is not in a class you teach."))
     return student
 
 
@@ -137,7 +138,7 @@ def get_class(user, class_id: int) -> SchoolClass:
     """The class, if the user is an admin or its teacher; else 404 or PermissionDenied."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     if not (is_school_admin(user) or teaches(user, school_class)):
-        raise PermissionDenied("You do not teach this class.")
+        raise PermissionDenied(gettext("You do not teach this class."))
     return school_class
 
 
@@ -145,7 +146,7 @@ def get_student(user, student_id: int) -> Student:
     """The student, if the user is an admin or teaches one of the student's classes."""
     student = get_object_or_404(Student, pk=student_id)
     if not (is_school_admin(user) or student.classes.filter(pk__in=taught_classes(user)).exists()):
-        raise PermissionDenied("This student is not in a class you teach.")
+        raise PermissionDenied(gettext("This student is not in a class you teach."))
     return student
 
 
@@ -201,7 +202,7 @@ def get_template(user, template_id: int) -> LearntTemplate:
     try:  # one query (and one for the user's groups, if not an admin)
         return templates.get(pk=template_id)
     except LearntTemplate.DoesNotExist:
-        raise Http404("No such learnt face.")
+        raise Http404(gettext("No such learnt face."))
 
 
 def visible_templates(user, student: Student) -> QuerySet:

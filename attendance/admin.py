@@ -8,6 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from attendance import access
 from attendance import audit
@@ -212,9 +213,10 @@ class UserChangeForm(auth_admin.UserChangeForm):
             taught = list(SchoolClass.objects.filter(Q(teacher=self.instance) | Q(co_teachers=self.instance))
                           .distinct().values_list("name", flat=True))
             if taught:
-                raise ValidationError(f"{self.instance.get_username()} teaches {', '.join(taught)}: office staff never "
-                                      "see photos or faces, so a class's teacher cannot be office staff. Give "
-                                      "the class another teacher first.")
+                raise ValidationError(gettext("%(username)s teaches %(classes)s: office staff never see photos or "
+                                              "faces, so a class's teacher cannot be office staff. Give the class "
+                                              "another teacher first.")
+                                      % {"username": self.instance.get_username(), "classes": ", ".join(taught)})
         return cleaned
 
 
@@ -300,7 +302,7 @@ class NeverDeleted:
 class ProcessAgain:
     """The "Process again" action for failed photos; ``retry(ids) -> count`` re-queues them."""
 
-    @admin.action(description="Process the selected failed photos again")
+    @admin.action(description=gettext_lazy("Process the selected failed photos again"))
     def process_again(self, request, queryset):
         try:
             ensure_queue_reachable()
@@ -308,7 +310,8 @@ class ProcessAgain:
             self.message_user(request, str(exc), messages.ERROR)
             return
         count = self.retry(queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} failed photo(s) sent to the worker again; other statuses were left alone.")
+        self.message_user(request, gettext("%(count)s failed photo(s) sent to the worker again; other statuses were "
+                                           "left alone.") % {"count": count})
 
 
 @admin.register(ClassPhoto)
@@ -324,7 +327,7 @@ class ClassPhotoAdmin(ProcessAgain, ViewOnly, SchoolAdminPermissions, admin.Mode
     actions = ["process_again"]
     retry = staticmethod(recognition.retry_failed_photos)
 
-    @admin.display(description="Photo")
+    @admin.display(description=gettext_lazy("Photo"))
     def photo(self, obj):
         """A link to the photo through the app's permission-checking view."""
         if not obj.image:
@@ -405,7 +408,7 @@ class AuditEntryAdmin(NeverDeleted, ViewOnly, SchoolAdminPermissions, admin.Mode
     readonly_fields = ["at", "who", "action", "object_type", "object_id", "summary", "before", "after"]
     exclude = ["user", "username"]
 
-    @admin.display(description="Who", ordering="username")
+    @admin.display(description=gettext_lazy("Who"), ordering="username")
     def who(self, obj):
         """The user, or the system (command line, scheduled retention) when there was none."""
         return obj.username or "system (command line or schedule)"

@@ -4,6 +4,7 @@ import io
 import logging
 
 import numpy as np
+from django.utils.translation import gettext_lazy
 from PIL import Image
 
 from faces import images
@@ -102,8 +103,8 @@ def stored_crop(field_file, box, margin: float = CROP_MARGIN, max_side: int = CR
                   if b != box and not storage.exists(crop_name(field_file.name, b, margin, max_side))]
         return store_crops(field_file, rgb, [box, *others], margin, max_side, photo_width)[box]
 
-    return renditions.stored_or_made(storage, name, create, make, "This photo is still being processed; its faces "
-                                     "are shown once it ends.", wait)
+    return renditions.stored_or_made(storage, name, create, make, gettext_lazy(
+        "This photo is still being processed; its faces are shown once it ends."), wait)
 
 
 def store_photo_renditions(photo, rgb, display_px: int, boxes, log_extra: dict) -> None:

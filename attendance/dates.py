@@ -10,6 +10,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 FIRST_DATE = datetime.date(2000, 1, 1)
 LAST_DATE = datetime.date(2100, 12, 31)
@@ -17,8 +18,8 @@ LAST_DATE = datetime.date(2100, 12, 31)
 
 def out_of_range_message(value: datetime.date) -> str:
     """The words refusing ``value``, naming the accepted range."""
-    return (f"{value.isoformat()} is outside the dates this app accepts "
-            f"({FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}).")
+    return _("%(date)s is outside the dates this app accepts (%(first)s to %(last)s).") % {
+        "date": value.isoformat(), "first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()}
 
 
 def validate_school_date(value: datetime.date | str) -> None:
@@ -29,7 +30,8 @@ def validate_school_date(value: datetime.date | str) -> None:
         try:
             value = datetime.date.fromisoformat(value)
         except ValueError:
-            raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD).", code="invalid")
+            raise ValidationError(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(value)},
+                                  code="invalid")
     if isinstance(value, datetime.datetime):
         value = value.date()
     if value is not None and not (FIRST_DATE <= value <= LAST_DATE):
@@ -47,7 +49,7 @@ def parse_school_date(text: str) -> datetime.date:
     try:
         value = datetime.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD).")
+        raise ValueError(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(text)})
     if not in_range(value):
         raise ValueError(out_of_range_message(value))
     return value

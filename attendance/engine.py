@@ -2,9 +2,12 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from faces import FaceBox, enrolment, images, matching, pipeline, quality
 from faces.errors import ImageError
+
+from attendance import image_errors
 
 
 def model_id() -> str:
@@ -80,17 +83,18 @@ def check_photos(photo_files) -> list:
     """
     photo_files = [f for f in photo_files if f]
     if not photo_files:
-        raise ValidationError("No photo was given.", code="required")
+        raise ValidationError(_("No photo was given."), code="required")
     errors = []
     for photo in photo_files:
         if photo.size > settings.MAX_PHOTO_BYTES:
-            errors.append(f"{photo.name}: {filesizeformat(photo.size)} is over the limit of "
-                          f"{filesizeformat(settings.MAX_PHOTO_BYTES)} per photo.")
+            errors.append(_("%(name)s: %(size)s is over the limit of %(limit)s per photo.") % {
+                "name": photo.name, "size": filesizeformat(photo.size),
+                "limit": filesizeformat(settings.MAX_PHOTO_BYTES)})
             continue
         try:
             extension = check_photo_header(photo)
         except ImageError as exc:
-            errors.append(f"{photo.name}: {exc}")
+            errors.append(f"{photo.name}: {image_errors.error_text(exc)}")
         else:
             photo.name = f"photo{extension}"
     if errors:
@@ -169,7 +173,9 @@ def enrolment_face(rgb):
 def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
     """``faces.matching.decide_faces`` with the configured threshold, margin and minimum
     face widths (``FACE_MIN_PROBE_PX``, ``FACE_MIN_RELATIVE_WIDTH`` of the median of the
-    face's group, e.g. its photo). With ``FACE_MATCH_THRESHOLD_TIGHTENING``, a student's
+    face's group, e.g. its photo), and the small-face rule (faces narrower than
+    ``FACE_SMALL_PROBE_PX`` matched only with a gap of ``FACE_SMALL_MATCH_MARGIN`` to the
+    next student). With ``FACE_MATCH_THRESHOLD_TIGHTENING``, a student's
     threshold tightens as their learnt templates accumulate (``matching.tightened_threshold``
     of 1 + their number of learnt templates).
 
@@ -191,4 +197,5 @@ def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
         margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX, taken=taken,
         label_thresholds=label_thresholds, groups=groups, min_relative_width=settings.FACE_MIN_RELATIVE_WIDTH,
         strict_mutual_best=settings.FACE_MATCH_STRICT_MUTUAL_BEST,
+        small_width=settings.FACE_SMALL_PROBE_PX, small_margin=settings.FACE_SMALL_MATCH_MARGIN,
     )

@@ -15,6 +15,7 @@ import threading
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext, gettext_lazy
 
 from faces import images
 
@@ -52,7 +53,7 @@ def decoding(wait: float | None = DECODING_WAIT_SECONDS):
         Busy: not acquired within ``wait`` seconds.
     """
     if not DECODING.acquire(timeout=-1 if wait is None else wait):
-        raise Busy("Another photo is being prepared; try again in a moment.")
+        raise Busy(gettext("Another photo is being prepared; try again in a moment."))
     try:
         yield
     finally:
@@ -147,7 +148,7 @@ def _name_if_stored(storage, name: str) -> str | None:
 
 
 #: Why a rendition of a photo still being processed is not sent (``NotReady``).
-RENDITION_NOT_READY = "This photo is still being processed; it is shown once processing ends."
+RENDITION_NOT_READY = gettext_lazy("This photo is still being processed; it is shown once processing ends.")
 
 
 def stored_rendition(field_file, max_side: int, make: bool = True) -> str:

@@ -5,6 +5,7 @@ school admin, office staff, teacher. ``access`` decides from them who may see wh
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 
 #: The Django auth group of read-only office staff (created by migration 0002).
@@ -44,5 +45,6 @@ def check_teacher(user) -> None:
     ``user`` is office staff: office staff never see photos or faces, which a class's
     teacher uploads and reviews."""
     if user is not None and is_office_staff(user):
-        raise ValidationError(f"{user.get_username()} is office staff, who never see photos or faces: a class's "
-                              "teacher must be a teacher (or a school admin).", code="office_staff_teacher")
+        raise ValidationError(gettext("%(username)s is office staff, who never see photos or faces: a class's "
+                                      "teacher must be a teacher (or a school admin).")
+                              % {"username": user.get_username()}, code="office_staff_teacher")

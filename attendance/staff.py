@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _, gettext_lazy, gettext_noop, ngettext
 
 from attendance import audit
 from attendance.models import AuditEntry, PasswordChangeRequired, SchoolClass
@@ -31,8 +32,16 @@ from attendance.wiring.signin import revoke_api_tokens
 
 TEACHER, OFFICE, ADMIN = "teacher", "office", "admin"
 #: The roles the Staff page offers, as ``roles.role`` names them.
-ROLE_CHOICES = [(TEACHER, "Teacher"), (OFFICE, "Office staff"), (ADMIN, "School admin")]
-ROLE_LABELS = dict(ROLE_CHOICES)
+#: ``ROLE_LABELS``: the English names, as the audit log records them; ``ROLE_CHOICES`` and
+#: ``role_label``: in the reader's language, for the pages.
+ROLE_LABELS = {TEACHER: gettext_noop("Teacher"), OFFICE: gettext_noop("Office staff"),
+               ADMIN: gettext_noop("School admin")}
+ROLE_CHOICES = [(role, gettext_lazy(label)) for role, label in ROLE_LABELS.items()]
+
+
+def role_label(staff_role: str) -> str:
+    """The role's name in the active language ("Teacher", 老师)."""
+    return _(ROLE_LABELS[staff_role])
 
 #: Length of a one-time password in characters of ``secrets.token_urlsafe`` (6 bits
 #: each: 14 characters are 84 bits, beyond guessing within the sign-in throttle).
@@ -53,7 +62,7 @@ class StaffMember:
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role]
+        return role_label(self.role)
 
 
 def staff_members() -> list[StaffMember]:
@@ -104,13 +113,13 @@ def add_staff(name: str, email: str, staff_role: str, by) -> object:
     except ValidationError as exc:
         raise StaffError(" ".join(exc.messages)) from exc
     if not name or len(name) > 300:
-        raise StaffError("Give the person's name (at most 300 characters).")
+        raise StaffError(_("Give the person's name (at most 300 characters)."))
     if staff_role not in ROLE_LABELS:
-        raise StaffError(f"Unknown role {staff_role!r}: choose teacher, office or admin.")
+        raise StaffError(_("Unknown role %(role)s: choose teacher, office or admin.") % {"role": repr(staff_role)})
     User = get_user_model()
     if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-        raise StaffError(f"An account for {email} already exists; nothing was added.")
-    first, _, last = name.partition(" ")
+        raise StaffError(_("An account for %(email)s already exists; nothing was added.") % {"email": email})
+    first, _space, last = name.partition(" ")
     user = User(username=email, email=email, first_name=first[:150], last_name=last[:150],
                 is_staff=staff_role == ADMIN)
     user.set_unusable_password()
@@ -134,18 +143,24 @@ def set_password_link(user, base_url: str, by, send: bool = True) -> str:
     Returns the link, for the admin to pass on. Raises StaffError for an inactive user, the
     admin's own account (they use /password/) or a superuser (no school admin takes one over).
     """
-    _refuse_self_or_superuser(user, by, "make a set-password link for")
+    _refuse_self_or_superuser(user, by, _("You cannot make a set-password link for your own account; ask another "
+                                          "school admin."))
     if not user.is_active:
-        raise StaffError(f"{user.get_username()} is deactivated: reactivate the account first.")
+        raise StaffError(_("%(username)s is deactivated: reactivate the account first.")
+                         % {"username": user.get_username()})
     path = reverse("password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
                                                      "token": default_token_generator.make_token(user)})
     link = base_url.rstrip("/") + path
     sent = bool(send and settings.EMAIL_HOST and user.email)
     if sent:
-        send_mail("Your Class Attendance account",
-                  f"Choose your password for Class Attendance (user name {user.get_username()}):\n\n{link}\n\n"
-                  "The link works once and expires in "
-                  f"{settings.PASSWORD_RESET_TIMEOUT // 86400 or 1} day(s).",
+        # In the language of the admin who made the link (the page's): the new member has
+        # not chosen one yet.
+        days = settings.PASSWORD_RESET_TIMEOUT // 86400 or 1
+        send_mail(_("Your Class Attendance account"),
+                  _("Choose your password for Class Attendance (user name %(username)s):\n\n%(link)s\n\n")
+                  % {"username": user.get_username(), "link": link}
+                  + ngettext("The link works once and expires in %(days)d day.",
+                             "The link works once and expires in %(days)d days.", days) % {"days": days},
                   None, [user.email])
     audit.record(by, AuditEntry.STAFF_CHANGED, user,
                  f"Set-password link made for {user.get_username()}" + (" and e-mailed" if sent else ""),
@@ -161,10 +176,12 @@ def issue_one_time_password(user, by) -> str:
 
     Raises StaffError for an inactive user, the admin's own account or a superuser.
     """
-    _refuse_self_or_superuser(user, by, "issue a one-time password for")
+    _refuse_self_or_superuser(user, by, _("You cannot issue a one-time password for your own account; ask another "
+                                          "school admin."))
     _lock_rows_and_check_admin(user, by)
     if not user.is_active:
-        raise StaffError(f"{user.get_username()} is deactivated: reactivate the account first.")
+        raise StaffError(_("%(username)s is deactivated: reactivate the account first.")
+                         % {"username": user.get_username()})
     password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
     user.set_password(password)
     user.save()  # wiring.signin deletes any earlier PasswordChangeRequired row on a password change
@@ -174,12 +191,14 @@ def issue_one_time_password(user, by) -> str:
     return password
 
 
-def _refuse_self_or_superuser(user, by, what: str) -> None:
+def _refuse_self_or_superuser(user, by, own_account: str) -> None:
+    """Raise StaffError with ``own_account`` (the refusal, in words) when ``user`` is ``by``,
+    or saying so when ``user`` is a superuser."""
     if by is not None and user.pk == getattr(by, "pk", None):
-        raise StaffError(f"You cannot {what} your own account; ask another school admin.")
+        raise StaffError(own_account)
     if user.is_superuser:
-        raise StaffError(f"{user.get_username()} is a superuser, managed with Django's admin or manage.py, "
-                         "not on the Staff page.")
+        raise StaffError(_("%(username)s is a superuser, managed with Django's admin or manage.py, not on the Staff "
+                           "page.") % {"username": user.get_username()})
 
 
 def _lock_rows_and_check_admin(user, by) -> None:
@@ -197,7 +216,7 @@ def _lock_rows_and_check_admin(user, by) -> None:
             .filter(pk__in=[user.pk, by.pk]).order_by("pk")}
     actor = rows.get(by.pk)
     if actor is None or not (actor.is_active and actor.is_staff):
-        raise StaffError("Your account is no longer a school admin's: nothing was changed.")
+        raise StaffError(_("Your account is no longer a school admin's: nothing was changed."))
     user.refresh_from_db()
 
 
@@ -216,15 +235,17 @@ def change_role(user, staff_role: str, by) -> None:
     photos or faces: give the class another teacher first).
     """
     if staff_role not in ROLE_LABELS:
-        raise StaffError(f"Unknown role {staff_role!r}: choose teacher, office or admin.")
-    _refuse_self_or_superuser(user, by, "change the role of")
+        raise StaffError(_("Unknown role %(role)s: choose teacher, office or admin.") % {"role": repr(staff_role)})
+    _refuse_self_or_superuser(user, by, _("You cannot change the role of your own account; ask another school "
+                                          "admin."))
     _lock_rows_and_check_admin(user, by)
     before = _snapshot(user)
     if before["role"] == staff_role:
         return
     if staff_role == OFFICE and (taught := taught_class_names(user)):
-        raise StaffError(f"{user.get_username()} teaches {', '.join(taught)}: office staff never see photos or "
-                         "faces, so a class's teacher cannot be office staff. Give the class another teacher first.")
+        raise StaffError(_("%(username)s teaches %(classes)s: office staff never see photos or faces, so a class's "
+                           "teacher cannot be office staff. Give the class another teacher first.")
+                         % {"username": user.get_username(), "classes": ", ".join(taught)})
     user.is_staff = staff_role == ADMIN
     user.save(update_fields=["is_staff"])
     if staff_role == OFFICE:
@@ -245,7 +266,8 @@ def set_active(user, active: bool, by) -> None:
     Raises StaffError: the admin's own account, a superuser, or ``by`` no longer a school
     admin (nothing changed).
     """
-    _refuse_self_or_superuser(user, by, "deactivate or reactivate")
+    _refuse_self_or_superuser(user, by, _("You cannot deactivate or reactivate your own account; ask another "
+                                          "school admin."))
     _lock_rows_and_check_admin(user, by)
     if user.is_active == active:
         return

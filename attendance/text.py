@@ -4,6 +4,8 @@ One place for the rules so the web forms, the models' ``clean``, the zip and ``e
 command paths and the API serializers agree."""
 import unicodedata
 
+from django.utils.translation import gettext as _, gettext_lazy
+
 
 #: Unicode categories of invisible characters: format characters (Cf: zero-width space
 #: U+200B, joiners U+200C/U+200D, marks U+200E/U+200F/U+061C, U+FEFF, soft hyphen U+00AD,
@@ -64,18 +66,18 @@ def forbidden_character(text: str) -> str | None:
         code = ord(char)
         category = unicodedata.category(char)
         if category == "Cc":
-            kind = "a control character"
+            kind = _("a control character")
         elif char in BIDI_CONTROLS:
-            kind = "a bidirectional-text control"
+            kind = _("a bidirectional-text control")
         elif category in INVISIBLE_CATEGORIES:
             if char in JOINERS and _joining(text, index):
                 continue
-            kind = {"Zl": "a line separator", "Zp": "a paragraph separator"}.get(
-                category, "an invisible formatting character")
+            kind = {"Zl": _("a line separator"), "Zp": _("a paragraph separator")}.get(
+                category, _("an invisible formatting character"))
         elif category == "Cs":
-            kind = "a lone surrogate"
+            kind = _("a lone surrogate")
         elif 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:
-            kind = "a Unicode noncharacter"
+            kind = _("a Unicode noncharacter")
         else:
             continue
         return f"U+{code:04X} ({kind})"
@@ -89,8 +91,8 @@ def validate_single_line_text(value: str) -> None:
     from django.core.exceptions import ValidationError
 
     if isinstance(value, str) and (found := forbidden_character(value)):
-        raise ValidationError(f"This text contains {found}, which a name cannot hold. Type it again "
-                              "without it.", code="forbidden_character")
+        raise ValidationError(_("This text contains %(character)s, which a name cannot hold. Type it again "
+                                "without it.") % {"character": found}, code="forbidden_character")
 
 
 def validate_no_outer_spaces(value: str) -> None:
@@ -100,5 +102,5 @@ def validate_no_outer_spaces(value: str) -> None:
     from django.core.exceptions import ValidationError
 
     if isinstance(value, str) and value != value.strip():
-        raise ValidationError("This id starts or ends with a space. Type it again without the spaces.",
+        raise ValidationError(gettext_lazy("This id starts or ends with a space. Type it again without the spaces."),
                               code="outer_spaces")

@@ -6,7 +6,7 @@ face found in a class photo. Distances are Euclidean between descriptors of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ CLOSER_FACE = "closer_face"  # another face of the session is nearer to that stu
 TAKEN = "taken"  # a person gave that student to another face of the session
 TOO_SMALL = "too_small"  # narrower than the minimum width: not judged at all
 SMALL_FOR_PHOTO = "small_for_photo"  # much narrower than the other faces of its photo
+SMALL_UNSURE = "small_unsure"  # narrower than the small-face width and not near enough for such a face
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,9 @@ def decide_faces(
     groups: list | None = None,
     min_relative_width: float = 0.0,
     strict_mutual_best: bool = False,
+    small_width: int = 0,
+    small_threshold: float | None = None,
+    small_margin: float = 0.0,
 ) -> list[FaceMatch]:
     """``match_faces`` for the faces wide enough to judge; the others come back ``unsure``
     with no label and the reason ``TOO_SMALL`` or ``SMALL_FOR_PHOTO`` (they go to review).
@@ -223,6 +227,12 @@ def decide_faces(
     A face is too small when it is narrower than ``min_width`` pixels, or narrower than
     ``min_relative_width`` times the median width of the faces of its group (its photo:
     a face much smaller than the photo's others is usually someone in the background).
+    A face narrower than ``small_width`` that ``match_faces`` matched farther than
+    ``small_threshold`` from its student, or with another student less than
+    ``small_margin`` further, comes back ``unsure`` with that student and the reason
+    ``SMALL_UNSURE``: descriptors of faces of 24-46 pixels lie farther from the student's
+    own photo and nearer to other students' than those of larger faces (README "Small
+    faces"), so such a face is only matched when it is near and clearly nearest.
 
     Args:
         probes: ``(N, D)`` float array; ``widths``: N face widths in pixels.
@@ -231,6 +241,11 @@ def decide_faces(
         min_width: smallest face width, in pixels, that is matched at all.
         groups: N group keys (e.g. photo ids) for the relative width; None: one group.
         min_relative_width: fraction of the group's median face width (0: no such rule).
+        small_width: width in pixels under which a face needs ``small_threshold`` and
+            ``small_margin`` (0: no such rule).
+        small_threshold: the largest distance at which a face narrower than ``small_width``
+            is matched (None: ``threshold``).
+        small_margin: the smallest gap to the runner-up student for such a face (a distance).
 
     Returns:
         N ``FaceMatch`` objects in probe order.
@@ -247,6 +262,12 @@ def decide_faces(
     judgeable = [i for i in range(len(probes)) if i not in not_judged]
     decided = dict(zip(judgeable, match_faces(probes[judgeable], gallery, labels, threshold, margin, taken,
                                                label_thresholds, strict_mutual_best=strict_mutual_best)))
+    if small_width:
+        limit = threshold if small_threshold is None else small_threshold
+        for i, match in decided.items():
+            if match.decision == MATCHED and widths[i] < small_width and (
+                    match.distance > limit or match.runner_up_distance - match.distance < small_margin):
+                decided[i] = replace(match, decision=UNSURE, reason=SMALL_UNSURE)
     return [decided.get(i) or FaceMatch(UNSURE, None, float("nan"), float("nan"), reason=not_judged[i])
             for i in range(len(probes))]
 

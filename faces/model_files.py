@@ -22,6 +22,7 @@ from .errors import ModelFileError
 RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 LANDMARKS_5_MODEL = "shape_predictor_5_face_landmarks.dat"
 LANDMARKS_68_MODEL = "shape_predictor_68_face_landmarks.dat"
+MMOD_MODEL = "mmod_human_face_detector.dat"
 
 CHECKSUMS_FILE = Path(__file__).resolve().parent.parent / "models" / "checksums.sha256"
 
@@ -89,6 +90,10 @@ def _load(kind: str, name: str | None = None):
         from .embedders.descriptor_net import DescriptorNet
 
         return DescriptorNet(Path(verified_path(RECOGNITION_MODEL)).read_bytes())
+    if kind == "mmod_net":
+        from .detectors.mmod_net import MmodNet
+
+        return MmodNet(Path(verified_path(MMOD_MODEL)).read_bytes())
     raise ValueError(kind)
 
 
@@ -152,3 +157,13 @@ def descriptor_net():
     """
     with _lock:
         return _load("descriptor_net")
+
+
+def mmod_net():
+    """dlib's MMOD CNN face detector network run with numpy (``detectors.mmod_net.MmodNet``).
+
+    Raises:
+        ModelFileError: the model file is missing, corrupt or not that network.
+    """
+    with _lock:
+        return _load("mmod_net")

@@ -1,7 +1,22 @@
 // Report charts (Chart.js, vendored in static/vendor/). The figures come from the page's
 // json_script blocks; each chart has a table with the same figures beside or below it.
+// Words from Django's JavaScript catalogue (/jsi18n/), dates in the page's language.
 (function () {
   if (typeof window.Chart === "undefined") return;
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
+
+  // "2026-12-02" as the page's language writes a date ("2 Dec 2026", "2026年12月2日").
+  function localDate(iso) {
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+        {day: "numeric", month: "short", year: "numeric", timeZone: "UTC"}).format(new Date(iso + "T00:00:00Z"));
+    } catch (error) {
+      return iso;
+    }
+  }
 
   function data(id) {
     var element = document.getElementById(id);
@@ -39,12 +54,12 @@
     new window.Chart(rateCanvas, {
       type: "line",
       data: {
-        labels: rate.labels,
+        labels: rate.labels.map(localDate),
         datasets: [
           // Straight segments (tension 0): a smoothed curve suggests rates between sessions.
-          {label: "Attendance rate (%)", data: rate.rates, borderColor: "#1f6feb", backgroundColor: "#1f6feb",
+          {label: gettext("Attendance rate (%)"), data: rate.rates, borderColor: "#1f6feb", backgroundColor: "#1f6feb",
            spanGaps: true, tension: 0, pointRadius: single ? 6 : 3},
-          {label: "Threshold (" + rate.threshold + "%)", data: [], thresholdValue: rate.threshold,
+          {label: interpolate(gettext("Threshold (%(threshold)s%)"), {threshold: rate.threshold}, true), data: [], thresholdValue: rate.threshold,
            borderColor: "#b42318", backgroundColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false}
         ]
       },
@@ -72,7 +87,7 @@
     });
     new window.Chart(mixCanvas, {
       type: "doughnut",
-      data: {labels: mix.labels, datasets: [{label: "Sessions", data: mix.counts, backgroundColor: colours}]},
+      data: {labels: mix.labels, datasets: [{label: gettext("Sessions"), data: mix.counts, backgroundColor: colours}]},
       options: {maintainAspectRatio: false, plugins: {legend: {position: "bottom"}}}
     });
   }

@@ -3,7 +3,13 @@
 // connection: a network error or a 5xx is retried after 2, 4 and 8 s with the same upload id
 // (the server answers a retry of a stored upload with the same session, never twice the
 // photos), then "Try again". Without JavaScript the form posts as a plain form.
+// Its words come from Django's JavaScript catalogue (/jsi18n/, loaded before this file) in
+// the page's language; English if it is missing.
 (function () {
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
   var form = document.getElementById("class-photo-upload");
   if (!form || !window.XMLHttpRequest || !window.FormData) return;
   var chooser = document.getElementById("id_photos");
@@ -73,15 +79,15 @@
   function addShot(file, replaced) {
     var item = document.createElement("li");
     var img = document.createElement("img");
-    img.alt = "Preview of " + file.name;
+    img.alt = interpolate(gettext("Preview of %(name)s"), {name: file.name}, true);
     img.hidden = true;
     img.className = "shot-preview";
     var name = document.createElement("span");
     name.textContent = file.name;
     var shot = {file: file, item: item};
     item.append(img, name,
-      button("Retake", function () { replacing = shot; camera.click(); }),
-      button("Remove", function () {
+      button(gettext("Retake"), function () { replacing = shot; camera.click(); }),
+      button(gettext("Remove"), function () {
         shots.splice(shots.indexOf(shot), 1);
         item.remove();
         render();
@@ -134,37 +140,47 @@
     xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     progressBox.hidden = false;
     bar.value = 0;
-    barText.textContent = "Uploading…";
+    barText.textContent = gettext("Uploading…");
     xhr.upload.addEventListener("progress", function (event) {
       if (!event.lengthComputable) return;
       bar.value = Math.round(100 * event.loaded / event.total);
-      barText.textContent = "Uploading… " + bar.value + " %";
+      barText.textContent = interpolate(gettext("Uploading… %(percent)s"), {percent: bar.value + " %"}, true);
     });
     xhr.addEventListener("load", function () {
-      if (xhr.status >= 500) return failed(attempt, "the server answered with an error (" + xhr.status + ")");
+      if (xhr.status >= 500) return failed(attempt, serverSays(xhr) || interpolate(gettext("the server answered with an error (%(status)s)"), {status: xhr.status}, true));
       var landed = xhr.responseURL && xhr.responseURL.split("#")[0] !== window.location.href.split("#")[0];
       if (xhr.status < 400 && landed) {
-        barText.textContent = "Uploaded.";
+        barText.textContent = gettext("Uploaded.");
         window.location.assign(xhr.responseURL);
         return;
       }
       refused(xhr.responseText, xhr.status);
     });
-    xhr.addEventListener("error", function () { failed(attempt, "the connection was lost"); });
-    xhr.addEventListener("timeout", function () { failed(attempt, "the connection timed out"); });
+    xhr.addEventListener("error", function () { failed(attempt, gettext("the connection was lost")); });
+    xhr.addEventListener("timeout", function () { failed(attempt, gettext("the connection timed out")); });
     xhr.send(prepared);
+  }
+
+  // A 503 page of ours says why (the job queue or the photo store is down; nothing was saved).
+  function serverSays(xhr) {
+    if (!/text\/html/.test(xhr.getResponseHeader("Content-Type") || "")) return "";
+    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var error = page.querySelector("main .errorlist.nonfield li");
+    return error ? interpolate(gettext("the server answered (%(status)s): %(message)s"),
+                               {status: xhr.status, message: error.textContent.trim().replace(/[.。]$/, "")}, true) : "";
   }
 
   function failed(attempt, why) {
     progressBox.hidden = true;
     if (attempt < RETRY_DELAYS.length) {
       var delay = RETRY_DELAYS[attempt];
-      say("Not uploaded yet: " + why + ". Trying again in " + delay / 1000 + " s (" + (attempt + 1) + " of "
-          + RETRY_DELAYS.length + ")…", true);
+      say(interpolate(gettext("Not uploaded yet: %(why)s. Trying again in %(seconds)s s (%(attempt)s of %(attempts)s)…"),
+               {why: why, seconds: delay / 1000, attempt: attempt + 1, attempts: RETRY_DELAYS.length}, true), true);
       setTimeout(function () { send(attempt + 1); }, delay);
       return;
     }
-    say("The photos were not uploaded: " + why + ". They are still here: check the connection, then Try again.", true);
+    say(interpolate(gettext("The photos were not uploaded: %(why)s. They are still here: check the connection, then Try again."),
+             {why: why}, true), true);
     retryButton.hidden = false;
     submitButton.disabled = false;
   }
@@ -181,10 +197,10 @@
       var text = e.classList.contains("errorlist")
         ? Array.prototype.map.call(e.querySelectorAll("li"), function (li) { return li.textContent.trim(); }).join(" ")
         : e.textContent.trim();
-      return (label && !e.classList.contains("nonfield") ? label.textContent.trim().replace(/:$/, "") + ": " : "") + text;
+      return (label && !e.classList.contains("nonfield") ? label.textContent.trim().replace(/[:：]$/, "") + ": " : "") + text;
     });
-    say("Not uploaded (" + status + "): " + (texts.join(" ") || "the page refused the upload.")
-        + " The photos are still here.", true);
+    say(interpolate(gettext("Not uploaded (%(status)s): %(why)s The photos are still here."),
+             {status: status, why: texts.join(" ") || gettext("the page refused the upload.")}, true), true);
   }
 
   retryButton.addEventListener("click", function () {
@@ -199,7 +215,7 @@
     if (submitButton.disabled) return;
     submitButton.disabled = true;
     retryButton.hidden = true;
-    say(shots.length ? "Preparing the photos…" : "");
+    say(shots.length ? gettext("Preparing the photos…") : "");
     Promise.all(shots.map(function (shot) { return scaled(shot.file); })).then(function (files) {
       prepared = new FormData(form);
       prepared.delete("photos");

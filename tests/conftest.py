@@ -45,6 +45,19 @@ def _session_media_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the site's default language: a request in Chinese
+    leaves its language active in the thread (Django's LocaleMiddleware does not reset it),
+    and the next test in the same process would otherwise read Chinese."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Django's real hasher costs ~0.3 s per user; tests make several users each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -332,3 +345,11 @@ def school_class(users):
 def pytest_configure(config):
     # The SQLite test database is a file (the worker process opens it too).
     (REPO / "var").mkdir(exist_ok=True)
+
+
+def pytest_sessionstart(session):
+    """The translation catalogues compiled from locale/*.po when missing or stale, as
+    ``make`` does, so the tests work on a clean clone (README "Languages")."""
+    from attendance.wiring.catalogues import compile_stale
+
+    compile_stale(REPO / "locale")

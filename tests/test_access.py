@@ -97,6 +97,9 @@ TABLE = {
     # Browsers ask for it before signing in: a redirect to the static icon for everyone.
     "favicon": ("get", None, expect(302, 302, 302, 302, anonymous=302)),
     "logout": ("post", {}, expect(302, 302, 302, 302, anonymous=302)),
+    # The header's language menu (also on the sign-in page) and the scripts' translations.
+    "set_language": ("post", {"language": "zh-hans"}, expect(302, 302, 302, 302, anonymous=302)),
+    "javascript_catalog": ("get", None, expect(200, 200, 200, 200, anonymous=200)),
     "health": ("get", None, expect(503, 503, 503, 503, anonymous=503)),
     # The REST API (attendance/api/): the same rules as the pages above. Office staff read
     # classes, rosters (no photos) and registers as the report; never a session's photos.
@@ -224,7 +227,7 @@ def test_access(client, users, school, name, method, data, expected, role):
     url = url_of(name, school)
     response = send(client, name, method, data, url)
     assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
-    if response.status_code == LOGIN and role == "anonymous" and name not in ("logout", "favicon"):
+    if response.status_code == LOGIN and role == "anonymous" and name not in ("logout", "favicon", "set_language"):
         assert response["Location"].startswith(reverse("login"))
 
 

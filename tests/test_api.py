@@ -67,7 +67,7 @@ class TestTokenAuthentication:
         assert client.get(reverse("api:classes")).status_code == 401
 
     def test_teacher_token_sees_only_own_classes(self, api, school):
-        classes = api("teacher").get(reverse("api:classes")).json()
+        classes = api("teacher").get(reverse("api:classes")).json()["results"]
         assert [c["name"] for c in classes] == ["7A"]
         assert classes[0]["teacher"] == "teacher" and classes[0]["student_count"] == 3
 
@@ -85,7 +85,7 @@ class TestTokenAuthentication:
         assert client.get(reverse("api:class", args=[own.pk + 1000])).status_code == 404
 
     def test_admin_sees_every_class(self, api, school):
-        assert {c["name"] for c in api("admin").get(reverse("api:classes")).json()} == {"7A", "8B"}
+        assert {c["name"] for c in api("admin").get(reverse("api:classes")).json()["results"]} == {"7A", "8B"}
 
     def test_tokens_are_made_in_the_admin_by_a_superuser(self, client, users, django_user_model):
         # A token acts as its user, so only those with Django's Token permissions (superusers)
@@ -101,8 +101,8 @@ class TestTokenAuthentication:
 class TestOfficeStaff:
     def test_lists_classes_and_reads_rosters_without_photos(self, api, school):
         client = api("office")
-        assert {c["name"] for c in client.get(reverse("api:classes")).json()} == {"7A", "8B"}
-        roster = client.get(reverse("api:class-students", args=[school["class"].pk])).json()
+        assert {c["name"] for c in client.get(reverse("api:classes")).json()["results"]} == {"7A", "8B"}
+        roster = client.get(reverse("api:class-students", args=[school["class"].pk])).json()["results"]
         assert roster == [
             {"id": school["ada"].pk, "name": "Ada Lovelace", "school_id": "", "enrolment_state": "not enrolled"},
             {"id": school["barack"].pk, "name": "Barack Obama", "school_id": "", "enrolment_state": "ready"},
@@ -111,9 +111,9 @@ class TestOfficeStaff:
     def test_reads_records_but_not_the_sessions_photos(self, api, school, users):
         session = make_session(school, users)
         client = api("office")
-        listed = client.get(sessions_url(school["class"])).json()
+        listed = client.get(sessions_url(school["class"])).json()["results"]
         assert [s["id"] for s in listed] == [session.pk]
-        records = client.get(reverse("api:session-records", args=[session.pk])).json()
+        records = client.get(reverse("api:session-records", args=[session.pk])).json()["results"]
         assert {r["student"]["name"]: r["status"] for r in records} == {
             "Joe Biden": "present", "Barack Obama": None, "Ada Lovelace": None}
         assert client.get(reverse("api:session", args=[session.pk])).status_code == 403
@@ -158,7 +158,7 @@ class TestTakeAttendance:
         assert recognition.process_class_photo_task(stored.pk) == ClassPhoto.DONE  # the worker's task, in-process
 
         assert client.get(body["status_url"]).json()["finished"] is True
-        records = client.get(body["records_url"]).json()
+        records = client.get(body["records_url"]).json()["results"]
         assert {r["student"]["name"]: (r["status"], r["source"]) for r in records} == {
             "Joe Biden": ("present", "photo"), "Barack Obama": ("present", "photo"),
             "Ada Lovelace": ("absent", "photo")}
@@ -173,7 +173,7 @@ class TestTakeAttendance:
         assert "descriptor" not in text and stored.image.name not in text and "/media/" not in text
 
     def test_teacher_reads_roster_with_enrolment_photo_links(self, api, school):
-        roster = api("teacher").get(reverse("api:class-students", args=[school["class"].pk])).json()
+        roster = api("teacher").get(reverse("api:class-students", args=[school["class"].pk])).json()["results"]
         joe = next(s for s in roster if s["name"] == "Joe Biden")
         assert joe["consent_recorded"] is True and joe["enrolment_state"] == "ready"
         [enrolled] = joe["photos"]
@@ -377,7 +377,7 @@ class TestReviewThroughTheApi:
         session, stored = processed
         response = api("teacher").get(reverse("api:session-faces", args=[session.pk]))
         assert response.status_code == 200
-        faces = response.json()
+        faces = response.json()["results"]
         assert len(faces) == stored.faces.count() == 3
         by_student = {f["student"]: f for f in faces if f["decision"] == "matched"}
         assert set(by_student) == {school["joe"].pk, school["barack"].pk}

@@ -195,7 +195,7 @@ def test_existing_scripts_work_on_an_imported_school(users, photo, tmp_path, cli
         "date": "2026-11-02", "period": "Period 2", "photos": SimpleUploadedFile("class.jpg", photo("identities/Barack_Obama/2.jpg").read_bytes())},
         HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 202, response.content
-    records = client.get(response.json()["records_url"], HTTP_AUTHORIZATION=f"Token {token}").json()
+    records = client.get(response.json()["records_url"], HTTP_AUTHORIZATION=f"Token {token}").json()["results"]
     assert [(r["student"]["name"], r["status"]) for r in records] == [("Barack Obama", "present")]
 
     obama = Student.objects.get(school_id="S-1")

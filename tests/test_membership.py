@@ -158,7 +158,7 @@ def test_membership_api_is_for_school_admins(client, users):
         assert client.post(move, {"students": [joe.pk], "to_class": maths.pk},
                            content_type="application/json").status_code == 403
     client.force_login(users["teacher"])
-    listed = client.get(url).json()
+    listed = client.get(url).json()["results"]
     assert [(s["name"], s["school_id"]) for s in listed] == [("Joe Biden", "")]
     detail = client.get(reverse("api:class", args=[history.pk])).json()
     assert detail["co_teachers"] == [users["other_teacher"].pk] and detail["school_id"] == ""

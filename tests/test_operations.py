@@ -23,7 +23,7 @@ def test_health_reports_database_queue_and_a_live_worker(client, celery_worker_p
     response = client.get(reverse("health"))
     assert response.status_code == 200
     data = response.json()
-    assert data["database"] == "ok" and data["queue"] == "ok"
+    assert data["database"] == "ok" and data["store"] == "ok" and data["queue"] == "ok"
     assert data["worker"].startswith("ok (") and "answering" in data["worker"]
 
 
@@ -32,7 +32,8 @@ def test_health_is_503_and_names_the_part_that_is_down(client):
     with celery_broker(DEAD_BROKER):
         response = client.get(reverse("health"))
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "queue": "unreachable", "worker": "unknown (queue unreachable)"}
+    assert response.json() == {"database": "ok", "store": "ok", "queue": "unreachable",
+                               "worker": "unknown (queue unreachable)"}
     # Nothing about where the broker is (the endpoint answers without signing in).
     assert "127.0.0.1" not in response.content.decode()
 

@@ -95,12 +95,12 @@ def test_api_json_and_csv_by_accept(client, users, registers):
     auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
     as_json = client.get(reverse("api:exports-registers"), RANGE, **auth)
     assert as_json.status_code == 200 and as_json["Content-Type"] == "application/json"
-    assert as_json.json()[0] == {"student_id": "S-1", "student_name": "Ada Lovelace", "class_id": "C-7A",
+    assert as_json.json()["results"][0] == {"student_id": "S-1", "student_name": "Ada Lovelace", "class_id": "C-7A",
                                  "date": "2026-11-03", "period": "1", "code": "present", "reason": ""}
     as_csv = client.get(reverse("api:exports-registers"), RANGE, HTTP_ACCEPT="text/csv", **auth)
     assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
     assert [dict(r) for r in _csv(as_csv.content)] == [{k: str(v) if k != "reason" or not v.startswith("=")
-                                                        else "'" + v for k, v in r.items()} for r in as_json.json()]
-    every_date = client.get(reverse("api:exports-registers"), {"from": "2026-11-01"}, **auth).json()
+                                                        else "'" + v for k, v in r.items()} for r in as_json.json()["results"]]
+    every_date = client.get(reverse("api:exports-registers"), {"from": "2026-11-01"}, **auth).json()["results"]
     assert len(every_date) == 5
     assert client.get(reverse("api:exports-registers"), RANGE).status_code == 401

@@ -208,3 +208,13 @@ def test_web_and_worker_share_photos_through_the_bucket(s3_worker, s3_storage, c
     assert not os.path.exists(settings.MEDIA_ROOT)
     assert not s3_worker.media_root.exists()
     assert s3_worker.process.poll() is None
+
+
+@pytest.mark.django_db
+def test_health_checks_the_bucket(s3_storage, client, settings, monkeypatch):
+    """/health/ asks the store for the bucket: "ok" for moto's, a refusal for a bucket it lacks."""
+    assert client.get(reverse("health")).json()["store"] == "ok"
+    monkeypatch.setenv("S3_BUCKET", "no-such-bucket")
+    settings.STORAGES = {**settings.STORAGES, "default": photo_storage()}
+    response = client.get(reverse("health"))
+    assert response.status_code == 503 and response.json()["store"] == "refused (HTTP 404)"

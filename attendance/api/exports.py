@@ -4,6 +4,7 @@ JSON or CSV (``Accept: text/csv``), with the permissions of the web page's downl
 import io
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,6 +17,8 @@ from rest_framework.views import APIView
 from attendance import access
 from attendance.reports import building, register_export
 from attendance.web.forms import ReportRangeForm
+
+from .pagination import Pages
 
 
 class RegisterCSVRenderer(BaseRenderer):
@@ -38,7 +41,7 @@ class RegisterCSVRenderer(BaseRenderer):
 class SchoolExporter(BasePermission):
     """School admins and office staff (``access.require_school_exports``)."""
 
-    message = "Only school admins and office staff can export the school's registers."
+    message = gettext_lazy("Only school admins and office staff can export the school's registers.")
 
     def has_permission(self, request, view):
         try:
@@ -56,8 +59,9 @@ _ROWS = inline_serializer("RegisterExportRow", {column: serializers.CharField() 
     tags=["exports"], summary="The school's registers for the information system",
     description="One row per student per session of every class over the date range (both ends included; without "
                 "them the current term, else all dates): the student's school id and name, the class's school id "
-                "(its name when it has none), date, period, attendance code and reason. JSON, or CSV with "
-                "`Accept: text/csv`. School admins and office staff.",
+                "(its name when it has none), date, period, attendance code and reason. JSON in pages (as "
+                "every list), or CSV with `Accept: text/csv`: the whole range in one file, not paginated. "
+                "School admins and office staff.",
     parameters=[OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD)."),
                 OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD).")],
     responses={200: _ROWS, 400: OpenApiResponse(description="A wrong date range."),
@@ -65,7 +69,7 @@ _ROWS = inline_serializer("RegisterExportRow", {column: serializers.CharField() 
 class RegisterExport(APIView):
     permission_classes = [IsAuthenticated, SchoolExporter]
     renderer_classes = [JSONRenderer, RegisterCSVRenderer]
-    pagination_class = None
+    pagination_class = Pages  # JSON only: the CSV is the whole range, as the page's download
 
     def get(self, request):
         date_range = building.default_range()
@@ -75,8 +79,9 @@ class RegisterExport(APIView):
                 raise ValidationError({k: list(v) for k, v in form.errors.items()})
             date_range = building.DateRange(form.cleaned_data["from"], form.cleaned_data["to"])
         rows = register_export.register_rows(access.report_classes(request.user), date_range)
+        if request.accepted_renderer.format != "csv":
+            paginator = self.pagination_class()
+            return paginator.get_paginated_response(paginator.paginate_queryset(rows, request, view=self))
         response = Response(rows)
-        if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = (
-                f'attachment; filename="registers-{date_range.slug() or "all-dates"}.csv"')
+        response["Content-Disposition"] = f'attachment; filename="registers-{date_range.slug() or "all-dates"}.csv"'
         return response

@@ -3,6 +3,7 @@ too large), never a server error."""
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
@@ -29,20 +30,20 @@ class SafeJSONParser(JSONParser):
         limit = settings.API_MAX_JSON_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise JSONTooLarge(f"The JSON body is over {limit} bytes. Nothing was saved.")
+            raise JSONTooLarge(_("The JSON body is over %(limit)s bytes. Nothing was saved.") % {"limit": limit})
         try:
             text = raw.decode((parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET)
         except (UnicodeDecodeError, LookupError):
-            raise ParseError("The body is not UTF-8 text. Nothing was saved.")
+            raise ParseError(_("The body is not UTF-8 text. Nothing was saved."))
         try:
             data = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:
-            raise ParseError("The JSON is nested too deeply. Nothing was saved.")
+            raise ParseError(_("The JSON is nested too deeply. Nothing was saved."))
         except ValueError as exc:
-            raise ParseError(f"The body is not valid JSON: {exc}. Nothing was saved.")
+            raise ParseError(_("The body is not valid JSON: %(problem)s. Nothing was saved.") % {"problem": exc})
         if not isinstance(data, dict):
-            raise ParseError(f"The body must be a JSON object ({{...}}), not {type(data).__name__}. "
-                             "Nothing was saved.")
+            raise ParseError(_("The body must be a JSON object ({...}), not %(type)s. Nothing was saved.")
+                             % {"type": type(data).__name__})
         return data
 
 

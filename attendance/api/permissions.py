@@ -7,6 +7,7 @@ reading (GET, HEAD, OPTIONS) and one for changing. Those functions raise
 message (HTTP 403; 401 when no credentials were sent).
 """
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from attendance import access
@@ -27,7 +28,7 @@ class _AccessPermission(BasePermission):
             check(request.user, self.object_pk(obj))
         except PermissionDenied as exc:
             if request.method not in SAFE_METHODS and access.is_office_staff(request.user):
-                self.message = "Office staff read the register; they cannot upload photos or change it."
+                self.message = gettext("Office staff read the register; they cannot upload photos or change it.")
             elif str(exc):
                 self.message = str(exc)
             return False

@@ -2,6 +2,7 @@
 file URL is ever serialised; photos are linked to the web views that check permission."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -54,6 +55,8 @@ class SchoolClassSerializer(serializers.ModelSerializer):
 
 
 class EnrolmentPhotoSerializer(serializers.ModelSerializer):
+    failure_reason = serializers.CharField(source="shown_failure_reason", read_only=True,
+                                           help_text="Why it failed or waits for review, in the request's language.")
     image_url = serializers.SerializerMethodField(
         help_text="The web view that shows the photo after checking permission (session sign-in).")
 
@@ -179,6 +182,8 @@ class RecordStatusSerializer(serializers.Serializer):
 
 class ClassPhotoSerializer(serializers.ModelSerializer):
     faces = serializers.SerializerMethodField(help_text="How many faces were found.")
+    error = serializers.CharField(source="shown_error", read_only=True,
+                                  help_text="Why the photo failed, in the request's language; empty otherwise.")
     image_url = serializers.SerializerMethodField(
         help_text="The web view that shows the photo after checking permission (session sign-in).")
 
@@ -274,7 +279,7 @@ class FaceSerializer(serializers.Serializer):
         return list(face.candidates or ([face.student_id] if face.student_id else []))
 
     def get_reason(self, face) -> str:
-        return face.flagged_reason or face.reason
+        return face.shown_reason
 
     def get_flagged(self, face) -> bool:
         return bool(face.flagged_reason) and not face.is_reviewed
@@ -293,8 +298,8 @@ class FaceDecisionSerializer(serializers.Serializer):
     def validate(self, data):
         given = [key for key in ("student", "not_a_student", "undo") if data.get(key) not in (None, False)]
         if len(given) != 1:
-            raise serializers.ValidationError('Send exactly one of {"student": ID}, {"not_a_student": true} or '
-                                              '{"undo": true}.')
+            raise serializers.ValidationError(gettext('Send exactly one of {"student": ID}, {"not_a_student": true} '
+                                                      'or {"undo": true}.'))
         return data
 
 

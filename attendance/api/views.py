@@ -3,6 +3,7 @@ class that asks ``attendance.access``, validate, call one service function, resp
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -76,7 +77,7 @@ class ClassList(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        return access.report_classes(self.request.user).select_related("teacher")
+        return access.report_classes(self.request.user).select_related("teacher").order_by("name", "pk")
 
 
 @extend_schema(tags=["classes"], summary="One class",
@@ -96,7 +97,6 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
 
     serializer_class = StudentSerializer
     permission_classes = [IsAuthenticated, ClassReportReader]
-    pagination_class = None
 
     @extend_schema(tags=["classes"], summary="The class's students and their enrolment state",
                    description="Office staff get id, name, school id and enrolment state only (no consent, no photos).",
@@ -106,8 +106,9 @@ class ClassStudents(_ClassObjectMixin, generics.GenericAPIView):
         students = school_class.students.prefetch_related(
             Prefetch("photos", queryset=EnrolmentPhoto.objects.order_by("uploaded_at", "id")))
         with_photos = not access.is_office_staff(request.user)
-        return Response(StudentSerializer(students, many=True, with_photos=with_photos,
-                                          context=self.get_serializer_context()).data)
+        page = self.paginate_queryset(students)
+        return self.get_paginated_response(StudentSerializer(page, many=True, with_photos=with_photos,
+                                                             context=self.get_serializer_context()).data)
 
     def _change(self, request) -> tuple[SchoolClass, list[Student]]:
         school_class = self.get_class()  # admins and the class's teachers get this far
@@ -197,7 +198,9 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
                    responses={200: SessionSerializer(many=True), **REFUSED})
     def get(self, request, class_id):
         school_class = self.get_class()
-        return Response(self.get_serializer(school_class.sessions.select_related("created_by"), many=True).data)
+        listed = school_class.sessions.select_related("created_by").order_by("-date", "period", "-pk")
+        page = self.paginate_queryset(listed)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         tags=["sessions"], summary="Take attendance: upload class photos",
@@ -208,8 +211,9 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
         responses={202: UploadAcceptedSerializer,
                    400: OpenApiResponse(description="Invalid date, period or photos: each error names the file."),
                    401: REFUSED[401], 403: REFUSED[403], 404: REFUSED[404],
-                   503: OpenApiResponse(ErrorSerializer, description="The job queue is down; nothing was saved. "
-                                                                     "Try again in a minute.")})
+                   503: OpenApiResponse(ErrorSerializer, description="The job queue (code `queue_unavailable`) or "
+                                        "the photo store (code `store_unavailable`) is down; nothing was saved. "
+                                        "Try again in a minute.")})
     def post(self, request, class_id):
         school_class = self.get_class()  # admins and the class's teacher only
         upload = PhotoUploadSerializer(data=request.data)
@@ -219,7 +223,7 @@ class ClassSessions(_ClassObjectMixin, generics.GenericAPIView):
                 school_class, upload.validated_data["date"], upload.validated_data["period"],
                 upload.validated_data["photos"], request.user)
         except QueueUnavailable as exc:
-            return Response({"detail": str(exc), "code": "queue_unavailable"},
+            return Response({"detail": str(exc), "code": exc.code},
                             status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
         except DjangoValidationError as exc:
             raise ValidationError({"photos": exc.messages}) from exc
@@ -274,7 +278,8 @@ class SessionRecords(_SessionObjectMixin, generics.GenericAPIView):
     permission_classes = [IsAuthenticated, SessionReportReader]
 
     def get(self, request, session_id):
-        return Response(self.get_serializer(_register(self.get_session()), many=True).data)
+        page = self.paginate_queryset(_register(self.get_session()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
@@ -331,13 +336,13 @@ class RecordDetail(_SessionObjectMixin, generics.GenericAPIView):
 class SessionFaces(_SessionObjectMixin, generics.GenericAPIView):
     serializer_class = FaceSerializer
     permission_classes = [IsAuthenticated, SessionTeacher]
-    pagination_class = None
 
     def get(self, request, session_id):
         session = self.get_session()
         faces = (DetectedFace.objects.filter(photo__session=session, photo__status=ClassPhoto.DONE)
                  .select_related("reviewed_by").order_by("photo_id", "left", "pk"))
-        return Response(self.get_serializer(faces, many=True).data)
+        page = self.paginate_queryset(faces)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @extend_schema(tags=["review"], summary="Answer for one face: a student, not a student, or undo",
@@ -369,8 +374,8 @@ class FaceDecision(generics.GenericAPIView):
                 if data.get("student") is not None:
                     student = decidable_roster(face.photo.session.school_class).get(data["student"])
                     if student is None:
-                        raise ValidationError({"student": ["Not a student of this class whose consent to face "
-                                                           "recognition is recorded."]})
+                        raise ValidationError({"student": [gettext("Not a student of this class whose consent to "
+                                                                   "face recognition is recorded.")]})
                 changed = review.decide_face(face, request.user, student)
         except review.ReviewError as exc:
             return Response({"detail": str(exc), "code": "refused"}, status=status.HTTP_400_BAD_REQUEST)

@@ -7,10 +7,10 @@
 - ``registers``: class sessions, their photos and faces, attendance codes and records.
 - ``audit``: the audit log and failed sign-ins.
 - ``imports``: what roster imports remember of the information system.
-- ``accounts``: a one-time password to change at the next sign-in.
+- ``accounts``: a one-time password to change at the next sign-in; the language a user chose.
 - ``files``: removing stored files with their rows.
 """
-from attendance.models.accounts import PasswordChangeRequired
+from attendance.models.accounts import LanguagePreference, PasswordChangeRequired
 from attendance.models.audit import AuditEntry, SignInFailure
 from attendance.models.fields import (
     UNDESCRIBED,
@@ -30,7 +30,7 @@ from attendance.models.timetable import LAST_DAY, WEEKDAY_CHOICES, Holiday, Term
 __all__ = [
     "AttendanceCode", "AttendanceRecord", "AuditEntry", "ClassPhoto", "ClassSession", "Consent", "DetectedFace",
     "DifferentChildren", "EnrolmentPhoto", "Holiday", "ImportedRecord", "LAST_DAY", "LearntTemplate", "NameField",
-    "PasswordChangeRequired", "SchoolClass", "SignInFailure",
+    "LanguagePreference", "PasswordChangeRequired", "SchoolClass", "SignInFailure",
     "Student", "Term", "TimetablePeriod", "UNDESCRIBED", "WEEKDAY_CHOICES", "class_photo_upload_to", "delete_stored_files",
     "descriptor_from_bytes", "descriptor_to_bytes", "enrolment_upload_to", "overlap_message",
     "template_crop_upload_to",

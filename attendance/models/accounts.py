@@ -17,3 +17,17 @@ class PasswordChangeRequired(models.Model):
 
     def __str__(self):
         return f"{self.user} must change the one-time password set on {self.set_at:%Y-%m-%d %H:%M}"
+
+
+class LanguagePreference(models.Model):
+    """The language a user chose in the header's menu (a code of settings.LANGUAGES, e.g.
+    "zh-hans"), applied at each of their requests once signed in, on any device
+    (``attendance.wiring.language.UserLanguageMiddleware``). No row: the browser's language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="language_preference")
+    language = models.CharField(max_length=16)
+    chosen_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.user}: {self.language}"

@@ -1,6 +1,7 @@
 """Who did what: the audit log and failed sign-ins."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 from django.utils import timezone
 
 
@@ -30,22 +31,31 @@ class AuditEntry(models.Model):
     IMPORTED = "imported"
     CODE_CHANGED = "code_changed"
     ACTION_CHOICES = [
-        (RECORD_CHANGED, "Attendance changed by hand"), (FACE_REVIEWED, "Face reviewed"),
-        (STUDENT_ENROLLED, "Student enrolled"), (PHOTOS_ADDED, "Enrolment photos added"),
-        (DUPLICATE_RESOLVED, "Look-alike photo decided"), (CONSENT_RECORDED, "Consent recorded"),
-        (CONSENT_WITHDRAWN, "Consent withdrawn"), (DELETED, "Deleted"),
-        (MACHINE_CHANGED, "Face decision changed by the machine"), (REGISTER_CONFIRMED, "Register confirmed"),
-        (TEMPLATE_REMOVED, "Learnt template removed"), (DESCRIPTORS_REENCODED, "Descriptors re-encoded"),
-        (MEMBERSHIP_CHANGED, "Class roster changed"), (CLASS_CHANGED, "Class changed"),
-        (STUDENTS_MERGED, "Students merged"), (NOT_DUPLICATES, "Look-alike students: different children"),
-        (STUDENT_CHANGED, "Student's name or school id changed"),
-        (STAFF_CHANGED, "Staff account changed"), (IMPORTED, "Imported from a file"),
-        (CODE_CHANGED, "Attendance code added or changed"),
+        (RECORD_CHANGED, gettext_lazy("Attendance changed by hand")),
+        (FACE_REVIEWED, gettext_lazy("Face reviewed")),
+        (STUDENT_ENROLLED, gettext_lazy("Student enrolled")),
+        (PHOTOS_ADDED, gettext_lazy("Enrolment photos added")),
+        (DUPLICATE_RESOLVED, gettext_lazy("Look-alike photo decided")),
+        (CONSENT_RECORDED, gettext_lazy("Consent recorded")),
+        (CONSENT_WITHDRAWN, gettext_lazy("Consent withdrawn")),
+        (DELETED, gettext_lazy("Deleted")),
+        (MACHINE_CHANGED, gettext_lazy("Face decision changed by the machine")),
+        (REGISTER_CONFIRMED, gettext_lazy("Register confirmed")),
+        (TEMPLATE_REMOVED, gettext_lazy("Learnt template removed")),
+        (DESCRIPTORS_REENCODED, gettext_lazy("Descriptors re-encoded")),
+        (MEMBERSHIP_CHANGED, gettext_lazy("Class roster changed")),
+        (CLASS_CHANGED, gettext_lazy("Class changed")),
+        (STUDENTS_MERGED, gettext_lazy("Students merged")),
+        (NOT_DUPLICATES, gettext_lazy("Look-alike students: different children")),
+        (STUDENT_CHANGED, gettext_lazy("Student's name or school id changed")),
+        (STAFF_CHANGED, gettext_lazy("Staff account changed")),
+        (IMPORTED, gettext_lazy("Imported from a file")),
+        (CODE_CHANGED, gettext_lazy("Attendance code added or changed")),
     ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    username = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
+    username = models.CharField(max_length=150, blank=True, help_text=gettext_lazy("Kept if the user is deleted."))
     action = models.CharField(max_length=20, choices=ACTION_CHOICES)
     object_type = models.CharField(max_length=50)
     object_id = models.CharField(max_length=50, blank=True)
@@ -55,7 +65,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = gettext_lazy("audit entries")
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"
@@ -64,7 +74,7 @@ class AuditEntry(models.Model):
 class SignInFailure(models.Model):
     """One wrong password, for sign-in throttling (attendance/wiring/signin.py); deleted once older than the window."""
 
-    KIND_CHOICES = [("sign_in", "Sign-in"), ("password", "Password change")]
+    KIND_CHOICES = [("sign_in", gettext_lazy("Sign-in")), ("password", gettext_lazy("Password change"))]
 
     kind = models.CharField(max_length=16, choices=KIND_CHOICES)
     username = models.CharField(max_length=150)

@@ -1,5 +1,6 @@
 """What the roster imports remember of the school's information system between imports."""
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ImportedRecord(models.Model):
@@ -10,12 +11,19 @@ class ImportedRecord(models.Model):
     school id of their own)."""
 
     USERS, CLASSES, ENROLLMENTS, TERMS = "users", "classes", "enrollments", "academicSessions"
-    KIND_CHOICES = [(USERS, "User"), (CLASSES, "Class"), (ENROLLMENTS, "Enrolment"), (TERMS, "Term")]
+    KIND_CHOICES = [
+        (USERS, gettext_lazy("User")),
+        (CLASSES, gettext_lazy("Class")),
+        (ENROLLMENTS, gettext_lazy("Enrolment")),
+        (TERMS, gettext_lazy("Term")),
+    ]
 
     kind = models.CharField(max_length=20, choices=KIND_CHOICES)
-    source_id = models.CharField(max_length=255, help_text="The information system's sourcedId.")
-    last_modified = models.DateTimeField(null=True, blank=True, help_text="dateLastModified of the applied row.")
-    object_id = models.CharField(max_length=50, blank=True, help_text="The id of the user or term it became.")
+    source_id = models.CharField(max_length=255, help_text=gettext_lazy("The information system's sourcedId."))
+    last_modified = models.DateTimeField(null=True, blank=True,
+                                         help_text=gettext_lazy("dateLastModified of the applied row."))
+    object_id = models.CharField(max_length=50, blank=True,
+                                 help_text=gettext_lazy("The id of the user or term it became."))
     imported_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -2,7 +2,9 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _, gettext_lazy, gettext_noop, pgettext_lazy
 
+from attendance import image_errors, stored_text
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, class_photo_upload_to
 from attendance.models.roster import SchoolClass, Student
@@ -10,7 +12,7 @@ from attendance.models.roster import SchoolClass, Student
 
 class ClassSession(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="sessions")
-    date = models.DateField(help_text="The school's local date.", validators=[validate_school_date])
+    date = models.DateField(help_text=gettext_lazy("The school's local date."), validators=[validate_school_date])
     period = NameField(max_length=50)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -19,7 +21,8 @@ class ClassSession(models.Model):
     # records stay, and what those photos showed keeps counting (register.write_attendance).
     photos_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     photos_retention_days = models.PositiveIntegerField(
-        null=True, blank=True, editable=False, help_text="CLASS_PHOTO_RETENTION_DAYS when they were deleted.")
+        null=True, blank=True, editable=False,
+        help_text=gettext_lazy("CLASS_PHOTO_RETENTION_DAYS when they were deleted."))
     # A person's "This register is right" (review.confirm_register): the faces they left
     # standing then become learnt templates of their students (learning.py).
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -45,7 +48,8 @@ class ClassSession(models.Model):
 
 class ClassPhoto(models.Model):
     PENDING, PROCESSING, DONE, FAILED = "pending", "processing", "done", "failed"
-    STATUS_CHOICES = [(PENDING, "Waiting"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+    STATUS_CHOICES = [(PENDING, gettext_lazy("Waiting")), (PROCESSING, gettext_lazy("Processing")),
+                      (DONE, gettext_lazy("Done")), (FAILED, gettext_lazy("Failed"))]
     #: The statuses of a processed photo (``is_finished``; a session is finished when all its photos are).
     FINISHED_STATUSES = (DONE, FAILED)
 
@@ -53,11 +57,16 @@ class ClassPhoto(models.Model):
     image = models.FileField(upload_to=class_photo_upload_to)
     status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
     error = models.CharField(max_length=300, blank=True)
+    #: Why it failed, as a code (``attendance.image_errors``: the engine's ImageError codes,
+    #: "models", "error", "interrupted", "timeout"; blank before codes were stored): ``error``
+    #: holds the English words, ``shown_error`` the reader's.
+    error_code = models.CharField(max_length=30, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, help_text="When the last processing attempt began.")
-    claimed_by = models.CharField(max_length=200, blank=True, help_text="host:pid of the process working on it.")
-    width = models.PositiveIntegerField(null=True, help_text="Upright width in pixels.")
-    height = models.PositiveIntegerField(null=True, help_text="Upright height in pixels.")
+    started_at = models.DateTimeField(null=True, help_text=gettext_lazy("When the last processing attempt began."))
+    claimed_by = models.CharField(max_length=200, blank=True,
+                                  help_text=gettext_lazy("host:pid of the process working on it."))
+    width = models.PositiveIntegerField(null=True, help_text=gettext_lazy("Upright width in pixels."))
+    height = models.PositiveIntegerField(null=True, help_text=gettext_lazy("Upright height in pixels."))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True)
@@ -67,6 +76,17 @@ class ClassPhoto(models.Model):
 
     def __str__(self):
         return f"Photo {self.pk} of {self.session}"
+
+    @property
+    def shown_error(self) -> str:
+        """Why the photo failed, in the reader's language: ``error`` (English, as the worker
+        stored it) in English, else the phrase of ``error_code`` (``image_errors``), else
+        ``error`` through the catalogue (``stored_text``)."""
+        if not self.error or image_errors.in_english():
+            return self.error
+        if self.error_code in image_errors.MESSAGES:
+            return image_errors.image_error_text(self.error_code, self.error)
+        return stored_text.shown(self.error)
 
     @property
     def is_finished(self) -> bool:
@@ -95,8 +115,9 @@ class ClassPhoto(models.Model):
 
 class DetectedFace(models.Model):
     MATCHED, UNSURE, UNKNOWN, REPEAT, PENDING = "matched", "unsure", "unknown", "repeat", "pending"
-    DECISION_CHOICES = [(MATCHED, "Matched"), (UNSURE, "Unsure"), (UNKNOWN, "Unknown"),
-                        (REPEAT, "Matched in another photo"), (PENDING, "Not matched yet")]
+    DECISION_CHOICES = [(MATCHED, gettext_lazy("Matched")), (UNSURE, gettext_lazy("Unsure")),
+                        (UNKNOWN, gettext_lazy("Unknown")), (REPEAT, gettext_lazy("Matched in another photo")),
+                        (PENDING, gettext_lazy("Not matched yet"))]
 
     photo = models.ForeignKey(ClassPhoto, on_delete=models.CASCADE, related_name="faces")
     left = models.IntegerField()
@@ -126,7 +147,11 @@ class DetectedFace(models.Model):
     flagged_reason = models.CharField(max_length=200, blank=True)
     # The teacher's review. The machine's decision above is kept as it was, for the audit.
     CONFIRMED, REASSIGNED, NOT_STUDENT = "confirmed", "reassigned", "not_student"
-    REVIEW_CHOICES = [(CONFIRMED, "Confirmed"), (REASSIGNED, "Reassigned"), (NOT_STUDENT, "Not a student")]
+    REVIEW_CHOICES = [
+        (CONFIRMED, gettext_lazy("Confirmed")),
+        (REASSIGNED, gettext_lazy("Reassigned")),
+        (NOT_STUDENT, gettext_lazy("Not a student")),
+    ]
     review_action = models.CharField(max_length=12, choices=REVIEW_CHOICES, blank=True)
     reviewed_student = models.ForeignKey(
         Student, on_delete=models.CASCADE, null=True, blank=True, related_name="reviewed_faces")
@@ -184,20 +209,22 @@ class DetectedFace(models.Model):
     @property
     def verdict(self) -> str:
         """What the review page says of the face: the person's answer, else the machine's
-        decision in words."""
+        decision in words (in the active language)."""
         if self.is_reviewed:
-            return self.reviewed_student.name if self.reviewed_student else "Not a student"
+            return self.reviewed_student.name if self.reviewed_student else _("Not a student")
         if self.flagged_reason:
-            return f"{self.student.name}? Please check"
+            return _("%(name)s? Please check") % {"name": self.student.name}
         if self.decision == self.MATCHED:
             return self.student.name
         if self.decision == self.REPEAT:
-            return f"{self.student.name}, recognised in another photo"
+            return _("%(name)s, recognised in another photo") % {"name": self.student.name}
         if self.decision == self.UNSURE:
-            return f"Looks like {self.student.name}, not sure" if self.student else "Too small to recognise"
+            if self.student:
+                return _("Looks like %(name)s, not sure") % {"name": self.student.name}
+            return _("Too small to recognise")
         if self.decision == self.PENDING:
-            return "Not recognised yet"
-        return "Not on this class's list"
+            return _("Not recognised yet")
+        return _("Not on this class's list")
 
     @property
     def label(self) -> str:
@@ -218,20 +245,29 @@ class DetectedFace(models.Model):
     def photo_entry(self) -> str:
         """The face's line in the list under the marked photo (after its number): the
         name when settled, "Not sure: looks like …" when unsure, "Not on this class's list"
-        when unknown. The words, not only the marker's colour, say which faces to check."""
+        when unknown. The words, not only the marker's colour, say which faces to check
+        (in the active language)."""
         if self.is_reviewed:
-            return self.reviewed_student.name if self.reviewed_student else "Not a student"
+            return self.reviewed_student.name if self.reviewed_student else _("Not a student")
         if self.flagged_reason and self.student:
-            return f"Not sure: looks like {self.student.name}, please check"
+            return _("Not sure: looks like %(name)s, please check") % {"name": self.student.name}
         if self.decision == self.MATCHED and self.student:
             return self.student.name
         if self.decision == self.UNSURE:
-            return f"Not sure: looks like {self.student.name}" if self.student else "Not sure: too small to recognise"
+            if self.student:
+                return _("Not sure: looks like %(name)s") % {"name": self.student.name}
+            return _("Not sure: too small to recognise")
         if self.decision == self.REPEAT and self.student:
-            return f"{self.student.name} (recognised in another photo)"
+            return _("%(name)s (recognised in another photo)") % {"name": self.student.name}
         if self.decision == self.PENDING:
-            return "Not recognised yet"
-        return "Not on this class's list"
+            return _("Not recognised yet")
+        return _("Not on this class's list")
+
+    @property
+    def shown_reason(self) -> str:
+        """Why the face is unsure or flagged, in the reader's language: ``flagged_reason``,
+        else ``reason`` (both stored in English by the worker; ``attendance.stored_text``)."""
+        return stored_text.shown(self.flagged_reason or self.reason)
 
     @property
     def needs_a_look(self) -> bool:
@@ -273,24 +309,53 @@ class AttendanceCode(models.Model):
     stop offering one."""
 
     PRESENT, ABSENT = "present", "absent"
-    COUNTS_CHOICES = [(PRESENT, "Present"), (ABSENT, "Absent")]
+    COUNTS_CHOICES = [(PRESENT, gettext_lazy("Present")), (ABSENT, gettext_lazy("Absent"))]
 
     code = models.SlugField(
-        max_length=10, unique=True,
-        help_text="Stored in the register and in CSV files; letters, digits, - or _; cannot change once saved.")
-    label = NameField(max_length=50, help_text="What the pages show, e.g. “Late”.")
-    mark = models.CharField(max_length=3, help_text="Short mark in the report's grid, e.g. ✓, L, ✗ or E.")
-    counts_as = models.CharField(max_length=7, choices=COUNTS_CHOICES,
-                                 help_text="Whether a student with this code counts as present in attendance rates.")
-    needs_reason = models.BooleanField(default=False, help_text="A reason must be given with this code.")
-    active = models.BooleanField(default=True, help_text="Offered on the register.")
-    order = models.PositiveSmallIntegerField(default=0, help_text="Position in the register's list.")
+        gettext_lazy("code"), max_length=10, unique=True,
+        help_text=gettext_lazy("Stored in the register and in CSV files; letters, digits, - or _; cannot change "
+                               "once saved."))
+    label = NameField(gettext_lazy("label"), max_length=50, help_text=gettext_lazy("What the pages show, e.g. “Late”."))
+    mark = models.CharField(gettext_lazy("mark"), max_length=3,
+                            help_text=gettext_lazy("Short mark in the report's grid, e.g. ✓, L, ✗ or E."))
+    counts_as = models.CharField(gettext_lazy("counts as"), max_length=7, choices=COUNTS_CHOICES,
+                                 help_text=gettext_lazy("Whether a student with this code counts as present in "
+                                                        "attendance rates."))
+    needs_reason = models.BooleanField(gettext_lazy("needs a reason"), default=False,
+                                       help_text=gettext_lazy("A reason must be given with this code."))
+    active = models.BooleanField(gettext_lazy("active"), default=True,
+                                 help_text=gettext_lazy("Offered on the register."))
+    order = models.PositiveSmallIntegerField(gettext_lazy("order"), default=0,
+                                             help_text=gettext_lazy("Position in the register's list."))
 
     class Meta:
         ordering = ["order", "code"]
+        verbose_name = gettext_lazy("attendance code")
+        verbose_name_plural = gettext_lazy("attendance codes")
 
     def __str__(self):
         return f"{self.label} ({self.code})"
+
+    #: The seeded codes' labels and marks (migration 0007): while the school keeps one
+    #: unchanged, the pages and exports show it in the reader's language (``shown_label``,
+    #: ``shown_mark``); a label or mark the school typed is shown as typed.
+    SEEDED_LABELS = {"present": gettext_noop("Present"), "late": gettext_noop("Late"),
+                     "absent": gettext_noop("Absent"), "excused": gettext_noop("Excused")}
+    SEEDED_MARKS = {"late": ("L", pgettext_lazy("attendance mark of the Late code", "L")),
+                    "excused": ("E", pgettext_lazy("attendance mark of the Excused code", "E"))}
+
+    @property
+    def shown_label(self) -> str:
+        """``label`` in the active language when it is the seeded English label of its
+        code ("Present" shows as 出勤 in zh-hans), else ``label`` as the school typed it."""
+        return _(self.label) if self.SEEDED_LABELS.get(self.code) == self.label else self.label
+
+    @property
+    def shown_mark(self) -> str:
+        """``mark`` in the active language when it is the seeded mark of its code (L, E;
+        ✓ and ✗ need none), else ``mark`` as typed."""
+        seeded = self.SEEDED_MARKS.get(self.code)
+        return str(seeded[1]) if seeded and seeded[0] == self.mark else self.mark
 
     @property
     def counts_present(self) -> bool:
@@ -305,18 +370,19 @@ class AttendanceCode(models.Model):
         if self.code in (self.PRESENT, self.ABSENT):
             # What the photos write: always on offer, and counting as what it says.
             if self.counts_as != self.code:
-                raise ValidationError({"counts_as": f"The {self.code} code is what the photos write: it must "
-                                                    f"count as {self.code}."})
+                raise ValidationError({"counts_as": _("The %(code)s code is what the photos write: it must count "
+                                                      "as %(code)s.") % {"code": self.code}})
             if not self.active:
-                raise ValidationError({"active": f"The {self.code} code is what the photos write: it stays active."})
+                raise ValidationError({"active": _("The %(code)s code is what the photos write: it stays "
+                                                   "active.") % {"code": self.code}})
 
 
 class AttendanceRecord(models.Model):
     # What the photos decide; by hand, any active AttendanceCode's ``code``.
     PRESENT, ABSENT = AttendanceCode.PRESENT, AttendanceCode.ABSENT
-    STATUS_CHOICES = [(PRESENT, "Present"), (ABSENT, "Absent")]
+    STATUS_CHOICES = [(PRESENT, gettext_lazy("Present")), (ABSENT, gettext_lazy("Absent"))]
     PHOTO, MANUAL = "photo", "manual"
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (MANUAL, "Manual")]
+    SOURCE_CHOICES = [(PHOTO, gettext_lazy("Photo")), (MANUAL, gettext_lazy("Manual"))]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance_records")

@@ -3,10 +3,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
+from attendance import image_errors
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField, enrolment_upload_to, template_crop_upload_to
 from attendance.roles import check_teacher
@@ -51,15 +53,16 @@ class Student(SchoolIdOwner):
     enrolment photos, consent, learnt templates and records belong to them, not to a class."""
 
     name = NameField(max_length=150)
-    school_id = school_id_field("The school's id for the child (admission number, or the information "
-                                "system's sourcedId); blank if none. Unique.")
+    school_id = school_id_field(gettext_lazy("The school's id for the child (admission number, or the information "
+                                             "system's sourcedId); blank if none. Unique."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="student_school_id_unique",
-                                               violation_error_message="Another student already has this school id.")]
+                                               violation_error_message=gettext_lazy(
+                                                   "Another student already has this school id."))]
 
     def __str__(self):
         return self.name
@@ -91,6 +94,18 @@ class Student(SchoolIdOwner):
             return "failed"
         return "not enrolled"
 
+    #: ``enrolment_state`` in words, for the pages (the state itself names CSS classes and
+    #: the API's value, so it stays English).
+    ENROLMENT_STATE_WORDS = {"ready": gettext_lazy("ready"), "needs review": gettext_lazy("needs review"),
+                             "pending": gettext_lazy("pending"), "failed": gettext_lazy("failed"),
+                             "not enrolled": gettext_lazy("not enrolled")}
+
+    @property
+    def enrolment_state_display(self) -> str:
+        """``enrolment_state`` in the active language ("ready", 可用)."""
+        state = self.enrolment_state
+        return str(self.ENROLMENT_STATE_WORDS.get(state, state))
+
     @property
     def enrolment_failed(self) -> bool:
         """Every enrolment photo of the student failed (``enrolment_state`` "failed")."""
@@ -103,21 +118,24 @@ class SchoolClass(SchoolIdOwner):
     ``students`` (membership only: removing a child keeps their records and photos)."""
 
     name = NameField(max_length=100, unique=True)
-    school_id = school_id_field("The information system's id of the class (sourcedId); blank if none. Unique.")
+    school_id = school_id_field(gettext_lazy("The information system's id of the class (sourcedId); blank if none. "
+                                             "Unique."))
     teacher = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="classes_taught"
     )
     co_teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="classes_co_taught", blank=True,
-        help_text="Other teachers of the class (co-teaching, cover), each with the teacher's rights on it.")
+        help_text=gettext_lazy("Other teachers of the class (co-teaching, cover), each with the teacher's rights "
+                               "on it."))
     students = models.ManyToManyField(Student, related_name="classes", blank=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "school classes"
+        verbose_name_plural = gettext_lazy("school classes")
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="schoolclass_school_id_unique",
-                                               violation_error_message="Another class already has this school id.")]
+                                               violation_error_message=gettext_lazy(
+                                                   "Another class already has this school id."))]
 
     def __str__(self):
         return self.name
@@ -150,7 +168,12 @@ def _refuse_office_staff_co_teachers(sender, instance, action, reverse, pk_set, 
 
 class EnrolmentPhoto(models.Model):
     PENDING, READY, FAILED, NEEDS_REVIEW = "pending", "ready", "failed", "needs_review"
-    STATUS_CHOICES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed"), (NEEDS_REVIEW, "Needs review")]
+    STATUS_CHOICES = [
+        (PENDING, gettext_lazy("Pending")),
+        (READY, gettext_lazy("Ready")),
+        (FAILED, gettext_lazy("Failed")),
+        (NEEDS_REVIEW, gettext_lazy("Needs review")),
+    ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=enrolment_upload_to)
@@ -192,6 +215,17 @@ class EnrolmentPhoto(models.Model):
         return self.status == self.READY
 
     @property
+    def shown_failure_reason(self) -> str:
+        """Why the photo failed or waits for review, in the reader's language: the stored
+        English ``failure_reason`` in English, else the phrase of its ``failure_code``
+        (``attendance.image_errors``); "" when none."""
+        if not self.failure_reason:
+            return ""
+        if self.failure_code == "duplicate" and self.duplicate_of_id and not image_errors.in_english():
+            return image_errors.duplicate_text(self.duplicate_of.name)
+        return image_errors.image_error_text(self.failure_code, self.failure_reason)
+
+    @property
     def needs_review(self) -> bool:
         """Its face looks like another student's: it waits for an admin's decision."""
         return self.status == self.NEEDS_REVIEW
@@ -205,7 +239,10 @@ class LearntTemplate(models.Model):
     or at once when a person corrects the face it came from."""
 
     CONFIRMED, STRONG_MATCH = "confirmed", "strong_match"
-    HOW_CHOICES = [(CONFIRMED, "Confirmed register"), (STRONG_MATCH, "Strong machine match")]
+    HOW_CHOICES = [
+        (CONFIRMED, gettext_lazy("Confirmed register")),
+        (STRONG_MATCH, gettext_lazy("Strong machine match")),
+    ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="templates")
     descriptor = models.BinaryField(editable=False)
@@ -224,7 +261,7 @@ class LearntTemplate(models.Model):
     # Copied from the session, so the student page can say where it came from after the
     # session (or its class) is deleted.
     source_label = models.CharField(max_length=200, blank=True)
-    face_width = models.PositiveIntegerField(help_text="Width of the face in the class photo, pixels.")
+    face_width = models.PositiveIntegerField(help_text=gettext_lazy("Width of the face in the class photo, pixels."))
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
     learnt_at = models.DateTimeField(auto_now_add=True)
@@ -242,9 +279,12 @@ class Consent(models.Model):
     together with the student's photos and descriptors (``consent.withdraw_consent``)."""
 
     student = models.OneToOneField(Student, on_delete=models.CASCADE, related_name="consent")
-    given_by = models.CharField(max_length=150, help_text="Who gave consent: the parent or guardian, or the student.")
-    given_on = models.DateField(help_text="The date on the consent form.", validators=[validate_school_date])
-    note = models.CharField(max_length=300, help_text="Where the signed form is kept, or how consent was given.")
+    given_by = models.CharField(max_length=150,
+                                help_text=gettext_lazy("Who gave consent: the parent or guardian, or the student."))
+    given_on = models.DateField(help_text=gettext_lazy("The date on the consent form."),
+                                validators=[validate_school_date])
+    note = models.CharField(max_length=300,
+                            help_text=gettext_lazy("Where the signed form is kept, or how consent was given."))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -262,7 +302,7 @@ class DifferentChildren(models.Model):
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "different children"
+        verbose_name_plural = gettext_lazy("different children")
         constraints = [models.UniqueConstraint(fields=["first", "second"], name="different_children_once")]
 
     def __str__(self):

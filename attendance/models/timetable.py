@@ -1,14 +1,16 @@
 """The school's time: the weekly timetable of each class, terms and holidays."""
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _, gettext_lazy
 
 from attendance.dates import validate_school_date
 from attendance.models.fields import NameField
 from attendance.models.roster import SchoolClass
 
 
-WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
-                   (5, "Saturday"), (6, "Sunday")]
+WEEKDAY_CHOICES = [(0, gettext_lazy("Monday")), (1, gettext_lazy("Tuesday")), (2, gettext_lazy("Wednesday")),
+                   (3, gettext_lazy("Thursday")), (4, gettext_lazy("Friday")), (5, gettext_lazy("Saturday")),
+                   (6, gettext_lazy("Sunday"))]
 
 
 class TimetablePeriod(models.Model):
@@ -17,20 +19,21 @@ class TimetablePeriod(models.Model):
 
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="periods")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAY_CHOICES)
-    name = NameField(max_length=50, help_text="E.g. Period 1. It becomes the session's period.")
-    starts_at = models.TimeField("starts", help_text="The school's local time, e.g. 09:00.")
-    ends_at = models.TimeField("ends", help_text="The school's local time, e.g. 09:50.")
+    name = NameField(max_length=50, help_text=gettext_lazy("E.g. Period 1. It becomes the session's period."))
+    starts_at = models.TimeField(gettext_lazy("starts"), help_text=gettext_lazy("The school's local time, e.g. 09:00."))
+    ends_at = models.TimeField(gettext_lazy("ends"), help_text=gettext_lazy("The school's local time, e.g. 09:50."))
 
     class Meta:
         ordering = ["school_class", "weekday", "starts_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(starts_at__lt=models.F("ends_at")),
                                    name="period_starts_before_it_ends",
-                                   violation_error_message="A period must end after it starts."),
+                                   violation_error_message=gettext_lazy("A period must end after it starts.")),
             models.CheckConstraint(condition=models.Q(weekday__lte=6), name="period_weekday_0_to_6"),
             # Two periods of one day with one name would share a session.
             models.UniqueConstraint(fields=["school_class", "weekday", "name"], name="one_period_name_per_class_day",
-                                    violation_error_message="The class already has a period of this name that day."),
+                                    violation_error_message=gettext_lazy(
+                                        "The class already has a period of this name that day.")),
         ]
 
     def __str__(self):
@@ -60,20 +63,22 @@ class TimetablePeriod(models.Model):
 
 
 def overlap_message(period, other) -> str:
-    return (f"{period.name or 'This period'} ({period.times}) overlaps {other.name} ({other.times}) "
-            f"on {period.get_weekday_display()}: periods of a class may not overlap.")
+    return _("%(period)s (%(times)s) overlaps %(other)s (%(other_times)s) on %(weekday)s: periods of a class "
+             "may not overlap.") % {"period": period.name or _("This period"), "times": period.times,
+                                    "other": other.name, "other_times": other.times,
+                                    "weekday": period.get_weekday_display()}
 
 
-LAST_DAY = "The last day must not be before the first day."
+LAST_DAY = gettext_lazy("The last day must not be before the first day.")
 
 
 class Term(models.Model):
     """A term of the school year. Registers are expected on term days that are not holidays;
     with no term entered at all, every day counts as term time."""
 
-    name = NameField(max_length=100, help_text="E.g. Autumn term 2026.")
-    starts_on = models.DateField("first day", validators=[validate_school_date])
-    ends_on = models.DateField("last day", validators=[validate_school_date])
+    name = NameField(max_length=100, help_text=gettext_lazy("E.g. Autumn term 2026."))
+    starts_on = models.DateField(gettext_lazy("first day"), validators=[validate_school_date])
+    ends_on = models.DateField(gettext_lazy("last day"), validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]
@@ -88,16 +93,16 @@ class Term(models.Model):
             overlapping = Term.objects.filter(starts_on__lte=self.ends_on, ends_on__gte=self.starts_on)
             other = overlapping.exclude(pk=self.pk).first()
             if other:
-                raise ValidationError(f"These dates overlap {other}.")
+                raise ValidationError(_("These dates overlap %(term)s.") % {"term": other})
 
 
 class Holiday(models.Model):
     """Days without registers: a half term inside a term, a bank holiday, a training day.
     It may lie inside or outside a term; one day has the same first and last day."""
 
-    name = NameField(max_length=100, help_text="E.g. Half term, or Staff training day.")
-    starts_on = models.DateField("first day", validators=[validate_school_date])
-    ends_on = models.DateField("last day", validators=[validate_school_date])
+    name = NameField(max_length=100, help_text=gettext_lazy("E.g. Half term, or Staff training day."))
+    starts_on = models.DateField(gettext_lazy("first day"), validators=[validate_school_date])
+    ends_on = models.DateField(gettext_lazy("last day"), validators=[validate_school_date])
 
     class Meta:
         ordering = ["starts_on"]

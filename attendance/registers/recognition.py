@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from faces.errors import ImageError
+from faces.errors import ImageError, ModelFileError
 
 from attendance import engine
 from attendance.crops import store_photo_renditions
@@ -54,7 +55,7 @@ def claim_class_photo(photo_id: int) -> bool:
              claimed_by=this_process())
     if not claimed and current["attempts"] >= MAX_ATTEMPTS:
         ClassPhoto.objects.filter(pk=photo_id, status__in=[ClassPhoto.PENDING, ClassPhoto.PROCESSING]).update(
-            status=ClassPhoto.FAILED,
+            status=ClassPhoto.FAILED, error_code="interrupted",
             error=f"Processing was interrupted {MAX_ATTEMPTS} times; please upload the photo again.",
             processed_at=timezone.now(),
         )
@@ -79,18 +80,20 @@ def process_class_photo_task(photo_id: int) -> str:
     try:
         return process_class_photo(photo_id)
     except SoftTimeLimitExceeded:
-        return _fail_class_photo(photo_id, "The photo took too long to process; try a smaller photo.")
+        return _fail_class_photo(photo_id, gettext_noop("The photo took too long to process; try a smaller photo."),
+                                 "timeout")
     except TEMPORARY_ERRORS:
         raise
     except Exception as exc:
-        _fail_class_photo(photo_id, failure_message(exc))
+        _fail_class_photo(photo_id, failure_message(exc), "models" if isinstance(exc, ModelFileError) else "error")
         raise
 
 
-def _fail_class_photo(photo_id: int, error: str) -> str:
-    """Mark an unfinished photo failed with ``error`` (what the teacher reads)."""
+def _fail_class_photo(photo_id: int, error: str, code: str) -> str:
+    """Mark an unfinished photo failed with ``error`` (what the teacher reads, in English)
+    and its ``code`` (``ClassPhoto.error_code``: the page shows it in the reader's language)."""
     ClassPhoto.objects.filter(pk=photo_id).exclude(status=ClassPhoto.DONE).update(
-        status=ClassPhoto.FAILED, error=error, processed_at=timezone.now()
+        status=ClassPhoto.FAILED, error=error, error_code=code, processed_at=timezone.now()
     )
     return ClassPhoto.FAILED
 
@@ -124,7 +127,7 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
         timings["renditions"] = time.perf_counter() - renditions_started
     except ImageError as exc:
         ClassPhoto.objects.filter(pk=photo_id).update(
-            status=ClassPhoto.FAILED, error=str(exc), processed_at=timezone.now()
+            status=ClassPhoto.FAILED, error=str(exc), error_code=exc.code, processed_at=timezone.now()
         )
         log.info("class photo %s of session %s failed: %s", photo_id, photo.session_id, exc,
                  extra={"photo": photo_id, "session": photo.session_id, "error": str(exc)})
@@ -225,7 +228,8 @@ def retry_failed_photos(photo_ids) -> int:
     with transaction.atomic():
         photos = list(ClassPhoto.objects.select_for_update().filter(pk__in=list(photo_ids), status=ClassPhoto.FAILED))
         for photo in photos:
-            photo.status, photo.error, photo.attempts, photo.claimed_by = ClassPhoto.PENDING, "", 0, ""
-            photo.save(update_fields=["status", "error", "attempts", "claimed_by"])
+            photo.status, photo.error, photo.error_code, photo.attempts, photo.claimed_by = (
+                ClassPhoto.PENDING, "", "", 0, "")
+            photo.save(update_fields=["status", "error", "error_code", "attempts", "claimed_by"])
             queue_class_photo(photo)
     return len(photos)

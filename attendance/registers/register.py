@@ -6,6 +6,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from faces import DESCRIPTOR_SIZE, matching
 
@@ -66,13 +67,17 @@ def roster_gallery(school_class) -> Gallery:
 
 def _reason(reason: str, width: int) -> str:
     """Why an unsure face was not matched (a ``faces.matching`` reason), in words for the
-    teacher; never a distance."""
+    teacher; never a distance.
+
+    Stored in English, as a record; shown translated (``attendance.stored_text``)."""
     return {
         matching.TOO_SMALL: f"Face too small to judge ({width} pixels wide).",
-        matching.SMALL_FOR_PHOTO: "Much smaller than the other faces in the photo (someone in the background?).",
-        matching.CLOSE_CALL: "Looks like two students almost equally.",
-        matching.CLOSER_FACE: "Another face in this session looks more like this student.",
-        matching.TAKEN: "A teacher already gave this student to another face.",
+        matching.SMALL_UNSURE: f"Too small to recognise for sure ({width} pixels wide): ask the teacher.",
+        matching.SMALL_FOR_PHOTO: gettext_noop("Much smaller than the other faces in the photo (someone in the "
+                                               "background?)."),
+        matching.CLOSE_CALL: gettext_noop("Looks like two students almost equally."),
+        matching.CLOSER_FACE: gettext_noop("Another face in this session looks more like this student."),
+        matching.TAKEN: gettext_noop("A teacher already gave this student to another face."),
     }.get(reason, "")
 
 
@@ -88,7 +93,9 @@ def match_session(session: ClassSession) -> list[DetectedFace]:
     is nearer to that student by at least ``FACE_MATCH_CHANGE_MARGIN`` (it is then unsure,
     or "matched in another photo"); each such change is written to the audit log with
     the actor "machine" (``machine_changes``). Faces narrower than ``FACE_MIN_PROBE_PX``
-    are too small to judge and go to review. Only faces described by the current model
+    are too small to judge and go to review; faces narrower than ``FACE_SMALL_PROBE_PX``
+    not clearly nearest their student go to review as too small to recognise for sure
+    (``engine.match``). Only faces described by the current model
     (``engine.model_id``) are matched; others keep their decisions.
 
     Returns the earlier faces whose decision the machine changed.
@@ -144,7 +151,7 @@ def _decide_new_faces(session, faces, new) -> list[DetectedFace]:
     touched = list(new) + [face for face, _ in changed]
     for face in touched:
         if face.decision == DetectedFace.UNSURE and matched_in.get(face.student_id, {face.photo_id}) - {face.photo_id}:
-            face.decision, face.reason = DetectedFace.REPEAT, "Matched in another photo of this session."
+            face.decision, face.reason = DetectedFace.REPEAT, gettext_noop("Matched in another photo of this session.")
     DetectedFace.objects.bulk_update(touched, ["decision", "student", "distance", "reason", "matched_template",
                                                "candidates"])
     for face, before in changed:
@@ -252,9 +259,9 @@ def check_status(status: str, reason: str = "", codes: dict | None = None) -> At
     """
     code = (codes if codes is not None else all_codes()).get(status)
     if code is None or not code.active:
-        raise RegisterError(f"Unknown attendance code {status!r}.")
+        raise RegisterError(gettext("Unknown attendance code %(code)s.") % {"code": repr(status)})
     if code.needs_reason and not reason.strip():
-        raise RegisterError(f"“{code.label}” needs a reason.")
+        raise RegisterError(gettext("“%(code)s” needs a reason.") % {"code": code.shown_label})
     return code
 
 
@@ -275,7 +282,7 @@ def set_record(session: ClassSession, student, status: str, user, photo_status: 
     reason = reason.strip()
     code = check_status(status, reason)
     if not session.school_class.students.filter(pk=student.pk).exists():
-        raise RegisterError(f"{student.name} is not on this class's roster.")
+        raise RegisterError(gettext("%(name)s is not on this class's roster.") % {"name": student.name})
     # Lock the session first (as match_session does): two people changing the register
     # at once are serialised instead of racing to create the same record.
     ClassSession.objects.select_for_update().get(pk=session.pk)

@@ -8,6 +8,7 @@ matched again.
 """
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.dateparse import parse_datetime
 
 from attendance import audit
@@ -77,14 +78,14 @@ def decide_face(face: DetectedFace, user, student: Student | None) -> list[Stude
         pk=face.pk)
     if student is not None:
         if not session.school_class.students.filter(pk=student.pk).exists():
-            raise ReviewError(f"{student.name} is not on this class's roster.")
+            raise ReviewError(_("%(name)s is not on this class's roster.") % {"name": student.name})
         if not has_consent(student):
-            raise ReviewError(f"No consent to face recognition is recorded for {student.name}, so no face can be "
-                              "linked to them: mark them on the register by hand.")
+            raise ReviewError(_("No consent to face recognition is recorded for %(name)s, so no face can be linked "
+                                "to them: mark them on the register by hand.") % {"name": student.name})
         clash = DetectedFace.objects.filter(photo__session=session, reviewed_student=student).exclude(pk=face.pk)
         if clash.exists():
-            raise ReviewError(f"{student.name} is already given to another face in this session. Undo that "
-                              "answer first if it was wrong.")
+            raise ReviewError(_("%(name)s is already given to another face in this session. Undo that answer first "
+                                "if it was wrong.") % {"name": student.name})
     new_student_id = student.pk if student is not None else None
     if face.is_reviewed and face.reviewed_student_id == new_student_id:
         return []  # the same answer again: nothing changes
@@ -152,14 +153,14 @@ def undo_decision(face: DetectedFace, user) -> list[Student]:
     face = DetectedFace.objects.select_for_update().select_related("photo").get(
         pk=face.pk)
     if not face.undo:
-        raise ReviewError("There is no answer to undo on this face.")
+        raise ReviewError(_("There is no answer to undo on this face."))
     before = _describe(face)
     previous = face.undo["review"]
     if previous["reviewed_student"] is not None:
         earlier = Student.objects.filter(pk=previous["reviewed_student"]).first()
         if earlier is None or not has_consent(earlier):
-            raise ReviewError("Undoing would give this face back to a student whose consent to face recognition "
-                              "is no longer recorded; answer again instead.")
+            raise ReviewError(_("Undoing would give this face back to a student whose consent to face recognition "
+                                "is no longer recorded; answer again instead."))
     face.review_action, face.reviewed_student_id = previous["review_action"], previous["reviewed_student"]
     face.reviewed_by_id = previous["reviewed_by"]
     face.reviewed_at = parse_datetime(previous["reviewed_at"]) if previous["reviewed_at"] else None
@@ -200,8 +201,8 @@ def confirm_register(session: ClassSession, user) -> list:
     """
     session = ClassSession.objects.select_for_update().select_related("school_class").get(pk=session.pk)
     if not session.is_finished:
-        raise RegisterError("Photos of this session are still being processed: confirm the register once they "
-                            "are done.")
+        raise RegisterError(_("Photos of this session are still being processed: confirm the register once they "
+                              "are done."))
     before = {"confirmed_by": session.confirmed_by.get_username() if session.confirmed_by else None,
               "confirmed_at": session.confirmed_at.isoformat() if session.confirmed_at else None}
     session.confirmed_by, session.confirmed_at = user, timezone.now()

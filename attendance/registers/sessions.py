@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.translation import gettext
+from django.utils.translation import ngettext
 
 from attendance import engine
 from attendance.registers import codes
@@ -36,7 +38,8 @@ def check_period(period: str) -> str:
     period = (period or "").strip()
     max_length = ClassSession._meta.get_field("period").max_length
     if not period or len(period) > max_length:
-        raise ValidationError(f"The period must be 1 to {max_length} characters.", code="period_length")
+        raise ValidationError(gettext("The period must be 1 to %(limit)d characters.") % {"limit": max_length},
+                              code="period_length")
     validate_single_line_text(period)
     return period
 
@@ -73,11 +76,11 @@ def upload_class_photos(school_class, date, period: str, photo_files, user=None)
 def photo_progress(session: ClassSession) -> dict:
     """What the session page's status.json and the API's status call answer:
     ``{"finished": ClassSession.is_finished, "photos": [{"id", "status", "error"}, ...]}``
-    (photos in upload order)."""
+    (photos in upload order; ``error`` in the active language, ``ClassPhoto.shown_error``)."""
     prefetch_related_objects([session], Prefetch("photos", queryset=ClassPhoto.objects.only(
-        "id", "session_id", "status", "error")))
+        "id", "session_id", "status", "error", "error_code")))
     return {"finished": session.is_finished,
-            "photos": [{"id": p.pk, "status": p.status, "error": p.error} for p in session.photos.all()]}
+            "photos": [{"id": p.pk, "status": p.status, "error": p.shown_error} for p in session.photos.all()]}
 
 
 def session_summary(session: ClassSession) -> dict:
@@ -124,5 +127,9 @@ def retention_notice(session: ClassSession) -> str | None:
     if session.photos_deleted_at is None:
         return None
     days = session.photos_retention_days
-    after = f"after {days} day{'s' if days != 1 else ''}" if days else "after the retention period"
-    return f"Photos deleted {after} under the school's retention rule; the register is kept."
+    if days:
+        return ngettext("Photos deleted after %(days)d day under the school's retention rule; the register is kept.",
+                        "Photos deleted after %(days)d days under the school's retention rule; the register is kept.",
+                        days) % {"days": days}
+    return gettext("Photos deleted after the retention period under the school's retention rule; the register is "
+                   "kept.")

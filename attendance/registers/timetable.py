@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from attendance.models import ClassSession, Holiday, Term, TimetablePeriod
 from attendance.text import name_key
@@ -31,10 +32,12 @@ def day_off(date: datetime.date) -> DayOff | None:
     day = date_format(date, "l j F Y")
     holiday = Holiday.objects.filter(starts_on__lte=date, ends_on__gte=date).first()
     if holiday:
-        return DayOff("holiday", f"{day} is a holiday: {holiday.name}. No registers are expected.")
+        return DayOff("holiday", gettext("%(day)s is a holiday: %(holiday)s. No registers are expected.")
+                      % {"day": day, "holiday": holiday.name})
     terms = Term.objects.all()
     if terms.exists() and not terms.filter(starts_on__lte=date, ends_on__gte=date).exists():
-        return DayOff("out_of_term", f"{day} is outside the school terms. No registers are expected.")
+        return DayOff("out_of_term", gettext("%(day)s is outside the school terms. No registers are expected.")
+                      % {"day": day})
     return None
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from attendance.registers import codes
 from attendance.models import AttendanceCode, AttendanceRecord, SchoolClass, Student, Term
@@ -27,15 +28,16 @@ class DateRange:
         return queryset
 
     def describe(self) -> str:
+        """The range in words, in the active language: "Autumn term (2026-09-01 to 2026-12-18)"."""
         if self.start and self.end:
-            text = f"{self.start} to {self.end}"
+            text = gettext("%(start)s to %(end)s") % {"start": self.start, "end": self.end}
         elif self.start:
-            text = f"from {self.start}"
+            text = gettext("from %(start)s") % {"start": self.start}
         elif self.end:
-            text = f"up to {self.end}"
+            text = gettext("up to %(end)s") % {"end": self.end}
         else:
-            text = "all dates"
-        return f"{self.label} ({text})" if self.label else text
+            text = gettext("all dates")
+        return gettext("%(term)s (%(dates)s)") % {"term": self.label, "dates": text} if self.label else text
 
     def slug(self) -> str:
         """For file names: "2026-09-01-to-2026-12-18", "" for all dates."""
@@ -69,6 +71,7 @@ class StudentRow:
     statuses: list = field(default_factory=list)  # one AttendanceRecord or None per session
     counts: dict = field(default_factory=dict)  # code -> number of records with it
     code_counts: list = field(default_factory=list)  # counts in the order of the report's codes
+    labelled_counts: list = field(default_factory=list)  # (AttendanceCode, count) pairs, in the same order
     present: int = 0
     recorded: int = 0
 
@@ -148,6 +151,7 @@ def class_report(school_class: SchoolClass, date_range: DateRange | None = None)
     listed = report_codes(records.values())
     for row in rows:
         row.code_counts = row.count_list(listed)
+        row.labelled_counts = list(zip(listed, row.code_counts))
     return ClassReport(school_class, date_range, sessions, rows, listed)
 
 

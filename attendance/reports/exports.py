@@ -1,12 +1,19 @@
 """Attendance reports as downloads: the rows of a class report or a student's history as
 CSV and XLSX, every text cell safe for a spreadsheet (no formula, no character it cannot
-hold)."""
+hold).
+
+Headers, sheet names and the words of the "About" sheet are in the language active when
+the file is made (the downloading person's); the cells keep the attendance codes
+("present", "late": unchanged by a rename or a language), as the register export for the
+information system (``register_export``, read back by machines) keeps its English column
+names."""
 import csv
 import datetime
 import io
 import re
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from attendance.models import AttendanceRecord
 from attendance.reports.building import ClassReport, DateRange, StudentReport, threshold
@@ -33,19 +40,19 @@ def class_table(report: ClassReport) -> list[list]:
     codes, the count of each code, counted present, recorded, rate (a ``Percent``, "" for
     no records) and the threshold flag. Text as stored: the writers pass every row through
     ``_safe_rows``."""
-    header = (["Student"] + [f"{s.date} {s.period}" for s in report.sessions] + [c.code for c in report.codes]
-              + ["Counted present", "Recorded", "Rate", f"Below {threshold():g}%"])
+    header = ([_("Student")] + [f"{s.date} {s.period}" for s in report.sessions] + [c.code for c in report.codes]
+              + [_("Counted present"), _("Recorded"), _("Rate"), _below_header()])
     rows = [header]
     for row in report.rows:
         rows.append([row.student.name] + [_cell(r) for r in row.statuses] + row.count_list(report.codes)
-                    + [row.present, row.recorded, _rate_cell(row.rate), "yes" if row.below_threshold else ""])
+                    + [row.present, row.recorded, _rate_cell(row.rate), _("yes") if row.below_threshold else ""])
     return rows
 
 
 def student_records_table(records) -> list[list]:
     """A student's records (``AttendanceRecord`` rows, their session and class loaded) as
     rows, header first: date, period, class, code, source and reason."""
-    rows = [["Date", "Period", "Class", "Status", "Source", "Reason"]]
+    rows = [[_("Date"), _("Period"), _("Class"), _("Status"), _("Source"), _("Reason")]]
     for r in records:
         rows.append([r.session.date, r.session.period, r.session.school_class.name, r.status, r.source, r.reason])
     return rows
@@ -54,12 +61,17 @@ def student_records_table(records) -> list[list]:
 def student_summary_table(report: StudentReport) -> list[list]:
     """A student report's counts per code, then counted present, recorded, rate and the
     threshold flag, as rows (header first); the rate a ``Percent`` ("" for no records)."""
-    rows = [["Code", "Label", "Counts as", "Records"]]
-    rows += [[c.code, c.label, c.counts_as, n] for c, n in report.code_counts()]
-    rows += [["Counted present", "", "", report.present], ["Recorded", "", "", report.recorded],
-             ["Rate", "", "", _rate_cell(report.rate)],
-             [f"Below {threshold():g}%", "", "", "yes" if report.below_threshold else ""]]
+    rows = [[_("Code"), _("Label"), _("Counts as"), _("Records")]]
+    rows += [[c.code, c.shown_label, c.counts_as, n] for c, n in report.code_counts()]
+    rows += [[_("Counted present"), "", "", report.present], [_("Recorded"), "", "", report.recorded],
+             [_("Rate"), "", "", _rate_cell(report.rate)],
+             [_below_header(), "", "", _("yes") if report.below_threshold else ""]]
     return rows
+
+
+def _below_header() -> str:
+    """The threshold column's header, "Below 90%" (``building.threshold()``)."""
+    return _("Below %(threshold)s%%") % {"threshold": f"{threshold():g}"}
 
 
 def write_class_csv(out, report: ClassReport) -> None:
@@ -74,25 +86,29 @@ def write_student_csv(out, records) -> None:
 
 
 def _about(title: str, date_range: DateRange) -> list[list]:
-    return [["Report", title], ["From", date_range.start or "(all)"], ["To", date_range.end or "(all)"],
-            ["Threshold", f"{threshold():g}%"],
-            ["Rate", "sessions counted present / sessions recorded (each code counts as present or absent)"],
-            ["Generated", timezone.localtime().strftime("%Y-%m-%d %H:%M")]]
+    return [[_("Report"), title], [_("From"), date_range.start or _("(all)")], [_("To"), date_range.end or _("(all)")],
+            [_("Threshold"), f"{threshold():g}%"],
+            [_("Rate"), _("sessions counted present / sessions recorded (each code counts as present or absent)")],
+            [_("Generated"), timezone.localtime().strftime("%Y-%m-%d %H:%M")]]
 
 
 def class_xlsx(report: ClassReport) -> bytes:
-    """The class report as an XLSX file's bytes: sheets "Report" and "About"."""
-    return _xlsx([("Report", class_table(report)),
-                  ("About", _about(f"Class {report.school_class.name}", report.date_range))])
+    """The class report as an XLSX file's bytes: sheets "Report" and "About" (in the active language)."""
+    return _xlsx([(_("Report"), class_table(report)),
+                  (_("About"), _about(_("Class %(name)s") % {"name": report.school_class.name}, report.date_range))],
+                 frozen_first_column=True)
 
 
 def student_xlsx(report: StudentReport) -> bytes:
-    """The student report as an XLSX file's bytes: sheets "Summary", "Records" and "About"."""
-    return _xlsx([("Summary", student_summary_table(report)), ("Records", student_records_table(report.records)),
-                  ("About", _about(report.student.name, report.date_range))])
+    """The student report as an XLSX file's bytes: sheets "Summary", "Records" and "About"
+    (in the active language)."""
+    return _xlsx([(_("Summary"), student_summary_table(report)), (_("Records"), student_records_table(report.records)),
+                  (_("About"), _about(report.student.name, report.date_range))])
 
 
-def _xlsx(sheets) -> bytes:
+def _xlsx(sheets, frozen_first_column: bool = False) -> bytes:
+    """``sheets`` ((title, rows) pairs) as an XLSX file's bytes; the first sheet's first
+    column frozen too with ``frozen_first_column`` (the class report's student names)."""
     from openpyxl import Workbook  # heavy: loaded only when an XLSX is asked for
 
     workbook = Workbook()
@@ -110,7 +126,7 @@ def _xlsx(sheets) -> bytes:
                     cell.data_type = "s"  # never a formula, whatever the text
                 elif isinstance(cell.value, datetime.date):
                     cell.number_format = "yyyy-mm-dd"
-        sheet.freeze_panes = "B2" if title == "Report" else "A2"
+        sheet.freeze_panes = "B2" if frozen_first_column and sheet is workbook.worksheets[0] else "A2"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -127,7 +143,7 @@ def _cell(record) -> str:
     change when the school renames a code."""
     if record is None:
         return ""
-    return (record.status + (" (manual)" if record.source == AttendanceRecord.MANUAL else "")
+    return (record.status + (_(" (manual)") if record.source == AttendanceRecord.MANUAL else "")
             + (f": {record.reason}" if record.reason else ""))
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from attendance import audit
 from attendance.dates import parse_school_date
@@ -116,7 +117,8 @@ def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPl
                         "given_on": datetime.date.fromisoformat(row.values["given_on"].strip()),
                         "note": " ".join(row.values["note"].split())}
         if line.student.pk in recorded:
-            line.outcome, line.reason = ALREADY, "consent is already recorded (change it on the student's page)"
+            line.outcome, line.reason = ALREADY, gettext("consent is already recorded (change it on the student's "
+                                                         "page)")
         else:
             line.outcome = NEW
     return ConsentPlan(filename, sorted(lines, key=lambda line: line.line))
@@ -125,34 +127,37 @@ def plan_consent_import(data: bytes, filename: str = "consent.csv") -> ConsentPl
 def _read(data: bytes, filename: str) -> tuple[list, list]:
     """The readable rows and the reader's refused lines (``reading.Row``, ``reading.Refusal``)."""
     if len(data) > MAX_CSV_BYTES:
-        raise ConsentFileError(f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.")
+        raise ConsentFileError(gettext("The file is larger than %(limit)s MB.")
+                               % {"limit": MAX_CSV_BYTES // (1024 * 1024)})
     refusals = []
     table = read_table(filename, data, tuple(COLUMNS), LIMITS, refusals, column_name=header_key)
     if table is None:
-        raise ConsentFileError(f"Line 1: {refusals[0].reason}")
+        raise ConsentFileError(gettext("Line 1: %(reason)s") % {"reason": refusals[0].reason})
     if not table.columns:
-        raise ConsentFileError(f"The file is empty: the first line must name the columns ({', '.join(COLUMNS)}).")
+        raise ConsentFileError(gettext("The file is empty: the first line must name the columns (%(columns)s).")
+                               % {"columns": ", ".join(COLUMNS)})
     return table.rows, refusals
 
 
 def _problem(values: dict, school_id: str, students: dict, seen: dict) -> str:
     """Why a line is refused, or ""."""
     if not school_id:
-        return "no student id"
+        return gettext("no student id")
     if school_id not in students:
-        return f"unknown student id {school_id!r}"
+        return gettext("unknown student id %(id)s") % {"id": repr(school_id)}
     if school_id in seen:
-        return f"student {school_id} is also on line {seen[school_id]}"
+        return gettext("student %(id)s is also on line %(line)s") % {"id": school_id, "line": seen[school_id]}
     try:
         parse_school_date(values["given_on"].strip())
     except ValueError as exc:
-        return f"bad date: {exc}"
-    for key, label, longest in (("given_by", "given by", MAX_GIVEN_BY), ("note", "where the form is kept", MAX_NOTE)):
+        return gettext("bad date: %(problem)s") % {"problem": exc}
+    for key, label, longest in (("given_by", gettext("given by"), MAX_GIVEN_BY),
+                                ("note", gettext("where the form is kept"), MAX_NOTE)):
         value = " ".join(values[key].split())
         if not value:
-            return f"no {label}"
+            return gettext("no %(field)s") % {"field": label}
         if len(value) > longest:
-            return f"{label} is longer than {longest} characters"
+            return gettext("%(field)s is longer than %(limit)s characters") % {"field": label, "limit": longest}
         try:
             validate_single_line_text(value)
         except ValidationError as exc:
@@ -182,8 +187,10 @@ def apply_consent_import(data: bytes, user, filename: str = "consent.csv",
     plan = plan_consent_import(data, filename)
     refused = plan.of(REFUSED)
     if refused and not skip_bad_rows:
-        raise ImportRefused(f"{len(refused)} line(s) of {filename} are refused (first: line {refused[0].line}, "
-                            f"{refused[0].reason}); nothing was recorded. Correct them, or skip the refused lines.")
+        raise ImportRefused(gettext("%(count)s line(s) of %(file)s are refused (first: line %(line)s, %(reason)s); "
+                                    "nothing was recorded. Correct them, or skip the refused lines.")
+                            % {"count": len(refused), "file": filename, "line": refused[0].line,
+                               "reason": refused[0].reason})
     recorded = []
     for line in plan.of(NEW):
         record_consent(line.student, user=user, **line.consent)

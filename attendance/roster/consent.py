@@ -7,6 +7,7 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _, gettext_lazy
 
 from attendance import audit
 from attendance.dates import validate_school_date
@@ -14,17 +15,18 @@ from attendance.models import AuditEntry, Consent, DetectedFace, Student
 
 
 #: What consent to face recognition covers, as the consent form and the pages say it.
-CONSENT_SCOPE = ("Consent covers the student's enrolment photos and, from class photos whose register a teacher "
-                 "confirmed, small crops of the student's face kept to improve recognition; withdrawing it deletes "
-                 "them all.")
+CONSENT_SCOPE = gettext_lazy("Consent covers the student's enrolment photos and, from class photos whose register a "
+                             "teacher confirmed, small crops of the student's face kept to improve recognition; "
+                             "withdrawing it deletes them all.")
 
 
 class ConsentMissing(Exception):
     """An enrolment photo was offered for a student whose consent is not recorded."""
 
     def __init__(self, student: Student):
-        super().__init__(f"{student.name}: no consent to face recognition is recorded, so no photo can be "
-                         "enrolled. Record the consent first (who gave it, when, where the form is kept).")
+        super().__init__(_("%(name)s: no consent to face recognition is recorded, so no photo can be enrolled. "
+                           "Record the consent first (who gave it, when, where the form is kept).")
+                         % {"name": student.name})
         self.student = student
 
 

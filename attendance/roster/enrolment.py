@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from faces.errors import ImageError, ModelFileError
 from faces.matching import distance_matrix
@@ -155,8 +156,14 @@ class StudentAmbiguous(Exception):
 
 
 def _listed(students) -> str:
-    return "; ".join(f"#{s.pk}{f' (school id {s.school_id})' if s.school_id else ''} "
-                     f"(in {', '.join(sorted(c.name for c in s.classes.all())) or 'no class'})" for s in students)
+    def one(s) -> str:
+        classes = ", ".join(sorted(c.name for c in s.classes.all())) or gettext("no class")
+        if s.school_id:
+            return gettext("#%(id)s (school id %(school_id)s) (in %(classes)s)") % {
+                "id": s.pk, "school_id": s.school_id, "classes": classes}
+        return gettext("#%(id)s (in %(classes)s)") % {"id": s.pk, "classes": classes}
+
+    return "; ".join(one(s) for s in students)
 
 
 def find_roster_student(school_class: SchoolClass, name: str, student_id: int | None = None,
@@ -183,7 +190,8 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
     if school_id:
         student = Student.objects.filter(school_id=school_id).first()
         if student is not None and name and name_key(student.name) != key:
-            raise StudentAmbiguous(f"School id {school_id} is {student.name} (#{student.pk}), not {name}.")
+            raise StudentAmbiguous(gettext("School id %(school_id)s is %(name)s (#%(id)s), not %(given)s.") % {
+                "school_id": school_id, "name": student.name, "id": student.pk, "given": name})
         return student
     roster = list(school_class.students.order_by("pk").prefetch_related("classes"))
     if student_id is not None:
@@ -191,25 +199,28 @@ def find_roster_student(school_class: SchoolClass, name: str, student_id: int | 
         if student is None:
             student = Student.objects.filter(pk=student_id).first()
             if student is None:
-                raise StudentAmbiguous(f"No student #{student_id} is on the roster of {school_class.name} or "
-                                       "anywhere in the school.")
+                raise StudentAmbiguous(gettext("No student #%(id)s is on the roster of %(class)s or anywhere in the "
+                                               "school.") % {"id": student_id, "class": school_class.name})
         if name and name_key(student.name) != key:
-            raise StudentAmbiguous(f"Student #{student_id} of {school_class.name} is {student.name}, not {name}."
-                                   if student in roster else f"Student #{student_id} is {student.name}, not {name}.")
+            names = {"id": student_id, "class": school_class.name, "name": student.name, "given": name}
+            raise StudentAmbiguous(gettext("Student #%(id)s of %(class)s is %(name)s, not %(given)s.") % names
+                                   if student in roster else
+                                   gettext("Student #%(id)s is %(name)s, not %(given)s.") % names)
         return student
     matches = [s for s in roster if name_key(s.name) == key]
-    where = f"of {school_class.name}"
+    where = gettext("of %(class)s") % {"class": school_class.name}
     if not matches:
         # Every name of the school compared in Python: name_key is not a database function.
         same = [pk for pk, other in Student.objects.values_list("pk", "name") if name_key(other) == key]
         matches = list(Student.objects.filter(pk__in=same).order_by("pk").prefetch_related("classes"))
-        where = "of the school (none in " + school_class.name + ")"
+        where = gettext("of the school (none in %(class)s)") % {"class": school_class.name}
     if len(matches) > 1:
         example = f"{' '.join(visible(matches[0].name).split()).replace(' ', '_')}_#{matches[0].pk}"
-        raise StudentAmbiguous(f"{len(matches)} students {where} are named {name}: {_listed(matches)}. "
-                               f"Nothing was saved. Name the folder with the student's id to say which, "
-                               f"e.g. {example}. A new child of that name needs a school id of their own "
-                               f"(a folder Name_@SCHOOLID, or the form's school id).")
+        raise StudentAmbiguous(gettext(
+            "%(count)s students %(where)s are named %(name)s: %(listed)s. Nothing was saved. Name the folder with the "
+            "student's id to say which, e.g. %(example)s. A new child of that name needs a school id of their own (a "
+            "folder Name_@SCHOOLID, or the form's school id).") % {
+                "count": len(matches), "where": where, "name": name, "listed": _listed(matches), "example": example})
     return matches[0] if matches else None
 
 
@@ -220,10 +231,10 @@ class ExistingStudentWithoutConsent(Exception):
     existing student is recorded on the student's page, never by a bulk upload."""
 
     def __init__(self, student: Student):
-        super().__init__(f"{student.name} (#{student.pk}) is already in the school with no consent to face "
-                         "recognition recorded (never given, or withdrawn). The consent given with this upload "
-                         "covers only the students it adds; record this student's consent on their page first. "
-                         "Nothing was saved.")
+        super().__init__(gettext(
+            "%(name)s (#%(id)s) is already in the school with no consent to face recognition recorded (never given, "
+            "or withdrawn). The consent given with this upload covers only the students it adds; record this "
+            "student's consent on their page first. Nothing was saved.") % {"name": student.name, "id": student.pk})
         self.student = student
 
 

@@ -160,6 +160,7 @@ def learn_strong_matches(session, matches) -> list[LearntTemplate]:
     return learnt
 
 
+#: Stored in English (a record); shown translated by ``attendance.stored_text``.
 FLAG = "Recognised with a learnt photo of {name} that a teacher later corrected: please check."
 
 

@@ -7,6 +7,7 @@ removal and an addition in one transaction. Every change writes the audit log.
 """
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, ngettext
 
 from attendance import audit
 from attendance.models import AuditEntry, SchoolClass, Student
@@ -69,13 +70,14 @@ def move_students(from_class: SchoolClass, to_class: SchoolClass, students, user
     """
     students = list(dict.fromkeys(students))
     if from_class.pk == to_class.pk:
-        raise MembershipError("Choose another class to move the students to.")
+        raise MembershipError(gettext("Choose another class to move the students to."))
     with transaction.atomic():
         present = set(from_class.students.values_list("pk", flat=True))
         missing = [s for s in students if s.pk not in present]
         if missing:
-            raise MembershipError(f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} not on the roster of "
-                                  f"{from_class.name}; nothing was moved.")
+            raise MembershipError(ngettext("%(names)s is not on the roster of %(class)s; nothing was moved.",
+                                           "%(names)s are not on the roster of %(class)s; nothing was moved.",
+                                           len(missing)) % {"names": _names(missing), "class": from_class.name})
         from_class.students.remove(*students)
         to_class.students.add(*students)
         audit.record(user, AuditEntry.MEMBERSHIP_CHANGED, to_class,

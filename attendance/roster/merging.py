@@ -23,6 +23,7 @@ import numpy as np
 from django.apps import apps as current_apps
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from faces.matching import distance_matrix
 
@@ -77,11 +78,13 @@ def merge_students(a, b, user=None, registry=None, how: str = "confirmed by an a
     Student = _model(registry, "Student")
     keep, other = oldest_first(a, b)
     if keep.pk == other.pk:
-        raise MergeError("A student cannot be merged with themselves.")
+        raise MergeError(gettext("A student cannot be merged with themselves."))
     if keep.school_id and other.school_id and keep.school_id != other.school_id:
-        raise MergeError(f"{keep.name} (#{keep.pk}) and {other.name} (#{other.pk}) have different school ids "
-                         f"({keep.school_id}, {other.school_id}): the school's records say they are two children. "
-                         "Correct the school id first if they are one.")
+        raise MergeError(gettext("%(first)s (#%(first_id)s) and %(second)s (#%(second_id)s) have different school "
+                                 "ids (%(first_school_id)s, %(second_school_id)s): the school's records say they are "
+                                 "two children. Correct the school id first if they are one.")
+                         % {"first": keep.name, "first_id": keep.pk, "second": other.name, "second_id": other.pk,
+                            "first_school_id": keep.school_id, "second_school_id": other.school_id})
     summary = {"kept": keep.pk, "merged": other.pk, "records_dropped": []}
     with transaction.atomic():
         keep = Student.objects.select_for_update().get(pk=keep.pk)
@@ -261,7 +264,7 @@ def mark_different(a, b, user=None) -> None:
     from attendance.models import AuditEntry, DifferentChildren
 
     if a.pk == b.pk:
-        raise MergeError("A student cannot be set apart from themselves.")
+        raise MergeError(gettext("A student cannot be set apart from themselves."))
     first, second = (a, b) if a.pk < b.pk else (b, a)
     with transaction.atomic():
         DifferentChildren.objects.get_or_create(first=first, second=second, defaults={"decided_by": user})

@@ -25,10 +25,11 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 
 from faces.errors import ImageError
 
-from attendance import audit, engine
+from attendance import audit, engine, image_errors
 from attendance.models import AuditEntry, Consent, EnrolmentPhoto, Student
 from attendance.roster.consent import ConsentMissing
 from attendance.roster.enrolment import add_enrolment_photo
@@ -85,9 +86,10 @@ def _entries_of_zip(fileobj) -> list[tuple[str, tuple[str, ...], int, callable]]
         archive = zipfile.ZipFile(fileobj)
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ZipEnrolmentError("This file is not a readable zip archive.") from exc
+        raise ZipEnrolmentError(gettext("This file is not a readable zip archive.")) from exc
     if len(infos) > MAX_ENTRIES:
-        raise ZipEnrolmentError(f"The zip holds {len(infos)} files; the limit is {MAX_ENTRIES}.")
+        raise ZipEnrolmentError(gettext("The zip holds %(count)s files; the limit is %(limit)s.")
+                                % {"count": len(infos), "limit": MAX_ENTRIES})
     found = []
     for info in infos:
         if info.is_dir():
@@ -101,7 +103,7 @@ def _entries_of_zip(fileobj) -> list[tuple[str, tuple[str, ...], int, callable]]
                 with archive.open(info) as fh:
                     return fh.read(limit)  # file_size comes from the archive and can lie
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
-                raise ImageError(f"cannot be read from the zip ({exc})") from exc
+                raise ImageError(gettext("cannot be read from the zip (%(problem)s)") % {"problem": exc}) from exc
 
         found.append(("/".join(parts), parts, info.file_size, read))
     return found
@@ -116,7 +118,7 @@ def _entries_of_folder(folder: Path) -> list[tuple[str, tuple[str, ...], int, ca
         if path.is_symlink() or not path.is_file() or any(p.startswith(".") for p in relative.parts):
             continue
         if len(found) >= MAX_ENTRIES:
-            raise ZipEnrolmentError(f"The folder holds more than {MAX_ENTRIES} files.")
+            raise ZipEnrolmentError(gettext("The folder holds more than %(limit)s files.") % {"limit": MAX_ENTRIES})
 
         def read(limit, path=path):
             with path.open("rb") as fh:
@@ -132,7 +134,8 @@ def _school_id_of(parts: tuple[str, ...]) -> tuple[str, str]:
         return PurePosixPath(parts[0]).stem.strip(), ""
     if len(parts) == 2:
         return parts[0].strip(), ""
-    return "", "too deep: put photos at the top (<student id>.jpg) or in one folder per student (<student id>/1.jpg)"
+    return "", gettext("too deep: put photos at the top (<student id>.jpg) or in one folder per student "
+                       "(<student id>/1.jpg)")
 
 
 def _strip_shared_folder(entries, known_ids: set[str]):
@@ -187,37 +190,42 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
         if why:
             continue
         if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
-            item.reason = f"not an image (only {', '.join(sorted(IMAGE_SUFFIXES))})"
+            item.reason = gettext("not an image (only %(suffixes)s)") % {"suffixes": ", ".join(sorted(IMAGE_SUFFIXES))}
             continue
         student = students.get(school_id)
         if student is None:
-            item.reason = f"unknown student id {school_id!r}" if school_id else "no student id in the name"
+            item.reason = (gettext("unknown student id %(id)s") % {"id": repr(school_id)} if school_id
+                           else gettext("no student id in the name"))
             continue
         item.student = student
         if student.pk not in consenting:
-            item.reason = (f"no consent to face recognition is recorded for {student.name} ({school_id}): "
-                           "record it first (the consent import or the student's page)")
+            item.reason = gettext("no consent to face recognition is recorded for %(name)s (%(id)s): record it first "
+                                  "(the consent import or the student's page)") % {
+                                      "name": student.name, "id": school_id}
             continue
+        too_large = gettext("too large (over the %(limit)s MB per photo)") % {
+            "limit": settings.MAX_PHOTO_BYTES // (1024 * 1024)}
         if size > settings.MAX_PHOTO_BYTES:
-            item.reason = f"too large (over the {settings.MAX_PHOTO_BYTES // (1024 * 1024)} MB per photo)"
+            item.reason = too_large
             continue
         try:
             data = read(settings.MAX_PHOTO_BYTES + 1)
             if len(data) > settings.MAX_PHOTO_BYTES:
-                item.reason = f"too large (over the {settings.MAX_PHOTO_BYTES // (1024 * 1024)} MB per photo)"
+                item.reason = too_large
                 continue
             item.extension = engine.check_photo_header(io.BytesIO(data))
         except ImageError as exc:
-            item.reason = f"not an image: {exc}"
+            item.reason = gettext("not an image: %(problem)s") % {"problem": image_errors.error_text(exc)}
             continue
         digest = _sha256(data)
         if digest in hashes.get(student.pk, set()) or digest in seen.get(student.pk, set()):
-            item.outcome, item.reason = ALREADY, "the student already has this photo"
+            item.outcome, item.reason = ALREADY, gettext("the student already has this photo")
             continue
         total += len(data)
         if total > settings.MAX_ZIP_BYTES:
-            raise ZipEnrolmentError("The photos are larger in total than the limit "
-                                    f"({settings.MAX_ZIP_BYTES // (1024 * 1024)} MB): split them into several imports.")
+            raise ZipEnrolmentError(gettext("The photos are larger in total than the limit (%(limit)s MB): split "
+                                            "them into several imports.")
+                                    % {"limit": settings.MAX_ZIP_BYTES // (1024 * 1024)})
         seen.setdefault(student.pk, set()).add(digest)
         item.outcome, item.data = NEW, data
     return PhotoPlan(source_name or str(source), files)
@@ -241,7 +249,7 @@ def _still_new_under_lock(plan: PhotoPlan) -> list[PhotoFile]:
     fresh = []
     for item in new:
         if _sha256(item.data) in hashes.get(item.student.pk, set()):
-            item.outcome, item.reason = ALREADY, "the student already has this photo"
+            item.outcome, item.reason = ALREADY, gettext("the student already has this photo")
         else:
             fresh.append(item)
     return fresh
@@ -269,8 +277,10 @@ def apply_photo_import(source, user, source_name: str = "", skip_bad_rows: bool 
     plan = plan_photo_import(source, source_name)
     refused = plan.of(REFUSED)
     if refused and not skip_bad_rows:
-        raise ImportRefused(f"{len(refused)} file(s) of {plan.source} are refused (first: {refused[0].path}, "
-                            f"{refused[0].reason}); nothing was stored. Correct them, or skip the refused files.")
+        raise ImportRefused(gettext("%(count)s file(s) of %(source)s are refused (first: %(path)s, %(reason)s); "
+                                    "nothing was stored. Correct them, or skip the refused files.")
+                            % {"count": len(refused), "source": plan.source, "path": refused[0].path,
+                               "reason": refused[0].reason})
     with storing_uploads() as stored:
         by_student: dict[Student, list[EnrolmentPhoto]] = {}
         for item in _still_new_under_lock(plan):

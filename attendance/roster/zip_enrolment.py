@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterator
 
+from django.utils.translation import gettext
+
 from faces.errors import ImageError
 
+from attendance import image_errors
 from attendance.text import forbidden_character
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
@@ -65,22 +68,25 @@ def parse_student_folder(folder: str) -> tuple[str, int | None, str]:
     """
     name, student_id, school_id = _folder_name_and_id(folder)
     if not name and student_id is None and not school_id:
-        raise ZipEnrolmentError(f"The folder {folder!r} is not a student's name.")
+        raise ZipEnrolmentError(gettext("The folder %(folder)s is not a student's name.") % {"folder": repr(folder)})
     if len(name) > MAX_NAME_LENGTH:
-        raise ZipEnrolmentError(f"The folder name {folder!r} is longer than {MAX_NAME_LENGTH} characters.")
+        raise ZipEnrolmentError(gettext("The folder name %(folder)s is longer than %(limit)s characters.")
+                                % {"folder": repr(folder), "limit": MAX_NAME_LENGTH})
     return name, student_id, school_id
 
 
 def _folder_name_and_id(folder: str) -> tuple[str, int | None, str]:
     if found := forbidden_character(folder):
-        raise ZipEnrolmentError(f"The folder {folder!r} contains {found}, which a student's name cannot hold. "
-                                "Rename the folder.")
+        raise ZipEnrolmentError(gettext("The folder %(folder)s contains %(character)s, which a student's name "
+                                        "cannot hold. Rename the folder.") % {
+                                            "folder": repr(folder), "character": found})
     if "@" in folder:
         found = _SCHOOL_ID.match(unicodedata.normalize("NFC", folder))
         if not found:
-            raise ZipEnrolmentError(f"The folder {folder!r} does not end with a school id: an \"@\" in a folder "
-                                    "name must be followed by the student's school id (1 to 64 characters, no "
-                                    "spaces), e.g. Ada_Lovelace_@S1001.")
+            raise ZipEnrolmentError(gettext("The folder %(folder)s does not end with a school id: an \"@\" in a "
+                                            "folder name must be followed by the student's school id (1 to 64 "
+                                            "characters, no spaces), e.g. Ada_Lovelace_@S1001.")
+                                    % {"folder": repr(folder)})
         return unicodedata.normalize("NFC", folder_to_name(found["name"])), None, found["id"]
     name = unicodedata.normalize("NFC", folder_to_name(folder))
     # Full-width "＃１７" is read as "#17", as the roster's names are compared (text.name_key).
@@ -89,8 +95,9 @@ def _folder_name_and_id(folder: str) -> tuple[str, int | None, str]:
         return name, None, ""
     found = _STUDENT_ID.match(compatible)
     if not found:
-        raise ZipEnrolmentError(f"The folder {folder!r} does not end with a student id: a \"#\" in a folder name "
-                                "must be followed by the student's id (1 to 18 digits), e.g. Ada_Lovelace_#17.")
+        raise ZipEnrolmentError(gettext("The folder %(folder)s does not end with a student id: a \"#\" in a folder "
+                                        "name must be followed by the student's id (1 to 18 digits), e.g. "
+                                        "Ada_Lovelace_#17.") % {"folder": repr(folder)})
     return found["name"], int(found["id"]), ""
 
 
@@ -155,27 +162,29 @@ def read_enrolment_zip(fileobj, max_photo_bytes: int, max_total_bytes: int, chec
         archive = zipfile.ZipFile(fileobj)
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ZipEnrolmentError("This file is not a readable zip archive.") from exc
+        raise ZipEnrolmentError(gettext("This file is not a readable zip archive.")) from exc
     if len(entries) > MAX_ENTRIES:
-        raise ZipEnrolmentError(f"The zip holds {len(entries)} files; the limit is {MAX_ENTRIES}.")
+        raise ZipEnrolmentError(gettext("The zip holds %(count)s files; the limit is %(limit)s.")
+                                % {"count": len(entries), "limit": MAX_ENTRIES})
     photos = _photo_entries(archive)
     if not photos:
-        raise ZipEnrolmentError("The zip has no photos inside student folders (e.g. Ada_Lovelace/1.jpg).")
+        raise ZipEnrolmentError(gettext("The zip has no photos inside student folders (e.g. Ada_Lovelace/1.jpg)."))
     depth = _student_folder_depth([folders for _, folders in photos])
     total = 0
     for entry, folders in photos:
         name, student_id, school_id = parse_student_folder(folders[depth])
         if entry.file_size > max_photo_bytes:
-            raise ZipEnrolmentError(f"{entry.filename} is larger than the per-photo limit.")
+            raise ZipEnrolmentError(gettext("%(file)s is larger than the per-photo limit.") % {"file": entry.filename})
         total += entry.file_size
         if total > max_total_bytes:
-            raise ZipEnrolmentError("The photos in the zip are larger in total than the limit.")
+            raise ZipEnrolmentError(gettext("The photos in the zip are larger in total than the limit."))
         try:
             with archive.open(entry) as fh:
                 # file_size comes from the archive and can lie; never read past the limit.
                 data = fh.read(max_photo_bytes + 1)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
-            raise ZipEnrolmentError(f"{entry.filename} cannot be read from the zip ({exc}).") from exc
+            raise ZipEnrolmentError(gettext("%(file)s cannot be read from the zip (%(problem)s).")
+                                    % {"file": entry.filename, "problem": exc}) from exc
         yield _checked_photo(entry.filename, data, max_photo_bytes, check_image, name, student_id, folders[depth],
                              school_id)
 
@@ -206,9 +215,9 @@ def _checked_photo(label: str, data: bytes, max_photo_bytes: int, check_image, n
                    school_id: str = ""):
     """The ``ZipPhoto`` of a photo's bytes, named by its real format; ``label`` names it in refusals."""
     if len(data) > max_photo_bytes:
-        raise ZipEnrolmentError(f"{label} is larger than the per-photo limit.")
+        raise ZipEnrolmentError(gettext("%(file)s is larger than the per-photo limit.") % {"file": label})
     try:
         extension = check_image(data)
     except ImageError as exc:
-        raise ZipEnrolmentError(f"{label}: {exc}") from exc
+        raise ZipEnrolmentError(f"{label}: {image_errors.error_text(exc)}") from exc
     return ZipPhoto(name, f"photo{extension}", data, student_id, folder, school_id)

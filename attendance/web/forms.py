@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from attendance import access
 from attendance.registers import codes
@@ -13,6 +15,7 @@ from attendance.dates import SchoolDateField
 from attendance.models import AttendanceRecord, SchoolClass, Student
 from attendance.registers.register import RegisterError, check_status
 from attendance.text import validate_single_line_text
+from attendance.web.refused_files import ChooseFilesAgain
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -64,17 +67,17 @@ class AddStudentsForm(forms.Form):
     """Existing students (ids) to put on a class's roster."""
 
     students = forms.ModelMultipleChoiceField(
-        queryset=Student.objects.all(), error_messages={"required": "Tick at least one student to add."})
+        queryset=Student.objects.all(), error_messages={"required": _("Tick at least one student to add.")})
 
 
 class RosterChangeForm(forms.Form):
     """Students of the class's roster to remove, or to move to another class."""
 
     students = forms.ModelMultipleChoiceField(
-        queryset=Student.objects.none(), error_messages={"required": "Tick at least one student of the roster."})
-    to_class = forms.ModelChoiceField(queryset=SchoolClass.objects.none(), required=False, label="Move to")
+        queryset=Student.objects.none(), error_messages={"required": _("Tick at least one student of the roster.")})
+    to_class = forms.ModelChoiceField(queryset=SchoolClass.objects.none(), required=False, label=_("Move to"))
     confirm = forms.BooleanField(
-        required=False, label="Yes: their attendance records, photos and consent are kept")
+        required=False, label=_("Yes: their attendance records, photos and consent are kept"))
 
     def __init__(self, *args, school_class, moving: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,9 +88,9 @@ class RosterChangeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if self.moving and not cleaned.get("to_class") and "to_class" not in self.errors:
-            self.add_error("to_class", "Choose the class to move them to.")
+            self.add_error("to_class", _("Choose the class to move them to."))
         if not self.moving and not cleaned.get("confirm"):
-            self.add_error("confirm", "Tick the box to confirm the removal from this class.")
+            self.add_error("confirm", _("Tick the box to confirm the removal from this class."))
         return cleaned
 
 
@@ -102,31 +105,33 @@ class ConsentForm(forms.Form):
     asks for consent: the record and its audit entry hold what the admin typed from the
     signed form, never a default."""
 
-    given_by = forms.CharField(max_length=150, label="Consent given by",
-                               help_text="The parent or guardian who signed (or the student, where the law allows). "
-                                         + CONSENT_SCOPE)
-    given_on = SchoolDateField(label="Date on the consent form")
-    note = forms.CharField(max_length=300, label="Where the signed form is kept",
-                           help_text="E.g. “Office file 2026/27, form 14”.")
+    given_by = forms.CharField(max_length=150, label=_("Consent given by"),
+                               help_text=format_lazy("{} {}", _("The parent or guardian who signed (or the student, "
+                                                                "where the law allows)."), CONSENT_SCOPE))
+    given_on = SchoolDateField(label=_("Date on the consent form"))
+    note = forms.CharField(max_length=300, label=_("Where the signed form is kept"),
+                           help_text=_("E.g. “Office file 2026/27, form 14”."))
 
     def consent(self) -> dict:
         """The cleaned consent, as ``consent.record_consent`` takes it."""
         return {key: self.cleaned_data[key] for key in ("given_by", "given_on", "note")}
 
 
-class StudentEnrolForm(ConsentForm):
+class StudentEnrolForm(ChooseFilesAgain, ConsentForm):
     """A new student: photos only with consent; without photos the student is added to the
     roster and registered by hand."""
 
-    name = forms.CharField(max_length=150, label="Student's full name", validators=[validate_single_line_text])
+    name = forms.CharField(max_length=150, label=_("Student's full name"), validators=[validate_single_line_text])
     school_id = forms.CharField(
-        max_length=64, required=False, label="School id", validators=[validate_single_line_text],
-        help_text="The school's id for the child (admission number), if any. A child already in the school "
-                  "(same school id, or the only student of that name) is added to this class, not created again.")
-    photos = PhotosField(label="Enrolment photos", required=False,
-                         help_text="One or more photos of the student alone, face visible. Leave empty to add "
-                                   "the student without face recognition (registered by hand).")
+        max_length=64, required=False, label=_("School id"), validators=[validate_single_line_text],
+        help_text=_("The school's id for the child (admission number), if any. A child already in the school "
+                    "(same school id, or the only student of that name) is added to this class, not created again."))
+    photos = PhotosField(label=_("Enrolment photos"), required=False,
+                         help_text=_("One or more photos of the student alone, face visible. Leave empty to add "
+                                     "the student without face recognition (registered by hand)."))
     field_order = ["name", "school_id", "photos", "given_by", "given_on", "note"]
+    file_fields = {"photos": _("Choose the photos again: a refused form does not keep the files chosen "
+                                "(you had chosen %(names)s).")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,8 +143,8 @@ class StudentEnrolForm(ConsentForm):
         if cleaned.get("photos"):
             for key in ("given_by", "given_on", "note"):
                 if not cleaned.get(key) and key not in self.errors:
-                    self.add_error(key, "Needed with photos: a student is enrolled for face recognition only "
-                                        "with recorded consent.")
+                    self.add_error(key, _("Needed with photos: a student is enrolled for face recognition only "
+                                          "with recorded consent."))
         return cleaned
 
     def consent(self) -> dict | None:
@@ -147,40 +152,45 @@ class StudentEnrolForm(ConsentForm):
 
 
 class EnrolmentPhotosForm(forms.Form):
-    photos = PhotosField(label="Add photos")
+    photos = PhotosField(label=_("Add photos"))
 
 
 class WithdrawConsentForm(forms.Form):
     confirm = forms.BooleanField(
-        label="Delete this student's photos and face data now; they will be registered by hand",
-        error_messages={"required": "Tick the box to confirm: the photos and face data are deleted at once."})
+        label=_("Delete this student's photos and face data now; they will be registered by hand"),
+        error_messages={"required": _("Tick the box to confirm: the photos and face data are deleted at once.")})
 
 
-class ZipEnrolForm(ConsentForm):
+class ZipEnrolForm(ChooseFilesAgain, ConsentForm):
     archive = forms.FileField(
-        label="Zip of photos",
-        help_text="One folder per student, named after the student, holding their photos. A child already in "
-                  "the school is added to this class. Where two students share a name, end the folder with the "
-                  "student's id (Ada_Lovelace_#17) or school id (Ada_Lovelace_@S1001).",
+        label=_("Zip of photos"),
+        help_text=_("One folder per student, named after the student, holding their photos. A child already in "
+                    "the school is added to this class. Where two students share a name, end the folder with the "
+                    "student's id (Ada_Lovelace_#17) or school id (Ada_Lovelace_@S1001)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )
     consent_on_file = forms.BooleanField(
-        label="Consent to face recognition is on file for every student in this zip",
-        error_messages={"required": "Students are enrolled for face recognition only with recorded consent: "
-                                    "confirm it is on file for every student in the zip."})
+        label=_("Consent to face recognition is on file for every student in this zip"),
+        error_messages={"required": _("Students are enrolled for face recognition only with recorded consent: "
+                                      "confirm it is on file for every student in the zip.")})
     field_order = ["archive", "consent_on_file", "given_by", "given_on", "note"]
+    file_fields = {"archive": _("Choose the zip again: a refused form does not keep the file chosen "
+                                 "(you had chosen %(names)s).")}
 
     def __init__(self, *args, **kwargs):
         # Beside the enrol form on the class page: its consent fields need ids of their own.
         kwargs.setdefault("auto_id", "zip_%s")
         super().__init__(*args, **kwargs)
-        self.fields["given_by"].help_text = "For the students the zip adds (a student already in the school needs consent recorded on their page). " + CONSENT_SCOPE
+        self.fields["given_by"].help_text = format_lazy("{} {}", _(
+            "For the students the zip adds (a student already in the school needs consent recorded on their page)."),
+            CONSENT_SCOPE)
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
         if archive.size > settings.MAX_ZIP_BYTES:
             raise forms.ValidationError(
-                f"The zip is {filesizeformat(archive.size)}; the limit is {filesizeformat(settings.MAX_ZIP_BYTES)}."
+                _("The zip is %(size)s; the limit is %(limit)s.")
+                % {"size": filesizeformat(archive.size), "limit": filesizeformat(settings.MAX_ZIP_BYTES)}
             )
         return archive
 
@@ -200,8 +210,8 @@ class SessionForm(forms.Form):
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField()
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
-                             validators=[validate_single_line_text])
+    period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
+                             label=_("Period"), validators=[validate_single_line_text])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,14 +222,14 @@ class SessionForm(forms.Form):
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField()
-    period = forms.CharField(max_length=50, initial="Period 1", help_text="E.g. Period 1, or 09:00.",
-                             validators=[validate_single_line_text])
-    photos = PhotosField(label="Class photos")
+    period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
+                             label=_("Period"), validators=[validate_single_line_text])
+    photos = PhotosField(label=_("Class photos"))
     # Made by the page's script once per page (a random UUID), sent again by every retry of
     # the same upload, so a retry after a lost response does not store the photos twice
     # (``web.upload_ids``). Empty without JavaScript.
     upload_id = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64,
-                                validators=[RegexValidator(r"^[A-Za-z0-9-]{8,64}$", "Not an upload id.")])
+                                validators=[RegexValidator(r"^[A-Za-z0-9-]{8,64}$", _("Not an upload id."))])
 
     def __init__(self, *args, periods=(), period_names=(), preselect=None, **kwargs):
         """``periods``: the timetabled periods offered (of the date offered), with
@@ -232,13 +242,13 @@ class ClassPhotoUploadForm(forms.Form):
             return
         wanted = self.initial.get("period")
         names = {p.name for p in periods}
-        choices = [(p.name, f"{p.name} · {p.times}") for p in periods] + [("", "Another period (type it below)")]
+        choices = [(p.name, f"{p.name} · {p.times}") for p in periods] + [("", _("Another period (type it below)"))]
         self.fields["timetable_period"] = TimetablePeriodChoice(
-            label="Period", choices=choices, required=False, accepted=period_names,
+            label=_("Period"), choices=choices, required=False, accepted=period_names,
             initial=(wanted if wanted in names else "") if wanted else getattr(preselect, "name", ""))
         period = self.fields["period"]
-        period.required, period.label, period.initial = False, "Another period", "" if wanted in names else wanted
-        period.help_text = "Only for a period not in the timetable, e.g. a cover lesson."
+        period.required, period.label, period.initial = False, _("Another period"), "" if wanted in names else wanted
+        period.help_text = _("Only for a period not in the timetable, e.g. a cover lesson.")
         self.order_fields(["date", "timetable_period", "period", "photos"])
 
     def clean(self):
@@ -246,7 +256,7 @@ class ClassPhotoUploadForm(forms.Form):
         if "timetable_period" in self.fields:
             chosen = cleaned.get("timetable_period") or (cleaned.get("period") or "").strip()
             if not chosen and "timetable_period" not in self.errors and "period" not in self.errors:
-                self.add_error("period", "Choose a period of the timetable, or type another.")
+                self.add_error("period", _("Choose a period of the timetable, or type another."))
             cleaned["period"] = chosen
         return cleaned
 
@@ -266,16 +276,16 @@ class FaceDecisionForm(forms.Form):
     nothing is pre-selected, so a post without a choice is an error, not an answer."""
 
     NOT_A_STUDENT = "none"
-    student = forms.ChoiceField(error_messages={"required": "Choose a student of the class, or “Not a "
-                                                            "student”.",
-                                                "invalid_choice": "Choose a student of the class, or "
-                                                                  "“Not a student”."})
+    student = forms.ChoiceField(error_messages={"required": _("Choose a student of the class, or “Not a "
+                                                              "student”."),
+                                                "invalid_choice": _("Choose a student of the class, or "
+                                                                    "“Not a student”.")})
 
     def __init__(self, *args, face=None, roster=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.roster = roster if roster is not None else decidable_roster(face.photo.session.school_class)
         self.fields["student"].choices = (
-            [("", "— who is it? —"), (self.NOT_A_STUDENT, "Not a student")]
+            [("", _("— who is it? —")), (self.NOT_A_STUDENT, _("Not a student"))]
             + [(str(pk), student.name) for pk, student in self.roster.items()]
         )
 
@@ -300,7 +310,7 @@ class RecordStatusForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(c.code, c.label) for c in codes.active_codes()]
+        self.fields["status"].choices = [(c.code, c.shown_label) for c in codes.active_codes()]
 
 
 class RegisterForm(forms.Form):
@@ -319,20 +329,21 @@ class RegisterForm(forms.Form):
         self.codes = codes.all_codes()
         self.records = {r.student_id: r for r in codes.attach(list(session.records.all()), self.codes)}
         self.students = list(session.school_class.students.prefetch_related("photos").order_by("name", "id"))
-        offered = [(c.code, c.label) for c in self.codes.values() if c.active]
+        offered = [(c.code, c.shown_label) for c in self.codes.values() if c.active]
         for student in self.students:
             record = self.records.get(student.pk)
             choices = list(offered)
             if record is None:
-                choices.insert(0, (self.NOT_TAKEN, "— not taken —"))
+                choices.insert(0, (self.NOT_TAKEN, _("— not taken —")))
             elif record.status not in dict(offered):
-                choices.append((record.status, f"{record.code.label} (no longer offered)"))
+                choices.append((record.status, _("%(code)s (no longer offered)") % {"code": record.code.shown_label}))
             status, reason = (record.status, record.reason) if record else (self.NOT_TAKEN, "")
             self.fields[f"status_{student.pk}"] = forms.ChoiceField(
-                choices=choices, required=False, initial=status, label=f"Status of {student.name}")
+                choices=choices, required=False, initial=status,
+                label=_("Status of %(name)s") % {"name": student.name})
             self.fields[f"reason_{student.pk}"] = forms.CharField(
-                max_length=200, required=False, initial=reason, label=f"Reason for {student.name}",
-                widget=forms.TextInput(attrs={"placeholder": "Reason"}))
+                max_length=200, required=False, initial=reason, label=_("Reason for %(name)s") % {"name": student.name},
+                widget=forms.TextInput(attrs={"placeholder": _("Reason")}))
             # What the form showed, to tell the rows the person changed.
             self.fields[f"shown_status_{student.pk}"] = forms.CharField(
                 required=False, initial=status, widget=forms.HiddenInput)
@@ -380,7 +391,9 @@ class RegisterForm(forms.Form):
             self._changes.append((student, status, reason))
         if self.errors:
             count = sum(1 for name in self.errors if name != "__all__")
-            raise forms.ValidationError(f"Nothing was saved: {count} row{'s' if count != 1 else ''} to correct.")
+            raise forms.ValidationError(ngettext("Nothing was saved: %(count)d row to correct.",
+                                                 "Nothing was saved: %(count)d rows to correct.", count)
+                                        % {"count": count})
         return cleaned
 
     def changes(self) -> list[tuple]:
@@ -389,7 +402,7 @@ class RegisterForm(forms.Form):
 
 
 class DuplicateDecisionForm(forms.Form):
-    keep = forms.TypedChoiceField(choices=[("1", "Keep"), ("0", "Delete")], coerce=lambda v: v == "1")
+    keep = forms.TypedChoiceField(choices=[("1", _("Keep")), ("0", _("Delete"))], coerce=lambda v: v == "1")
 
 
 class ReportRangeForm(forms.Form):
@@ -398,12 +411,12 @@ class ReportRangeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, label in (("from", "From"), ("to", "To")):
+        for name, label in (("from", _("From")), ("to", _("To"))):
             self.fields[name] = SchoolDateField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
-            raise forms.ValidationError("The first day must not be after the last day.")
+            raise forms.ValidationError(_("The first day must not be after the last day."))
         return cleaned

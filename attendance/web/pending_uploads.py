@@ -8,6 +8,7 @@ import secrets
 
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,9 @@ MAX_AGE = datetime.timedelta(days=1)
 
 
 #: The message when the preview page's Import names another upload than the one kept.
-REPLACED = ("The file waiting to be imported is not the one of the preview you confirmed (another upload, "
-            "in another tab or window, replaced it): nothing was imported. Check the latest preview and import it.")
+REPLACED = gettext_lazy("The file waiting to be imported is not the one of the preview you confirmed (another "
+                        "upload, in another tab or window, replaced it): nothing was imported. Check the latest "
+                        "preview and import it.")
 
 
 def keep(session, kind: str, uploaded_file, filename: str) -> str:

@@ -19,8 +19,9 @@ from django.http.cookie import parse_cookie
 
 logger = logging.getLogger(__name__)
 
-#: Pages that take a body from someone not signed in: the sign-in and sign-out forms.
-ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admin/logout/"})
+#: Pages that take a body from someone not signed in: the sign-in and sign-out forms, and
+#: the language menu (shown on the sign-in page too).
+ANONYMOUS_BODY_PATHS = frozenset({"/login/", "/logout/", "/admin/login/", "/admin/logout/", "/language/"})
 #: The form of a set-password link from the Staff page (Django's password-reset view posts
 #: to /set-password/<user id, base64>/set-password/): small bodies from anyone, like sign-in.
 ANONYMOUS_SET_PASSWORD = re.compile(r"^/set-password/[0-9A-Za-z_-]{1,40}/set-password/$")
@@ -47,8 +48,8 @@ API_CREDENTIALS = ("Authentication credentials were not provided: send the heade
 
 
 def takes_anonymous_body(path: str) -> bool:
-    """True for the pages that take a small body from someone not signed in: sign-in and
-    sign-out (ANONYMOUS_BODY_PATHS) and a set-password link's form (ANONYMOUS_SET_PASSWORD)."""
+    """True for the pages that take a small body from someone not signed in: sign-in,
+    sign-out and the language menu (ANONYMOUS_BODY_PATHS) and a set-password link's form (ANONYMOUS_SET_PASSWORD)."""
     return path in ANONYMOUS_BODY_PATHS or bool(ANONYMOUS_SET_PASSWORD.match(path))
 
 

@@ -22,6 +22,8 @@ def face_model_files(app_configs=None, **kwargs):
     names = [model_files.LANDMARKS_5_MODEL, model_files.RECOGNITION_MODEL]
     if settings.FACE_LANDMARK_POINTS == 68:
         names.append(model_files.LANDMARKS_68_MODEL)
+    if settings.FACE_DETECTOR == "mmod":
+        names.append(model_files.MMOD_MODEL)
     for name in names:
         try:
             model_files.verified_path(name)

@@ -1,5 +1,7 @@
 """Template variables every page needs, asked of ``attendance.access`` (templates never
 test the user's flags themselves)."""
+from django.conf import settings
+
 from attendance import access
 
 
@@ -13,3 +15,10 @@ def role(request) -> dict:
         return {"role": None, "can_manage_school": False}
     user_role = access.role(user)
     return {"role": user_role, "can_manage_school": user_role == "admin"}
+
+
+def languages(request) -> dict:
+    """``language_menu``: the header's languages as (code, name in itself) pairs, from
+    settings.LANGUAGES as written there ("English", "简体中文"), never translated (Django's
+    get_available_languages would show "英语" to a Chinese reader looking for English)."""
+    return {"language_menu": settings.LANGUAGES}

@@ -1,15 +1,18 @@
-"""Health of the parts a photo goes through: the database, the job queue and a worker."""
+"""Health of the parts a photo goes through: the database, the photo store, the job queue
+and a worker."""
 from celery import current_app
 from django.db import connection
 
 from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
+from attendance.wiring.photo_store import store_health
 
 #: Seconds to wait for a worker to answer a ping.
 WORKER_PING_TIMEOUT = 2.0
 
 
 def check_health() -> dict[str, str]:
-    """``{"database": ..., "queue": ..., "worker": ...}``, each "ok" or a short problem.
+    """``{"database": ..., "store": ..., "queue": ..., "worker": ...}``, each "ok" or a short
+    problem (``store``: ``photo_store.store_health``).
 
     The words name the problem only (no addresses or credentials): the health endpoint
     answers without signing in, for monitoring.
@@ -21,6 +24,7 @@ def check_health() -> dict[str, str]:
         result["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means the database is not usable
         result["database"] = "unreachable"
+    result["store"] = store_health()
     try:
         ensure_queue_reachable()
         result["queue"] = "ok"

@@ -21,10 +21,13 @@ from contextlib import contextmanager
 
 from celery import current_app
 from django.db import OperationalError, transaction
+from django.utils.translation import gettext as _
 
 from faces.errors import ModelFileError
 
+from attendance import image_errors
 from attendance.models import delete_stored_files
+from attendance.wiring.photo_store import store_errors
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,9 @@ BROKER_CHECK_TIMEOUT = 3
 TEMPORARY_ERRORS = (OperationalError,)
 
 #: What teachers and admins see when the worker's face model files are missing or damaged
-#: (the log and ``manage.py check`` name the file).
-MODEL_FILES_BROKEN = ("Face recognition is not installed correctly on the server (a model file is missing "
-                      "or damaged). Ask your IT administrator to run `manage.py check` and then process the "
-                      "photo again (admin: failed photos).")
+#: (the log and ``manage.py check`` name the file); stored in English (the worker has no
+#: reader), shown translated by its code "models" (``attendance.image_errors``).
+MODEL_FILES_BROKEN = image_errors.MODEL_FILES_BROKEN
 
 
 def failure_message(exc: Exception) -> str:
@@ -52,6 +54,17 @@ def failure_message(exc: Exception) -> str:
 
 class QueueUnavailable(Exception):
     """The job queue (Redis) cannot be reached, so nothing was saved."""
+
+    #: The API's ``code`` for it (HTTP 503).
+    code = "queue_unavailable"
+
+
+class PhotoStoreUnavailable(QueueUnavailable):
+    """The photo store (``S3_BUCKET``) could not be reached or refused to store a photo, so
+    nothing was saved. A kind of ``QueueUnavailable`` so that every caller that answers the
+    queue's refusal with HTTP 503 and its message does the same for the store."""
+
+    code = "store_unavailable"
 
 
 def ensure_queue_reachable() -> None:
@@ -67,10 +80,10 @@ def ensure_queue_reachable() -> None:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CHECK_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - kombu raises transport-specific errors
         log.error("job queue unreachable: %s", exc)
-        raise QueueUnavailable(
+        raise QueueUnavailable(_(
             "Photo recognition is not reachable just now (its job queue is down), so nothing was saved. "
             "Please try again in a minute; if it keeps happening, tell your IT administrator."
-        ) from exc
+        )) from exc
 
 
 def send_after_commit(task, object_id: int) -> None:
@@ -99,14 +112,29 @@ def storing_uploads():
     any error the transaction is rolled back, those rows' files are deleted, and no task
     is sent (tasks go on commit).
 
+    An error of the photo store (``photo_store.store_errors``: an S3-compatible store
+    unreachable or refusing) becomes ``PhotoStoreUnavailable``; the files already stored
+    are deleted where the store still answers (else logged: an object left without a row).
+
     Raises:
         QueueUnavailable: the job queue is down; nothing was saved.
+        PhotoStoreUnavailable: the photo store could not be written; nothing was saved.
     """
     ensure_queue_reachable()
     stored = []
     try:
         with transaction.atomic():
             yield stored
+    except store_errors() as exc:
+        log.error("photo store unreachable, upload refused: %s", exc)
+        for row in stored:
+            try:
+                delete_stored_files([row])
+            except store_errors() as again:
+                log.error("photo store: could not delete %s of a refused upload: %s", row.image.name, again)
+        raise PhotoStoreUnavailable(_(
+            "The photo store is not reachable just now, so nothing was saved. Please try again in a minute; "
+            "if it keeps happening, tell your IT administrator.")) from exc
     except BaseException:
         delete_stored_files(stored)
         raise

@@ -9,6 +9,7 @@ from django.http.request import split_domain_port
 from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 
 from attendance.wiring.body_gate import anonymous_refusal
 
@@ -108,8 +109,10 @@ class UploadSizeLimitMiddleware:
             length = 0
         if length > settings.MAX_UPLOAD_BYTES:
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": f"Upload too large: {filesizeformat(length)}; the limit is "
-                                               f"{filesizeformat(settings.MAX_UPLOAD_BYTES)}. Nothing was saved.",
+                return JsonResponse({"detail": gettext("Upload too large: %(size)s; the limit is %(limit)s. Nothing "
+                                                       "was saved.") % {
+                                         "size": filesizeformat(length),
+                                         "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)},
                                      "code": "too_large"}, status=413)
             return render(request, "413.html", {
                 "size": filesizeformat(length), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES),

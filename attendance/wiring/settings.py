@@ -51,8 +51,12 @@ MIDDLEWARE = [
     # Static files (CSS, JS, the admin's) in production too; never photos (see MEDIA_ROOT).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language) or the language menu's cookie ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ... or, once signed in, the one the user chose (attendance/wiring/language.py).
+    "attendance.wiring.language.UserLanguageMiddleware",
     # Before CSRF, which is the first to read the body: a too large upload, or any body
     # from someone not signed in (but to sign in), is refused unread.
     "attendance.wiring.middleware.UploadSizeLimitMiddleware",
@@ -79,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "attendance.wiring.context_processors.role",
+                "attendance.wiring.context_processors.languages",
             ],
         },
     },
@@ -136,10 +141,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # browsable API. Token first, so a request without credentials gets 401, not 403.
 # Permissions are the web pages' (attendance/api/permissions.py asks access.py).
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # The browsable API's pages have inline scripts, which the production
     # Content-Security-Policy forbids: JSON only there.
@@ -151,7 +154,9 @@ REST_FRAMEWORK = {
     # body over API_MAX_JSON_BYTES a JSON 413 (attendance/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["attendance.api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PAGINATION_CLASS": "attendance.api.pagination.Pages", "PAGE_SIZE": env_int("API_PAGE_SIZE", 100, 1),
 }
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000, minimum=1)  # every list in pages: api/pagination.py says why
 # The largest JSON body the API reads, in bytes: its bodies are a few fields (a status and
 # reason, a face's answer), so 64 KiB is ample and bounds the parsed objects' memory.
 API_MAX_JSON_BYTES = 64 * 1024
@@ -177,7 +182,19 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# ---- Languages (README "Languages") ----
+# The page's language follows the browser (Accept-Language) unless the user chose one in
+# the header's menu (kept on their account, so it follows them to another device).
+# English is British English (its dates "2 Dec 2026"); a browser asking for any English
+# gets it. Chinese is Simplified Chinese. Catalogues: locale/<locale>/LC_MESSAGES/*.po,
+# compiled to .mo by `manage.py compile_translations` (`make` does it before running).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 # The school's local time zone: session dates are local dates in this zone.
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
 USE_I18N = True
@@ -371,40 +388,39 @@ FACE_DESCRIPTOR_ENGINE = env_str("FACE_DESCRIPTOR_ENGINE", "numpy")
 if FACE_DESCRIPTOR_ENGINE not in ("numpy", "dlib"):
     raise ImproperlyConfigured(f"FACE_DESCRIPTOR_ENGINE must be numpy or dlib, not {FACE_DESCRIPTOR_ENGINE!r}")
 # The face detector backend (faces/detectors/: its DETECTORS). "hog-coarse-to-fine" (default,
-# issue 17) runs dlib's HOG in passes from a 1440 px copy to finer scales only while the
-# faces found crowd towards the last pass's floor, up to the resolution the settings
-# above give (FACE_DETECTION_UPSAMPLE at FACE_DETECTION_MAX_SIDE, and the small-face
-# pass); on the 1920 x 1080 benchmark photos it stops at 1.2x instead of 2x, with the
-# same recall (README "Speed"). "hog" always detects at that finest resolution.
+# issue 17): dlib's HOG in passes from a 1440 px copy to finer scales only while faces crowd
+# towards the last pass's floor, at most to the resolution set above (README "Speed"); "hog"
+# always detects at that finest resolution; "mmod" is dlib's CNN detector run with ONNX
+# Runtime (faces 80 px and up at FACE_DETECTION_UPSAMPLE=0, 40 px at 1; slower than HOG).
 FACE_DETECTOR = env_str("FACE_DETECTOR", "hog-coarse-to-fine")
 # 5 (default; public domain) or 68 (iBUG 300-W licence: not for commercial use).
 FACE_LANDMARK_POINTS = env_int("FACE_LANDMARK_POINTS", 5)
 # Largest descriptor distance accepted as the same student. dlib's own is 0.6; see
 # README "Accuracy" for the benchmark behind this default.
 FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", 0.58)
-# Smallest gap between the chosen student and the next nearest; closer calls go to review
-# ("Looks like X, not sure"). 0 by default: on the benchmarks of README "Accuracy" a
-# margin of 0.03 lost 0.4-3.1 points of recall on every set and, with the mutual-best
-# rule and the tightening below, removed no false present on the term benchmark.
+# Smallest gap between the chosen student and the next nearest; closer calls go to review ("Looks like X, not sure"). 0
+# by default: on the benchmarks of README "Accuracy" a margin of 0.03 lost 0.4-3.1 points of recall on every set and,
+# with the mutual-best rule and the tightening below, removed no false present on the term benchmark.
 FACE_MATCH_MARGIN = env_float("FACE_MATCH_MARGIN", 0.0)
-# Mutual best compares a face with the other faces whose nearest student is the same
-# (false) or with every face of the session (true). Strict lost presents on every
-# benchmark set (a student's face loses them to a face that is clearly another
-# student's: 2 of 90 on the acceptance set of issue 2) for one false present fewer in
-# 30 term photos (README "Accuracy").
+# Mutual best compares a face with the other faces whose nearest student is the same (false) or with every face of the
+# session (true). Strict lost presents on every benchmark set (2 of 90 on the acceptance set of issue 2: a student's
+# face loses them to a face clearly another student's) for one false present fewer in 30 term photos (README Accuracy).
 FACE_MATCH_STRICT_MUTUAL_BEST = env_bool("FACE_MATCH_STRICT_MUTUAL_BEST", False)
-# How much nearer to a student a face in a photo added later must be than the face an
-# earlier photo matched to them, to take the student over ("clearly better evidence");
-# otherwise the earlier decision stands (register.match_session).
+# How much nearer to a student a face in a photo added later must be than the face an earlier photo matched to them, to
+# take the student over ("clearly better evidence"); otherwise the earlier decision stands (register.match_session).
 FACE_MATCH_CHANGE_MARGIN = env_float("FACE_MATCH_CHANGE_MARGIN", 0.03)
 # Distance taken off a student's threshold per doubling of 1 + their learnt templates
-# (faces.matching.tightened_threshold): more templates give a stranger more chances to
-# fall near one. 0.03 (0.58 with none, 0.532 with 2, 0.49 with 7) halved false presents on
-# the term benchmark (README "Accuracy") at the same recall; 0 keeps one threshold.
+# (faces.matching.tightened_threshold): more templates give a stranger more chances to fall near one. 0.03 (0.58 with
+# none, 0.532 with 2, 0.49 with 7) halved false presents on the term benchmark (README "Accuracy") at the same recall;
+# 0 keeps one threshold.
 FACE_MATCH_THRESHOLD_TIGHTENING = env_float("FACE_MATCH_THRESHOLD_TIGHTENING", 0.03)
 # A face narrower than this fraction of the median face width of its photo is not judged
 # (background faces, posters): it goes to review as "too small". 0: no such rule.
 FACE_MIN_RELATIVE_WIDTH = env_float("FACE_MIN_RELATIVE_WIDTH", 0.0)
+# Faces narrower than FACE_SMALL_PROBE_PX (0: off) are matched only when the next student is FACE_SMALL_MATCH_MARGIN
+# further, else they go to review, "too small to recognise for sure" (README "Small faces": the benchmark behind both).
+FACE_SMALL_PROBE_PX = env_int("FACE_SMALL_PROBE_PX", 48)
+FACE_SMALL_MATCH_MARGIN = env_float("FACE_SMALL_MATCH_MARGIN", 0.04)
 
 # ---- Learnt templates (attendance/roster/learning.py) ----
 # Faces of a confirmed register become extra templates of their students (with consent).

@@ -186,8 +186,9 @@ class RequirePasswordChangeMiddleware:
 
     One query per request of a signed-in user."""
 
-    #: URL names the user may open before changing the password.
-    ALLOWED = ("password_change", "logout")
+    #: URL names the user may open before changing the password (the language menu and
+    #: the scripts' translations included).
+    ALLOWED = ("password_change", "logout", "set_language", "javascript_catalog")
 
     def __init__(self, get_response):
         self.get_response = get_response

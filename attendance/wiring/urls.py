@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
+
+from attendance.wiring import language
 
 from attendance.web.views import accounts, duplicates, home, imports, media, registers, reports, roster, roster_import, staff
 
-admin.site.site_header = "Class Attendance administration"
-admin.site.site_title = "Class Attendance"
+admin.site.site_header = _("Class Attendance administration")
+admin.site.site_title = _("Class Attendance")
 
 # Django's own views render templates/404.html, 403.html and 500.html; the 400 page names
 # the upload limit that was hit.
@@ -16,6 +20,9 @@ urlpatterns = [
     path("favicon.ico", home.favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The header's language menu; the scripts' strings in the page's language (djangojs).
+    path("language/", language.set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["attendance"]), name="javascript_catalog"),
     path("password/", accounts.PasswordChangeView.as_view(), name="password_change"),
     path("set-password/done/", staff.SetPasswordDoneView.as_view(), name="password_set_done"),
     path("set-password/<uidb64>/<token>/", staff.SetPasswordView.as_view(), name="password_reset_confirm"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 from ..interfaces import Detector
 from .coarse_to_fine import CoarseToFineDetector
 from .hog import HogDetector
+from .mmod import MmodDetector
 
 #: Backend name -> class taking ``(upsample, max_side, small_face_px, threads)`` keywords.
 #: "hog": dlib's HOG at the finest scale always (upsampled once), as before issue 17;
 #: "hog-coarse-to-fine": the same detector in passes from coarse to fine, stopping at
-#: the resolution the photo's faces need (README "Speed").
-DETECTORS = {"hog": HogDetector, "hog-coarse-to-fine": CoarseToFineDetector}
+#: the resolution the photo's faces need (README "Speed"); "mmod": dlib's CNN (MMOD)
+#: detector run with numpy.
+DETECTORS = {"hog": HogDetector, "hog-coarse-to-fine": CoarseToFineDetector, "mmod": MmodDetector}
 DEFAULT_DETECTOR = "hog-coarse-to-fine"
 
 

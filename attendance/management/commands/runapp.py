@@ -43,6 +43,9 @@ class Command(BaseCommand):
         host, port = split_addrport(addrport)
         refuse_if_in_use(host, port, addrport)
         call_command("migrate", interactive=False, verbosity=0)
+        # The translation catalogues that changed, compiled (README "Languages"), also when
+        # runapp is started without make.
+        call_command("compile_translations", verbosity=0)
         if not settings.DEBUG:
             # Production: WhiteNoise serves the collected, hashed static files.
             call_command("collectstatic", interactive=False, verbosity=0)

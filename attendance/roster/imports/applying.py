@@ -2,6 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, ngettext
 
 from attendance import audit
 from attendance.models import AuditEntry, ImportedRecord, SchoolClass, Student, Term
@@ -47,14 +48,16 @@ def apply_plan(plan: Plan, user=None, skip_bad_rows: bool = False, source: str =
     """
     if plan.refusals and not skip_bad_rows:
         count = len(plan.refusals)
-        raise ImportRefused(f"{count} row{'s are' if count != 1 else ' is'} refused: correct them, or import the "
-                            "good rows and skip the refused ones.")
+        raise ImportRefused(ngettext("%(count)d row is refused: correct it, or import the good rows and skip the "
+                                     "refused ones.",
+                                     "%(count)d rows are refused: correct them, or import the good rows and skip the "
+                                     "refused ones.", count) % {"count": count})
     log = _Log(user, actor)
     try:
         return _apply(plan, log, source)
     except (ValidationError, IntegrityError) as exc:  # planning checks first; a change made meanwhile
-        raise ImportRefused(f"The import stopped, nothing was written: {'; '.join(getattr(exc, 'messages', [])) or exc}"
-                            " Preview the file again.") from exc
+        raise ImportRefused(gettext("The import stopped, nothing was written: %(problem)s Preview the file again.")
+                            % {"problem": "; ".join(getattr(exc, "messages", [])) or exc}) from exc
 
 
 def _apply(plan: Plan, log: "_Log", source: str) -> dict:

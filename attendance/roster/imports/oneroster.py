@@ -11,6 +11,8 @@ a users.csv with ``role`` (or ``roles``) is read as 1.1 does, whatever the manif
 and the roster's notes say which was used. Every row may carry ``status`` (``active`` or
 ``tobedeleted``) and ``dateLastModified``; in a bulk file both are usually blank.
 """
+from django.utils.translation import gettext
+
 from attendance.roster.imports import reading
 from attendance.roster.imports.source import (
     ABSENT,
@@ -54,7 +56,8 @@ def _origin(row: reading.Row) -> Origin:
     """The row's Origin; raises BadValue for a status other than active/tobedeleted or a bad dateLastModified."""
     status = row.get("status").lower()
     if status not in ("", "active", "tobedeleted"):
-        raise BadValue(f"status {row.get('status')!r} is neither active nor tobedeleted.")
+        raise BadValue(gettext("status %(value)s is neither active nor tobedeleted.")
+                       % {"value": repr(row.get("status"))})
     return Origin(row.file, row.line, status != "tobedeleted", parse_timestamp(row.get("dateLastModified")))
 
 
@@ -67,11 +70,11 @@ def _rows(roster: Roster, table: reading.Table | None, parse) -> None:
     for row in table.rows:
         key = row.get("sourcedId")
         if key and key in first_line:
-            roster.refusals.append(reading.Refusal(row.file, row.line, f"sourcedId {key!r} is already on line "
-                                                                       f"{first_line[key]}."))
+            roster.refusals.append(reading.Refusal(row.file, row.line, gettext(
+                "sourcedId %(key)s is already on line %(line)s.") % {"key": repr(key), "line": first_line[key]}))
             continue
         if not key and "sourcedId" in table.columns:
-            roster.refusals.append(reading.Refusal(row.file, row.line, "sourcedId is empty."))
+            roster.refusals.append(reading.Refusal(row.file, row.line, gettext("sourcedId is empty.")))
             continue
         first_line[key] = row.line
         try:
@@ -90,8 +93,8 @@ def _manifest(roster: Roster, files: dict, limits) -> str:
             version = value
         elif name.startswith("file.") and name[5:] in MANAGED_FILES:
             if value.lower() not in (BULK, DELTA, ABSENT):
-                roster.refusals.append(reading.Refusal(row.file, row.line, f"{name} is {value!r}: it must be bulk, "
-                                                                           "delta or absent."))
+                roster.refusals.append(reading.Refusal(row.file, row.line, gettext(
+                    "%(name)s is %(value)s: it must be bulk, delta or absent.") % {"name": name, "value": repr(value)}))
                 continue
             roster.modes[name[5:]] = value.lower()
     return version
@@ -118,15 +121,16 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
     roster = Roster("OneRoster")
     version = _manifest(roster, files, limits) if "manifest.csv" in files else ""
     if "manifest.csv" not in files:
-        roster.notes.append("No manifest.csv: every file present is read as bulk.")
+        roster.notes.append(gettext("No manifest.csv: every file present is read as bulk."))
     for name in MANAGED_FILES:
         mode = roster.modes.get(name, BULK if f"{name}.csv" in files and "manifest.csv" not in files else ABSENT)
         if mode != ABSENT and f"{name}.csv" not in files:
-            roster.refusals.append(reading.Refusal("manifest.csv", 1, f"file.{name} is {mode} but {name}.csv is not "
-                                                                      "in the zip."))
+            roster.refusals.append(reading.Refusal("manifest.csv", 1, gettext(
+                "file.%(name)s is %(mode)s but %(name)s.csv is not in the zip.") % {"name": name, "mode": mode}))
             mode = ABSENT
         elif mode == ABSENT and f"{name}.csv" in files:
-            roster.notes.append(f"{name}.csv is not read: the manifest says file.{name} is absent.")
+            roster.notes.append(gettext("%(name)s.csv is not read: the manifest says file.%(name)s is absent.")
+                                % {"name": name})
         roster.modes[name] = mode
 
     def table(name):
@@ -138,17 +142,18 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
     if users is not None and ("role" in users.columns or "roles" in users.columns):
         column = "role" if "role" in users.columns else "roles"
         roster.format = "OneRoster 1.1" if version in ("", "1.0", "1.1") else f"OneRoster {version}"
-        roster.notes.append(f"Users' roles read from the users.csv column {column!r} (as OneRoster 1.1).")
+        roster.notes.append(gettext("Users' roles read from the users.csv column %(column)s (as OneRoster 1.1).")
+                            % {"column": repr(column)})
         role_of = lambda row: row.get(column).split(",")[0].strip().lower()  # noqa: E731 (a list: its first)
     elif users is not None:
         if "roles.csv" not in files:
-            roster.refusals.append(reading.Refusal("users.csv", 1, "users.csv has no 'role' column and the zip has "
-                                                                   "no roles.csv (OneRoster 1.2), so no user's role "
-                                                                   "is known."))
+            roster.refusals.append(reading.Refusal("users.csv", 1, gettext(
+                "users.csv has no 'role' column and the zip has no roles.csv (OneRoster 1.2), so no user's role is "
+                "known.")))
             users = None
         roles = _roles_by_user(roster, files, limits) if users is not None else {}
         roster.format = f"OneRoster {version or '1.2'}"
-        roster.notes.append("Users' roles read from roles.csv (as OneRoster 1.2).")
+        roster.notes.append(gettext("Users' roles read from roles.csv (as OneRoster 1.2)."))
         role_of = lambda row: roles.get(row.get("sourcedId"), "").lower()  # noqa: E731
     else:
         roster.format = f"OneRoster {version}".strip()
@@ -157,7 +162,7 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         origin = _origin(row)
         role = role_of(row)
         if role not in KEPT_ROLES:
-            roster.ignore(f"users of role {role or '(none)'}")
+            roster.ignore(gettext("users of role %(role)s") % {"role": role or gettext("(none)")})
             return
         key = check_school_id(row.get("sourcedId"), "sourcedId")
         given, family = row.get("givenName"), row.get("familyName")
@@ -167,8 +172,8 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         if role == TEACHER:
             username = check_username(row.get("username") or row.get("email") or key)
             if other := next((p for p in roster.people.values() if p.username == username), None):
-                raise BadValue(f"the username {username!r} is already the teacher {other.key!r}'s (line "
-                               f"{other.origin.line}).")
+                raise BadValue(gettext("the username %(username)s is already the teacher %(key)s's (line %(line)s).")
+                               % {"username": repr(username), "key": repr(other.key), "line": other.origin.line})
             if row.get("enabledUser").lower() == "false":
                 origin.active = False
         roster.people[key] = SourcePerson(key, role, name, origin, username, row.get("email"), given, family)
@@ -177,8 +182,9 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         key = check_school_id(row.get("sourcedId"), "sourcedId")
         title = check_name(row.get("title"), "title", MAX_CLASS_NAME)
         if other := next((c for c in roster.classes.values() if name_key(c.name) == name_key(title)), None):
-            raise BadValue(f"the title {title!r} is already class {other.key!r}'s (line {other.origin.line}): each "
-                           "class of the app has a name of its own.")
+            raise BadValue(gettext("the title %(title)s is already class %(key)s's (line %(line)s): each class of "
+                                   "the app has a name of its own.")
+                           % {"title": repr(title), "key": repr(other.key), "line": other.origin.line})
         roster.classes[key] = SourceClass(key, title, _origin(row), key)
 
     def enrolment(row):
@@ -186,14 +192,15 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
         origin = _origin(row)
         role = row.get("role").lower()
         if role not in KEPT_ROLES:
-            roster.ignore(f"enrolments of role {role or '(none)'}")
+            roster.ignore(gettext("enrolments of role %(role)s") % {"role": role or gettext("(none)")})
             return
         begins, ends = (parse_date(row.get(column), column) if row.get(column) else None
                         for column in ("beginDate", "endDate"))
         if begins and ends and ends < begins:
-            raise BadValue(f"endDate {ends} is before beginDate {begins}.")
+            raise BadValue(gettext("endDate %(ends)s is before beginDate %(begins)s.")
+                           % {"ends": ends, "begins": begins})
         if not row.get("classSourcedId") or not row.get("userSourcedId"):
-            raise BadValue("classSourcedId and userSourcedId must both be given.")
+            raise BadValue(gettext("classSourcedId and userSourcedId must both be given."))
         roster.enrolments[row.get("sourcedId")] = SourceEnrolment(
             row.get("sourcedId"), row.get("classSourcedId"), row.get("userSourcedId"), role, origin,
             row.get("primary").lower() == "true", begins, ends)
@@ -201,11 +208,13 @@ def read_oneroster(files: dict[str, bytes], limits: reading.Limits) -> Roster:
     def term(row):
         origin = _origin(row)
         if row.get("type").lower() != "term":
-            roster.ignore(f"academic sessions of type {row.get('type') or '(none)'}")
+            roster.ignore(gettext("academic sessions of type %(type)s")
+                          % {"type": row.get("type") or gettext("(none)")})
             return
         starts, ends = parse_date(row.get("startDate"), "startDate"), parse_date(row.get("endDate"), "endDate")
         if ends < starts:
-            raise BadValue(f"endDate {ends} is before startDate {starts}.")
+            raise BadValue(gettext("endDate %(ends)s is before startDate %(starts)s.")
+                           % {"ends": ends, "starts": starts})
         key = row.get("sourcedId")
         roster.terms[key] = SourceTerm(key, check_name(row.get("title"), "title", MAX_TERM_NAME), starts, ends, origin)
 

@@ -5,6 +5,8 @@ name, the class's name and its teacher's username (the account is made when it d
 exist, with ``teacher_email``). It adds and updates; it never takes a child off a class
 (that is done on the class page), so every file is read as a delta.
 """
+from django.utils.translation import gettext
+
 from attendance.roster.imports import reading
 from attendance.roster.imports.source import (
     DELTA,
@@ -49,15 +51,17 @@ def _read_row(roster: Roster, row: reading.Row) -> None:
     username = check_username(row.get("teacher"))
     known = roster.people.get(student_id)
     if known and name_key(known.name) != name_key(name):
-        raise BadValue(f"student_id {student_id!r} is {known.name!r} on line {known.origin.line}, not {name!r}.")
+        raise BadValue(gettext("student_id %(id)s is %(name)s on line %(line)s, not %(given)s.") % {
+            "id": repr(student_id), "name": repr(known.name), "line": known.origin.line, "given": repr(name)})
     class_key = name_key(class_name)
     teacher_key = f"teacher:{username}"
     known_class = roster.classes.get(class_key)
     if known_class:
         teacher = next(e for e in roster.enrolments.values() if e.class_key == class_key and e.role == TEACHER)
         if teacher.person_key != teacher_key:
-            raise BadValue(f"class {class_name!r} has the teacher {teacher.person_key[8:]!r} on line "
-                           f"{known_class.origin.line}, not {username!r}.")
+            raise BadValue(gettext("class %(class)s has the teacher %(teacher)s on line %(line)s, not %(given)s.")
+                           % {"class": repr(class_name), "teacher": repr(teacher.person_key[8:]),
+                              "line": known_class.origin.line, "given": repr(username)})
     roster.people.setdefault(student_id, SourcePerson(student_id, STUDENT, name, origin))
     roster.people.setdefault(teacher_key, SourcePerson(teacher_key, TEACHER, username, origin, username,
                                                        row.get("teacher_email")))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from attendance.models import ImportedRecord, SchoolClass, Student, Term
 from attendance.roles import is_office_staff
@@ -74,17 +75,19 @@ class Plan:
     def summary(self) -> list[str]:
         """The preview in lines of words, as the command prints it and the page shows it."""
         c = self.counts()
-        lines = [f"{self.roster.format}: {c['students_new']} new students, {c['students_updated']} updated, "
-                 f"{c['students_leaving']} leaving a class; {c['classes_new']} new classes, {c['classes_updated']} "
-                 f"updated; {c['teachers_new']} new teachers, {c['teachers_updated']} updated, "
-                 f"{c['teachers_deactivated']} deactivated; {c['enrolments_added']} enrolments added, "
-                 f"{c['enrolments_removed']} ended; {c['terms_new']} new terms, {c['terms_updated']} updated; "
-                 f"{c['refused']} rows refused."]
+        lines = [gettext("%(format)s: %(students_new)s new students, %(students_updated)s updated, "
+                         "%(students_leaving)s leaving a class; %(classes_new)s new classes, %(classes_updated)s "
+                         "updated; %(teachers_new)s new teachers, %(teachers_updated)s updated, "
+                         "%(teachers_deactivated)s deactivated; %(enrolments_added)s enrolments added, "
+                         "%(enrolments_removed)s ended; %(terms_new)s new terms, %(terms_updated)s updated; "
+                         "%(refused)s rows refused.") % {**c, "format": self.roster.format}]
         lines += self.roster.notes + self.notes
         if self.older:
-            lines.append(f"{self.older} rows ignored: older than the version already imported.")
-        lines += [f"{count} {reason} ignored." for reason, count in sorted(self.roster.ignored.items())]
-        lines += [f"Refused: {refusal}" for refusal in self.refusals]
+            lines.append(gettext("%(count)s rows ignored: older than the version already imported.")
+                         % {"count": self.older})
+        lines += [gettext("%(count)s %(reason)s ignored.") % {"count": count, "reason": reason}
+                  for reason, count in sorted(self.roster.ignored.items())]
+        lines += [gettext("Refused: %(refusal)s") % {"refusal": refusal} for refusal in self.refusals]
         return lines
 
 
@@ -143,14 +146,15 @@ def _match_students(plan: Plan) -> None:
         if student is None and person.origin.active:
             namesakes = unnumbered.get(name_key(person.name), [])
             if len(namesakes) == 1 and namesakes[0].pk in adopted:
-                _refuse(plan, person, f"{person.name!r} (id {namesakes[0].pk}, no school id) is taken for "
-                                      f"{adopted[namesakes[0].pk]!r} already: give the right one the school id on "
-                                      "their page, then import again.")
+                _refuse(plan, person, gettext("%(name)s (id %(id)s, no school id) is taken for %(other)s already: "
+                                              "give the right one the school id on their page, then import again.")
+                        % {"name": repr(person.name), "id": namesakes[0].pk, "other": repr(adopted[namesakes[0].pk])})
                 continue
             if len(namesakes) > 1:
-                _refuse(plan, person, f"several students named {person.name!r} have no school id (ids "
-                                      f"{', '.join(str(s.pk) for s in namesakes)}): give the right one the school id "
-                                      f"{person.key!r} on their page, then import again.")
+                _refuse(plan, person, gettext("several students named %(name)s have no school id (ids %(ids)s): give "
+                                              "the right one the school id %(key)s on their page, then import again.")
+                        % {"name": repr(person.name), "ids": ", ".join(str(s.pk) for s in namesakes),
+                           "key": repr(person.key)})
                 continue
             if namesakes:
                 student, changes = namesakes[0], {"school_id": person.key}
@@ -173,7 +177,8 @@ def _match_teachers(plan: Plan, stamps: dict) -> None:
         user = users.filter(pk=known.object_id).first() if known and known.object_id else None
         user = user or users.filter(username=person.username).first()
         if user is not None and is_office_staff(user):
-            _refuse(plan, person, f"the user {user.get_username()!r} is office staff, who never teach a class.")
+            _refuse(plan, person, gettext("the user %(username)s is office staff, who never teach a class.")
+                    % {"username": repr(user.get_username())})
             continue
         plan.teachers[person.key] = user
         if user is None:
@@ -184,14 +189,15 @@ def _match_teachers(plan: Plan, stamps: dict) -> None:
             if user.is_active and not user.is_staff and not user.is_superuser:
                 plan.teachers_deactivated.append(user)
             elif user.is_staff or user.is_superuser:
-                plan.notes.append(f"{user.get_username()} is a school admin: not deactivated by an import.")
+                plan.notes.append(gettext("%(username)s is a school admin: not deactivated by an import.")
+                                  % {"username": user.get_username()})
             continue
         if not user.is_active:
-            plan.notes.append(f"{user.get_username()} is deactivated in the app: an import never reactivates an "
-                              "account (the Staff page does).")
+            plan.notes.append(gettext("%(username)s is deactivated in the app: an import never reactivates an "
+                                      "account (the Staff page does).") % {"username": user.get_username()})
         if user.is_superuser:  # as on the Staff page: no school admin takes a superuser's account over
-            plan.notes.append(f"{user.get_username()} is a superuser: their name and e-mail are not changed by an "
-                              "import.")
+            plan.notes.append(gettext("%(username)s is a superuser: their name and e-mail are not changed by an "
+                                      "import.") % {"username": user.get_username()})
             continue
         changes = {name: value for name, value in (("first_name", person.given_name), ("last_name", person.family_name),
                                                    ("email", person.email))
@@ -211,14 +217,16 @@ def _match_classes(plan: Plan) -> None:
         named = by_name.get(name_key(source.name))
         if school_class is None and named is not None:
             if source.school_id and named.school_id:
-                _refuse(plan, source, f"the class name {source.name!r} is taken by another class (school id "
-                                      f"{named.school_id!r}).")
+                _refuse(plan, source, gettext("the class name %(name)s is taken by another class (school id "
+                                              "%(school_id)s).") % {"name": repr(source.name),
+                                                                   "school_id": repr(named.school_id)})
                 continue
             school_class = named
             if source.school_id:
                 changes["school_id"] = source.school_id
         elif school_class is not None and named is not None and named.pk != school_class.pk:
-            _refuse(plan, source, f"the class name {source.name!r} is taken by another class.")
+            _refuse(plan, source, gettext("the class name %(name)s is taken by another class.")
+                    % {"name": repr(source.name)})
             continue
         plan.classes[source.key] = school_class
         if school_class is None:
@@ -273,14 +281,16 @@ def _plan_enrolments(plan: Plan) -> None:
     for enrolment in roster.enrolments.values():
         person = roster.people.get(enrolment.person_key)
         if person is not None and person.role != enrolment.role:
-            _refuse(plan, enrolment, f"user {enrolment.person_key!r} is a {person.role}, not a {enrolment.role}.")
+            _refuse(plan, enrolment, gettext("user %(key)s is a %(role)s, not a %(expected)s.")
+                    % {"key": repr(enrolment.person_key), "role": person.role, "expected": enrolment.role})
             continue
         if not _class_of(plan, enrolment.class_key)[0]:
-            _refuse(plan, enrolment, f"unknown class {enrolment.class_key!r}: not in classes.csv nor imported before.")
+            _refuse(plan, enrolment, gettext("unknown class %(key)s: not in classes.csv nor imported before.")
+                    % {"key": repr(enrolment.class_key)})
             continue
         if not _person_of(plan, enrolment.person_key, enrolment.role)[0]:
-            _refuse(plan, enrolment, f"unknown {enrolment.role} {enrolment.person_key!r}: not in users.csv nor "
-                                     "imported before.")
+            _refuse(plan, enrolment, gettext("unknown %(role)s %(key)s: not in users.csv nor imported before.")
+                    % {"role": enrolment.role, "key": repr(enrolment.person_key)})
             continue
         if enrolment.role == STUDENT:
             student_rows.append(enrolment)
@@ -308,7 +318,8 @@ def _plan_class_teachers(plan: Plan, wanted_teachers: dict, ended_teachers: dict
                 continue
             if source in plan.classes_new:
                 plan.classes_new.remove(source)
-                _refuse(plan, source, f"the new class {source.name!r} has no teacher in the enrolments.")
+                _refuse(plan, source, gettext("the new class %(name)s has no teacher in the enrolments.")
+                        % {"name": repr(source.name)})
             del plan.classes[key]
             continue
         if not ((bulk and wanted) or key in wanted_teachers or key in ended_teachers):
@@ -319,8 +330,8 @@ def _plan_class_teachers(plan: Plan, wanted_teachers: dict, ended_teachers: dict
                                 if user not in ended and all(plan.teachers.get(k) != user for k in wanted)]
         target = wanted + keep  # teacher keys (for users in the file), then users
         if not target:
-            plan.notes.append(f"{school_class.name} keeps its teacher: the file ends every teacher of the class and "
-                              "gives no other.")
+            plan.notes.append(gettext("%(class)s keeps its teacher: the file ends every teacher of the class and "
+                                      "gives no other.") % {"class": school_class.name})
             continue
         ids = [getattr(plan.teachers.get(t) if isinstance(t, str) else t, "pk", None) for t in target]
         if None in ids or ids[0] != main or set(ids[1:]) != co:
@@ -338,7 +349,8 @@ def _plan_memberships(plan: Plan, student_rows: list, today) -> None:
     for enrolment in student_rows:
         school_class = plan.classes.get(enrolment.class_key, False)
         if school_class is False:
-            _refuse(plan, enrolment, f"the class {enrolment.class_key!r} is refused, so is its roster.")
+            _refuse(plan, enrolment, gettext("the class %(key)s is refused, so is its roster.")
+                    % {"key": repr(enrolment.class_key)})
             continue
         student = plan.students.get(enrolment.person_key)
         person = roster.people.get(enrolment.person_key)
@@ -377,7 +389,7 @@ def _plan_terms(plan: Plan, stamps: dict) -> None:
     taken = {t.pk: (t.starts_on, t.ends_on, str(t)) for t in terms}  # the dates each term will have
     for source in sorted(plan.roster.terms.values(), key=lambda t: t.starts_on):
         if not source.origin.active:
-            plan.roster.ignore("terms marked tobedeleted (left in place: delete them in the admin)")
+            plan.roster.ignore(gettext("terms marked tobedeleted (left in place: delete them in the admin)"))
             continue
         known = stamps.get((ImportedRecord.TERMS, source.key))
         term = next((t for t in terms if known and str(t.pk) == known.object_id), None) or by_name.get(
@@ -386,7 +398,8 @@ def _plan_terms(plan: Plan, stamps: dict) -> None:
                             if (term is None or pk != term.pk) and starts <= source.ends_on and ends >= source.starts_on),
                            None)
         if overlapping:
-            _refuse(plan, source, f"{source.name} ({source.starts_on} to {source.ends_on}) overlaps {overlapping}.")
+            _refuse(plan, source, gettext("%(name)s (%(first)s to %(last)s) overlaps %(other)s.")
+                    % {"name": source.name, "first": source.starts_on, "last": source.ends_on, "other": overlapping})
             continue
         taken[term.pk if term else f"new {source.key}"] = (source.starts_on, source.ends_on, source.name)
         if term is None:

@@ -1,5 +1,7 @@
 """The first step of every roster import (web page and command): the uploaded bytes read
 as a roster and compared with the database, writing nothing."""
+from django.utils.translation import gettext
+
 from attendance.roster.imports import reading
 from attendance.roster.imports.oneroster import read_oneroster
 from attendance.roster.imports.plain_csv import read_plain_csv
@@ -17,13 +19,14 @@ def read_roster(name: str, data: bytes, limits: reading.Limits | None = None) ->
     """
     limits = limits or reading.Limits.from_settings()
     if len(data) > limits.upload_bytes:
-        raise reading.RosterFileError(f"The file is larger than {limits.upload_bytes // (1024 * 1024)} MB, the "
-                                      "limit for a roster file.")
+        raise reading.RosterFileError(gettext("The file is larger than %(limit)s MB, the limit for a roster file.")
+                                      % {"limit": limits.upload_bytes // (1024 * 1024)})
     if reading.is_zip(data):
         files = reading.unzip_csv_files(data, limits)
         if not files:
-            raise reading.RosterFileError("The zip holds no CSV files: a OneRoster zip holds manifest.csv, users.csv, "
-                                          "classes.csv, enrollments.csv... (a spreadsheet must be saved as CSV UTF-8).")
+            raise reading.RosterFileError(gettext("The zip holds no CSV files: a OneRoster zip holds manifest.csv, "
+                                                  "users.csv, classes.csv, enrollments.csv... (a spreadsheet must be "
+                                                  "saved as CSV UTF-8)."))
         return read_oneroster(files, limits)
     return read_plain_csv(name or "roster.csv", data, limits)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
 
 
 class RosterFileError(Exception):
@@ -33,7 +34,8 @@ class Refusal:
     reason: str
 
     def __str__(self):
-        return f"{self.file} line {self.line}: {self.reason}"
+        return gettext("%(file)s line %(line)s: %(reason)s") % {"file": self.file, "line": self.line,
+                                                                 "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,10 @@ def unzip_csv_files(data: bytes, limits: Limits) -> dict[str, bytes]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise RosterFileError("This file is not a readable zip archive.") from exc
+        raise RosterFileError(gettext("This file is not a readable zip archive.")) from exc
     if len(entries) > limits.zip_members:
-        raise RosterFileError(f"The zip holds {len(entries)} files; a roster zip holds at most "
-                              f"{limits.zip_members}.")
+        raise RosterFileError(gettext("The zip holds %(count)s files; a roster zip holds at most %(limit)s.")
+                              % {"count": len(entries), "limit": limits.zip_members})
     files: dict[str, bytes] = {}
     budget = limits.unzipped_bytes
     for entry in entries:
@@ -108,16 +110,17 @@ def unzip_csv_files(data: bytes, limits: Limits) -> dict[str, bytes]:
         if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
             continue
         if path.name in files:
-            raise RosterFileError(f"The zip holds two files named {path.name}.")
+            raise RosterFileError(gettext("The zip holds two files named %(name)s.") % {"name": path.name})
         try:
             with archive.open(entry) as member:
                 content = member.read(budget + 1)  # never past the budget, whatever the header says
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as exc:
-            raise RosterFileError(f"{entry.filename} cannot be read from the zip ({exc}).") from exc
+            raise RosterFileError(gettext("%(file)s cannot be read from the zip (%(problem)s).")
+                                  % {"file": entry.filename, "problem": exc}) from exc
         budget -= len(content)
         if budget < 0:
-            raise RosterFileError(f"The files in the zip are larger than {limits.unzipped_bytes // (1024 * 1024)} MB "
-                                  "once unzipped; nothing was read.")
+            raise RosterFileError(gettext("The files in the zip are larger than %(limit)s MB once unzipped; nothing "
+                                          "was read.") % {"limit": limits.unzipped_bytes // (1024 * 1024)})
         files[path.name] = content
     return files
 
@@ -151,22 +154,23 @@ def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        refusals.append(Refusal(file, 1, f"the header cannot be read as CSV ({exc})."))
+        refusals.append(Refusal(file, 1, gettext("the header cannot be read as CSV (%(problem)s).") % {"problem": exc}))
         return None
     if header is None or not any(h.strip() for h in header):
         return Table(file)
     columns = [column_name(h) for h in header]
     if bad := next((c for c in columns if _not_utf8(c)), None):
-        refusals.append(Refusal(file, 1, f"the header is not UTF-8 text (byte {_not_utf8(bad)}); save the file "
-                                         "as CSV UTF-8."))
+        refusals.append(Refusal(file, 1, gettext("the header is not UTF-8 text (byte %(byte)s); save the file as CSV "
+                                                 "UTF-8.") % {"byte": _not_utf8(bad)}))
         return None
     if missing := [c for c in required if c not in columns]:
         names = ", ".join(repr(c) for c in missing)
-        refusals.append(Refusal(file, 1, f"the column{'s' if len(missing) > 1 else ''} {names} "
-                                         f"{'are' if len(missing) > 1 else 'is'} missing (needed: {', '.join(required)})."))
+        refusals.append(Refusal(file, 1, ngettext("the column %(names)s is missing (needed: %(required)s).",
+                                                  "the columns %(names)s are missing (needed: %(required)s).",
+                                                  len(missing)) % {"names": names, "required": ", ".join(required)}))
         return None
     if twice := sorted({c for c in columns if columns.count(c) > 1 and c}):
-        refusals.append(Refusal(file, 1, f"the column {twice[0]!r} is named twice."))
+        refusals.append(Refusal(file, 1, gettext("the column %(name)s is named twice.") % {"name": repr(twice[0])}))
         return None
     table = Table(file, columns)
     line = reader.line_num + 1
@@ -174,8 +178,8 @@ def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals
         try:
             record = next(reader, None)
         except csv.Error as exc:
-            refusals.append(Refusal(file, line, f"this row cannot be read as CSV ({exc}); the rest of the file "
-                                                "was not read."))
+            refusals.append(Refusal(file, line, gettext("this row cannot be read as CSV (%(problem)s); the rest of "
+                                                        "the file was not read.") % {"problem": exc}))
             break
         if record is None:
             break
@@ -183,14 +187,17 @@ def read_table(file: str, data: bytes, required: tuple, limits: Limits, refusals
         if not any(value.strip() for value in record):
             continue
         if len(record) > len(columns):
-            refusals.append(Refusal(file, start, f"{len(record)} values where the header has {len(columns)} columns."))
+            refusals.append(Refusal(file, start, gettext("%(count)s values where the header has %(columns)s columns.")
+                                    % {"count": len(record), "columns": len(columns)}))
             continue
         if byte := next((_not_utf8(v) for v in record if _not_utf8(v)), None):
-            refusals.append(Refusal(file, start, f"this row is not UTF-8 text (byte {byte}): the file was saved in "
-                                                 "another encoding; save it as CSV UTF-8."))
+            refusals.append(Refusal(file, start, gettext("this row is not UTF-8 text (byte %(byte)s): the file was "
+                                                         "saved in another encoding; save it as CSV UTF-8.")
+                                    % {"byte": byte}))
             continue
         if any(len(value) > limits.field_chars for value in record):
-            refusals.append(Refusal(file, start, f"a value is longer than {limits.field_chars} characters."))
+            refusals.append(Refusal(file, start, gettext("a value is longer than %(limit)s characters.")
+                                    % {"limit": limits.field_chars}))
             continue
         table.rows.append(Row(file, start, dict(zip(columns, (v.strip() for v in record)))))
     return table

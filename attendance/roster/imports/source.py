@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from attendance.dates import in_range, out_of_range_message
 from attendance.text import forbidden_character
@@ -131,11 +132,13 @@ def check_name(value: str, what: str, longest: int) -> str:
     characters, no character ``text.forbidden_character`` refuses. Raises BadValue."""
     value = unicodedata.normalize("NFC", value)
     if not value:
-        raise BadValue(f"the {what} is empty.")
+        raise BadValue(gettext("the %(column)s is empty.") % {"column": what})
     if len(value) > longest:
-        raise BadValue(f"the {what} is longer than {longest} characters.")
+        raise BadValue(gettext("the %(column)s is longer than %(limit)s characters.")
+                       % {"column": what, "limit": longest})
     if found := forbidden_character(value):
-        raise BadValue(f"the {what} {value!r} contains {found}, which a name cannot hold.")
+        raise BadValue(gettext("the %(column)s %(value)s contains %(character)s, which a name cannot hold.")
+                       % {"column": what, "value": repr(value), "character": found})
     return value
 
 
@@ -150,9 +153,10 @@ def check_username(value: str) -> str:
     try:
         UnicodeUsernameValidator()(value)
     except ValidationError:
-        raise BadValue(f"{value!r} cannot be a username (letters, digits and @ . + - _ only).")
+        raise BadValue(gettext("%(value)s cannot be a username (letters, digits and @ . + - _ only).")
+                       % {"value": repr(value)})
     if not value or len(value) > 150:
-        raise BadValue(f"{value!r} cannot be a username (1 to 150 characters).")
+        raise BadValue(gettext("%(value)s cannot be a username (1 to 150 characters).") % {"value": repr(value)})
     return value
 
 
@@ -161,7 +165,8 @@ def parse_date(value: str, column: str) -> datetime.date:
     try:
         day = datetime.date.fromisoformat(value)
     except ValueError:
-        raise BadValue(f"{column} {value!r} is not a date (YYYY-MM-DD).")
+        raise BadValue(gettext("%(column)s %(value)s is not a date (YYYY-MM-DD).")
+                       % {"column": column, "value": repr(value)})
     if not in_range(day):
         raise BadValue(f"{column}: {out_of_range_message(day)}")
     return day
@@ -175,7 +180,8 @@ def parse_timestamp(value: str, column: str = "dateLastModified") -> datetime.da
     try:
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
-        raise BadValue(f"{column} {value!r} is not a date and time (ISO 8601, e.g. 2026-09-01T08:30:00Z).")
+        raise BadValue(gettext("%(column)s %(value)s is not a date and time (ISO 8601, e.g. 2026-09-01T08:30:00Z).")
+                       % {"column": column, "value": repr(value)})
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     if not in_range(moment.date()):

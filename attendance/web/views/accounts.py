@@ -1,6 +1,7 @@
 """Signed-in users' own account: the password change, throttled like sign-in."""
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.utils.translation import gettext as _
 
 from attendance.wiring import signin
 
@@ -32,6 +33,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         signin.clear_failures(self.request, signin.PASSWORD_CHANGE, self.request.user.get_username())
-        messages.success(self.request, "Password changed. Any API tokens of yours were revoked: ask an admin "
-                                       "for a new one if you use the API.")
+        messages.success(self.request, _("Password changed. Any API tokens of yours were revoked: ask an admin "
+                                         "for a new one if you use the API."))
         return response

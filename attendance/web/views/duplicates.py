@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -17,7 +18,8 @@ class DuplicateDecisionForm(forms.Form):
 
     first = forms.IntegerField()
     second = forms.IntegerField()
-    decision = forms.ChoiceField(choices=[("merge", "Same child: merge"), ("different", "Different children")])
+    decision = forms.ChoiceField(choices=[("merge", gettext_lazy("Same child: merge")),
+                                                  ("different", gettext_lazy("Different children"))])
 
 
 @login_required
@@ -35,7 +37,7 @@ def duplicate_decide(request):
     access.require_school_admin(request.user)
     form = DuplicateDecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a pair and an answer.")
+        messages.error(request, _("Choose a pair and an answer."))
         return redirect("possible_duplicates")
     first = get_object_or_404(Student, pk=form.cleaned_data["first"])
     second = get_object_or_404(Student, pk=form.cleaned_data["second"])
@@ -45,13 +47,16 @@ def duplicate_decide(request):
         except merging.MergeError as exc:
             messages.error(request, str(exc))
             return redirect("possible_duplicates")
-        messages.success(request, f"{first.name} and {second.name} are kept as different children.")
+        messages.success(request, _("%(first)s and %(second)s are kept as different children.")
+                         % {"first": first.name, "second": second.name})
         return redirect("possible_duplicates")
     try:
         summary = merging.merge_students(first, second, request.user)
     except merging.MergeError as exc:
         messages.error(request, str(exc))
         return redirect("possible_duplicates")
-    messages.success(request, f"Merged into #{summary['kept']}: {summary['classes']} class(es), "
-                              f"{summary.get('records', 0)} record(s) and {summary.get('photos', 0)} photo(s) moved.")
+    messages.success(request, _("Merged into #%(kept)s: %(classes)s class(es), %(records)s record(s) and %(photos)s "
+                                "photo(s) moved.") % {"kept": summary["kept"], "classes": summary["classes"],
+                                                      "records": summary.get("records", 0),
+                                                      "photos": summary.get("photos", 0)})
     return redirect("student_detail", summary["kept"])

@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from attendance import access
@@ -40,12 +41,12 @@ def bad_request(request, exception):
     """The 400 page (handler400), naming the problem for the limits a person can run into."""
     status, reason = 400, ""
     if isinstance(exception, TooManyFilesSent):
-        reason = (f"Too many files in one upload: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} at a time. "
-                  "Nothing was saved; upload them in smaller groups.")
+        reason = _("Too many files in one upload: at most %(limit)s at a time. Nothing was saved; upload them in "
+                   "smaller groups.") % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
     elif isinstance(exception, TooManyFieldsSent):
-        reason = "The form sent too many fields. Nothing was saved."
+        reason = _("The form sent too many fields. Nothing was saved.")
     elif isinstance(exception, RequestDataTooBig):
-        status, reason = 413, "The form sent too much data. Nothing was saved."
+        status, reason = 413, _("The form sent too much data. Nothing was saved.")
     return render(request, "400.html", {"reason": reason}, status=status)
 
 

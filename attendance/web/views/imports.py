@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -31,7 +32,8 @@ def consent_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > bulk_consent.MAX_CSV_BYTES:
-            form.add_error("file", f"The file is over {filesizeformat(bulk_consent.MAX_CSV_BYTES)}.")
+            form.add_error("file", _("The file is over %(limit)s.")
+                           % {"limit": filesizeformat(bulk_consent.MAX_CSV_BYTES)})
         else:
             try:
                 plan = bulk_consent.plan_consent_import(upload.read(), upload.name)
@@ -57,7 +59,7 @@ def consent_import_apply(request):
         messages.error(request, pending_uploads.REPLACED)
         return redirect("consent_import")
     if kept is None:
-        messages.error(request, "No consent file is waiting to be imported: upload it again.")
+        messages.error(request, _("No consent file is waiting to be imported: upload it again."))
         return redirect("consent_import")
     form = ImportApplyForm(request.POST)
     form.is_valid()
@@ -71,9 +73,13 @@ def consent_import_apply(request):
         messages.error(request, str(exc))
         return redirect("consent_import")
     pending_uploads.discard(request.session, CONSENT)
-    messages.success(request, f"Consent recorded for {len(result.recorded)} student(s); {result.already} already "
-                              f"recorded" + (f"; {len(result.skipped)} refused line(s) skipped." if result.skipped
-                                             else "."))
+    counts = {"recorded": len(result.recorded), "already": result.already, "skipped": len(result.skipped)}
+    if result.skipped:
+        text = _("Consent recorded for %(recorded)s student(s); %(already)s already recorded; %(skipped)s refused "
+                 "line(s) skipped.")
+    else:
+        text = _("Consent recorded for %(recorded)s student(s); %(already)s already recorded.")
+    messages.success(request, text % counts)
     return redirect("consent_import")
 
 
@@ -87,7 +93,7 @@ def photos_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.MAX_ZIP_BYTES:
-            form.add_error("file", f"The zip is over {filesizeformat(settings.MAX_ZIP_BYTES)}.")
+            form.add_error("file", _("The zip is over %(limit)s.") % {"limit": filesizeformat(settings.MAX_ZIP_BYTES)})
         else:
             try:
                 plan = photo_import.plan_photo_import(upload, upload.name)
@@ -117,7 +123,7 @@ def photos_import_apply(request):
         messages.error(request, pending_uploads.REPLACED)
         return redirect("photos_import")
     if kept is None:
-        messages.error(request, "No zip is waiting to be imported: upload it again.")
+        messages.error(request, _("No zip is waiting to be imported: upload it again."))
         return redirect("photos_import")
     form = ImportApplyForm(request.POST)
     form.is_valid()
@@ -135,7 +141,11 @@ def photos_import_apply(request):
         return redirect("photos_import")
     pending_uploads.discard(request.session, PHOTOS)
     request.session["photo_import_students"] = [s.pk for s in result.students]
-    messages.success(request, f"{len(result.photos)} photo(s) stored for {len(result.students)} student(s); they "
-                              "are being processed" + (f"; {len(result.skipped)} refused file(s) skipped."
-                                                       if result.skipped else "."))
+    counts = {"photos": len(result.photos), "students": len(result.students), "skipped": len(result.skipped)}
+    if result.skipped:
+        text = _("%(photos)s photo(s) stored for %(students)s student(s); they are being processed; %(skipped)s "
+                 "refused file(s) skipped.")
+    else:
+        text = _("%(photos)s photo(s) stored for %(students)s student(s); they are being processed.")
+    messages.success(request, text % counts)
     return redirect("photos_import")

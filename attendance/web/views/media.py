@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from faces.errors import ImageError
@@ -38,7 +39,7 @@ def student_face(request, student_id):
             return _try_again(exc)
     template = access.visible_templates(request.user, student).order_by("-learnt_at").first()
     if template is None:
-        return HttpResponse("No reference photo.", status=404, content_type="text/plain")
+        return HttpResponse(_("No reference photo."), status=404, content_type="text/plain; charset=utf-8")
     with template.crop.open("rb") as fh:
         return _private_jpeg(fh.read())
 
@@ -92,14 +93,15 @@ def enrolment_photo_face(request, photo_id):
     has no enrolled face (404: the page shows the whole photo instead)."""
     photo = access.get_enrolment_photo(request.user, photo_id)
     if not photo.is_ready or photo.face_left is None:
-        return HttpResponse("This photo has no enrolled face.", status=404, content_type="text/plain")
+        return HttpResponse(_("This photo has no enrolled face."), status=404,
+                            content_type="text/plain; charset=utf-8")
     try:
         return _private_jpeg(crops.enrolment_face_jpeg(photo))
     except renditions.Busy as exc:
         return _try_again(exc)
     except (ImageError, FileNotFoundError):
-        return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
-                            status=404, content_type="text/plain")
+        return HttpResponse(_("This photo cannot be shown: its file is missing or unreadable."),
+                            status=404, content_type="text/plain; charset=utf-8")
 
 
 def _photo_response(field_file, max_side: int, finished: bool):
@@ -122,8 +124,8 @@ def _photo_response(field_file, max_side: int, finished: bool):
     except (renditions.NotReady, renditions.Busy) as exc:
         return _try_again(exc)
     except (ImageError, FileNotFoundError):
-        return HttpResponse("This photo cannot be shown: its file is missing or unreadable.",
-                            status=404, content_type="text/plain")
+        return HttpResponse(_("This photo cannot be shown: its file is missing or unreadable."),
+                            status=404, content_type="text/plain; charset=utf-8")
     # Photos of children: never cached by shared proxies, never sniffed as another type.
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from attendance import access
@@ -49,7 +50,7 @@ def session_upload(request, class_id):
                                 periods=offer.periods, period_names=offer.period_names, preselect=offer.preselect)
     if request.method == "POST" and form.is_valid():
         try:
-            session, _ = sessions.upload_class_photos(
+            session, _photos = sessions.upload_class_photos(
                 school_class, form.cleaned_data["date"], form.cleaned_data["period"],
                 form.cleaned_data["photos"], request.user,
             )
@@ -75,7 +76,8 @@ def _linked_initial(request) -> tuple[dict, HttpResponse | None]:
             initial["date"] = parse_school_date(initial["date"])
         except ValueError as exc:
             return initial, render(request, "400.html", {
-                "reason": f"The date in this link is refused: {exc} Nothing was saved."}, status=400)
+                "reason": _("The date in this link is refused: %(problem)s Nothing was saved.") % {"problem": exc}},
+                status=400)
     return initial, None
 
 
@@ -157,7 +159,7 @@ def face_review(request, face_id):
         messages.error(request, form.errors["student"][0])
         return _back_to_review(request, face)
     return _answer(request, face, lambda: review.decide_face(face, request.user, form.cleaned_data["student"]),
-                   "Saved. Register updated for {names}.", "Saved. The register did not need to change.")
+                   _("Saved. Register updated for %(names)s."), _("Saved. The register did not need to change."))
 
 
 @login_required
@@ -165,7 +167,7 @@ def face_review(request, face_id):
 def face_undo(request, face_id):
     face = access.get_face(request.user, face_id)
     return _answer(request, face, lambda: review.undo_decision(face, request.user),
-                   "Answer undone. Register put back for {names}.", "Answer undone.")
+                   _("Answer undone. Register put back for %(names)s."), _("Answer undone."))
 
 
 def _answer(request, face, operation, changed: str, unchanged: str):
@@ -176,7 +178,7 @@ def _answer(request, face, operation, changed: str, unchanged: str):
     except review.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, changed.format(names=", ".join(s.name for s in students)) if students
+        messages.success(request, changed % {"names": _(", ").join(s.name for s in students)} if students
                          else unchanged)
     return _back_to_review(request, face)
 
@@ -192,9 +194,10 @@ def session_confirm(request, session_id):
         messages.error(request, str(exc))
     else:
         learnt = len(templates)
-        messages.success(request, "Register confirmed." + (
-            f" {learnt} face{'s' if learnt != 1 else ''} will help recognise {'these' if learnt != 1 else 'this'} "
-            f"student{'s' if learnt != 1 else ''} next time." if learnt else ""))
+        messages.success(request, ngettext(
+            "Register confirmed. %(count)d face will help recognise this student next time.",
+            "Register confirmed. %(count)d faces will help recognise these students next time.", learnt)
+            % {"count": learnt} if learnt else _("Register confirmed."))
     return redirect("session_detail", session.pk)
 
 
@@ -205,14 +208,15 @@ def record_set(request, session_id, student_id):
     student = get_object_or_404(session.school_class.students, pk=student_id)
     form = RecordStatusForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("Unknown attendance code. Nothing was saved.")
+        return HttpResponseBadRequest(_("Unknown attendance code. Nothing was saved."))
     try:
         record = register.set_record(session, student, form.cleaned_data["status"], request.user,
                                      reason=form.cleaned_data["reason"])
     except register.RegisterError as exc:
-        return HttpResponseBadRequest(f"{exc} Nothing was saved.")
+        return HttpResponseBadRequest(_("%(problem)s Nothing was saved.") % {"problem": exc})
     label = dict(form.fields["status"].choices)[record.status]
-    messages.success(request, f"{student.name} marked {label.lower() if label.lower() == record.status else label}.")
+    messages.success(request, _("%(name)s marked %(status)s.") % {
+        "name": student.name, "status": label.lower() if label.lower() == record.status else label})
     return redirect("session_detail", session.pk)
 
 
@@ -228,10 +232,11 @@ def session_register(request, session_id):
         try:
             count = register.save_register(session, form.changes(), request.user)
         except register.RegisterError as exc:
-            form.add_error(None, f"{exc} Nothing was saved.")
+            form.add_error(None, _("%(problem)s Nothing was saved.") % {"problem": exc})
         else:
-            messages.success(request, f"Register saved: {count} student{'s' if count != 1 else ''} changed."
-                             if count else "Register saved: nothing needed to change.")
+            messages.success(request, ngettext("Register saved: %(count)d student changed.",
+                                               "Register saved: %(count)d students changed.", count)
+                             % {"count": count} if count else _("Register saved: nothing needed to change."))
             return redirect("session_detail", session.pk)
     context = {"session": session, "form": form, "rows": form.rows(),
                "codes": [c for c in form.codes.values() if c.active],

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from attendance import access
 from attendance.reports import building, exports, register_export
@@ -33,8 +34,9 @@ def _download(request, name: str, fallback, extension: str, content) -> HttpResp
     answered 400 with the form's errors, never with a file of another range than asked."""
     form, date_range = _report_range(request)
     if form.errors:
-        errors = "; ".join(m for messages in form.errors.values() for m in messages)
-        return HttpResponse(f"Wrong date range: {errors}", status=400, content_type="text/plain; charset=utf-8")
+        errors = _("; ").join(m for messages in form.errors.values() for m in messages)
+        return HttpResponse(_("Wrong date range: %(errors)s") % {"errors": errors}, status=400,
+                            content_type="text/plain; charset=utf-8")
     response = HttpResponse(content(date_range), content_type=_CONTENT_TYPES[extension])
     response["Content-Disposition"] = f'attachment; filename="{_report_filename(name, fallback, date_range, extension)}"'
     return response

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -43,7 +44,7 @@ def class_create(request):
     form = SchoolClassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         school_class = form.save_class(request.user)
-        messages.success(request, f"Class {school_class.name} created.")
+        messages.success(request, _("Class %(name)s created.") % {"name": school_class.name})
         return redirect("class_detail", school_class.pk)
     return render(request, "attendance/class_form.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -56,7 +57,7 @@ def class_edit(request, class_id):
     form = SchoolClassForm(request.POST or None, instance=school_class)
     if request.method == "POST" and form.is_valid():
         form.save_class(request.user)
-        messages.success(request, f"Class {school_class.name} saved.")
+        messages.success(request, _("Class %(name)s saved.") % {"name": school_class.name})
         return redirect("class_detail", school_class.pk)
     return render(request, "attendance/class_form.html", {"form": form, "school_class": school_class},
                   status=400 if form.errors else 200)
@@ -86,13 +87,17 @@ def student_enrol(request, class_id):
         form.add_error(None, str(exc))
         return _class_page_with_errors(request, school_class, enrol_form=form)
     if not student.created:
-        messages.success(request, f"{student.name} (#{student.pk}) was already in the school: added to "
-                                  f"{school_class.name}" + (", with the new photos being processed."
-                                                            if form.cleaned_data["photos"] else "."))
+        names = {"name": student.name, "id": student.pk, "class": school_class.name}
+        if form.cleaned_data["photos"]:
+            messages.success(request, _("%(name)s (#%(id)s) was already in the school: added to %(class)s, with the "
+                                        "new photos being processed.") % names)
+        else:
+            messages.success(request, _("%(name)s (#%(id)s) was already in the school: added to %(class)s.") % names)
     elif form.cleaned_data["photos"]:
-        messages.success(request, f"{student.name} added; their photos are being processed.")
+        messages.success(request, _("%(name)s added; their photos are being processed.") % {"name": student.name})
     else:
-        messages.success(request, f"{student.name} added without face recognition: registered by hand.")
+        messages.success(request, _("%(name)s added without face recognition: registered by hand.")
+                         % {"name": student.name})
     return redirect("class_detail", school_class.pk)
 
 
@@ -113,8 +118,9 @@ def roster_zip(request, class_id):
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, zip_form=form)
-    count = f"{len(students)} student{'s' if len(students) != 1 else ''}"
-    messages.success(request, f"{count} added or updated from the zip; photos are being processed.")
+    messages.success(request, ngettext("%(count)d student added or updated from the zip; photos are being processed.",
+                                       "%(count)d students added or updated from the zip; photos are being processed.",
+                                       len(students)) % {"count": len(students)})
     return redirect("class_detail", school_class.pk)
 
 
@@ -153,10 +159,12 @@ def class_students_add(request, class_id):
     school_class = access.get_class(request.user, class_id)
     form = AddStudentsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("students", ["Tick at least one student to add."])))
+        messages.error(request, " ".join(form.errors.get("students", [_("Tick at least one student to add.")])))
         return redirect("class_detail", school_class.pk)
     added = membership.add_students(school_class, form.cleaned_data["students"], request.user)
-    messages.success(request, f"{len(added)} student{'s' if len(added) != 1 else ''} added to {school_class.name}.")
+    messages.success(request, ngettext("%(count)d student added to %(class)s.",
+                                       "%(count)d students added to %(class)s.", len(added))
+                     % {"count": len(added), "class": school_class.name})
     return redirect("class_detail", school_class.pk)
 
 
@@ -180,11 +188,12 @@ def class_students_change(request, class_id):
         except membership.MembershipError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{len(students)} student(s) moved to {to_class.name}.")
+            messages.success(request, _("%(count)s student(s) moved to %(class)s.")
+                             % {"count": len(students), "class": to_class.name})
     else:
         removed = membership.remove_students(school_class, students, request.user)
-        messages.success(request, f"{len(removed)} student(s) removed from {school_class.name}; their records, "
-                                  "photos and consent are kept.")
+        messages.success(request, _("%(count)s student(s) removed from %(class)s; their records, photos and consent "
+                                    "are kept.") % {"count": len(removed), "class": school_class.name})
     return redirect("class_detail", school_class.pk)
 
 
@@ -202,7 +211,7 @@ def student_detail(request, student_id):
             except consents.ConsentMissing as exc:
                 form.add_error("photos", str(exc))
             else:
-                messages.success(request, "Photos added; they are being processed.")
+                messages.success(request, _("Photos added; they are being processed."))
                 return redirect("student_detail", student.pk)
     return _student_page(request, student, form=form)
 
@@ -237,7 +246,8 @@ def consent_record(request, student_id):
     if not form.is_valid():
         return _student_page(request, student, consent_form=form)
     consents.record_consent(student, user=request.user, **form.consent())
-    messages.success(request, f"Consent recorded for {student.name}; enrolment photos can now be added.")
+    messages.success(request, _("Consent recorded for %(name)s; enrolment photos can now be added.")
+                     % {"name": student.name})
     return redirect("student_detail", student.pk)
 
 
@@ -253,10 +263,10 @@ def consent_withdraw(request, student_id):
     try:
         deleted = consents.withdraw_consent(student, request.user)
     except consents.ConsentMissing:
-        messages.error(request, f"No consent is recorded for {student.name}; nothing was changed.")
+        messages.error(request, _("No consent is recorded for %(name)s; nothing was changed.") % {"name": student.name})
     else:
-        messages.success(request, f"Consent withdrawn: {deleted} photo(s) and all face data of {student.name} "
-                                  "deleted. They are now registered by hand.")
+        messages.success(request, _("Consent withdrawn: %(count)s photo(s) and all face data of %(name)s deleted. "
+                                    "They are now registered by hand.") % {"count": deleted, "name": student.name})
     return redirect("student_detail", student.pk)
 
 
@@ -267,11 +277,11 @@ def enrolment_photo_resolve(request, photo_id):
     photo = access.get_enrolment_photo(request.user, photo_id)
     form = DuplicateDecisionForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("Choose keep or delete.")
+        return HttpResponseBadRequest(_("Choose keep or delete."))
     if not resolve_duplicate(photo, form.cleaned_data["keep"], user=request.user):
-        messages.error(request, "This photo is not waiting for a decision; nothing was changed.")
+        messages.error(request, _("This photo is not waiting for a decision; nothing was changed."))
     else:
-        messages.success(request, "Photo kept as ready." if form.cleaned_data["keep"] else "Photo deleted.")
+        messages.success(request, _("Photo kept as ready.") if form.cleaned_data["keep"] else _("Photo deleted."))
     return redirect("student_detail", photo.student_id)
 
 
@@ -282,7 +292,8 @@ def template_remove(request, template_id):
     access.require_school_admin(request.user)
     template = access.get_template(request.user, template_id)
     flagged = learning.remove_template(template, request.user, "removed by an admin on the student page")
-    messages.success(request, "Learnt face removed." + (
-        f" {flagged} recognition{'s' if flagged != 1 else ''} that relied on it {'are' if flagged != 1 else 'is'} "
-        "flagged for review." if flagged else ""))
+    messages.success(request, ngettext(
+        "Learnt face removed. %(count)d recognition that relied on it is flagged for review.",
+        "Learnt face removed. %(count)d recognitions that relied on it are flagged for review.", flagged)
+        % {"count": flagged} if flagged else _("Learnt face removed."))
     return redirect("student_detail", template.student_id)

@@ -4,6 +4,7 @@ then "Import" (or "Cancel")."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -51,13 +52,13 @@ def roster_import_apply(request):
         messages.error(request, pending_uploads.REPLACED)
         return redirect("roster_import")
     if kept is None:
-        messages.error(request, "No roster file is waiting to be imported: upload it again.")
+        messages.error(request, _("No roster file is waiting to be imported: upload it again."))
         return redirect("roster_import")
     stored, filename = kept
     form = RosterImportForm(request.POST)
     if form.is_valid() and form.cleaned_data["cancel"]:
         pending_uploads.discard(request.session, ROSTER)
-        messages.success(request, "Import cancelled; the uploaded file is deleted.")
+        messages.success(request, _("Import cancelled; the uploaded file is deleted."))
         return redirect("roster_import")
     with pending_uploads.open_pending(stored) as fh:
         data = fh.read()
@@ -74,7 +75,7 @@ def roster_import_apply(request):
             form.add_error("skip_bad_rows", str(exc))
         else:
             pending_uploads.discard(request.session, ROSTER)
-            messages.success(request, f"Roster imported: {plan.summary()[0]}")
+            messages.success(request, _("Roster imported: %(summary)s") % {"summary": plan.summary()[0]})
             return redirect("home")
     return _preview(request, plan, form, status=400)
 

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from attendance import access, staff
@@ -56,7 +57,8 @@ def staff_add(request):
     except staff.StaffError as exc:
         form.add_error(None, str(exc))
         return _staff_page(request, form, status=400)
-    messages.success(request, f"{user.get_full_name()} added as {staff.ROLE_LABELS[form.cleaned_data['role']]}.")
+    messages.success(request, _("%(name)s added as %(role)s.") % {
+        "name": user.get_full_name(), "role": staff.role_label(form.cleaned_data["role"])})
     return _staff_page(request, StaffAddForm(), credentials=_credentials(request, user,
                                                                          form.cleaned_data["password"]))
 
@@ -72,7 +74,7 @@ def staff_password(request, user_id):
     access.require_school_admin(request.user)
     user, form = _member(user_id), StaffPasswordForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a set-password link or a one-time password.")
+        messages.error(request, _("Choose a set-password link or a one-time password."))
         return redirect("staff_list")
     try:
         credentials = _credentials(request, user, form.cleaned_data["password"])
@@ -88,14 +90,15 @@ def staff_role(request, user_id):
     access.require_school_admin(request.user)
     user, form = _member(user_id), StaffRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a role: teacher, office staff or school admin.")
+        messages.error(request, _("Choose a role: teacher, office staff or school admin."))
         return redirect("staff_list")
     try:
         staff.change_role(user, form.cleaned_data["role"], request.user)
     except staff.StaffError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{user.get_username()} is now {staff.ROLE_LABELS[form.cleaned_data['role']]}.")
+        messages.success(request, _("%(username)s is now %(role)s.") % {
+            "username": user.get_username(), "role": staff.role_label(form.cleaned_data["role"])})
     return redirect("staff_list")
 
 
@@ -111,8 +114,9 @@ def staff_active(request, user_id):
     except staff.StaffError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{user.get_username()} {'reactivated' if active else 'deactivated'}"
-                         + ("." if active else ": they can no longer sign in; their classes and records stay."))
+        text = (_("%(username)s reactivated.") if active else
+                _("%(username)s deactivated: they can no longer sign in; their classes and records stay."))
+        messages.success(request, text % {"username": user.get_username()})
     return redirect("staff_list")
 
 
