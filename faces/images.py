@@ -6,6 +6,7 @@ import re
 import warnings
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageFile, ImageFilter
@@ -486,9 +487,14 @@ def encode_jpeg(rgb: np.ndarray, max_side: int = 0, quality: int = 85) -> bytes:
     Returns:
         the JPEG file's bytes.
     """
+    height, width = rgb.shape[:2]
+    if max_side and max(height, width) > max_side:
+        # OpenCV's area averaging: as sharp as Pillow's Lanczos thumbnail for a shrink, and
+        # 0.04 s instead of 0.18 s for a 12 MP photo to 1600 px (issue 17's measurement).
+        scale = max_side / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        rgb = cv2.resize(np.ascontiguousarray(rgb, dtype=np.uint8), size, interpolation=cv2.INTER_AREA)
     image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
-    if max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)
     return out.getvalue()
