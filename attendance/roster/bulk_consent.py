@@ -67,7 +67,8 @@ class ConsentPlan:
 
     def summary(self) -> str:
         """"3 new, 1 already recorded, 2 refused"."""
-        return f"{len(self.of(NEW))} new, {len(self.of(ALREADY))} already recorded, {len(self.of(REFUSED))} refused"
+        return gettext("%(new)d new, %(already)d already recorded, %(refused)d refused") % {
+            "new": len(self.of(NEW)), "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
 
 
 class ConsentFileError(Exception):

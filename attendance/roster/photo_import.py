@@ -69,8 +69,9 @@ class PhotoPlan:
 
     def summary(self) -> str:
         """"12 new photos for 10 students, 1 already enrolled, 3 refused"."""
-        return (f"{len(self.of(NEW))} new photo(s) for {len(self.students())} student(s), "
-                f"{len(self.of(ALREADY))} already enrolled, {len(self.of(REFUSED))} refused")
+        return gettext("%(new)d new photo(s) for %(students)d student(s), %(already)d already enrolled, "
+                       "%(refused)d refused") % {"new": len(self.of(NEW)), "students": len(self.students()),
+                                                 "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
 
 
 class ImportRefused(Exception):

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _, ngettext, pgettext_lazy
 
 from attendance import access
 from attendance.registers import codes
@@ -45,6 +45,9 @@ class SchoolClassForm(forms.ModelForm):
         model = SchoolClass
         fields = ["name", "school_id", "teacher", "co_teachers"]
         widgets = {"co_teachers": forms.CheckboxSelectMultiple}
+        # The model's field names would be shown untranslated ("Co teachers").
+        labels = {"name": pgettext_lazy("a class", "Name"), "school_id": pgettext_lazy("a class", "School id"),
+                  "teacher": _("Teacher"), "co_teachers": _("Co-teachers")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,7 +212,7 @@ class SessionForm(forms.Form):
     """A session's date and period (the register taken by hand, without a photo)."""
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = SchoolDateField()
+    date = SchoolDateField(label=_("Date"))
     period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
                              label=_("Period"), validators=[validate_single_line_text])
 
@@ -221,7 +224,7 @@ class SessionForm(forms.Form):
 
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
-    date = SchoolDateField()
+    date = SchoolDateField(label=_("Date"))
     period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
                              label=_("Period"), validators=[validate_single_line_text])
     photos = PhotosField(label=_("Class photos"))
@@ -264,7 +267,7 @@ class ClassPhotoUploadForm(forms.Form):
 class RegisterDateForm(forms.Form):
     """The date of the untaken-registers page (?date=YYYY-MM-DD); today by default."""
 
-    date = SchoolDateField(required=False)
+    date = SchoolDateField(required=False, label=_("Date"))
 
     def chosen_date(self):
         return self.cleaned_data.get("date") or timezone.localdate()
@@ -362,7 +365,9 @@ class RegisterForm(forms.Form):
             record = self.records.get(student.pk)
             photo_said = ""
             if record is not None:
-                photo_said = record.status if record.source == AttendanceRecord.PHOTO else record.machine_status
+                said = record.status if record.source == AttendanceRecord.PHOTO else record.machine_status
+                # Shown in the page's language ("Present"), not the stored code ("present").
+                photo_said = dict(AttendanceRecord.STATUS_CHOICES).get(said, said)
             rows.append({
                 "student": student, "record": record, "photo_said": photo_said,
                 "status": self[f"status_{student.pk}"], "reason": self[f"reason_{student.pk}"],

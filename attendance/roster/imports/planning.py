@@ -80,7 +80,7 @@ class Plan:
                          "updated; %(teachers_new)s new teachers, %(teachers_updated)s updated, "
                          "%(teachers_deactivated)s deactivated; %(enrolments_added)s enrolments added, "
                          "%(enrolments_removed)s ended; %(terms_new)s new terms, %(terms_updated)s updated; "
-                         "%(refused)s rows refused.") % {**c, "format": self.roster.format}]
+                         "%(refused)s rows refused.") % {**c, "format": self.roster.format_name()}]
         lines += self.roster.notes + self.notes
         if self.older:
             lines.append(gettext("%(count)s rows ignored: older than the version already imported.")

@@ -125,6 +125,10 @@ class Roster:
         """Counts one row the app has no use for under ``reason``."""
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
 
+    def format_name(self) -> str:
+        """``format`` in the reader's language ("plain CSV"; "OneRoster 1.1" is a name)."""
+        return gettext("plain CSV") if self.format == "plain CSV" else self.format
+
 
 def check_name(value: str, what: str, longest: int) -> str:
     """``value`` as a name (student, class, term) in Unicode NFC, as ``NameField`` stores it
