@@ -10,6 +10,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from attendance.wiring.job_queue import STORE_DOWN, PhotoStoreUnavailable
+from attendance.wiring.photo_store import store_errors
+
 log = logging.getLogger(__name__)
 
 FOLDER = "imports"
@@ -26,10 +29,18 @@ REPLACED = gettext_lazy("The file waiting to be imported is not the one of the p
 def keep(session, kind: str, uploaded_file, filename: str) -> str:
     """Store ``uploaded_file`` (a Django File) as the session's pending ``kind`` import,
     replacing (and deleting) any earlier one of that kind. Returns the upload's token
-    (16 hex digits), which its preview page's Import sends back (see ``replaced``)."""
-    discard(session, kind)
-    _delete_old()
-    name = default_storage.save(f"{FOLDER}/{secrets.token_hex(16)}", uploaded_file)
+    (16 hex digits), which its preview page's Import sends back (see ``replaced``).
+
+    Raises:
+        PhotoStoreUnavailable: the photo store could not be reached; nothing was kept.
+    """
+    try:
+        discard(session, kind)
+        _delete_old()
+        name = default_storage.save(f"{FOLDER}/{secrets.token_hex(16)}", uploaded_file)
+    except store_errors() as exc:
+        log.error("photo store unreachable, import file not kept: %s", exc)
+        raise PhotoStoreUnavailable(str(STORE_DOWN)) from exc
     token = secrets.token_hex(8)
     session[f"pending_import:{kind}"] = {"name": name, "filename": filename[:200], "token": token}
     return token
