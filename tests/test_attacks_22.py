@@ -105,3 +105,19 @@ def test_report_csvs_open_in_excel_with_chinese_names_and_the_register_export_st
     assert export.startswith(b"student_id,") and CHINESE_NAME.encode() in export
     page = client.get(reverse("student_detail", args=[student.pk])).content.decode()
     assert CHINESE_NAME in page
+
+
+@pytest.mark.parametrize("apply, page, kind", [("roster_import_apply", "roster_import", "roster"),
+                                               ("consent_import_apply", "consent_import", "consent"),
+                                               ("photos_import_apply", "photos_import", "photos")])
+def test_an_import_with_the_store_down_since_its_preview_says_so_and_writes_nothing(
+        store_down, client, users, apply, page, kind):  # noqa: F811
+    client.force_login(users["admin"])
+    session = client.session
+    session[f"pending_import:{kind}"] = {"name": "imports/0123456789abcdef", "filename": "f", "token": "t"}
+    session.save()  # as the preview left it, the store up then
+    response = client.post(reverse(apply), {"upload": "t", "skip_bad_rows": "on"}, follow=True)
+    assert response.redirect_chain == [(reverse(page), 302)]
+    assert "The photo store is not reachable just now, so nothing was saved" in response.content.decode()
+    assert not Student.objects.exists() and not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()
+    assert not os.listdir(store_down)

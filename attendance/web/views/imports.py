@@ -55,6 +55,7 @@ def consent_import(request):
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("consent_import")
 def consent_import_apply(request):
     """Record the consents of the previewed CSV (kept since the preview)."""
     access.require_school_admin(request.user)
@@ -123,6 +124,7 @@ def photos_import(request):
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("photos_import")
 def photos_import_apply(request):
     """Store the previewed zip's photos and queue them; then the progress (GET photos_import)."""
     access.require_school_admin(request.user)

@@ -48,6 +48,7 @@ def roster_import(request):
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("roster_import")
 def roster_import_apply(request):
     """Imports the kept file (read and planned again: the database may have changed since
     the preview) in one transaction, then deletes it; or cancels and deletes it."""
