@@ -121,3 +121,25 @@ def test_an_import_with_the_store_down_since_its_preview_says_so_and_writes_noth
     assert "The photo store is not reachable just now, so nothing was saved" in response.content.decode()
     assert not Student.objects.exists() and not Consent.objects.exists() and not EnrolmentPhoto.objects.exists()
     assert not os.listdir(store_down)
+
+
+def test_an_api_page_that_does_not_exist_is_404_naming_the_pages_there_are(client, users, school):
+    from rest_framework.authtoken.models import Token
+
+    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=users['teacher']).key}"}
+    url = reverse("api:class-students", args=[school["class"].pk])
+    for query in ({"page": 4, "page_size": 1}, {"page": 0}, {"page": "last2"}, {"page": "-1", "page_size": "2"}):
+        response = client.get(url, query, **auth)
+        assert response.status_code == 404, query
+        size = 2 if query.get("page_size") == "2" else (1 if "page_size" in query else 100)
+        pages = {1: 3, 2: 2, 100: 1}[size]
+        assert response.json()["detail"] == (
+            f"There is no page {query['page']} of this list: it has {pages} page(s) of {size} rows at most "
+            f"(?page=1 to ?page={pages}).")
+    chinese = client.get(url, {"page": 9}, HTTP_ACCEPT_LANGUAGE="zh-hans", **auth)
+    assert chinese.status_code == 404 and chinese.json()["detail"].startswith("此列表没有第 9 页：共 1 页")
+    # page_size 0, negative, huge or not a number: the default or the most; every row on one page only
+    for size in ("0", "-3", "abc", "99999999999999999999"):
+        assert client.get(url, {"page_size": size}, **auth).json()["count"] == 3
+    seen = [client.get(url, {"page": n, "page_size": 1}, **auth).json()["results"][0]["id"] for n in (1, 2, 3)]
+    assert sorted(seen) == sorted(s.pk for s in school["class"].students.all())
