@@ -143,3 +143,42 @@ def test_an_api_page_that_does_not_exist_is_404_naming_the_pages_there_are(clien
         assert client.get(url, {"page_size": size}, **auth).json()["count"] == 3
     seen = [client.get(url, {"page": n, "page_size": 1}, **auth).json()["results"][0]["id"] for n in (1, 2, 3)]
     assert sorted(seen) == sorted(s.pk for s in school["class"].students.all())
+
+
+@pytest.mark.parametrize("via_api", [False, True])
+def test_confirming_a_register_with_the_store_down_confirms_it_and_learns_later(
+        client, users, photo, settings, monkeypatch, via_api):
+    """Confirming needs no photo, only learning its faces reads and writes crops: with the
+    store down it was a 500 and the register stayed unconfirmed. Now it is confirmed,
+    nothing is learnt, and confirming again once the store is back learns the faces."""
+    from rest_framework.authtoken.models import Token
+
+    from attendance.models import ClassSession, LearntTemplate
+    from attendance.wiring.env import photo_storage
+
+    from .test_store_down import closed_port
+    from .world import build_school
+
+    school = build_school(users, photo, session=True)
+    session = school["session"]
+    local = settings.STORAGES
+    for name, value in {"S3_BUCKET": "attendance-photos", "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
+                        "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": photo_storage()}
+    if via_api:
+        token = Token.objects.create(user=users["teacher"]).key
+        response = client.post(reverse("api:session-confirm", args=[session.pk]), HTTP_AUTHORIZATION=f"Token {token}")
+        assert response.status_code == 200
+    else:
+        client.force_login(users["teacher"])
+        response = client.post(reverse("session_confirm", args=[session.pk]), follow=True)
+        assert response.status_code == 200 and "Register confirmed." in response.content.decode()
+    assert ClassSession.objects.get(pk=session.pk).confirmed_by == users["teacher"]
+    assert not LearntTemplate.objects.exists()
+    settings.STORAGES = local  # the store answers again
+    client.force_login(users["teacher"])
+    client.post(reverse("session_confirm", args=[session.pk]))
+    assert LearntTemplate.objects.filter(source_session=session).count() == 2
+    assert all(t.crop.storage.exists(t.crop.name) for t in LearntTemplate.objects.all())
