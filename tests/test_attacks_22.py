@@ -182,3 +182,31 @@ def test_confirming_a_register_with_the_store_down_confirms_it_and_learns_later(
     client.post(reverse("session_confirm", args=[session.pk]))
     assert LearntTemplate.objects.filter(source_session=session).count() == 2
     assert all(t.crop.storage.exists(t.crop.name) for t in LearntTemplate.objects.all())
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en-gb", "The photo store is not reachable just now, so nothing was deleted and the consent stays recorded."),
+    ("zh-hans", "照片存储暂时无法连接，因此未删除任何内容，同意记录仍然保留。")])
+def test_withdrawing_consent_with_the_store_down_deletes_nothing(client, users, photo, settings, monkeypatch,
+                                                                 django_capture_on_commit_callbacks, language, words):
+    """The rows went and the photo files' deletion (after commit) failed: a child's photos
+    left in the store without rows, and a 500. Now nothing is deleted until the store answers."""
+    from attendance.wiring.env import photo_storage
+
+    from .test_store_down import closed_port
+    from .world import build_school
+
+    joe = build_school(users, photo)["joe"]
+    for name, value in {"S3_BUCKET": "attendance-photos", "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
+                        "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": photo_storage()}
+    client.force_login(users["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("consent_withdraw", args=[joe.pk]), {"confirm": "on"},
+                               HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 302
+    assert Consent.objects.filter(student=joe).exists() and EnrolmentPhoto.objects.filter(student=joe).count() == 1
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    assert words in client.get(reverse("student_detail", args=[joe.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
