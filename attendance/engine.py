@@ -173,7 +173,9 @@ def enrolment_face(rgb):
 def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
     """``faces.matching.decide_faces`` with the configured threshold, margin and minimum
     face widths (``FACE_MIN_PROBE_PX``, ``FACE_MIN_RELATIVE_WIDTH`` of the median of the
-    face's group, e.g. its photo). With ``FACE_MATCH_THRESHOLD_TIGHTENING``, a student's
+    face's group, e.g. its photo), and the small-face rule (faces narrower than
+    ``FACE_SMALL_PROBE_PX`` matched only with a gap of ``FACE_SMALL_MATCH_MARGIN`` to the
+    next student). With ``FACE_MATCH_THRESHOLD_TIGHTENING``, a student's
     threshold tightens as their learnt templates accumulate (``matching.tightened_threshold``
     of 1 + their number of learnt templates).
 
@@ -195,4 +197,5 @@ def match(probes, widths, gallery, labels, taken=(), groups=None, learnt=None):
         margin=settings.FACE_MATCH_MARGIN, min_width=settings.FACE_MIN_PROBE_PX, taken=taken,
         label_thresholds=label_thresholds, groups=groups, min_relative_width=settings.FACE_MIN_RELATIVE_WIDTH,
         strict_mutual_best=settings.FACE_MATCH_STRICT_MUTUAL_BEST,
+        small_width=settings.FACE_SMALL_PROBE_PX, small_margin=settings.FACE_SMALL_MATCH_MARGIN,
     )

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 _WITH_VALUE = [
     (re.compile(r"Face too small to judge \((?P<width>\d+) pixels wide\)\."),
      lambda: _("Face too small to judge (%(width)s pixels wide).")),
+    (re.compile(r"Too small to recognise for sure \((?P<width>\d+) pixels wide\): ask the teacher\."),
+     lambda: _("Too small to recognise for sure (%(width)s pixels wide): ask the teacher.")),
     (re.compile(r"Recognised with a learnt photo of (?P<name>.+) that a teacher later corrected: please check\.",
                 re.DOTALL),
      lambda: _("Recognised with a learnt photo of %(name)s that a teacher later corrected: please check.")),

@@ -6,7 +6,7 @@ face found in a class photo. Distances are Euclidean between descriptors of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ CLOSER_FACE = "closer_face"  # another face of the session is nearer to that stu
 TAKEN = "taken"  # a person gave that student to another face of the session
 TOO_SMALL = "too_small"  # narrower than the minimum width: not judged at all
 SMALL_FOR_PHOTO = "small_for_photo"  # much narrower than the other faces of its photo
+SMALL_UNSURE = "small_unsure"  # narrower than the small-face width and not near enough for such a face
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,9 @@ def decide_faces(
     groups: list | None = None,
     min_relative_width: float = 0.0,
     strict_mutual_best: bool = False,
+    small_width: int = 0,
+    small_threshold: float | None = None,
+    small_margin: float = 0.0,
 ) -> list[FaceMatch]:
     """``match_faces`` for the faces wide enough to judge; the others come back ``unsure``
     with no label and the reason ``TOO_SMALL`` or ``SMALL_FOR_PHOTO`` (they go to review).
@@ -223,6 +227,12 @@ def decide_faces(
     A face is too small when it is narrower than ``min_width`` pixels, or narrower than
     ``min_relative_width`` times the median width of the faces of its group (its photo:
     a face much smaller than the photo's others is usually someone in the background).
+    A face narrower than ``small_width`` that ``match_faces`` matched farther than
+    ``small_threshold`` from its student, or with another student less than
+    ``small_margin`` further, comes back ``unsure`` with that student and the reason
+    ``SMALL_UNSURE``: descriptors of faces of 24-46 pixels lie farther from the student's
+    own photo and nearer to other students' than those of larger faces (README "Small
+    faces"), so such a face is only matched when it is near and clearly nearest.
 
     Args:
         probes: ``(N, D)`` float array; ``widths``: N face widths in pixels.
@@ -231,6 +241,11 @@ def decide_faces(
         min_width: smallest face width, in pixels, that is matched at all.
         groups: N group keys (e.g. photo ids) for the relative width; None: one group.
         min_relative_width: fraction of the group's median face width (0: no such rule).
+        small_width: width in pixels under which a face needs ``small_threshold`` and
+            ``small_margin`` (0: no such rule).
+        small_threshold: the largest distance at which a face narrower than ``small_width``
+            is matched (None: ``threshold``).
+        small_margin: the smallest gap to the runner-up student for such a face (a distance).
 
     Returns:
         N ``FaceMatch`` objects in probe order.
@@ -247,17 +262,32 @@ def decide_faces(
     judgeable = [i for i in range(len(probes)) if i not in not_judged]
     decided = dict(zip(judgeable, match_faces(probes[judgeable], gallery, labels, threshold, margin, taken,
                                                label_thresholds, strict_mutual_best=strict_mutual_best)))
+    if small_width:
+        limit = threshold if small_threshold is None else small_threshold
+        for i, match in decided.items():
+            if match.decision == MATCHED and widths[i] < small_width and (
+                    match.distance > limit or match.runner_up_distance - match.distance < small_margin):
+                decided[i] = replace(match, decision=UNSURE, reason=SMALL_UNSURE)
     return [decided.get(i) or FaceMatch(UNSURE, None, float("nan"), float("nan"), reason=not_judged[i])
             for i in range(len(probes))]
+
+
+#: Rows of the gallery per matrix-vector product in ``GalleryIndex.nearest``: 1 MB of
+#: float32 descriptors, small enough that OpenBLAS runs each product on one thread.
+#: One product over 100,000 rows (51 MB, memory-bound) ran on 2 threads in 4.5-5.6 ms
+#: on a quiet 2-core machine (issue 17) and 10-20 ms on a loaded one, where chunks of
+#: 1,024-2,048 rows took 2-3 ms (README "Speed").
+GALLERY_CHUNK_ROWS = 2048
 
 
 class GalleryIndex:
     """Exhaustive nearest-neighbour search over a large gallery (a whole district).
 
     Keeps the gallery as ``(M, D) float32`` with its squared norms precomputed, so a
-    query is one matrix-vector product: about 13 million multiply-adds for 100,000
-    descriptors. Exact, unlike an approximate vector index; pgvector or faiss would be
-    the next step past a few million descriptors.
+    query is one matrix-vector product (about 13 million multiply-adds and 51 MB read
+    for 100,000 descriptors), done in chunks of ``GALLERY_CHUNK_ROWS`` rows. Exact,
+    unlike an approximate vector index; pgvector or faiss would be the next step past
+    a few million descriptors.
     """
 
     def __init__(self, gallery: np.ndarray):
@@ -265,10 +295,20 @@ class GalleryIndex:
         self.squared_norms = np.einsum("ij,ij->i", self.gallery, self.gallery)
 
     def nearest(self, probe: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest gallery rows to one ``(D,)`` probe: ``(indices (k,), distances (k,))``."""
+        """The ``k`` nearest gallery rows to one ``(D,)`` probe: ``(indices (k,), distances (k,))``,
+        nearest first; fewer when the gallery has fewer rows."""
         probe = np.asarray(probe, dtype=np.float32).reshape(DESCRIPTOR_SIZE)
-        squared = self.squared_norms - 2.0 * (self.gallery @ probe) + float(probe @ probe)
+        squared = np.empty(len(self.gallery), dtype=np.float32)
+        minus_twice = -2.0 * probe
+        for start in range(0, len(squared), GALLERY_CHUNK_ROWS):
+            np.matmul(self.gallery[start:start + GALLERY_CHUNK_ROWS], minus_twice,
+                      out=squared[start:start + GALLERY_CHUNK_ROWS])
+        squared += self.squared_norms
+        squared += float(probe @ probe)
         k = min(k, len(squared))
-        candidates = np.argpartition(squared, k - 1)[:k]
-        order = candidates[np.argsort(squared[candidates])]
+        if k == 1:
+            order = np.array([np.argmin(squared)]) if len(squared) else np.array([], dtype=np.intp)
+        else:
+            candidates = np.argpartition(squared, k - 1)[:k]
+            order = candidates[np.argsort(squared[candidates])]
         return order, np.sqrt(np.maximum(squared[order], 0.0))

@@ -94,7 +94,10 @@ class TestDetectionAndDescriptors:
         face_recognition = pytest.importorskip("face_recognition")
         path = photo(relative)
         reference = face_recognition.face_encodings(face_recognition.load_image_file(path))
-        ours = pipeline.find_faces(rgb_of(path), engine=engine)
+        # face_recognition's boxes are HOG's upsampled once: the "hog" detector's. (The
+        # default coarse-to-fine detector finds large faces at a coarser scale, whose
+        # boxes, and so landmarks and descriptors, differ slightly.)
+        ours = pipeline.find_faces(rgb_of(path), engine=engine, detector="hog")
         assert len(ours) == len(reference) >= 1
         # Pair by nearest: detection order may differ.
         for ref in reference:
@@ -373,6 +376,22 @@ def test_gallery_index_finds_the_same_nearest_as_brute_force():
     assert indices[0] == 1234
     assert list(indices) == list(np.argsort(brute)[:3])
     assert np.allclose(distances, np.sort(brute)[:3], atol=1e-4)
+
+
+@pytest.mark.parametrize("size", [1, 2047, 2048, 6001])
+def test_gallery_index_chunks_give_the_brute_force_answer(size):
+    # Sizes around and across matching.GALLERY_CHUNK_ROWS (2048): the chunked products
+    # must cover every row once, the last chunk being partial.
+    rng = np.random.default_rng(size)
+    gallery = rng.normal(0, 0.09, size=(size, 128)).astype(np.float32)
+    index = matching.GalleryIndex(gallery)
+    for probe in [gallery[-1] + 0.001, rng.normal(0, 0.09, size=128).astype(np.float32)]:
+        brute = np.linalg.norm(gallery.astype(np.float64) - probe, axis=1)
+        nearest, distance = index.nearest(probe)
+        assert list(nearest) == [int(np.argmin(brute))] and np.allclose(distance, brute.min(), atol=1e-4)
+        indices, distances = index.nearest(probe, k=5)
+        assert list(indices) == list(np.argsort(brute)[:5])
+        assert np.allclose(distances, np.sort(brute)[:5], atol=1e-4)
 
 
 def test_second_detection_pass_only_when_faces_are_near_the_floor(photo):

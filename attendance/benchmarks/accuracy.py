@@ -95,15 +95,56 @@ def miss_reason(name: str, box: list, faces, gallery: np.ndarray, labels: list[s
     own = [i for i, label in enumerate(labels) if label == name]
     if not own:
         return NOT_ENROLLED
-    x, y, w, h = box
-    inside = [f for f in faces
-              if x <= (f.box.left + f.box.right) / 2 < x + w and y <= (f.box.top + f.box.bottom) / 2 < y + h]
-    if not inside:
+    face = face_in_box(box, faces)
+    if face is None:
         return NO_FACE_FOUND
-    face = max(inside, key=lambda f: f.box.width)
     if distance_matrix(face.descriptor[None, :], gallery[own]).min() > settings.FACE_MATCH_THRESHOLD:
         return TOO_FAR
     return NOT_CHOSEN
+
+
+#: Face width bands of ``by_width`` (pixels, lower bound included): HOG upsampled twice
+#: gives boxes of about 26, 32, 40 and 46 px on the small-face classrooms (README "Small faces").
+WIDTH_BANDS = ((0, 32, "under 32 px"), (32, 40, "32-39 px"), (40, 48, "40-47 px"), (48, 10**9, "48 px and over"))
+NO_FACE = "no face found"
+
+
+def width_band(width: int | None) -> str:
+    """The ``WIDTH_BANDS`` name of a face ``width`` pixels wide (``NO_FACE`` for None)."""
+    if width is None:
+        return NO_FACE
+    return next(name for low, high, name in WIDTH_BANDS if low <= width < high)
+
+
+def face_in_box(box: list, faces):
+    """The widest face whose centre lies in ``box`` ([x, y, w, h], truth.json), or None."""
+    x, y, w, h = box
+    inside = [f for f in faces
+              if x <= (f.box.left + f.box.right) / 2 < x + w and y <= (f.box.top + f.box.bottom) / 2 < y + h]
+    return max(inside, key=lambda f: f.box.width) if inside else None
+
+
+def by_width(details: list) -> dict:
+    """Recall and false presents per face width band, from ``run_ours``'s details.
+
+    Returns:
+        ``{band: {"present", "found", "recall", "false_presents", "review"}}``: a present
+        student counts in the band of the face found in their tile (``NO_FACE`` when
+        none); a false present and a face sent to review in the band of their face.
+    """
+    bands = {name: {"present": 0, "found": 0, "false_presents": 0, "review": 0}
+             for name in [name for _, _, name in WIDTH_BANDS] + [NO_FACE]}
+    for item in details:
+        for width, found in item["present_widths"]:
+            bands[width_band(width)]["present"] += 1
+            bands[width_band(width)]["found"] += found
+        for width in item["false_present_widths"]:
+            bands[width_band(width)]["false_presents"] += 1
+        for width in item["review_widths"]:
+            bands[width_band(width)]["review"] += 1
+    for figures in bands.values():
+        figures["recall"] = round(figures["found"] / figures["present"], 4) if figures["present"] else None
+    return bands
 
 
 def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
@@ -113,8 +154,18 @@ def run_ours(bench: Path, truth: dict, gallery, labels) -> Score:
         probes = np.array([f.descriptor for f in faces], dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
         matches = engine.match(probes, [f.box.width for f in faces], gallery, labels)
         marked = {m.label for m in matches if m.decision == "matched"}
+        present = set(snapshot["present"])
+        own_faces = {name: face_in_box(box, faces) for name, box in snapshot.get("boxes", {}).items()}
+        widths = {
+            "present_widths": [(own_faces[name].box.width if own_faces.get(name) else None, name in marked)
+                               for name in sorted(present)],
+            "false_present_widths": [f.box.width for f, m in zip(faces, matches)
+                                     if m.decision == "matched" and m.label not in present],
+            "review_widths": [f.box.width for f, m in zip(faces, matches) if m.decision == UNSURE],
+        }
         score.add(photo, set(snapshot["present"]), marked, len(faces), sum(m.decision == UNSURE for m in matches))
         missed = sorted(set(snapshot["present"]) - marked)
+        score.details[-1].update(widths)
         score.details[-1]["miss_reasons"] = {
             name: miss_reason(name, snapshot["boxes"][name], faces, gallery, labels)
             for name in missed if name in snapshot.get("boxes", {})
@@ -212,6 +263,8 @@ def run(bench: Path, reference: bool = True) -> dict:
         # Recall over the present students whose enrolment was accepted: separates
         # recognition misses from enrolment photos the quality gate refused.
         "recall_enrolled": round(found_enrolled / total_enrolled, 4) if total_enrolled else None,
+        # Per width band of the face found in each present student's tile (README "Small faces").
+        "by_width": by_width(ours.details),
         "photos": len(truth["snapshots"]),
         "enrolment": enrol_report,
         "details": ours.details,
@@ -219,6 +272,7 @@ def run(bench: Path, reference: bool = True) -> dict:
             "threshold": settings.FACE_MATCH_THRESHOLD, "margin": settings.FACE_MATCH_MARGIN,
             "min_probe_px": settings.FACE_MIN_PROBE_PX, "upsample": settings.FACE_DETECTION_UPSAMPLE,
             "small_face_px": settings.FACE_DETECTION_SMALL_FACE_PX, "landmarks": settings.FACE_LANDMARK_POINTS,
+            "small_probe_px": settings.FACE_SMALL_PROBE_PX, "small_margin": settings.FACE_SMALL_MATCH_MARGIN,
         },
     }
     if reference:

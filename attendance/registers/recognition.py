@@ -103,8 +103,9 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
 
     Idempotent: a finished photo is left alone, and results replace any earlier ones
     inside one transaction. Returns the photo's final status. ``timings``, if a dict,
-    receives the seconds of each stage: decode, detection, landmarks, descriptors and
-    database (storing the faces, matching the session, writing the records).
+    receives the seconds of each stage: decode, detection, landmarks, descriptors,
+    renditions (the display JPEG and face crops) and database (storing the faces,
+    matching the session, writing the records).
     """
     timings = {} if timings is None else timings
     if not claim_class_photo(photo_id):
@@ -120,8 +121,10 @@ def process_class_photo(photo_id: int, timings: dict | None = None) -> str:
         faces = engine.find_faces(rgb, timings)
         # The pages show the photo and its faces from renditions made now, from this
         # bounded decoding: no view decodes the original again.
+        renditions_started = time.perf_counter()
         store_photo_renditions(photo, rgb, CLASS_PHOTO_DISPLAY_PX,
                                [(f.box.left, f.box.top, f.box.right, f.box.bottom) for f in faces], {"photo": photo.pk})
+        timings["renditions"] = time.perf_counter() - renditions_started
     except ImageError as exc:
         ClassPhoto.objects.filter(pk=photo_id).update(
             status=ClassPhoto.FAILED, error=str(exc), error_code=exc.code, processed_at=timezone.now()

@@ -72,6 +72,7 @@ def _reason(reason: str, width: int) -> str:
     Stored in English, as a record; shown translated (``attendance.stored_text``)."""
     return {
         matching.TOO_SMALL: f"Face too small to judge ({width} pixels wide).",
+        matching.SMALL_UNSURE: f"Too small to recognise for sure ({width} pixels wide): ask the teacher.",
         matching.SMALL_FOR_PHOTO: gettext_noop("Much smaller than the other faces in the photo (someone in the "
                                                "background?)."),
         matching.CLOSE_CALL: gettext_noop("Looks like two students almost equally."),
@@ -92,7 +93,9 @@ def match_session(session: ClassSession) -> list[DetectedFace]:
     is nearer to that student by at least ``FACE_MATCH_CHANGE_MARGIN`` (it is then unsure,
     or "matched in another photo"); each such change is written to the audit log with
     the actor "machine" (``machine_changes``). Faces narrower than ``FACE_MIN_PROBE_PX``
-    are too small to judge and go to review. Only faces described by the current model
+    are too small to judge and go to review; faces narrower than ``FACE_SMALL_PROBE_PX``
+    not clearly nearest their student go to review as too small to recognise for sure
+    (``engine.match``). Only faces described by the current model
     (``engine.model_id``) are matched; others keep their decisions.
 
     Returns the earlier faces whose decision the machine changed.

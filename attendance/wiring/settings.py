@@ -387,40 +387,40 @@ FACE_ENGINE_THREADS = env_int("FACE_ENGINE_THREADS", min(4, os.cpu_count() or 1)
 FACE_DESCRIPTOR_ENGINE = env_str("FACE_DESCRIPTOR_ENGINE", "numpy")
 if FACE_DESCRIPTOR_ENGINE not in ("numpy", "dlib"):
     raise ImproperlyConfigured(f"FACE_DESCRIPTOR_ENGINE must be numpy or dlib, not {FACE_DESCRIPTOR_ENGINE!r}")
-# The face detector backend (faces/detectors/: its DETECTORS). "hog" (default) is dlib's HOG
-# detector with the banding and second pass above; "mmod" is dlib's CNN detector run with
-# ONNX Runtime (faces 80 px and up at FACE_DETECTION_UPSAMPLE=0, 40 px at 1; slower than
-# HOG, see faces/README.md). A new backend is named here once it is listed in
-# faces.detectors.DETECTORS (faces/README.md).
-FACE_DETECTOR = env_str("FACE_DETECTOR", "hog")
+# The face detector backend (faces/detectors/: its DETECTORS). "hog-coarse-to-fine" (default,
+# issue 17): dlib's HOG in passes from a 1440 px copy to finer scales only while faces crowd
+# towards the last pass's floor, at most to the resolution set above (README "Speed"); "hog"
+# always detects at that finest resolution; "mmod" is dlib's CNN detector run with ONNX
+# Runtime (faces 80 px and up at FACE_DETECTION_UPSAMPLE=0, 40 px at 1; slower than HOG).
+FACE_DETECTOR = env_str("FACE_DETECTOR", "hog-coarse-to-fine")
 # 5 (default; public domain) or 68 (iBUG 300-W licence: not for commercial use).
 FACE_LANDMARK_POINTS = env_int("FACE_LANDMARK_POINTS", 5)
 # Largest descriptor distance accepted as the same student. dlib's own is 0.6; see
 # README "Accuracy" for the benchmark behind this default.
 FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", 0.58)
-# Smallest gap between the chosen student and the next nearest; closer calls go to review
-# ("Looks like X, not sure"). 0 by default: on the benchmarks of README "Accuracy" a
-# margin of 0.03 lost 0.4-3.1 points of recall on every set and, with the mutual-best
-# rule and the tightening below, removed no false present on the term benchmark.
+# Smallest gap between the chosen student and the next nearest; closer calls go to review ("Looks like X, not sure"). 0
+# by default: on the benchmarks of README "Accuracy" a margin of 0.03 lost 0.4-3.1 points of recall on every set and,
+# with the mutual-best rule and the tightening below, removed no false present on the term benchmark.
 FACE_MATCH_MARGIN = env_float("FACE_MATCH_MARGIN", 0.0)
-# Mutual best compares a face with the other faces whose nearest student is the same
-# (false) or with every face of the session (true). Strict lost presents on every
-# benchmark set (a student's face loses them to a face that is clearly another
-# student's: 2 of 90 on the acceptance set of issue 2) for one false present fewer in
-# 30 term photos (README "Accuracy").
+# Mutual best compares a face with the other faces whose nearest student is the same (false) or with every face of the
+# session (true). Strict lost presents on every benchmark set (2 of 90 on the acceptance set of issue 2: a student's
+# face loses them to a face clearly another student's) for one false present fewer in 30 term photos (README Accuracy).
 FACE_MATCH_STRICT_MUTUAL_BEST = env_bool("FACE_MATCH_STRICT_MUTUAL_BEST", False)
-# How much nearer to a student a face in a photo added later must be than the face an
-# earlier photo matched to them, to take the student over ("clearly better evidence");
-# otherwise the earlier decision stands (register.match_session).
+# How much nearer to a student a face in a photo added later must be than the face an earlier photo matched to them, to
+# take the student over ("clearly better evidence"); otherwise the earlier decision stands (register.match_session).
 FACE_MATCH_CHANGE_MARGIN = env_float("FACE_MATCH_CHANGE_MARGIN", 0.03)
 # Distance taken off a student's threshold per doubling of 1 + their learnt templates
-# (faces.matching.tightened_threshold): more templates give a stranger more chances to
-# fall near one. 0.03 (0.58 with none, 0.532 with 2, 0.49 with 7) halved false presents on
-# the term benchmark (README "Accuracy") at the same recall; 0 keeps one threshold.
+# (faces.matching.tightened_threshold): more templates give a stranger more chances to fall near one. 0.03 (0.58 with
+# none, 0.532 with 2, 0.49 with 7) halved false presents on the term benchmark (README "Accuracy") at the same recall;
+# 0 keeps one threshold.
 FACE_MATCH_THRESHOLD_TIGHTENING = env_float("FACE_MATCH_THRESHOLD_TIGHTENING", 0.03)
 # A face narrower than this fraction of the median face width of its photo is not judged
 # (background faces, posters): it goes to review as "too small". 0: no such rule.
 FACE_MIN_RELATIVE_WIDTH = env_float("FACE_MIN_RELATIVE_WIDTH", 0.0)
+# Faces narrower than FACE_SMALL_PROBE_PX (0: off) are matched only when the next student is FACE_SMALL_MATCH_MARGIN
+# further, else they go to review, "too small to recognise for sure" (README "Small faces": the benchmark behind both).
+FACE_SMALL_PROBE_PX = env_int("FACE_SMALL_PROBE_PX", 48)
+FACE_SMALL_MATCH_MARGIN = env_float("FACE_SMALL_MATCH_MARGIN", 0.04)
 
 # ---- Learnt templates (attendance/roster/learning.py) ----
 # Faces of a confirmed register become extra templates of their students (with consent).

@@ -69,6 +69,12 @@ class Command(BaseCommand):
                 f"{result['recall_enrolled']:.1%} of those enrolled), "
                 f"false presents {result['false_presents']}, review rate {result['review_rate']:.1%}; "
                 f"enrolment {result['enrolment']}; misses by cause {result['misses']}")
+            self.stdout.write("by face width: " + "; ".join(
+                f"{band} {figures['recall']:.1%} ({figures['found']}/{figures['present']}), "
+                f"{figures['false_presents']} false present, {figures['review']} to review"
+                if figures["recall"] is not None else
+                f"{band} no present student, {figures['false_presents']} false present, {figures['review']} to review"
+                for band, figures in result["by_width"].items()))
             for name, figures in result.get("reference", {}).items():
                 self.stdout.write(f"face_recognition {name}: recall {figures['recall']:.1%}, "
                                   f"false presents {figures['false_presents']}")
