@@ -227,7 +227,7 @@ class TestReports:
         assert "Joe Biden" in page and "100%" in page
         response = client.get(reverse("class_report_csv", args=[school["class"].pk]))
         assert response["Content-Type"].startswith("text/csv")
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0] == ["Student", "2026-11-02 Period 1", "present", "late", "absent", "excused", "Counted present",
                            "Recorded", "Rate", "Below 90%"]
         assert rows[1] == ["Joe Biden", "present", "1", "0", "0", "0", "1", "1", "100%", ""]
