@@ -235,7 +235,7 @@ class TestReports:
     def test_student_history_csv(self, client, users, school):
         signed_in(client, users["teacher"])
         rows = list(csv.reader(io.StringIO(
-            client.get(reverse("student_report_csv", args=[school["student"].pk])).content.decode())))
+            client.get(reverse("student_report_csv", args=[school["student"].pk])).content.decode("utf-8-sig"))))
         assert rows == [["Date", "Period", "Class", "Status", "Source", "Reason"],
                         ["2026-11-02", "Period 1", "7A", "present", "photo", ""]]
 
