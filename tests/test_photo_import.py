@@ -14,6 +14,7 @@ from django.urls import reverse
 from attendance.models import AuditEntry, EnrolmentPhoto, Student
 from attendance.roster import photo_import
 
+from .conftest import CONSENT_FIELDS
 from .factories import give_consent, make_class
 
 
@@ -145,3 +146,30 @@ def test_the_form_names_the_files_it_expects(client, users):
     page = client.get(reverse("photos_import")).content.decode()
     assert "&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg" in page
     assert "<school id>" not in page
+
+
+@pytest.mark.django_db
+def test_enrolment_zip_leaves_out_the_photos_a_student_already_has(client, users, pupils, photo,
+                                                                     django_capture_on_commit_callbacks):
+    """The enrolment zip (one folder per student) sent again stored every photo twice (4
+    instead of 2): it now leaves out the same bytes, as this import does, and says how many."""
+    school_class = make_class(users["teacher"], students=[pupils["S-1"]])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(photo("identities/Barack_Obama/1.jpg"), "Barack_Obama_@S-1/1.jpg")
+        zf.write(photo("identities/Barack_Obama/2.jpg"), "Barack_Obama_@S-1/2.jpg")
+        zf.write(photo("identities/Barack_Obama/2.jpg"), "Barack_Obama_@S-1/2 copy.jpg")
+    client.force_login(users["admin"])
+    messages = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client.post(reverse("roster_zip", args=[school_class.pk]), {**CONSENT_FIELDS,
+                "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")},
+                follow=True)
+        assert response.status_code == 200
+        messages.append([str(m) for m in response.context["messages"]])
+    assert EnrolmentPhoto.objects.filter(student=pupils["S-1"]).count() == 2
+    assert messages[0] == ["1 student added or updated from the zip; photos are being processed. "
+                           "1 photo was left out: the student already has it."]
+    assert messages[1] == ["1 student added or updated from the zip; photos are being processed. "
+                           "3 photos were left out: the students already have them."]

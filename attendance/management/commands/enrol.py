@@ -100,7 +100,7 @@ class Command(BaseCommand):
         consent = {"given_by": consent_given_by, "given_on": consent_date or timezone.localdate(), "note": consent_note}
         # The zip upload's operation: same checks per photo and per student, all or nothing.
         try:
-            enrolled = enrol_photo_folders(
+            result = enrol_photo_folders(
                 school_class, read_enrolment_folders(names, settings.MAX_PHOTO_BYTES, check_enrolment_image), consent,
                 user=recorder)
         except ZipEnrolmentError as exc:
@@ -109,7 +109,9 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.filename}: cannot read the file ({exc.strerror or exc}).")
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
-        photo_ids = {student: [photo.pk for photo in photos] for student, photos in enrolled.items()}
+        photo_ids = {student: [photo.pk for photo in photos] for student, photos in result.photos.items()}
+        if result.already:
+            self.stdout.write(f"{result.already} photo(s) left out: the student already has the same file.")
 
         all_ids = [pk for ids in photo_ids.values() for pk in ids]
         wait_until(

@@ -110,7 +110,7 @@ def roster_zip(request, class_id):
     if not form.is_valid():
         return _class_page_with_errors(request, school_class, zip_form=form)
     try:
-        students = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
+        enrolled = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
                                   user=request.user)
     except ZipEnrolmentError as exc:
         form.add_error("archive", str(exc))
@@ -118,9 +118,14 @@ def roster_zip(request, class_id):
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, zip_form=form)
-    messages.success(request, ngettext("%(count)d student added or updated from the zip; photos are being processed.",
-                                       "%(count)d students added or updated from the zip; photos are being processed.",
-                                       len(students)) % {"count": len(students)})
+    text = ngettext("%(count)d student added or updated from the zip; photos are being processed.",
+                    "%(count)d students added or updated from the zip; photos are being processed.",
+                    len(enrolled.photos)) % {"count": len(enrolled.photos)}
+    if enrolled.already:
+        text += " " + ngettext("%(count)d photo was left out: the student already has it.",
+                               "%(count)d photos were left out: the students already have them.",
+                               enrolled.already) % {"count": enrolled.already}
+    messages.success(request, text)
     return redirect("class_detail", school_class.pk)
 
 
