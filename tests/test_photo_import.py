@@ -53,7 +53,7 @@ def test_preview_names_every_file_and_stores_nothing(pupils, photo, settings):
     assert outcomes["S-404.jpg"] == ("refused", "unknown student id 'S-404'")
     assert outcomes["notes.txt"][0] == "refused" and outcomes["notes.txt"][1].startswith("not an image")
     assert outcomes["S-1/fake.jpg"][0] == "refused" and outcomes["S-1/fake.jpg"][1].startswith("not an image:")
-    assert plan.summary() == "3 new photo(s) for 2 student(s), 0 already enrolled, 4 refused"
+    assert plan.summary() == "3 new photos for 2 students, 0 already enrolled, 4 refused"
     assert not EnrolmentPhoto.objects.exists() and not AuditEntry.objects.exists()
     settings.MAX_PHOTO_BYTES = 10_000  # every real photo is larger
     small = photo_import.plan_photo_import(io.BytesIO(_zip(photo)), "photos.zip")
@@ -92,7 +92,7 @@ def test_web_import_through_the_worker_then_idempotent(celery_worker_process, cl
     client.force_login(users["admin"])
     preview = client.post(reverse("photos_import"), {"file": SimpleUploadedFile("photos.zip", _zip(photo))})
     page = preview.content.decode()
-    assert preview.status_code == 200 and "3 new photo(s) for 2 student(s), 0 already enrolled, 4 refused" in page
+    assert preview.status_code == 200 and "3 new photos for 2 students, 0 already enrolled, 4 refused" in page
     assert "unknown student id &#x27;S-404&#x27;" in page and not EnrolmentPhoto.objects.exists()
     client.post(reverse("photos_import_apply"), {"skip_bad_rows": "on"})
     assert EnrolmentPhoto.objects.count() == 3
@@ -107,7 +107,7 @@ def test_web_import_through_the_worker_then_idempotent(celery_worker_process, cl
 
     # The same zip again: every photo is already enrolled, nothing is stored.
     again = client.post(reverse("photos_import"), {"file": SimpleUploadedFile("photos.zip", _zip(photo))})
-    assert "0 new photo(s) for 0 student(s), 3 already enrolled, 4 refused" in again.content.decode()
+    assert "0 new photos for 0 students, 3 already enrolled, 4 refused" in again.content.decode()
     client.post(reverse("photos_import_apply"), {"skip_bad_rows": "on"})
     assert EnrolmentPhoto.objects.count() == 3
 
@@ -125,7 +125,7 @@ def test_command_on_a_folder_dry_run_then_inline(pupils, photo, tmp_path, capsys
     with pytest.raises(CommandError, match="skipped"):
         call_command("import_photos", str(tmp_path), "--skip-bad-rows", "--inline", "--timeout", "60")
     out = capsys.readouterr().out
-    assert "2 photo(s) stored for 2 student(s)" in out and out.count(": Ready") == 2
+    assert "2 photos stored for 2 students" in out and out.count(": Ready") == 2
     assert set(EnrolmentPhoto.objects.values_list("student__school_id", "status")) == {("S-1", "ready"),
                                                                                        ("S-2", "ready")}
 

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Prefetch
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from faces.errors import ImageError
 
@@ -69,9 +69,11 @@ class PhotoPlan:
 
     def summary(self) -> str:
         """"12 new photos for 10 students, 1 already enrolled, 3 refused"."""
-        return gettext("%(new)d new photo(s) for %(students)d student(s), %(already)d already enrolled, "
-                       "%(refused)d refused") % {"new": len(self.of(NEW)), "students": len(self.students()),
-                                                 "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
+        new, students = len(self.of(NEW)), len(self.students())
+        return gettext("%(new)s for %(students)s, %(already)d already enrolled, %(refused)d refused") % {
+            "new": ngettext("%(count)s new photo", "%(count)s new photos", new) % {"count": new},
+            "students": ngettext("%(count)s student", "%(count)s students", students) % {"count": students},
+            "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
 
 
 class ImportRefused(Exception):
@@ -261,8 +263,10 @@ def apply_photo_import(source, user, source_name: str = "", skip_bad_rows: bool 
     plan = plan_photo_import(source, source_name)
     refused = plan.of(REFUSED)
     if refused and not skip_bad_rows:
-        raise ImportRefused(gettext("%(count)s file(s) of %(source)s are refused (first: %(path)s, %(reason)s); "
-                                    "nothing was stored. Correct them, or skip the refused files.")
+        raise ImportRefused(ngettext("%(count)s file of %(source)s is refused (%(path)s, %(reason)s); nothing was "
+                                     "stored. Correct it, or skip the refused file.",
+                                     "%(count)s files of %(source)s are refused (first: %(path)s, %(reason)s); "
+                                     "nothing was stored. Correct them, or skip the refused files.", len(refused))
                             % {"count": len(refused), "source": plan.source, "path": refused[0].path,
                                "reason": refused[0].reason})
     with storing_uploads() as stored:

@@ -18,7 +18,7 @@ from attendance import access
 from attendance.roster.enrolment import check_enrolment_image, enrol_photo_folders
 from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.text import forbidden_character
+from attendance.text import counted, forbidden_character
 from attendance.roster.zip_enrolment import ZipEnrolmentError, parse_student_folder, read_enrolment_folders
 
 from ._wait import use_inline_tasks, wait_until
@@ -111,7 +111,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         photo_ids = {student: [photo.pk for photo in photos] for student, photos in result.photos.items()}
         if result.already:
-            self.stdout.write(f"{result.already} photo(s) left out: the student already has the same file.")
+            self.stdout.write(f"{counted(result.already, 'photo')} left out: the student already has the same file.")
 
         all_ids = [pk for ids in photo_ids.values() for pk in ids]
         wait_until(
@@ -129,7 +129,7 @@ class Command(BaseCommand):
             self.stdout.write(line + (f"; not used: {' / '.join(reasons)}" if reasons else ""))
         self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
         if not_used:
-            raise CommandError(f"{not_used} photo(s) not used (failed, or waiting for an admin's decision on the "
+            raise CommandError(f"{counted(not_used, 'photo')} not used (failed, or waiting for an admin's decision on the "
                                "student's page): see above.")
 
     def _school_class(self, name, teacher_username):

@@ -193,12 +193,15 @@ def class_students_change(request, class_id):
         except membership.MembershipError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("%(count)s student(s) moved to %(class)s.")
+            messages.success(request, ngettext("%(count)s student moved to %(class)s.",
+                                               "%(count)s students moved to %(class)s.", len(students))
                              % {"count": len(students), "class": to_class.name})
     else:
         removed = membership.remove_students(school_class, students, request.user)
-        messages.success(request, _("%(count)s student(s) removed from %(class)s; their records, photos and consent "
-                                    "are kept.") % {"count": len(removed), "class": school_class.name})
+        messages.success(request, ngettext(
+            "%(count)s student removed from %(class)s; their records, photos and consent are kept.",
+            "%(count)s students removed from %(class)s; their records, photos and consent are kept.",
+            len(removed)) % {"count": len(removed), "class": school_class.name})
     return redirect("class_detail", school_class.pk)
 
 
@@ -270,8 +273,10 @@ def consent_withdraw(request, student_id):
     except consents.ConsentMissing:
         messages.error(request, _("No consent is recorded for %(name)s; nothing was changed.") % {"name": student.name})
     else:
-        messages.success(request, _("Consent withdrawn: %(count)s photo(s) and all face data of %(name)s deleted. "
-                                    "They are now registered by hand.") % {"count": deleted, "name": student.name})
+        messages.success(request, ngettext(
+            "Consent withdrawn: %(count)s photo and all face data of %(name)s deleted. They are now registered by hand.",
+            "Consent withdrawn: %(count)s photos and all face data of %(name)s deleted. They are now registered by hand.",
+            deleted) % {"count": deleted, "name": student.name})
     return redirect("student_detail", student.pk)
 
 
