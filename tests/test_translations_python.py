@@ -155,3 +155,21 @@ def test_the_proposed_period_is_stored_data_the_same_in_every_language(form_clas
     assert 'value="Period 1"' in english_field and 'value="Period 1"' in chinese_field
     assert english_help == "E.g. Period 1, or 09:00." and chinese_help != english_help
     assert "例如" in chinese_help
+
+
+def test_the_admin_names_every_model_in_chinese(client, users, chinese_catalogue):
+    """The walk found the admin's model names in English on Chinese pages: every model of
+    the app has a translated verbose_name and verbose_name_plural."""
+    from django.apps import apps
+
+    models = list(apps.get_app_config("attendance").get_models())
+    with translation.override(CHINESE):
+        untranslated = [m.__name__ for m in models
+                        for name in (m._meta.verbose_name, m._meta.verbose_name_plural) if str(name).isascii()]
+    assert untranslated == []
+    users["admin"].is_superuser = True
+    users["admin"].save()
+    client.force_login(users["admin"])
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "班级照片" in page and "登记照片" in page and "考勤记录" in page
+    assert "Class photos" not in page and "Enrolment photos" not in page and "Attendance records" not in page
