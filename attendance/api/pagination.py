@@ -2,9 +2,12 @@
 
 Every list endpoint answers one page at a time: ``?page=N`` (from 1) and ``?page_size=N``
 (at most ``API_MAX_PAGE_SIZE``); ``next`` and ``previous`` are the full URLs of the
-neighbouring pages, or null. A page past the last is a 404 (DRF's "Invalid page").
+neighbouring pages, or null. A page that does not exist (past the last, 0, not a number)
+is a 404 saying which pages there are.
 """
 from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.settings import api_settings
 
@@ -27,3 +30,15 @@ class Pages(PageNumberPagination):
     @property
     def max_page_size(self) -> int:
         return settings.API_MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """DRF's page of ``queryset``; a page that does not exist raises NotFound (404)
+        naming the pages there are, instead of DRF's "Invalid page."."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound:
+            size = self.get_page_size(request)
+            pages = self.django_paginator_class(queryset, size).num_pages
+            raise NotFound(_("There is no page %(page)s of this list: it has %(pages)s page(s) of %(size)s rows at "
+                             "most (?page=1 to ?page=%(pages)s).") % {
+                "page": request.query_params.get(self.page_query_param, "")[:20], "pages": pages, "size": size})

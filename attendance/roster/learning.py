@@ -35,6 +35,7 @@ from attendance import audit
 from attendance import crops
 from attendance import engine
 from attendance.roster.consent import has_consent
+from attendance.wiring.photo_store import store_errors
 from attendance.models import (
     AuditEntry,
     ClassPhoto,
@@ -131,8 +132,20 @@ def learn_from_session(session, user) -> list[LearntTemplate]:
                         face.photo_id, exc, extra={"session": session.pk, "photo": face.photo_id})
             unreadable.add(face.photo_id)
             continue
-        template = add_template(students[face.final_student_id], descriptor_from_bytes(face.descriptor), crop,
-                                face=face, user=user)
+        except store_errors() as exc:
+            # The photo store is down: the register is confirmed all the same, and confirming
+            # it again once the store answers learns these faces.
+            log.error("session %s: photo store unreachable, nothing learnt: %s", session.pk, exc,
+                      extra={"session": session.pk})
+            break
+        try:
+            with transaction.atomic():  # a template it replaced stays when the crop cannot be stored
+                template = add_template(students[face.final_student_id], descriptor_from_bytes(face.descriptor),
+                                        crop, face=face, user=user)
+        except store_errors() as exc:  # the crop could not be stored: no template row either
+            log.error("session %s: photo store unreachable, nothing more learnt: %s", session.pk, exc,
+                      extra={"session": session.pk})
+            break
         if template is not None:
             learnt.append(template)
     if learnt:

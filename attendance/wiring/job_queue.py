@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from celery import current_app
 from django.db import OperationalError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from faces.errors import ModelFileError
 
@@ -57,6 +58,11 @@ class QueueUnavailable(Exception):
 
     #: The API's ``code`` for it (HTTP 503).
     code = "queue_unavailable"
+
+
+#: The words of a ``PhotoStoreUnavailable`` (HTTP 503).
+STORE_DOWN = gettext_lazy("The photo store is not reachable just now, so nothing was saved. Please try again "
+                          "in a minute; if it keeps happening, tell your IT administrator.")
 
 
 class PhotoStoreUnavailable(QueueUnavailable):
@@ -132,9 +138,7 @@ def storing_uploads():
                 delete_stored_files([row])
             except store_errors() as again:
                 log.error("photo store: could not delete %s of a refused upload: %s", row.image.name, again)
-        raise PhotoStoreUnavailable(_(
-            "The photo store is not reachable just now, so nothing was saved. Please try again in a minute; "
-            "if it keeps happening, tell your IT administrator.")) from exc
+        raise PhotoStoreUnavailable(str(STORE_DOWN)) from exc
     except BaseException:
         delete_stored_files(stored)
         raise

@@ -41,7 +41,11 @@ def consent_import(request):
                 form.add_error("file", str(exc))
             else:
                 upload.seek(0)
-                pending_uploads.keep(request.session, CONSENT, upload, upload.name)
+                try:
+                    pending_uploads.keep(request.session, CONSENT, upload, upload.name)
+                except QueueUnavailable as exc:  # the photo store is down: no preview to import
+                    form.add_error(None, queue_error(exc))
+                    plan = None
     return render(request, "attendance/import_consent.html", {
         "form": form, "plan": plan, "apply_form": ImportApplyForm(),
         "refused": plan.of(bulk_consent.REFUSED) if plan else [],
@@ -51,6 +55,7 @@ def consent_import(request):
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("consent_import")
 def consent_import_apply(request):
     """Record the consents of the previewed CSV (kept since the preview)."""
     access.require_school_admin(request.user)
@@ -103,7 +108,11 @@ def photos_import(request):
                 form.add_error("file", str(exc))
             else:
                 upload.seek(0)
-                pending_uploads.keep(request.session, PHOTOS, upload, upload.name)
+                try:
+                    pending_uploads.keep(request.session, PHOTOS, upload, upload.name)
+                except QueueUnavailable as exc:  # the photo store is down: no preview to import
+                    form.add_error(None, queue_error(exc))
+                    plan = None
     imported = list(Student.objects.filter(pk__in=request.session.get("photo_import_students", []))
                     .prefetch_related("photos")) if plan is None else []
     return render(request, "attendance/import_photos.html", {
@@ -117,6 +126,7 @@ def photos_import(request):
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("photos_import")
 def photos_import_apply(request):
     """Store the previewed zip's photos and queue them; then the progress (GET photos_import)."""
     access.require_school_admin(request.user)

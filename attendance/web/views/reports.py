@@ -46,9 +46,17 @@ _CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _csv_text(write, rows) -> str:
-    """The CSV text ``write(out, rows)`` writes (``exports.write_class_csv``, ``write_student_csv``)."""
+#: Put before a report's CSV for people (class and student reports): without it Excel reads
+#: UTF-8 as the computer's own code page, so Chinese (or accented) names come out garbled.
+#: Not before the register export, read by the school's information system.
+EXCEL_BOM = "\ufeff"
+
+
+def _csv_text(write, rows, bom: str = "") -> str:
+    """The CSV text ``write(out, rows)`` writes (``exports.write_class_csv``, ``write_student_csv``),
+    after ``bom`` (``EXCEL_BOM`` or "")."""
     out = io.StringIO()
+    out.write(bom)
     write(out, rows)
     return out.getvalue()
 
@@ -79,7 +87,7 @@ def class_report(request, class_id):
 def class_report_csv(request, class_id):
     school_class = access.get_class_for_report(request.user, class_id)
     return _download(request, school_class.name, school_class.pk, "csv", lambda date_range: _csv_text(
-        exports.write_class_csv, building.class_report(school_class, date_range)))
+        exports.write_class_csv, building.class_report(school_class, date_range), EXCEL_BOM))
 
 
 @login_required
@@ -106,7 +114,8 @@ def student_report(request, student_id):
 def student_report_csv(request, student_id):
     student = access.get_student_for_report(request.user, student_id)
     return _download(request, student.name, student.pk, "csv", lambda date_range: _csv_text(
-        exports.write_student_csv, building.student_history(student, access.report_classes(request.user), date_range)))
+        exports.write_student_csv, building.student_history(student, access.report_classes(request.user), date_range),
+        EXCEL_BOM))
 
 
 @login_required

@@ -32,6 +32,7 @@ from attendance.web.forms import (
     ZipEnrolForm,
 )
 from attendance.wiring.job_queue import QueueUnavailable
+from attendance.wiring.photo_store import store_health
 from attendance.models import Consent, SchoolClass
 from attendance.roster import membership
 from attendance.roster.zip_enrolment import ZipEnrolmentError
@@ -268,6 +269,11 @@ def consent_withdraw(request, student_id):
     form = WithdrawConsentForm(request.POST)
     if not form.is_valid():
         return _student_page(request, student, withdraw_form=form)
+    if store_health() != "ok":  # the rows would go and the photos stay in the store
+        messages.error(request, _("The photo store is not reachable just now, so nothing was deleted and the consent "
+                                  "stays recorded. Please try again in a minute; if it keeps happening, tell your IT "
+                                  "administrator."))
+        return redirect("student_detail", student.pk)
     try:
         deleted = consents.withdraw_consent(student, request.user)
     except consents.ConsentMissing:

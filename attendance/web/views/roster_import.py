@@ -13,7 +13,8 @@ from attendance.roster.imports.preview import preview_import
 from attendance.roster.imports.reading import RosterFileError
 from attendance.web import pending_uploads
 from attendance.web.import_forms import RosterImportForm, RosterUploadForm
-from attendance.web.views.common import form_status
+from attendance.web.views.common import form_status, queue_error
+from attendance.wiring.job_queue import QueueUnavailable
 
 #: The kind of kept upload (``pending_uploads``) of a roster import.
 ROSTER = "roster"
@@ -36,13 +37,18 @@ def roster_import(request):
             form.add_error("roster", str(exc))
         else:
             upload.seek(0)
-            pending_uploads.keep(request.session, ROSTER, upload, upload.name)
-            return _preview(request, plan, RosterImportForm())
+            try:
+                pending_uploads.keep(request.session, ROSTER, upload, upload.name)
+            except QueueUnavailable as exc:  # the photo store is down: no preview to import
+                form.add_error(None, queue_error(exc))
+            else:
+                return _preview(request, plan, RosterImportForm())
     return render(request, "attendance/roster_import.html", {"form": form}, status=form_status(form))
 
 
 @login_required
 @require_POST
+@pending_uploads.store_down_redirects("roster_import")
 def roster_import_apply(request):
     """Imports the kept file (read and planned again: the database may have changed since
     the preview) in one transaction, then deletes it; or cancels and deletes it."""
