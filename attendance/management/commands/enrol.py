@@ -111,7 +111,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         photo_ids = {student: [photo.pk for photo in photos] for student, photos in result.photos.items()}
         if result.already:
-            self.stdout.write(f"{counted(result.already, 'photo')} left out: the student already has the same file.")
+            self.stdout.write(f"{counted(result.already, 'photo')} left out: already enrolled (the same file).")
 
         all_ids = [pk for ids in photo_ids.values() for pk in ids]
         wait_until(
@@ -120,6 +120,10 @@ class Command(BaseCommand):
         )
         ready = not_used = 0
         for student, ids in photo_ids.items():
+            if not ids:  # every photo given was already theirs
+                ready += student.photos.filter(status=EnrolmentPhoto.READY).exists()
+                self.stdout.write(f"{student.name}: no new photo (the student already has these)")
+                continue
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
             ok = sum(p.is_ready for p in photos)
             not_used += len(photos) - ok
