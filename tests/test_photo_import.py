@@ -170,6 +170,11 @@ def test_enrolment_zip_leaves_out_the_photos_a_student_already_has(client, users
         messages.append([str(m) for m in response.context["messages"]])
     assert EnrolmentPhoto.objects.filter(student=pupils["S-1"]).count() == 2
     assert messages[0] == ["1 student added or updated from the zip; photos are being processed. "
-                           "1 photo was left out: the student already has it."]
+                           "1 photo was left out: already enrolled (the same file)."]
     assert messages[1] == ["1 student added or updated from the zip; photos are being processed. "
-                           "3 photos were left out: the students already have them."]
+                           "3 photos were left out: already enrolled (the same files)."]
+    with django_capture_on_commit_callbacks(execute=False):
+        chinese = client.post(reverse("roster_zip", args=[school_class.pk]), {**CONSENT_FIELDS,
+            "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")},
+            follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "有 3 张照片未保存：已经登记过（同一文件）。" in [str(m) for m in chinese.context["messages"]][0]

@@ -123,8 +123,8 @@ def roster_zip(request, class_id):
                     "%(count)d students added or updated from the zip; photos are being processed.",
                     len(enrolled.photos)) % {"count": len(enrolled.photos)}
     if enrolled.already:
-        text += " " + ngettext("%(count)d photo was left out: the student already has it.",
-                               "%(count)d photos were left out: the students already have them.",
+        text += " " + ngettext("%(count)d photo was left out: already enrolled (the same file).",
+                               "%(count)d photos were left out: already enrolled (the same files).",
                                enrolled.already) % {"count": enrolled.already}
     messages.success(request, text)
     return redirect("class_detail", school_class.pk)
