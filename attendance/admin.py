@@ -8,7 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from attendance import access
 from attendance import audit
@@ -310,8 +310,10 @@ class ProcessAgain:
             self.message_user(request, str(exc), messages.ERROR)
             return
         count = self.retry(queryset.values_list("pk", flat=True))
-        self.message_user(request, gettext("%(count)s failed photo(s) sent to the worker again; other statuses were "
-                                           "left alone.") % {"count": count})
+        self.message_user(request, ngettext("%(count)s failed photo sent to the worker again; other statuses were "
+                                            "left alone.",
+                                            "%(count)s failed photos sent to the worker again; other statuses were "
+                                            "left alone.", count) % {"count": count})
 
 
 @admin.register(ClassPhoto)

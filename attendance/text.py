@@ -104,3 +104,10 @@ def validate_no_outer_spaces(value: str) -> None:
     if isinstance(value, str) and value != value.strip():
         raise ValidationError(gettext_lazy("This id starts or ends with a space. Type it again without the spaces."),
                               code="outer_spaces")
+
+
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """A count and its noun in the right number, for the management commands' output, which
+    is English (the web's messages use ``ngettext``): ``counted(1, "photo")`` -> "1 photo",
+    ``counted(2, "photo")`` -> "2 photos", ``counted(2, "class", "classes")`` -> "2 classes"."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"

@@ -134,7 +134,8 @@ def test_an_api_page_that_does_not_exist_is_404_naming_the_pages_there_are(clien
         size = 2 if query.get("page_size") == "2" else (1 if "page_size" in query else 100)
         pages = {1: 3, 2: 2, 100: 1}[size]
         assert response.json()["detail"] == (
-            f"There is no page {query['page']} of this list: it has {pages} page(s) of {size} rows at most "
+            f"There is no page {query['page']} of this list: it has {pages} {'page' if pages == 1 else 'pages'} of {size} "
+            "rows at most "
             f"(?page=1 to ?page={pages}).")
     chinese = client.get(url, {"page": 9}, HTTP_ACCEPT_LANGUAGE="zh-hans", **auth)
     assert chinese.status_code == 404 and chinese.json()["detail"].startswith("此列表没有第 9 页：共 1 页")

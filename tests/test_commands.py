@@ -43,7 +43,7 @@ def enrol_with_two_people_refused(enrol_dir) -> str:
     """``enrol`` of ``enrol_dir``: the photo of two people is refused, so the command fails
     (exit code 1) after reporting every student. Its output."""
     out = io.StringIO()
-    with pytest.raises(CommandError, match=r"1 photo\(s\) not used"):
+    with pytest.raises(CommandError, match=r"1 photo not used"):
         call_command("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline",
                      stdout=out)
     return out.getvalue()
@@ -201,3 +201,17 @@ def test_existing_scripts_work_on_an_imported_school(users, photo, tmp_path, cli
     obama = Student.objects.get(school_id="S-1")
     assert Student.objects.count() == 2 and obama.photos.count() == 1
     assert AttendanceRecord.objects.filter(student=obama, status="present").count() == 2
+
+
+def test_enrol_again_leaves_out_the_photos_the_students_already_have(users, enrol_dir):
+    """The same folders enrolled twice: the second run stores nothing and says so (the
+    enrolment zip's rule, shared with the photo import by school id)."""
+    (enrol_dir / "Two_People" / "1.jpg").unlink()
+    (enrol_dir / "Two_People").rmdir()
+    first = run("enrol", str(enrol_dir), "--class", "7A", "--teacher", "teacher", *CONSENT, "--inline")
+    assert "2 of 2 students enrolled in 7A." in first and "left out" not in first
+    again = run("enrol", str(enrol_dir), "--class", "7A", *CONSENT, "--inline")
+    assert "2 photos left out: already enrolled (the same file)." in again
+    assert "Barack Obama: no new photo (the student already has these)" in again
+    assert "2 of 2 students enrolled in 7A." in again
+    assert EnrolmentPhoto.objects.count() == 2

@@ -155,7 +155,7 @@ def test_withdrawing_consent_deletes_photos_and_face_data_at_once_and_keeps_the_
     assert refused.status_code == 400 and Consent.objects.filter(student=joe).exists()
     with TestCase.captureOnCommitCallbacks(execute=True):  # the files go when the withdrawal commits
         response = client.post(reverse("consent_withdraw", args=[joe.pk]), {"confirm": "on"}, follow=True)
-    assert "Consent withdrawn: 1 photo(s) and all face data of Joe Biden deleted" in response.content.decode()
+    assert "Consent withdrawn: 1 photo and all face data of Joe Biden deleted" in response.content.decode()
     assert not Consent.objects.filter(student=joe).exists()
     assert not EnrolmentPhoto.objects.exists() and not storage.exists(name)
     assert not DetectedFace.objects.filter(student=joe).exists()

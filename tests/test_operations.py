@@ -54,7 +54,7 @@ class TestProcessAgain:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = client.post(changelist, {"action": "process_again", "_selected_action": [failed.pk, done.pk]},
                                    follow=True)
-        assert "1 failed photo(s) sent to the worker again" in response.content.decode()
+        assert "1 failed photo sent to the worker again" in response.content.decode()
         assert len(callbacks) == 1  # only the failed one is queued
         failed.refresh_from_db()
         assert (failed.status, failed.error, failed.attempts) == (ClassPhoto.PENDING, "", 0)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from attendance.models import AuditEntry, EnrolmentPhoto, Student
 from attendance.roster import photo_import
 
+from .conftest import CONSENT_FIELDS
 from .factories import give_consent, make_class
 
 
@@ -52,7 +53,7 @@ def test_preview_names_every_file_and_stores_nothing(pupils, photo, settings):
     assert outcomes["S-404.jpg"] == ("refused", "unknown student id 'S-404'")
     assert outcomes["notes.txt"][0] == "refused" and outcomes["notes.txt"][1].startswith("not an image")
     assert outcomes["S-1/fake.jpg"][0] == "refused" and outcomes["S-1/fake.jpg"][1].startswith("not an image:")
-    assert plan.summary() == "3 new photo(s) for 2 student(s), 0 already enrolled, 4 refused"
+    assert plan.summary() == "3 new photos for 2 students, 0 already enrolled, 4 refused"
     assert not EnrolmentPhoto.objects.exists() and not AuditEntry.objects.exists()
     settings.MAX_PHOTO_BYTES = 10_000  # every real photo is larger
     small = photo_import.plan_photo_import(io.BytesIO(_zip(photo)), "photos.zip")
@@ -91,7 +92,7 @@ def test_web_import_through_the_worker_then_idempotent(celery_worker_process, cl
     client.force_login(users["admin"])
     preview = client.post(reverse("photos_import"), {"file": SimpleUploadedFile("photos.zip", _zip(photo))})
     page = preview.content.decode()
-    assert preview.status_code == 200 and "3 new photo(s) for 2 student(s), 0 already enrolled, 4 refused" in page
+    assert preview.status_code == 200 and "3 new photos for 2 students, 0 already enrolled, 4 refused" in page
     assert "unknown student id &#x27;S-404&#x27;" in page and not EnrolmentPhoto.objects.exists()
     client.post(reverse("photos_import_apply"), {"skip_bad_rows": "on"})
     assert EnrolmentPhoto.objects.count() == 3
@@ -106,7 +107,7 @@ def test_web_import_through_the_worker_then_idempotent(celery_worker_process, cl
 
     # The same zip again: every photo is already enrolled, nothing is stored.
     again = client.post(reverse("photos_import"), {"file": SimpleUploadedFile("photos.zip", _zip(photo))})
-    assert "0 new photo(s) for 0 student(s), 3 already enrolled, 4 refused" in again.content.decode()
+    assert "0 new photos for 0 students, 3 already enrolled, 4 refused" in again.content.decode()
     client.post(reverse("photos_import_apply"), {"skip_bad_rows": "on"})
     assert EnrolmentPhoto.objects.count() == 3
 
@@ -124,7 +125,7 @@ def test_command_on_a_folder_dry_run_then_inline(pupils, photo, tmp_path, capsys
     with pytest.raises(CommandError, match="skipped"):
         call_command("import_photos", str(tmp_path), "--skip-bad-rows", "--inline", "--timeout", "60")
     out = capsys.readouterr().out
-    assert "2 photo(s) stored for 2 student(s)" in out and out.count(": Ready") == 2
+    assert "2 photos stored for 2 students" in out and out.count(": Ready") == 2
     assert set(EnrolmentPhoto.objects.values_list("student__school_id", "status")) == {("S-1", "ready"),
                                                                                        ("S-2", "ready")}
 
@@ -145,3 +146,35 @@ def test_the_form_names_the_files_it_expects(client, users):
     page = client.get(reverse("photos_import")).content.decode()
     assert "&lt;school id&gt;.jpg, or &lt;school id&gt;/1.jpg, &lt;school id&gt;/2.jpg" in page
     assert "<school id>" not in page
+
+
+@pytest.mark.django_db
+def test_enrolment_zip_leaves_out_the_photos_a_student_already_has(client, users, pupils, photo,
+                                                                     django_capture_on_commit_callbacks):
+    """The enrolment zip (one folder per student) sent again stored every photo twice (4
+    instead of 2): it now leaves out the same bytes, as this import does, and says how many."""
+    school_class = make_class(users["teacher"], students=[pupils["S-1"]])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(photo("identities/Barack_Obama/1.jpg"), "Barack_Obama_@S-1/1.jpg")
+        zf.write(photo("identities/Barack_Obama/2.jpg"), "Barack_Obama_@S-1/2.jpg")
+        zf.write(photo("identities/Barack_Obama/2.jpg"), "Barack_Obama_@S-1/2 copy.jpg")
+    client.force_login(users["admin"])
+    messages = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client.post(reverse("roster_zip", args=[school_class.pk]), {**CONSENT_FIELDS,
+                "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")},
+                follow=True)
+        assert response.status_code == 200
+        messages.append([str(m) for m in response.context["messages"]])
+    assert EnrolmentPhoto.objects.filter(student=pupils["S-1"]).count() == 2
+    assert messages[0] == ["1 student added or updated from the zip; photos are being processed. "
+                           "1 photo was left out: already enrolled (the same file)."]
+    assert messages[1] == ["1 student added or updated from the zip; photos are being processed. "
+                           "3 photos were left out: already enrolled (the same files)."]
+    with django_capture_on_commit_callbacks(execute=False):
+        chinese = client.post(reverse("roster_zip", args=[school_class.pk]), {**CONSENT_FIELDS,
+            "archive": SimpleUploadedFile("class.zip", archive.getvalue(), content_type="application/zip")},
+            follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "有 3 张照片未保存：已经登记过（同一文件）。" in [str(m) for m in chinese.context["messages"]][0]

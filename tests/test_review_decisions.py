@@ -375,3 +375,22 @@ def test_strong_machine_matches_are_learnt_only_when_the_setting_says_so(roster,
     (template,) = LearntTemplate.objects.all()
     assert (template.student, template.how, template.confirmed_by) == (roster[ROH], "strong_match", None)
     assert template.source_face == face_at(stored, 0) and later.confirmed_at is None
+
+
+def test_pages_name_a_person_by_full_name_else_user_name(roster, photo, tmp_path, users, client):
+    """The walk: the header and "Answered by" showed "teacher" though the teacher has a full
+    name. One rule (people.person_name): the full name, else the user name."""
+    stored = class_photo(roster["session"], side_by_side(photo, tmp_path, f"{MEGAWATI}/7.jpg", f"{YORIKO}/8.jpg"))
+    process_class_photo(stored.pk)
+    stranger = face_at(stored, 1)
+    client.force_login(users["teacher"])
+    assert client.post(reverse("face_review", args=[stranger.pk]), {"student": "none"}).status_code == 302
+    review_url = reverse("session_review", args=[roster["session"].pk]) + "?all=1"
+    page = client.get(review_url).content.decode()
+    assert "Answered by teacher on " in page and ">teacher</a>" in page  # no full name: the user name
+    users["teacher"].first_name, users["teacher"].last_name = "Jo", "Lee"
+    users["teacher"].save()
+    page = client.get(review_url).content.decode()
+    assert "Answered by Jo Lee on " in page and ">Jo Lee</a>" in page and "Answered by teacher" not in page
+    detail = client.get(reverse("session_detail", args=[roster["session"].pk]) + "?all=1").content.decode()
+    assert "Answered by Jo Lee on " in detail

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from attendance.models import AuditEntry, SchoolClass, Student, Term
 from attendance.roster.imports import reading
@@ -356,3 +357,19 @@ def test_a_class_marked_tobedeleted_loses_its_roster_but_keeps_its_registers():
     apply_plan(plan)
     assert not science.students.exists() and SchoolClass.objects.filter(pk=science.pk).exists()
     assert science.sessions.get() == session and Student.objects.count() == 40
+
+
+def test_the_preview_counts_in_words_of_the_right_number_in_english_and_chinese():
+    """"1 new students, 1 new classes" was the walk's finding: one of each is singular."""
+    # The second line has no teacher: refused.
+    one = "student_id,name,class,teacher\r\nA001,Ada Lovelace,7A,jlee\r\nA002,Alan Turing,7B,\r\n".encode()
+    with translation.override("en-gb"):
+        english = preview_import("roster.csv", one).summary()[0]
+    with translation.override("zh-hans"):
+        chinese = preview_import("roster.csv", one).summary()[0]
+    assert english == ("plain CSV: 1 new student, 0 updated, 0 leaving a class; 1 new class, 0 updated; "
+                       "1 new teacher, 0 updated, 0 deactivated; 1 enrolment added, 0 ended; 0 new terms, 0 updated; "
+                       "1 row refused.")
+    assert chinese.startswith("普通 CSV：新学生 1 名，更新 0 名，离开班级 0 名；新班级 1 个，更新 0 个；新教师 1 名，")
+    assert "新增选课关系 1 条，结束 0 条；新学期 0 个，更新 0 个" in chinese
+    assert chinese.endswith("；拒绝 1 行。")

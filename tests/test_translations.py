@@ -3,6 +3,7 @@ complete, compiled without GNU gettext, and the pages in the language of the bro
 the user's own choice, dates included (README "Languages")."""
 import gettext
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -190,3 +191,32 @@ def test_dates_on_a_page_follow_the_language(client, users):
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
     assert "Monday 2 November 2026" in english
     assert "2026年11月2日 星期一" in chinese and "November" not in chinese
+
+
+#: Chinese punctuation problems in a msgstr: a space after a full-width full stop, colon,
+#: semicolon or comma (English joins sentences with one; Chinese does not), and an ASCII
+#: ":" or ";" after a Chinese character or a placeholder (a label's colon is "："). Code,
+#: addresses and times ("host:pid", "http://", "H:i", '{"student": ID}') are not text.
+_CJK_PUNCTUATION_PROBLEMS = re.compile(r"[。：；，] |(?:[\u4e00-\u9fff]|%\([a-z_]+\)[sd])\s*[:;]")
+
+
+def _punctuation_problems(text: str) -> list[str]:
+    text = re.sub(r"<code>.*?</code>|https?://\S+|\{\"[a-z_]+\": ", "CODE", text)
+    return [m.group(0) for m in _CJK_PUNCTUATION_PROBLEMS.finditer(text)]
+
+
+def test_the_punctuation_check_finds_english_joins_in_chinese():
+    assert _punctuation_problems("照片已删除。 请重新上传。") == ["。 "]
+    assert _punctuation_problems("学号: %(id)s") == ["号:"] and _punctuation_problems("%(format)s: 新学生") == ["%(format)s:"]
+    assert _punctuation_problems("正在处理它的进程（host:pid）。照片：%(name)s") == []
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_the_chinese_catalogue_uses_chinese_punctuation(domain):
+    """The walk: "。 " and an ASCII ":" after labels in Chinese text. Only the catalogue:
+    a template may join two translated sentences with a space."""
+    problems = []
+    for entry in _catalogue("zh_Hans", domain).values():
+        for text in [entry.msgstr] if not entry.msgid_plural else entry.msgstr_plural.values():
+            problems += [f"{entry.msgid!r} -> {text!r}: {found!r}" for found in _punctuation_problems(text)]
+    assert not problems, "\n".join(problems)

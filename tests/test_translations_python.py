@@ -22,7 +22,7 @@ from attendance.registers.recognition import process_class_photo_task
 from attendance.registers import codes
 from attendance.reports import building, exports
 from attendance.roster.enrolment import encode_enrolment_photo
-from attendance.web.forms import AddStudentsForm, ReportRangeForm
+from attendance.web.forms import AddStudentsForm, ClassPhotoUploadForm, ReportRangeForm, SessionForm
 
 from .factories import enrolment_photo
 from .world import build_school
@@ -137,3 +137,39 @@ def test_failed_photos_say_why_in_the_readers_language(school, photo, chinese_ca
     with translation.override(CHINESE):
         assert dog.shown_failure_reason == "这张照片中没有找到人脸。"
         assert text.shown_error == "这个文件不是本系统能读取的照片（或文件已损坏）：请使用 JPEG、PNG 或 HEIC 格式的照片。"
+
+
+@pytest.mark.parametrize("form_class", [SessionForm, ClassPhotoUploadForm])
+def test_the_proposed_period_is_stored_data_the_same_in_every_language(form_class, chinese_catalogue):
+    """A Chinese and an English teacher proposed "第1节" and "Period 1": two sessions for
+    one lesson. The proposed period is the same; only the help text under it is translated."""
+    with translation.override("en-gb"):
+        english = form_class()
+        english_field = str(english["period"])
+        english_help = str(english["period"].help_text)
+    with translation.override(CHINESE):
+        chinese = form_class()
+        chinese_field = str(chinese["period"])
+        chinese_help = str(chinese["period"].help_text)
+    assert english["period"].value() == chinese["period"].value() == "Period 1"
+    assert 'value="Period 1"' in english_field and 'value="Period 1"' in chinese_field
+    assert english_help == "E.g. Period 1, or 09:00." and chinese_help != english_help
+    assert "例如" in chinese_help
+
+
+def test_the_admin_names_every_model_in_chinese(client, users, chinese_catalogue):
+    """The walk found the admin's model names in English on Chinese pages: every model of
+    the app has a translated verbose_name and verbose_name_plural."""
+    from django.apps import apps
+
+    models = list(apps.get_app_config("attendance").get_models())
+    with translation.override(CHINESE):
+        untranslated = [m.__name__ for m in models
+                        for name in (m._meta.verbose_name, m._meta.verbose_name_plural) if str(name).isascii()]
+    assert untranslated == []
+    users["admin"].is_superuser = True
+    users["admin"].save()
+    client.force_login(users["admin"])
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "班级照片" in page and "登记照片" in page and "考勤记录" in page
+    assert "Class photos" not in page and "Enrolment photos" not in page and "Attendance records" not in page

@@ -6,7 +6,7 @@ neighbouring pages, or null. A page that does not exist (past the last, 0, not a
 is a 404 saying which pages there are.
 """
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.settings import api_settings
@@ -39,6 +39,8 @@ class Pages(PageNumberPagination):
         except NotFound:
             size = self.get_page_size(request)
             pages = self.django_paginator_class(queryset, size).num_pages
-            raise NotFound(_("There is no page %(page)s of this list: it has %(pages)s page(s) of %(size)s rows at "
-                             "most (?page=1 to ?page=%(pages)s).") % {
+            raise NotFound(ngettext("There is no page %(page)s of this list: it has %(pages)s page of %(size)s rows "
+                                    "at most (?page=1 to ?page=%(pages)s).",
+                                    "There is no page %(page)s of this list: it has %(pages)s pages of %(size)s rows "
+                                    "at most (?page=1 to ?page=%(pages)s).", pages) % {
                 "page": request.query_params.get(self.page_query_param, "")[:20], "pages": pages, "size": size})

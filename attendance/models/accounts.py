@@ -1,6 +1,7 @@
 """Staff accounts: a one-time password that must be changed at the next sign-in."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class PasswordChangeRequired(models.Model):
@@ -15,6 +16,10 @@ class PasswordChangeRequired(models.Model):
                                related_name="+")
     set_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = gettext_lazy("password change required")
+        verbose_name_plural = gettext_lazy("password changes required")
+
     def __str__(self):
         return f"{self.user} must change the one-time password set on {self.set_at:%Y-%m-%d %H:%M}"
 
@@ -28,6 +33,10 @@ class LanguagePreference(models.Model):
                                 related_name="language_preference")
     language = models.CharField(max_length=16)
     chosen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("language preference")
+        verbose_name_plural = gettext_lazy("language preferences")
 
     def __str__(self):
         return f"{self.user}: {self.language}"

@@ -64,8 +64,9 @@ class AuditEntry(models.Model):
     after = models.JSONField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-at", "-id"]
+        verbose_name = gettext_lazy("audit entry")
         verbose_name_plural = gettext_lazy("audit entries")
+        ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'system'}: {self.summary}"
@@ -85,6 +86,8 @@ class SignInFailure(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = gettext_lazy("failed sign-in")
+        verbose_name_plural = gettext_lazy("failed sign-ins")
         indexes = [models.Index(fields=["kind", "username", "at"])]
 
     def __str__(self):

@@ -27,6 +27,8 @@ class ImportedRecord(models.Model):
     imported_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("imported record")
+        verbose_name_plural = gettext_lazy("imported records")
         constraints = [models.UniqueConstraint(fields=["kind", "source_id"], name="imported_record_unique")]
 
     def __str__(self):

@@ -30,6 +30,8 @@ class ClassSession(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("session")
+        verbose_name_plural = gettext_lazy("sessions")
         ordering = ["-date", "period"]
         constraints = [
             models.UniqueConstraint(fields=["school_class", "date", "period"], name="one_session_per_class_period")
@@ -72,6 +74,8 @@ class ClassPhoto(models.Model):
     processed_at = models.DateTimeField(null=True)
 
     class Meta:
+        verbose_name = gettext_lazy("class photo")
+        verbose_name_plural = gettext_lazy("class photos")
         ordering = ["uploaded_at", "id"]
 
     def __str__(self):
@@ -162,6 +166,8 @@ class DetectedFace(models.Model):
     undo = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("detected face")
+        verbose_name_plural = gettext_lazy("detected faces")
         ordering = ["left", "top"]
 
     @property
@@ -398,6 +404,8 @@ class AttendanceRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("attendance record")
+        verbose_name_plural = gettext_lazy("attendance records")
         ordering = ["session", "student"]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")

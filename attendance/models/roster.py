@@ -58,6 +58,8 @@ class Student(SchoolIdOwner):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("student")
+        verbose_name_plural = gettext_lazy("students")
         ordering = ["name", "id"]
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="student_school_id_unique",
@@ -130,8 +132,9 @@ class SchoolClass(SchoolIdOwner):
     students = models.ManyToManyField(Student, related_name="classes", blank=True)
 
     class Meta:
-        ordering = ["name"]
+        verbose_name = gettext_lazy("school class")
         verbose_name_plural = gettext_lazy("school classes")
+        ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["school_id"], condition=~Q(school_id=""),
                                                name="schoolclass_school_id_unique",
                                                violation_error_message=gettext_lazy(
@@ -200,6 +203,8 @@ class EnrolmentPhoto(models.Model):
     processed_at = models.DateTimeField(null=True)
 
     class Meta:
+        verbose_name = gettext_lazy("enrolment photo")
+        verbose_name_plural = gettext_lazy("enrolment photos")
         ordering = ["uploaded_at", "id"]
 
     def __str__(self):
@@ -267,6 +272,8 @@ class LearntTemplate(models.Model):
     learnt_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("learnt face")
+        verbose_name_plural = gettext_lazy("learnt faces")
         ordering = ["student", "learnt_at", "id"]
 
     def __str__(self):
@@ -288,6 +295,10 @@ class Consent(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = gettext_lazy("consent")
+        verbose_name_plural = gettext_lazy("consents")
+
     def __str__(self):
         return f"Consent for {self.student} given by {self.given_by} on {self.given_on}"
 
@@ -302,6 +313,7 @@ class DifferentChildren(models.Model):
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("pair of different children")
         verbose_name_plural = gettext_lazy("different children")
         constraints = [models.UniqueConstraint(fields=["first", "second"], name="different_children_once")]
 

@@ -24,6 +24,8 @@ class TimetablePeriod(models.Model):
     ends_at = models.TimeField(gettext_lazy("ends"), help_text=gettext_lazy("The school's local time, e.g. 09:50."))
 
     class Meta:
+        verbose_name = gettext_lazy("timetable period")
+        verbose_name_plural = gettext_lazy("timetable periods")
         ordering = ["school_class", "weekday", "starts_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(starts_at__lt=models.F("ends_at")),
@@ -81,6 +83,8 @@ class Term(models.Model):
     ends_on = models.DateField(gettext_lazy("last day"), validators=[validate_school_date])
 
     class Meta:
+        verbose_name = gettext_lazy("term")
+        verbose_name_plural = gettext_lazy("terms")
         ordering = ["starts_on"]
         constraints = [models.CheckConstraint(condition=models.Q(starts_on__lte=models.F("ends_on")),
                                               name="term_starts_before_it_ends", violation_error_message=LAST_DAY)]
@@ -105,6 +109,8 @@ class Holiday(models.Model):
     ends_on = models.DateField(gettext_lazy("last day"), validators=[validate_school_date])
 
     class Meta:
+        verbose_name = gettext_lazy("holiday")
+        verbose_name_plural = gettext_lazy("holidays")
         ordering = ["starts_on"]
         constraints = [models.CheckConstraint(condition=models.Q(starts_on__lte=models.F("ends_on")),
                                               name="holiday_starts_before_it_ends", violation_error_message=LAST_DAY)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from attendance import audit
 from attendance.dates import parse_school_date
@@ -188,8 +188,10 @@ def apply_consent_import(data: bytes, user, filename: str = "consent.csv",
     plan = plan_consent_import(data, filename)
     refused = plan.of(REFUSED)
     if refused and not skip_bad_rows:
-        raise ImportRefused(gettext("%(count)s line(s) of %(file)s are refused (first: line %(line)s, %(reason)s); "
-                                    "nothing was recorded. Correct them, or skip the refused lines.")
+        raise ImportRefused(ngettext("%(count)s line of %(file)s is refused (line %(line)s, %(reason)s); nothing was "
+                                     "recorded. Correct it, or skip the refused line.",
+                                     "%(count)s lines of %(file)s are refused (first: line %(line)s, %(reason)s); "
+                                     "nothing was recorded. Correct them, or skip the refused lines.", len(refused))
                             % {"count": len(refused), "file": filename, "line": refused[0].line,
                                "reason": refused[0].reason})
     recorded = []

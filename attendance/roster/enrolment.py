@@ -1,6 +1,7 @@
 """Enrolling students: storing their photos and computing their face descriptors."""
 import io
 import logging
+from dataclasses import dataclass, field
 
 import numpy as np
 from celery import shared_task
@@ -29,6 +30,7 @@ from attendance.models import (
     descriptor_to_bytes,
 )
 from attendance.text import name_key, visible
+from attendance.roster.photo_hashes import photo_digest, stored_photo_hashes
 from attendance.roster.zip_enrolment import ZipEnrolmentError, read_enrolment_zip
 
 log = logging.getLogger(__name__)
@@ -395,7 +397,7 @@ def resolve_duplicate(photo: EnrolmentPhoto, keep: bool, user=None) -> bool:
     return True
 
 
-def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> list[Student]:
+def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = None, user=None) -> "FolderEnrolment":
     """Enrol every student folder of a zip onto the class roster (see ``zip_enrolment``
     and ``enrol_photo_folders``, which the ``enrol`` command's folders go through too).
 
@@ -407,7 +409,7 @@ def enrol_from_zip(school_class: SchoolClass, archive, consent: dict | None = No
     """
     photos = read_enrolment_zip(archive, settings.MAX_PHOTO_BYTES, settings.MAX_ZIP_BYTES,
                                 check_image=check_enrolment_image)
-    return list(enrol_photo_folders(school_class, photos, consent, user))
+    return enrol_photo_folders(school_class, photos, consent, user)
 
 
 def check_enrolment_image(data: bytes) -> str:
@@ -415,8 +417,19 @@ def check_enrolment_image(data: bytes) -> str:
     return engine.check_photo_header(io.BytesIO(data))
 
 
+@dataclass
+class FolderEnrolment:
+    """What ``enrol_photo_folders`` did: ``photos``, ``{student: [stored enrolment photos]}``
+    for every student of the folders in the order they came (an empty list when all their
+    photos were already theirs); ``already``, how many photos were left out because the
+    student already had the same file (``photo_hashes``)."""
+
+    photos: dict[Student, list[EnrolmentPhoto]] = field(default_factory=dict)
+    already: int = 0
+
+
 def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None = None,
-                        user=None) -> dict[Student, list[EnrolmentPhoto]]:
+                        user=None) -> FolderEnrolment:
     """Enrol students from photos in student folders onto the class roster: the one
     operation of the zip upload (web) and the ``enrol`` command (folders on disk).
 
@@ -427,11 +440,10 @@ def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None 
     of that name) are put on the roster and get the photos added if their consent is recorded; ``consent`` (the admin's statement
     that consent is on file for the students of the upload) is recorded only for the
     students it creates: an existing student without consent (e.g. withdrawn by a parent)
-    refuses the whole upload. All or nothing: on any refusal or error no student, consent,
+    refuses the whole upload. A photo the student already has (the same bytes, stored or
+    earlier in the same folders) is left out and counted, as the photo import by school id
+    does (``photo_hashes``). All or nothing: on any refusal or error no student, consent,
     photo or file is kept, and no task is sent.
-
-    Returns:
-        ``{student: [stored enrolment photos]}`` in the order the folders came.
 
     Raises:
         ZipEnrolmentError: a refused photo or folder (from the reader), a student named
@@ -439,7 +451,7 @@ def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None 
         ConsentMissing: a student has no consent recorded and none was given.
         QueueUnavailable: the job queue is down; nothing was saved.
     """
-    students, enrolled = {}, {}
+    students, result, hashes = {}, FolderEnrolment(), {}
     with storing_uploads() as stored:
         for item in photos:
             key = (name_key(item.student_name), item.student_id, item.school_id)
@@ -449,6 +461,13 @@ def enrol_photo_folders(school_class: SchoolClass, photos, consent: dict | None 
                                                    item.school_id)
                 except (StudentAmbiguous, ExistingStudentWithoutConsent) as exc:
                     raise ZipEnrolmentError(f"{item.folder}: {exc}" if item.folder else str(exc)) from exc
-            stored.append(add_enrolment_photo(students[key], ContentFile(item.data, name=item.filename)))
-            enrolled.setdefault(students[key], []).append(stored[-1])
-    return enrolled
+                result.photos.setdefault(students[key], [])
+                hashes.setdefault(students[key].pk, stored_photo_hashes([students[key]]).get(students[key].pk, set()))
+            student, digest = students[key], photo_digest(item.data)
+            if digest in hashes[student.pk]:
+                result.already += 1
+                continue
+            hashes[student.pk].add(digest)
+            stored.append(add_enrolment_photo(student, ContentFile(item.data, name=item.filename)))
+            result.photos[student].append(stored[-1])
+    return result

@@ -15,7 +15,6 @@ Nothing is extracted under the archive's names: entries are read into memory one
 within the enrolment zip's limits (``zip_enrolment.MAX_ENTRIES``, ``MAX_PHOTO_BYTES``,
 ``MAX_ZIP_BYTES``).
 """
-import hashlib
 import io
 import zipfile
 import zlib
@@ -25,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Prefetch
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from faces.errors import ImageError
 
@@ -33,6 +32,7 @@ from attendance import audit, engine, image_errors
 from attendance.models import AuditEntry, Consent, EnrolmentPhoto, Student
 from attendance.roster.consent import ConsentMissing
 from attendance.roster.enrolment import add_enrolment_photo
+from attendance.roster.photo_hashes import photo_digest, stored_photo_hashes
 from attendance.roster.zip_enrolment import IMAGE_SUFFIXES, MAX_ENTRIES, ZipEnrolmentError, entry_path
 from attendance.wiring.job_queue import storing_uploads
 
@@ -69,9 +69,11 @@ class PhotoPlan:
 
     def summary(self) -> str:
         """"12 new photos for 10 students, 1 already enrolled, 3 refused"."""
-        return gettext("%(new)d new photo(s) for %(students)d student(s), %(already)d already enrolled, "
-                       "%(refused)d refused") % {"new": len(self.of(NEW)), "students": len(self.students()),
-                                                 "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
+        new, students = len(self.of(NEW)), len(self.students())
+        return gettext("%(new)s for %(students)s, %(already)d already enrolled, %(refused)d refused") % {
+            "new": ngettext("%(count)s new photo", "%(count)s new photos", new) % {"count": new},
+            "students": ngettext("%(count)s student", "%(count)s students", students) % {"count": students},
+            "already": len(self.of(ALREADY)), "refused": len(self.of(REFUSED))}
 
 
 class ImportRefused(Exception):
@@ -148,23 +150,6 @@ def _strip_shared_folder(entries, known_ids: set[str]):
     return entries
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _stored_hashes(students) -> dict[int, set[str]]:
-    """{student pk: sha256 of each stored enrolment photo}: what "already enrolled" compares."""
-    hashes: dict[int, set[str]] = {}
-    for student in students:
-        for photo in student.photos.all():
-            try:
-                with photo.image.open("rb") as fh:
-                    hashes.setdefault(student.pk, set()).add(_sha256(fh.read()))
-            except OSError:
-                continue  # a missing file is not a photo they have
-    return hashes
-
-
 def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
     """Read a zip (a binary file object) or a folder (a ``Path``) and say what every file
     would do; stores nothing.
@@ -182,7 +167,7 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
                                   )}
     entries = _strip_shared_folder(entries, set(students))
     consenting = set(Consent.objects.filter(student__in=students.values()).values_list("student_id", flat=True))
-    hashes = _stored_hashes(s for s in students.values() if s.pk in consenting)
+    hashes = stored_photo_hashes(s for s in students.values() if s.pk in consenting)
     files, total, seen = [], 0, {}
     for name, parts, size, read in sorted(entries, key=lambda entry: entry[0]):
         school_id, why = _school_id_of(parts)
@@ -218,7 +203,7 @@ def plan_photo_import(source, source_name: str = "") -> PhotoPlan:
         except ImageError as exc:
             item.reason = gettext("not an image: %(problem)s") % {"problem": image_errors.error_text(exc)}
             continue
-        digest = _sha256(data)
+        digest = photo_digest(data)
         if digest in hashes.get(student.pk, set()) or digest in seen.get(student.pk, set()):
             item.outcome, item.reason = ALREADY, gettext("the student already has this photo")
             continue
@@ -246,10 +231,10 @@ def _still_new_under_lock(plan: PhotoPlan) -> list[PhotoFile]:
                      .values_list("student_id", flat=True))
     if ids - consenting:
         raise ConsentMissing(next(item.student for item in new if item.student.pk not in consenting))
-    hashes = _stored_hashes(Student.objects.filter(pk__in=ids))  # not the plan's prefetched photos
+    hashes = stored_photo_hashes(Student.objects.filter(pk__in=ids))  # not the plan's prefetched photos
     fresh = []
     for item in new:
-        if _sha256(item.data) in hashes.get(item.student.pk, set()):
+        if photo_digest(item.data) in hashes.get(item.student.pk, set()):
             item.outcome, item.reason = ALREADY, gettext("the student already has this photo")
         else:
             fresh.append(item)
@@ -278,8 +263,10 @@ def apply_photo_import(source, user, source_name: str = "", skip_bad_rows: bool 
     plan = plan_photo_import(source, source_name)
     refused = plan.of(REFUSED)
     if refused and not skip_bad_rows:
-        raise ImportRefused(gettext("%(count)s file(s) of %(source)s are refused (first: %(path)s, %(reason)s); "
-                                    "nothing was stored. Correct them, or skip the refused files.")
+        raise ImportRefused(ngettext("%(count)s file of %(source)s is refused (%(path)s, %(reason)s); nothing was "
+                                     "stored. Correct it, or skip the refused file.",
+                                     "%(count)s files of %(source)s are refused (first: %(path)s, %(reason)s); "
+                                     "nothing was stored. Correct them, or skip the refused files.", len(refused))
                             % {"count": len(refused), "source": plan.source, "path": refused[0].path,
                                "reason": refused[0].reason})
     with storing_uploads() as stored:

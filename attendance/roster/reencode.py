@@ -28,6 +28,7 @@ from faces.errors import ImageError
 from attendance import audit
 from attendance import engine
 from attendance.roster.learning import remove_template
+from attendance.text import counted
 from attendance.models import (
     UNDESCRIBED,
     AuditEntry,
@@ -165,8 +166,8 @@ def _reencode_class_photo(photo: ClassPhoto, current: str, result: ReencodeResul
                 face.descriptor, face.descriptor_model = b"", UNDESCRIBED
             DetectedFace.objects.bulk_update(faces, ["descriptor", "descriptor_model"])
         result.faces_undescribed += len(faces)
-        result.notes.append(f"class photo {photo.pk}: unreadable ({exc}), {len(faces)} face(s) left out of "
-                            "matching")
+        result.notes.append(f"class photo {photo.pk}: unreadable ({exc}), {counted(len(faces), 'face')} left "
+                            "out of matching")
         return
     # Boxes are in the pixels the photo was processed at (width); older photos may differ.
     factor = rgb.shape[1] / photo.width if photo.width else 1.0

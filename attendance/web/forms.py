@@ -208,12 +208,20 @@ class TimetablePeriodChoice(forms.ChoiceField):
 
     def valid_value(self, value):
         return value in self.accepted or super().valid_value(value)
+
+
+#: The period a form proposes when nothing else is known (no timetable, no link). Stored
+#: as typed, so it is not translated: an English and a Chinese teacher proposing the same
+#: lesson must open the same session (the help text under the field is translated).
+DEFAULT_PERIOD = "Period 1"
+
+
 class SessionForm(forms.Form):
     """A session's date and period (the register taken by hand, without a photo)."""
 
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField(label=_("Date"))
-    period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
+    period = forms.CharField(max_length=50, initial=DEFAULT_PERIOD, help_text=_("E.g. Period 1, or 09:00."),
                              label=_("Period"), validators=[validate_single_line_text])
 
     def __init__(self, *args, **kwargs):
@@ -225,7 +233,7 @@ class SessionForm(forms.Form):
 class ClassPhotoUploadForm(forms.Form):
     # The browser's date picker only accepts ISO dates (YYYY-MM-DD) as its value.
     date = SchoolDateField(label=_("Date"))
-    period = forms.CharField(max_length=50, initial=_("Period 1"), help_text=_("E.g. Period 1, or 09:00."),
+    period = forms.CharField(max_length=50, initial=DEFAULT_PERIOD, help_text=_("E.g. Period 1, or 09:00."),
                              label=_("Period"), validators=[validate_single_line_text])
     photos = PhotosField(label=_("Class photos"))
     # Made by the page's script once per page (a random UUID), sent again by every retry of

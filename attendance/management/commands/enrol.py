@@ -18,7 +18,7 @@ from attendance import access
 from attendance.roster.enrolment import check_enrolment_image, enrol_photo_folders
 from attendance.wiring.job_queue import QueueUnavailable, ensure_queue_reachable
 from attendance.models import EnrolmentPhoto, SchoolClass
-from attendance.text import forbidden_character
+from attendance.text import counted, forbidden_character
 from attendance.roster.zip_enrolment import ZipEnrolmentError, parse_student_folder, read_enrolment_folders
 
 from ._wait import use_inline_tasks, wait_until
@@ -100,7 +100,7 @@ class Command(BaseCommand):
         consent = {"given_by": consent_given_by, "given_on": consent_date or timezone.localdate(), "note": consent_note}
         # The zip upload's operation: same checks per photo and per student, all or nothing.
         try:
-            enrolled = enrol_photo_folders(
+            result = enrol_photo_folders(
                 school_class, read_enrolment_folders(names, settings.MAX_PHOTO_BYTES, check_enrolment_image), consent,
                 user=recorder)
         except ZipEnrolmentError as exc:
@@ -109,7 +109,9 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.filename}: cannot read the file ({exc.strerror or exc}).")
         except QueueUnavailable as exc:
             raise CommandError(str(exc))
-        photo_ids = {student: [photo.pk for photo in photos] for student, photos in enrolled.items()}
+        photo_ids = {student: [photo.pk for photo in photos] for student, photos in result.photos.items()}
+        if result.already:
+            self.stdout.write(f"{counted(result.already, 'photo')} left out: already enrolled (the same file).")
 
         all_ids = [pk for ids in photo_ids.values() for pk in ids]
         wait_until(
@@ -118,6 +120,10 @@ class Command(BaseCommand):
         )
         ready = not_used = 0
         for student, ids in photo_ids.items():
+            if not ids:  # every photo given was already theirs
+                ready += student.photos.filter(status=EnrolmentPhoto.READY).exists()
+                self.stdout.write(f"{student.name}: no new photo (the student already has these)")
+                continue
             photos = list(EnrolmentPhoto.objects.filter(pk__in=ids))
             ok = sum(p.is_ready for p in photos)
             not_used += len(photos) - ok
@@ -127,7 +133,7 @@ class Command(BaseCommand):
             self.stdout.write(line + (f"; not used: {' / '.join(reasons)}" if reasons else ""))
         self.stdout.write(f"{ready} of {len(photo_ids)} students enrolled in {school_class.name}.")
         if not_used:
-            raise CommandError(f"{not_used} photo(s) not used (failed, or waiting for an admin's decision on the "
+            raise CommandError(f"{counted(not_used, 'photo')} not used (failed, or waiting for an admin's decision on the "
                                "student's page): see above.")
 
     def _school_class(self, name, teacher_username):

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from attendance.roster import bulk_consent
+from attendance.text import counted
 
 
 class Command(BaseCommand):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
                 result = bulk_consent.apply_consent_import(data, None, file.name, skip_bad_rows)
             except bulk_consent.ImportRefused as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(self.style.SUCCESS(f"Consent recorded for {len(result.recorded)} student(s)."))
+            self.stdout.write(self.style.SUCCESS(f"Consent recorded for {counted(len(result.recorded), 'student')}."))
         if refused:
-            raise CommandError(f"{len(refused)} line(s) refused" + (" and skipped." if skip_bad_rows and not dry_run
+            raise CommandError(f"{counted(len(refused), 'line')} refused" + (" and skipped." if skip_bad_rows and not dry_run
                                                                     else "."))

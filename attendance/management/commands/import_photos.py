@@ -9,6 +9,7 @@ from attendance.roster import photo_import
 from attendance.roster.consent import ConsentMissing
 from attendance.roster.zip_enrolment import ZipEnrolmentError
 from attendance.wiring.job_queue import QueueUnavailable
+from attendance.text import counted
 
 from ._wait import use_inline_tasks, wait_until
 
@@ -52,11 +53,11 @@ class Command(BaseCommand):
             for photo in EnrolmentPhoto.objects.filter(pk__in=ids).select_related("student"):
                 self.stdout.write(f"{photo.student.school_id}: {photo.get_status_display()}"
                                   + (f" ({photo.failure_reason})" if photo.failure_reason else ""))
-            self.stdout.write(self.style.SUCCESS(f"{len(ids)} photo(s) stored for {len(result.students)} student(s)."))
+            self.stdout.write(self.style.SUCCESS(f"{counted(len(ids), 'photo')} stored for {counted(len(result.students), 'student')}."))
         elif dry_run:
             self.stdout.write("Dry run: nothing was stored.")
         if refused:
-            raise CommandError(f"{len(refused)} file(s) refused" + (
+            raise CommandError(f"{counted(len(refused), 'file')} refused" + (
                 " and skipped." if skip_bad_rows and not dry_run else "; nothing was stored."))
 
     @staticmethod

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attendance.models import Student
 from attendance.roster.merging import MergeError, merge_students
+from attendance.text import counted
 
 
 class Command(BaseCommand):
@@ -26,7 +27,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         kept = Student.objects.get(pk=summary["kept"])
         self.stdout.write(f"Student #{summary['merged']} merged into {kept.name} (#{kept.pk}): "
-                          f"{summary['classes']} class(es), {summary.get('records', 0)} record(s), "
-                          f"{summary.get('photos', 0)} photo(s) moved; {len(summary['records_dropped'])} record(s) "
+                          f"{counted(summary['classes'], 'class', 'classes')}, "
+                          f"{counted(summary.get('records', 0), 'record')}, "
+                          f"{counted(summary.get('photos', 0), 'photo')} moved; "
+                          f"{counted(len(summary['records_dropped']), 'record')} "
                           f"of sessions both had replaced by the one changed last "
-                          f"({summary.get('identical_photos_dropped', 0)} identical photo(s) dropped).")
+                          f"({counted(summary.get('identical_photos_dropped', 0), 'identical photo')} dropped).")

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attendance.wiring.checks import SkipStaleDescriptorCheck
 from attendance.roster.reencode import reencode_descriptors
+from attendance.text import counted
 
 
 class Command(SkipStaleDescriptorCheck, BaseCommand):
@@ -25,5 +26,5 @@ class Command(SkipStaleDescriptorCheck, BaseCommand):
         for line in result.failures:
             self.stderr.write(f"  failed: {line}")
         if result.failures:
-            raise CommandError(f"{len(result.failures)} enrolment photo(s) could not be described with the current "
+            raise CommandError(f"{counted(len(result.failures), 'enrolment photo')} could not be described with the current "
                                "model: they are now 'failed'; upload new photos of these students.")

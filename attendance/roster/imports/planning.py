@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, pgettext
 
 from attendance.models import ImportedRecord, SchoolClass, Student, Term
 from attendance.roles import is_office_staff
@@ -75,20 +75,43 @@ class Plan:
     def summary(self) -> list[str]:
         """The preview in lines of words, as the command prints it and the page shows it."""
         c = self.counts()
-        lines = [gettext("%(format)s: %(students_new)s new students, %(students_updated)s updated, "
-                         "%(students_leaving)s leaving a class; %(classes_new)s new classes, %(classes_updated)s "
-                         "updated; %(teachers_new)s new teachers, %(teachers_updated)s updated, "
-                         "%(teachers_deactivated)s deactivated; %(enrolments_added)s enrolments added, "
-                         "%(enrolments_removed)s ended; %(terms_new)s new terms, %(terms_updated)s updated; "
-                         "%(refused)s rows refused.") % {**c, "format": self.roster.format_name()}]
+        lines = [gettext("%(format)s: %(students)s; %(classes)s; %(teachers)s; %(enrolments)s; %(terms)s; "
+                         "%(refused)s.") % {"format": self.roster.format_name(), **_summary_parts(c)}]
         lines += self.roster.notes + self.notes
         if self.older:
-            lines.append(gettext("%(count)s rows ignored: older than the version already imported.")
+            lines.append(ngettext("%(count)s row ignored: older than the version already imported.",
+                                  "%(count)s rows ignored: older than the version already imported.", self.older)
                          % {"count": self.older})
         lines += [gettext("%(count)s %(reason)s ignored.") % {"count": count, "reason": reason}
                   for reason, count in sorted(self.roster.ignored.items())]
         lines += [gettext("Refused: %(refusal)s") % {"refusal": refusal} for refusal in self.refusals]
         return lines
+
+
+def _summary_parts(c: dict) -> dict[str, str]:
+    """The preview's groups in words, each count with its noun in the right number
+    ("1 new student", "2 new classes"): ``Plan.counts()`` to ``{students, classes, teachers,
+    enrolments, terms, refused}``."""
+    def new(key: str) -> dict:
+        return {"count": c[key]}
+    students = ngettext("%(count)s new student", "%(count)s new students", c["students_new"]) % new("students_new")
+    classes = ngettext("%(count)s new class", "%(count)s new classes", c["classes_new"]) % new("classes_new")
+    teachers = ngettext("%(count)s new teacher", "%(count)s new teachers", c["teachers_new"]) % new("teachers_new")
+    added = ngettext("%(count)s enrolment added", "%(count)s enrolments added",
+                     c["enrolments_added"]) % new("enrolments_added")
+    terms = ngettext("%(count)s new term", "%(count)s new terms", c["terms_new"]) % new("terms_new")
+    return {
+        "students": gettext("%(new)s, %(updated)s updated, %(leaving)s leaving a class") % {
+            "new": students, "updated": c["students_updated"], "leaving": c["students_leaving"]},
+        "classes": pgettext("roster import: classes", "%(new)s, %(updated)s updated") % {
+            "new": classes, "updated": c["classes_updated"]},
+        "teachers": gettext("%(new)s, %(updated)s updated, %(deactivated)s deactivated") % {
+            "new": teachers, "updated": c["teachers_updated"], "deactivated": c["teachers_deactivated"]},
+        "enrolments": gettext("%(added)s, %(ended)s ended") % {"added": added, "ended": c["enrolments_removed"]},
+        "terms": pgettext("roster import: terms", "%(new)s, %(updated)s updated") % {
+            "new": terms, "updated": c["terms_updated"]},
+        "refused": ngettext("%(count)s row refused", "%(count)s rows refused", c["refused"]) % new("refused"),
+    }
 
 
 def plan_import(roster: Roster) -> Plan:

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -55,8 +55,10 @@ def duplicate_decide(request):
     except merging.MergeError as exc:
         messages.error(request, str(exc))
         return redirect("possible_duplicates")
-    messages.success(request, _("Merged into #%(kept)s: %(classes)s class(es), %(records)s record(s) and %(photos)s "
-                                "photo(s) moved.") % {"kept": summary["kept"], "classes": summary["classes"],
-                                                      "records": summary.get("records", 0),
-                                                      "photos": summary.get("photos", 0)})
+    classes, records, photos = summary["classes"], summary.get("records", 0), summary.get("photos", 0)
+    messages.success(request, _("Merged into #%(kept)s: %(classes)s, %(records)s and %(photos)s moved.") % {
+        "kept": summary["kept"],
+        "classes": ngettext("%(count)s class", "%(count)s classes", classes) % {"count": classes},
+        "records": ngettext("%(count)s record", "%(count)s records", records) % {"count": records},
+        "photos": ngettext("%(count)s photo", "%(count)s photos", photos) % {"count": photos}})
     return redirect("student_detail", summary["kept"])

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_POST
 
 from attendance import access
@@ -78,12 +78,14 @@ def consent_import_apply(request):
         messages.error(request, str(exc))
         return redirect("consent_import")
     pending_uploads.discard(request.session, CONSENT)
-    counts = {"recorded": len(result.recorded), "already": result.already, "skipped": len(result.skipped)}
+    recorded, skipped = len(result.recorded), len(result.skipped)
+    counts = {"recorded": ngettext("%(count)s student", "%(count)s students", recorded) % {"count": recorded},
+              "already": result.already,
+              "skipped": ngettext("%(count)s refused line", "%(count)s refused lines", skipped) % {"count": skipped}}
     if result.skipped:
-        text = _("Consent recorded for %(recorded)s student(s); %(already)s already recorded; %(skipped)s refused "
-                 "line(s) skipped.")
+        text = _("Consent recorded for %(recorded)s; %(already)s already recorded; %(skipped)s skipped.")
     else:
-        text = _("Consent recorded for %(recorded)s student(s); %(already)s already recorded.")
+        text = _("Consent recorded for %(recorded)s; %(already)s already recorded.")
     messages.success(request, text % counts)
     return redirect("consent_import")
 
@@ -151,11 +153,13 @@ def photos_import_apply(request):
         return redirect("photos_import")
     pending_uploads.discard(request.session, PHOTOS)
     request.session["photo_import_students"] = [s.pk for s in result.students]
-    counts = {"photos": len(result.photos), "students": len(result.students), "skipped": len(result.skipped)}
+    photos, students, skipped = len(result.photos), len(result.students), len(result.skipped)
+    counts = {"photos": ngettext("%(count)s photo", "%(count)s photos", photos) % {"count": photos},
+              "students": ngettext("%(count)s student", "%(count)s students", students) % {"count": students},
+              "skipped": ngettext("%(count)s refused file", "%(count)s refused files", skipped) % {"count": skipped}}
     if result.skipped:
-        text = _("%(photos)s photo(s) stored for %(students)s student(s); they are being processed; %(skipped)s "
-                 "refused file(s) skipped.")
+        text = _("%(photos)s stored for %(students)s; they are being processed; %(skipped)s skipped.")
     else:
-        text = _("%(photos)s photo(s) stored for %(students)s student(s); they are being processed.")
+        text = _("%(photos)s stored for %(students)s; they are being processed.")
     messages.success(request, text % counts)
     return redirect("photos_import")

@@ -111,7 +111,7 @@ def roster_zip(request, class_id):
     if not form.is_valid():
         return _class_page_with_errors(request, school_class, zip_form=form)
     try:
-        students = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
+        enrolled = enrol_from_zip(school_class, form.cleaned_data["archive"], consent=form.consent(),
                                   user=request.user)
     except ZipEnrolmentError as exc:
         form.add_error("archive", str(exc))
@@ -119,9 +119,14 @@ def roster_zip(request, class_id):
     except QueueUnavailable as exc:
         form.add_error(None, queue_error(exc))
         return _class_page_with_errors(request, school_class, zip_form=form)
-    messages.success(request, ngettext("%(count)d student added or updated from the zip; photos are being processed.",
-                                       "%(count)d students added or updated from the zip; photos are being processed.",
-                                       len(students)) % {"count": len(students)})
+    text = ngettext("%(count)d student added or updated from the zip; photos are being processed.",
+                    "%(count)d students added or updated from the zip; photos are being processed.",
+                    len(enrolled.photos)) % {"count": len(enrolled.photos)}
+    if enrolled.already:
+        text += " " + ngettext("%(count)d photo was left out: already enrolled (the same file).",
+                               "%(count)d photos were left out: already enrolled (the same files).",
+                               enrolled.already) % {"count": enrolled.already}
+    messages.success(request, text)
     return redirect("class_detail", school_class.pk)
 
 
@@ -189,12 +194,15 @@ def class_students_change(request, class_id):
         except membership.MembershipError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("%(count)s student(s) moved to %(class)s.")
+            messages.success(request, ngettext("%(count)s student moved to %(class)s.",
+                                               "%(count)s students moved to %(class)s.", len(students))
                              % {"count": len(students), "class": to_class.name})
     else:
         removed = membership.remove_students(school_class, students, request.user)
-        messages.success(request, _("%(count)s student(s) removed from %(class)s; their records, photos and consent "
-                                    "are kept.") % {"count": len(removed), "class": school_class.name})
+        messages.success(request, ngettext(
+            "%(count)s student removed from %(class)s; their records, photos and consent are kept.",
+            "%(count)s students removed from %(class)s; their records, photos and consent are kept.",
+            len(removed)) % {"count": len(removed), "class": school_class.name})
     return redirect("class_detail", school_class.pk)
 
 
@@ -271,8 +279,10 @@ def consent_withdraw(request, student_id):
     except consents.ConsentMissing:
         messages.error(request, _("No consent is recorded for %(name)s; nothing was changed.") % {"name": student.name})
     else:
-        messages.success(request, _("Consent withdrawn: %(count)s photo(s) and all face data of %(name)s deleted. "
-                                    "They are now registered by hand.") % {"count": deleted, "name": student.name})
+        messages.success(request, ngettext(
+            "Consent withdrawn: %(count)s photo and all face data of %(name)s deleted. They are now registered by hand.",
+            "Consent withdrawn: %(count)s photos and all face data of %(name)s deleted. They are now registered by hand.",
+            deleted) % {"count": deleted, "name": student.name})
     return redirect("student_detail", student.pk)
 
 
