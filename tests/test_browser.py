@@ -74,9 +74,14 @@ def browser(tmp_path):
 
 
 def wait_until(driver, condition, timeout=120, message="the page did not show the expected state in time"):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: condition(d), message)
+    # An element read while the page is being replaced (after a click that navigates) is
+    # stale or gone for a moment: that is "not yet", not a failure.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.3, ignored_exceptions=ignored).until(
+        lambda d: condition(d), message)
 
 
 def css(driver, selector):
