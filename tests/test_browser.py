@@ -122,6 +122,14 @@ def marked_photo_names(driver) -> set[str]:
     return {css(e, ".face-name").text for e in entries}
 
 
+def wait_for_previews(driver, count):
+    """Until ``count`` shots are listed with their previews shown: a preview appears a
+    moment after the photo is chosen and moves the buttons under it, so a click before
+    then can land where the upload button no longer is (a flaky upload)."""
+    wait_until(driver, lambda d: len([i for i in css_all(d, "#shots img.shot-preview") if i.is_displayed()]) == count,
+               timeout=20, message=f"{count} photo previews were not shown")
+
+
 def fill(form, name, value):
     field = css(form, f"[name='{name}']")
     if field.get_attribute("type") in ("date", "file"):
@@ -189,6 +197,7 @@ def test_admin_enrols_teacher_takes_attendance_corrects_and_downloads(
     fill(form, "date", "2026-11-02")
     fill(form, "period", "Period 1")
     fill(form, "photos", str(photo("groups/obama_and_biden.jpg")))
+    wait_for_previews(driver, 1)
     by_text(form, "button", "Upload and take attendance").click()
     wait_until(driver, lambda d: "/sessions/" in d.current_url, timeout=30)
     # The worker may have finished before the page loaded: then there is no progress message
@@ -399,6 +408,7 @@ def test_first_day_roster_consent_photos_then_two_teachers_see_the_same_child(
         fill(form, "date", "2026-11-02")
         fill(form, "period", "Period 1")
         fill(form, "photos", str(photo(class_photo)))
+        wait_for_previews(driver, 1)
         by_text(form, "button", "Upload and take attendance").click()
         wait_until(driver, lambda d: "Barack Obama" in marked_photo_names(d),
                    message=f"{username}'s marked photo did not name Barack Obama")
