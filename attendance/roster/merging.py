@@ -16,7 +16,6 @@ photos are byte-identical):
 The merge works on the models of a registry (``django.apps.apps``, or a migration's
 ``apps``), so the data migration runs this same code on its historical models.
 """
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from django.utils.translation import gettext
 from faces.matching import distance_matrix
 
 from attendance.renditions import delete_renditions
+from attendance.roster.photo_hashes import file_sha256
 
 
 class MergeError(Exception):
@@ -41,18 +41,6 @@ def _model(registry, name):
 def oldest_first(a, b) -> tuple:
     """``(older, newer)`` of two students: the first enrolled (created_at, then id)."""
     return (a, b) if (a.created_at, a.pk) <= (b.created_at, b.pk) else (b, a)
-
-
-def file_sha256(field_file) -> str | None:
-    """The SHA-256 (hex) of a stored file's bytes, or None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with field_file.storage.open(field_file.name, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except (OSError, ValueError):
-        return None
-    return digest.hexdigest()
 
 
 def merge_students(a, b, user=None, registry=None, how: str = "confirmed by an admin") -> dict:

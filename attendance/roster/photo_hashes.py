@@ -1,12 +1,26 @@
 """Which photos a student already has: the same file bytes (SHA-256), so an import or an
 enrolment zip sent twice stores nothing the second time. Used by the photo import by
-school id (``photo_import``) and the enrolment zip and folders (``enrolment.enrol_photo_folders``)."""
+school id (``photo_import``), the enrolment zip and folders (``enrolment.enrol_photo_folders``)
+and merging students (``merging``)."""
 import hashlib
 
 
 def photo_digest(data: bytes) -> str:
     """The SHA-256 of a photo's bytes, as hex: what "the same photo" compares."""
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(field_file) -> str | None:
+    """The SHA-256 (hex) of a stored file's bytes, read in 1 MB pieces, or None when it
+    cannot be read (missing file, no file)."""
+    digest = hashlib.sha256()
+    try:
+        with field_file.storage.open(field_file.name, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except (OSError, ValueError):
+        return None
+    return digest.hexdigest()
 
 
 def stored_photo_hashes(students) -> dict[int, set[str]]:
@@ -16,9 +30,7 @@ def stored_photo_hashes(students) -> dict[int, set[str]]:
     hashes: dict[int, set[str]] = {}
     for student in students:
         for photo in student.photos.all():
-            try:
-                with photo.image.open("rb") as fh:
-                    hashes.setdefault(student.pk, set()).add(photo_digest(fh.read()))
-            except OSError:
-                continue
+            digest = file_sha256(photo.image)
+            if digest is not None:
+                hashes.setdefault(student.pk, set()).add(digest)
     return hashes
